@@ -1,0 +1,29 @@
+"""fastdeploy: fast Monte Carlo simulation of auto-scaling and deployment strategies.
+
+The classes follow happysim 0.2.5's documented API; see docs/happysim-differences.md.
+"""
+
+from .core.clock import Clock
+from .core.entity import Entity
+from .core.event import Event
+from .core.simulation import Simulation, SimulationSummary
+from .core.temporal import Duration, Instant
+from .model.distributions import (ConstantLatency, ExponentialLatency, LogNormalLatency,
+                                  UniformLatency)
+from .model.load_balancer import LoadBalancer, LoadBalancerStats
+from .model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseRateProfile,
+                             SpikeProfile)
+from .model.server import Server, ServerStats
+from .model.source import Source
+from .model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
+                               WeightedRoundRobin)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Instant", "Duration", "Event", "Entity", "Clock", "Simulation", "SimulationSummary",
+    "Server", "ServerStats", "LoadBalancer", "LoadBalancerStats", "RoundRobin",
+    "WeightedRoundRobin", "LeastConnections", "Random", "PowerOfTwoChoices", "Source",
+    "ConstantRateProfile", "LinearRampProfile", "SpikeProfile", "PiecewiseRateProfile",
+    "ConstantLatency", "ExponentialLatency", "UniformLatency", "LogNormalLatency",
+]

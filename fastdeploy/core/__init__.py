@@ -1,0 +1,1 @@
+"""The object engine: time, events, entities and the event loop."""

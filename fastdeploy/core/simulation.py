@@ -1,0 +1,248 @@
+"""The object engine: an event loop over the documented classes (SPEC section 2)."""
+
+from __future__ import annotations
+
+import heapq
+import time as _time
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..rules import histogram
+from . import validate
+from .clock import Clock
+from .event import Event, as_event_list
+from .run_record import RunRecord
+from .snapshot import GraphSnapshot
+from .temporal import Instant, as_instant
+
+
+class TraceEntry(NamedTuple):
+    """One processed event."""
+
+    time: Instant
+    seq: int
+    event_type: str
+    target: str
+
+
+@dataclass
+class SimulationSummary:
+    """What ``Simulation.run`` returns.
+
+    Attributes:
+        events_processed: Events handled.
+        end_time: Simulation time at the end.
+        wall_time: Wall-clock seconds the run took.
+        seed: The simulation's seed.
+        replica: The replica that ran.
+        metrics: Per-replica results (SPEC section 8), the same names as a batch row.
+    """
+
+    events_processed: int
+    end_time: Instant
+    wall_time: float
+    seed: int
+    replica: int
+    metrics: dict = field(default_factory=dict)
+
+
+def discover(sources, entities) -> list:
+    """Every entity of the scenario, in a fixed order: entities, sources, targets, backends."""
+    seen: dict[int, object] = {}
+    order: list = []
+
+    def visit(x):
+        if x is None or id(x) in seen or not hasattr(x, "handle_event"):
+            return
+        seen[id(x)] = x
+        order.append(x)
+        target = getattr(x, "target", None)
+        if target is not None and not isinstance(x, Event):
+            visit(target)
+        for b in getattr(x, "all_backends", None) or []:
+            visit(b)
+        lb = getattr(x, "load_balancer", None)
+        if lb is not None:
+            visit(lb)
+
+    for e in entities:
+        visit(e)
+    for s in sources:
+        visit(s)
+    return order
+
+
+class Simulation:
+    """An event-driven simulation of one scenario.
+
+    Args:
+        start_time: When the run begins (Instant or seconds; default Instant.Epoch).
+        end_time: Events after it do not run (Instant or seconds; None: until only
+            daemon events remain).
+        duration: Alternative to end_time: seconds after start_time.
+        sources: Traffic sources.
+        entities: Other entities (load balancers, servers, scalers, deployers).
+        seed: Seed of every random stream; replica r of seed s is reproducible.
+        trace: Record every processed event in ``trace_log``.
+    """
+
+    def __init__(self, start_time=Instant.Epoch, end_time=None, duration=None, sources=(),
+                 entities=(), *, seed: int = 0, trace: bool = False):
+        self.start_time = as_instant(start_time, "start_time")
+        if duration is not None and end_time is not None:
+            raise ValueError("give end_time or duration, not both "
+                             f"(end_time={end_time!r}, duration={duration!r})")
+        if duration is not None:
+            end_time = self.start_time + validate.seconds("duration", duration)
+        self.end_time = None if end_time is None else as_instant(end_time, "end_time")
+        if self.end_time is not None and self.end_time < self.start_time:
+            raise ValueError(f"end_time must not be before start_time, got {self.end_time!r}")
+        if self.end_time is not None and self.end_time.is_infinite():
+            self.end_time = None
+        self.seed = validate.integer("seed", seed, minimum=0, maximum=2**63 - 1)
+        self.trace = bool(trace)
+        self.sources = list(sources)
+        self.entities = list(entities)
+        self._pending: list[Event] = []
+        self._snapshot: GraphSnapshot | None = None
+        self.trace_log: list[TraceEntry] = []
+        self.summary: SimulationSummary | None = None
+        self._check_names()
+        # Entities can build events (start(), deploy()) before the run: give them a clock.
+        setup_clock = Clock(self.start_time)
+        for e in discover(self.sources, self.entities):
+            if getattr(e, "_clock", None) is None and hasattr(e, "set_clock"):
+                e.set_clock(setup_clock)
+
+    def _check_names(self):
+        names: dict[str, object] = {}
+        for e in discover(self.sources, self.entities):
+            name = getattr(e, "name", None)
+            if name is None:
+                continue
+            if name in names and names[name] is not e:
+                raise ValueError(f"two entities are named {name!r}; names must be unique")
+            names[name] = e
+
+    @property
+    def components(self) -> list:
+        return discover(self.sources, self.entities)
+
+    def schedule(self, events) -> None:
+        """Schedule an Event (or a list of them) before the run starts."""
+        for e in as_event_list(events):
+            self._pending.append(e)
+
+    # -- running -------------------------------------------------------------------------
+    def run(self, replica: int = 0) -> SimulationSummary:
+        """Run one replica of this simulation's seed and return its summary."""
+        replica = validate.integer("replica", replica, minimum=0, maximum=2**63 - 1)
+        roots = (self.sources, self.entities, self._pending)
+        if self._snapshot is None:
+            self._snapshot = GraphSnapshot(roots)
+            pending = list(self._pending)
+        else:
+            _, _, pending = self._snapshot.restore()
+        wall0 = _time.perf_counter()
+        start_ns = self.start_time.nanoseconds
+        end_ns = self.end_time.nanoseconds if self.end_time is not None else None
+        clock = Clock(self.start_time)
+        record = RunRecord(self.seed, replica, start_ns)
+        clock.run = record
+        everything = discover(self.sources, self.entities)
+        for e in everything:
+            if hasattr(e, "set_clock"):
+                e.set_clock(clock)
+        for e in everything:
+            if hasattr(e, "_begin_run"):
+                e._begin_run(start_ns)
+
+        heap: list = []
+        seq = 0
+        live = 0  # pending non-daemon events
+        self.trace_log = []
+
+        def push(ev: Event, now_ns: int):
+            nonlocal seq, live
+            if ev.time.nanoseconds < now_ns:
+                raise ValueError(f"{ev!r} is scheduled before the current time {now_ns / 1e9}s")
+            ev.seq = seq
+            heapq.heappush(heap, (ev.time.nanoseconds, seq, ev))
+            seq += 1
+            if not ev.daemon:
+                live += 1
+
+        for ev in pending:
+            push(ev, start_ns)
+        for s in self.sources:
+            ev = s._first_event(record, start_ns)
+            if ev is not None:
+                push(ev, start_ns)
+
+        processed = 0
+        now_ns = start_ns
+        while heap:
+            t = heap[0][0]
+            if end_ns is not None and t > end_ns:
+                break
+            if end_ns is None and live == 0:
+                break
+            _, _, ev = heapq.heappop(heap)
+            if not ev.daemon:
+                live -= 1
+            now_ns = t
+            clock.advance_to(t)
+            if self.trace:
+                self.trace_log.append(TraceEntry(ev.time, ev.seq, ev.event_type,
+                                                 getattr(ev.target, "name", repr(ev.target))))
+            out = as_event_list(ev.target.handle_event(ev))
+            if not ev._held:
+                out.extend(ev._finish(ev.time))
+            for e in out:
+                push(e, now_ns)
+            processed += 1
+
+        final_ns = end_ns if end_ns is not None else now_ns
+        clock.advance_to(final_ns)
+        metrics = collect_metrics(record, discover(self.sources, self.entities), final_ns)
+        self.summary = SimulationSummary(processed, Instant(final_ns),
+                                         _time.perf_counter() - wall0, self.seed, replica,
+                                         metrics)
+        return self.summary
+
+
+LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99))
+
+
+def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
+    """The per-replica result row of SPEC section 8 from an object-engine run."""
+    m: dict = {
+        "requests_created": record.requests_created,
+        "requests_completed": record.requests_completed,
+        "requests_failed": record.requests_failed,
+        "requests_rejected": record.requests_rejected,
+    }
+    n = record.requests_completed
+    if n:
+        m["latency_mean"] = record.latency_sum_ns / n / 1e9
+        for name, q in LATENCY_QUANTILES:
+            m[name] = histogram.quantile_ns(record.latency_hist, n, q, record.latency_min_ns,
+                                            record.latency_max_ns) / 1e9
+        m["latency_max"] = record.latency_max_ns / 1e9
+    else:
+        for name in ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_max"):
+            m[name] = None
+    cost_ns = 0
+    for s in record.costed_servers:
+        cost_ns += s._cost_ns
+        if s._cost_since >= 0:
+            cost_ns += final_ns - s._cost_since
+    m["instance_seconds"] = cost_ns / 1e9
+    m["final_instances"] = record.instances
+    m["peak_instances"] = record.peak_instances
+    for c in components:
+        fields = getattr(c, "_metric_fields", None)
+        if fields is not None:
+            for k, v in fields().items():
+                m[f"{c.name}.{k}"] = v
+    return m

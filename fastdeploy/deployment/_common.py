@@ -1,0 +1,41 @@
+"""Small helpers the deployment components share."""
+
+from __future__ import annotations
+
+from ..core import validate
+from ..core.event import Event
+from ..core.temporal import Instant, as_instant
+
+
+def event_at(component, at, event_type: str, context: dict, daemon: bool = False) -> Event:
+    """An event for ``component`` at ``at`` (Instant or seconds), or now when None."""
+    when = component.now if at is None else as_instant(at, "at")
+    return Event(when, event_type, component, context=context, daemon=daemon)
+
+
+def has_backend(lb, backend) -> bool:
+    return any(b is backend for b in lb.all_backends)
+
+
+def make_instance(component, factory, name: str):
+    """Build a server with the user's factory and attach it to the simulation clock."""
+    server = factory(name)
+    if server is None or not hasattr(server, "handle_event"):
+        raise TypeError(f"{component.name}: server_factory({name!r}) returned {server!r}, "
+                        "not an entity")
+    if hasattr(server, "set_clock"):
+        server.set_clock(component._clock)
+    return server
+
+
+def weight_of(lb, backend) -> int:
+    getter = getattr(lb, "weight_of", None)
+    return getter(backend) if getter is not None else 1
+
+
+def interval(name: str, value) -> float:
+    return validate.number(name, value, minimum=0.0, min_open=True)
+
+
+def end_time_seconds(ns: int):
+    return None if ns < 0 else Instant(ns).to_seconds()

@@ -1,0 +1,1 @@
+"""Servers, load balancers, traffic sources and service-time distributions."""

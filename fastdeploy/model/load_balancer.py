@@ -1,0 +1,184 @@
+"""The load balancer: routes each request at its arrival instant (SPEC section 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core import validate
+from ..core.entity import Entity
+from ..core.event import Event, deliver
+from ..rules import canary as canary_rules
+from ..rules import rng
+from .strategies import LoadBalancingStrategy, RoundRobin
+
+
+@dataclass(frozen=True)
+class LoadBalancerStats:
+    """Routing counters of one load balancer."""
+
+    requests_received: int = 0
+    requests_forwarded: int = 0
+    no_backend_available: int = 0
+    backends_added: int = 0
+    backends_removed: int = 0
+
+
+class LoadBalancer(Entity):
+    """Distributes requests over backends.
+
+    Args:
+        name: Load balancer identifier.
+        backends: Initial backends (names must be unique).
+        strategy: A LoadBalancingStrategy (default RoundRobin()).
+        on_no_backend: What to do with a request when there is no backend; only
+            "reject" (count it as rejected) is supported.
+    """
+
+    def __init__(self, name: str, backends=None, strategy: LoadBalancingStrategy | None = None,
+                 on_no_backend: str = "reject"):
+        super().__init__(name)
+        if on_no_backend != "reject":
+            raise ValueError(f"on_no_backend must be 'reject', got {on_no_backend!r}")
+        self.on_no_backend = on_no_backend
+        if strategy is None:
+            strategy = RoundRobin()
+        if not isinstance(strategy, LoadBalancingStrategy):
+            raise TypeError(f"strategy must be a LoadBalancingStrategy, got {strategy!r}")
+        self.strategy = strategy
+        self._backends: list = []
+        self._weights: list[int] = []
+        self._received = 0
+        self._forwarded = 0
+        self._no_backend = 0
+        self._added = 0
+        self._removed = 0
+        self._split_group: list = []
+        self._split_fraction = 0.0
+        self._split_count = 0
+        self._split_turn = 0
+        self._routing_key = None
+        self._routing_draws = 0
+        for b in backends or []:
+            self._insert(b, 1)
+
+    # -- backends --------------------------------------------------------------------
+    @property
+    def all_backends(self) -> list:
+        """Backends in insertion order."""
+        return list(self._backends)
+
+    @property
+    def stats(self) -> LoadBalancerStats:
+        return LoadBalancerStats(self._received, self._forwarded, self._no_backend,
+                                 self._added, self._removed)
+
+    def weight_of(self, backend) -> int:
+        """The weight a backend was added with."""
+        for b, w in zip(self._backends, self._weights):
+            if b is backend:
+                return w
+        raise ValueError(f"{getattr(backend, 'name', backend)!r} is not a backend of {self.name!r}")
+
+    def _metric_fields(self) -> dict:
+        return dict(vars(self.stats))
+
+    def _insert(self, backend, weight):
+        name = getattr(backend, "name", None)
+        if any(b is backend or getattr(b, "name", None) == name for b in self._backends):
+            raise ValueError(f"backend name {name!r} is already on load balancer {self.name!r}")
+        self._backends.append(backend)
+        self._weights.append(validate.integer("weight", weight, minimum=1))
+
+    def add_backend(self, backend, weight: int = 1) -> None:
+        """Add a backend; it takes requests from now on."""
+        self._insert(backend, weight)
+        self._added += 1
+        if self._clock is not None:
+            if getattr(backend, "_clock", None) is None and hasattr(backend, "set_clock"):
+                backend.set_clock(self._clock)
+            if hasattr(backend, "_on_added"):
+                backend._on_added(self._clock.now_ns)
+
+    def remove_backend(self, backend) -> None:
+        """Remove a backend: it takes no new requests and drains what it holds."""
+        for i, b in enumerate(self._backends):
+            if b is backend:
+                del self._backends[i]
+                del self._weights[i]
+                break
+        else:
+            raise ValueError(f"{getattr(backend, 'name', backend)!r} is not a backend of "
+                             f"load balancer {self.name!r}")
+        if backend in self._split_group:
+            self._split_group = [b for b in self._split_group if b is not backend]
+        self._removed += 1
+        if self._clock is not None and hasattr(backend, "_on_removed"):
+            backend._on_removed(self._clock.now_ns)
+
+    # -- traffic split (canary) ------------------------------------------------------------
+    def set_traffic_split(self, group: list, fraction: float) -> None:
+        """Send exactly a fraction of routed requests to ``group`` (in turns).
+
+        The i-th request routed since this call goes to the group iff
+        floor((i + 1) * fraction) > floor(i * fraction).
+        """
+        self._split_group = list(group)
+        self._split_fraction = validate.number("fraction", fraction, minimum=0.0, maximum=1.0)
+        self._split_count = 0
+        self._split_turn = 0
+
+    def clear_traffic_split(self) -> None:
+        self._split_group = []
+        self._split_fraction = 0.0
+        self._split_count = 0
+        self._split_turn = 0
+
+    @property
+    def traffic_split(self) -> tuple[list, float]:
+        return list(self._split_group), self._split_fraction
+
+    # -- routing ------------------------------------------------------------------------
+    def _draw(self) -> float:
+        if self._routing_key is None:
+            self._routing_key = self._clock.run.key(rng.routing_stream(self.name))
+        u = rng.uniform(self._routing_key, self._routing_draws)
+        self._routing_draws += 1
+        return u
+
+    def _choose(self):
+        if self._split_group:
+            i = self._split_count
+            self._split_count += 1
+            if canary_rules.split_to_canary(i, self._split_fraction):
+                b = self._split_group[self._split_turn % len(self._split_group)]
+                self._split_turn += 1
+                return b
+            others = [(b, w) for b, w in zip(self._backends, self._weights)
+                      if all(b is not g for g in self._split_group)]
+            if not others:
+                return None
+            return others[self.strategy.select([b for b, _ in others], [w for _, w in others],
+                                               self._draw)][0]
+        if not self._backends:
+            return None
+        return self._backends[self.strategy.select(self._backends, self._weights, self._draw)]
+
+    def handle_event(self, event: Event):
+        self._received += 1
+        backend = self._choose()
+        if backend is None:
+            self._no_backend += 1
+            self._clock.run.request_rejected()
+            return []
+        self._forwarded += 1
+        return deliver(event, backend)
+
+    def _begin_run(self, now_ns: int) -> None:
+        self._routing_key = None
+        self._routing_draws = 0
+        self.strategy.reset()
+        for b in self._backends:
+            if getattr(b, "_clock", None) is None and hasattr(b, "set_clock"):
+                b.set_clock(self._clock)
+            if hasattr(b, "_on_added"):
+                b._on_added(now_ns)

@@ -1,0 +1,124 @@
+"""Traffic rate profiles, each lowered to piecewise-linear segments.
+
+Profile time is simulation time in seconds (as in happysim).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import validate
+
+
+class Profile:
+    """Base of the rate profiles. ``segments()`` gives (t0, a, slope) float64 arrays."""
+
+    def get_rate(self, t: float) -> float:
+        """Rate (per second) at simulation time ``t`` seconds."""
+        t0, a, slope = self.segments()
+        i = int(np.searchsorted(t0, t, side="right")) - 1
+        if i < 0:
+            return 0.0
+        return max(0.0, float(a[i] + slope[i] * (t - t0[i])))
+
+    def segments(self):
+        raise NotImplementedError
+
+    def peak_rate(self) -> float:
+        t0, a, slope = self.segments()
+        ends = a + slope * np.append(np.diff(t0), 0.0)
+        return float(max(a.max(), ends.max()))
+
+
+def _arrays(rows):
+    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
+
+
+class ConstantRateProfile(Profile):
+    """A constant rate."""
+
+    def __init__(self, rate: float):
+        self.rate = validate.number("rate", rate, minimum=0.0)
+
+    def segments(self):
+        return _arrays([(0.0, self.rate, 0.0)])
+
+    def __repr__(self):
+        return f"ConstantRateProfile({self.rate})"
+
+
+class LinearRampProfile(Profile):
+    """Rate ramps linearly from start_rate at t=0 to end_rate at duration_s, then stays."""
+
+    def __init__(self, duration_s: float, start_rate: float, end_rate: float):
+        self.duration_s = validate.number("duration_s", duration_s, minimum=0.0, min_open=True)
+        self.start_rate = validate.number("start_rate", start_rate, minimum=0.0)
+        self.end_rate = validate.number("end_rate", end_rate, minimum=0.0)
+
+    def segments(self):
+        slope = (self.end_rate - self.start_rate) / self.duration_s
+        return _arrays([(0.0, self.start_rate, slope), (self.duration_s, self.end_rate, 0.0)])
+
+    def __repr__(self):
+        return f"LinearRampProfile({self.duration_s}, {self.start_rate}, {self.end_rate})"
+
+
+class SpikeProfile(Profile):
+    """baseline_rate, then spike_rate on [warmup_s, warmup_s + spike_duration_s), then baseline."""
+
+    def __init__(self, baseline_rate: float = 10.0, spike_rate: float = 150.0,
+                 warmup_s: float = 10.0, spike_duration_s: float = 15.0):
+        self.baseline_rate = validate.number("baseline_rate", baseline_rate, minimum=0.0)
+        self.spike_rate = validate.number("spike_rate", spike_rate, minimum=0.0)
+        self.warmup_s = validate.number("warmup_s", warmup_s, minimum=0.0)
+        self.spike_duration_s = validate.number("spike_duration_s", spike_duration_s, minimum=0.0)
+
+    def segments(self):
+        w, d = self.warmup_s, self.spike_duration_s
+        rows = [(0.0, self.baseline_rate, 0.0)]
+        if d > 0:
+            if w > 0:
+                rows.append((w, self.spike_rate, 0.0))
+            else:
+                rows = [(0.0, self.spike_rate, 0.0)]
+            rows.append((w + d, self.baseline_rate, 0.0))
+        return _arrays(rows)
+
+    def __repr__(self):
+        return (f"SpikeProfile({self.baseline_rate}, {self.spike_rate}, {self.warmup_s}, "
+                f"{self.spike_duration_s})")
+
+
+class PiecewiseRateProfile(Profile):
+    """Piecewise-constant rate from (time_s, rate) points, e.g. a recorded traffic trace.
+
+    The rate is 0 before the first point; each point's rate holds until the next point,
+    and the last one forever (end a trace with a (t, 0) point to stop it).
+    """
+
+    def __init__(self, points):
+        pts = list(points)
+        if not pts:
+            raise ValueError("points must hold at least one (time_s, rate) pair, got []")
+        rows = []
+        prev = -np.inf
+        for k, p in enumerate(pts):
+            if len(p) != 2:
+                raise ValueError(f"points[{k}] must be a (time_s, rate) pair, got {p!r}")
+            t = validate.number(f"points[{k}] time", p[0], minimum=0.0)
+            r = validate.number(f"points[{k}] rate", p[1], minimum=0.0)
+            if t <= prev:
+                raise ValueError(f"points must have strictly increasing times; points[{k}] "
+                                 f"time {t} follows {prev}")
+            prev = t
+            rows.append((t, r, 0.0))
+        if rows[0][0] > 0.0:
+            rows.insert(0, (0.0, 0.0, 0.0))
+        self.points = [(r[0], r[1]) for r in rows]
+
+    def segments(self):
+        return _arrays([(t, r, 0.0) for t, r in self.points])
+
+    def __repr__(self):
+        return f"PiecewiseRateProfile({self.points})"

@@ -1,0 +1,69 @@
+"""Arrival times of sources whose rate is piecewise linear in time.
+
+A profile is lowered to segments (t0, a, slope): on [t0[i], t0[i+1]) the rate is
+a[i] + slope[i] * (t - t0[i]); the last segment is constant and lasts forever. Arrival
+k+1 is where the integrated rate from arrival k reaches an area (1 for a deterministic
+source, Exp(1) for a Poisson one), solved in closed form segment by segment.
+"""
+
+import math
+
+import numpy as np
+
+from .jit import njit
+from .timeconv import seconds_to_ns
+
+
+@njit
+def next_time_seconds(t0, a, slope, t, area):
+    """The time after t (seconds) at which the integrated rate reaches ``area``.
+
+    Returns inf when the rate stays zero forever.
+    """
+    n = t0.shape[0]
+    i = np.searchsorted(t0, t, side="right") - 1
+    if i < 0:
+        t = t0[0]
+        i = 0
+    while True:
+        r = a[i] + slope[i] * (t - t0[i])
+        if r < 0.0:
+            r = 0.0
+        if i + 1 >= n:
+            if r <= 0.0:
+                return math.inf
+            return t + area / r
+        end = t0[i + 1]
+        dt = end - t
+        mass = r * dt + 0.5 * slope[i] * dt * dt
+        if mass >= area:
+            if area <= 0.0:
+                return t
+            if slope[i] == 0.0:
+                return t + area / r
+            # Root of slope/2 dt^2 + r dt - area = 0 in the form that does not cancel.
+            disc = r * r + 2.0 * slope[i] * area
+            if disc < 0.0:
+                disc = 0.0
+            return t + 2.0 * area / (r + math.sqrt(disc))
+        area -= mass
+        t = end
+        i += 1
+
+
+@njit
+def next_arrival_ns(t0, a, slope, prev_ns, area):
+    """Next arrival in ns after prev_ns, at least 1 ns later; -1 if there is none."""
+    t = next_time_seconds(t0, a, slope, prev_ns / 1e9, area)
+    if t == math.inf:
+        return -1
+    ns = seconds_to_ns(t)
+    if ns <= prev_ns:
+        ns = prev_ns + 1
+    return ns
+
+
+@njit
+def poisson_area(u):
+    """Exp(1) area from a uniform in [0, 1)."""
+    return -math.log(1.0 - u)
