@@ -211,6 +211,39 @@ class Simulation:
         return self.summary
 
 
+    def run_batch(self, replicas, *, seed=None, threads=None, params=None, timeseries=None,
+                  progress=False):
+        """Run many replicas in the batch engine (numba kernels, in parallel).
+
+        Args:
+            replicas: A count (replicas 0..n-1) or an array of replica indices.
+            seed: Seed of the streams (default: this simulation's seed).
+            threads: Numba threads (default: all).
+            params: {dotted path: one value per replica} overrides; see
+                ``batch_parameters()``.
+            timeseries: Sampling step in seconds for ``BatchResult.timeseries``.
+            progress: Print progress to stderr.
+
+        Returns:
+            BatchResult with ``table`` (one row per replica, the same names as
+            ``summary.metrics`` plus replica and seed), ``scaling_events`` and
+            ``timeseries``.
+
+        Raises:
+            LoweringError: a part of the scenario is not built-in (use ``run``).
+        """
+        from ..batch.run import run_batch
+
+        return run_batch(self, replicas, seed=seed, threads=threads, params=params,
+                         timeseries=timeseries, progress=progress)
+
+    def batch_parameters(self) -> dict:
+        """Every number the batch engine lowers, by dotted path, with its current value."""
+        from ..batch.lower import lower
+
+        return lower(self).params.defaults()
+
+
 LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99))
 
 
@@ -224,7 +257,7 @@ def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
     }
     n = record.requests_completed
     if n:
-        m["latency_mean"] = record.latency_sum_ns / n / 1e9
+        m["latency_mean"] = float(record.latency_sum_ns) / n / 1e9
         for name, q in LATENCY_QUANTILES:
             m[name] = histogram.quantile_ns(record.latency_hist, n, q, record.latency_min_ns,
                                             record.latency_max_ns) / 1e9
@@ -237,7 +270,7 @@ def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
         cost_ns += s._cost_ns
         if s._cost_since >= 0:
             cost_ns += final_ns - s._cost_since
-    m["instance_seconds"] = cost_ns / 1e9
+    m["instance_seconds"] = float(cost_ns) / 1e9
     m["final_instances"] = record.instances
     m["peak_instances"] = record.peak_instances
     for c in components:

@@ -19,6 +19,8 @@ class LatencyDistribution:
     kind: int
     a: float
     b: float = 0.0
+    # Names of (a, b) as constructor arguments; b is None when unused.
+    param_names: tuple = ("a", None)
 
     def sample(self, u: float) -> float:
         """Seconds of service at uniform ``u`` in [0, 1)."""
@@ -39,6 +41,7 @@ class ConstantLatency(LatencyDistribution):
     """Every request takes ``latency`` seconds."""
 
     kind = rd.CONSTANT
+    param_names = ("latency", None)
 
     def __init__(self, latency: float | Duration):
         self.a = _seconds_of("latency", latency)
@@ -55,6 +58,7 @@ class ExponentialLatency(LatencyDistribution):
     """Exponential service times with mean ``mean_latency`` seconds."""
 
     kind = rd.EXPONENTIAL
+    param_names = ("mean_latency", None)
 
     def __init__(self, mean_latency: float | Duration):
         self.a = _seconds_of("mean_latency", mean_latency)
@@ -73,6 +77,7 @@ class UniformLatency(LatencyDistribution):
     """Service times uniform on [low, high] seconds."""
 
     kind = rd.UNIFORM
+    param_names = ("low", "high")
 
     def __init__(self, low: float, high: float):
         self.a = _seconds_of("low", low)
@@ -92,6 +97,7 @@ class LogNormalLatency(LatencyDistribution):
     """Log-normal service times with mean ``mean`` seconds and log-space sigma ``sigma``."""
 
     kind = rd.LOGNORMAL
+    param_names = ("mean", "sigma")
 
     def __init__(self, mean: float, sigma: float = 0.5):
         self.a = _seconds_of("mean", mean)

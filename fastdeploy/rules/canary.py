@@ -13,7 +13,15 @@ def split_to_canary(i, fraction):
 
 @njit
 def canary_group_size(fraction, n_baseline):
-    return max(1, int(math.ceil(fraction * n_baseline)))
+    """max(1, ceil(fraction * n)); a product within rounding error of an integer is it
+    (0.55 * 20 is 11.000000000000002 in floating point, and gives 11)."""
+    x = fraction * n_baseline
+    k = math.floor(x + 0.5)
+    if abs(x - k) <= 1e-9 * max(1.0, x):
+        size = int(k)
+    else:
+        size = int(math.ceil(x))
+    return max(1, size)
 
 
 @njit

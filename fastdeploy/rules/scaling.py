@@ -14,27 +14,39 @@ def clamp(x, lo, hi):
     return x
 
 
+# Relative slack for comparisons whose exact value is a boundary (a mean utilization of
+# 3 x 0.2 is 0.19999999999999998 in floating point, 3 * 0.9 / 0.3 is 9.000000000000002):
+# rounding error must not move a value across a threshold, a band edge or an integer.
+EPS = 1e-9
+
+
+@njit
+def ceil_exact(x):
+    """ceil(x), except that x within rounding error of an integer k gives k."""
+    k = math.floor(x + 0.5)
+    if abs(x - k) <= EPS * max(1.0, abs(x)):
+        return int(k)
+    return int(math.ceil(x))
+
+
 @njit
 def target_utilization_desired(n_backends, mean_util, current, target, tolerance, lo, hi):
     """Kubernetes HPA rule: ceil(current * util / target) outside the tolerance band."""
     if n_backends == 0:
         return lo
     ratio = mean_util / target
-    if abs(ratio - 1.0) <= tolerance:
+    if abs(ratio - 1.0) <= tolerance + EPS:
         return clamp(current, lo, hi)
-    want = current * mean_util
-    desired = math.ceil(want / target)
-    # An exact product (3 * 0.6 / 0.6) must not be pushed up by rounding error.
-    if (desired - 1) * target >= want:
-        desired -= 1
-    return clamp(int(desired), lo, hi)
+    # An exact product (3 * 0.9 / 0.3 = 9) must not be pushed up by rounding error.
+    desired = ceil_exact(current * mean_util / target)
+    return clamp(desired, lo, hi)
 
 
 @njit
 def step_scaling_desired(thresholds, adjustments, mean_util, current, lo, hi):
     """Steps sorted by threshold, highest first: the first crossed gives the adjustment."""
     for i in range(thresholds.shape[0]):
-        if mean_util >= thresholds[i]:
+        if mean_util >= thresholds[i] - EPS:
             return clamp(current + adjustments[i], lo, hi)
     return clamp(current, lo, hi)
 

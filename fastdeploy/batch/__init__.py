@@ -1,0 +1,1 @@
+"""The batch engine: many replicas of one scenario in numba kernels."""

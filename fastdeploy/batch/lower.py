@@ -1,0 +1,375 @@
+"""Object graph -> BatchModel: the scenario as integer structure arrays plus a parameter
+table (one float64 row per replica).
+
+Only built-in parts lower. Anything else is refused with an error that names it and
+points to the object engine (``sim.run(replica=i)``), which runs any Entity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.simulation import Simulation, discover
+from ..deployment.autoscaler import _EVALUATE as SCALER_EVENT
+from ..deployment.autoscaler import AutoScaler
+from ..deployment.canary import _DEPLOY as CANARY_EVENT
+from ..deployment.canary import CanaryDeployer
+from ..deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
+from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
+from ..deployment.rolling import _DEPLOY as ROLLING_EVENT
+from ..deployment.rolling import RollingDeployer
+from ..model.load_balancer import LoadBalancer
+from ..model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseRateProfile,
+                              SpikeProfile)
+from ..model.server import Server
+from ..model.source import Source
+from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
+                                WeightedRoundRobin)
+from ..rules import rng
+from . import schema as sc
+from .params import ParamTable
+
+STRATEGY_CODES = {RoundRobin: sc.ST_ROUND_ROBIN, WeightedRoundRobin: sc.ST_WEIGHTED,
+                  LeastConnections: sc.ST_LEAST_CONN, Random: sc.ST_RANDOM,
+                  PowerOfTwoChoices: sc.ST_POWER_OF_TWO}
+POINTER = "run it in the object engine with sim.run(replica=i) instead"
+
+
+class LoweringError(TypeError):
+    """A part of the scenario the batch engine cannot run."""
+
+
+@dataclass
+class Column:
+    """A group of output columns: component name, kind ('lb', 'scaler', 'canary',
+    'rolling') and its index among components of that kind."""
+
+    name: str
+    kind: str
+    index: int
+
+
+@dataclass
+class BatchModel:
+    """A scenario lowered for the kernels."""
+
+    params: ParamTable
+    TPL: np.ndarray
+    SRC: np.ndarray
+    SID: np.ndarray
+    LB_INIT: np.ndarray
+    SCS: np.ndarray
+    CAS: np.ndarray
+    ROS: np.ndarray
+    INIT_EV: np.ndarray
+    start_ns: int
+    end_ns: int
+    columns: list[Column]
+    scaler_names: list[str]
+    server_cap: int
+    pool_cap: int
+    scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
+
+
+def _refuse(part, why: str):
+    name = getattr(part, "name", None)
+    label = f"{type(part).__name__} {name!r}" if name else repr(part)
+    raise LoweringError(f"the batch engine cannot run {label}: {why}; {POINTER}")
+
+
+def _exact(part, cls, what):
+    if type(part) is not cls:
+        _refuse(part, f"{what} must be a built-in {cls.__name__} (not a subclass or another "
+                      "class)")
+
+
+class _Lowerer:
+    def __init__(self, sim: Simulation):
+        if sim.end_time is None:
+            raise LoweringError("the batch engine needs an end time: give Simulation an "
+                                f"end_time or duration; {POINTER}")
+        if sim._snapshot is not None:
+            sources, entities, pending = sim._snapshot._copy
+        else:
+            sources, entities, pending = sim.sources, sim.entities, sim._pending
+        self.sources = list(sources)
+        self.entities = list(entities)
+        self.pending = list(pending)
+        self.start_ns = sim.start_time.nanoseconds
+        self.end_ns = sim.end_time.nanoseconds
+        self.pt = ParamTable()
+        self.tpl_rows: list[tuple[int, int]] = []
+
+    # -- parts ----------------------------------------------------------------------------
+    def server_params(self, server, prefix: str) -> int:
+        """Lower a server's parameters; returns its template row."""
+        _exact(server, Server, "a backend")
+        pt = self.pt
+        off = pt.add(f"{prefix}.concurrency", server.concurrency, integer=True, minimum=1)
+        if server.queue_capacity is None:
+            pt.hidden(-1)
+        else:
+            pt.add(f"{prefix}.queue_capacity", server.queue_capacity, integer=True, minimum=0)
+        dist = server.service_time
+        name_a, name_b = dist.param_names
+        positive = name_a in ("mean_latency", "mean")
+        pt.add(f"{prefix}.service_time.{name_a}", dist.a, minimum=0.0, min_open=positive)
+        if name_b is None:
+            pt.hidden(0.0)
+        else:
+            ib = pt.add(f"{prefix}.service_time.{name_b}", dist.b, minimum=0.0)
+            if name_b == "high":
+                ia = ib - 1
+                pt.require(f"{prefix}.service_time: high must be >= low",
+                           lambda P, ia=ia, ib=ib: P[:, ib] >= P[:, ia])
+        pt.add(f"{prefix}.failure_rate", server.failure_rate, minimum=0.0, maximum=1.0)
+        self.tpl_rows.append((dist.kind, off))
+        return len(self.tpl_rows) - 1
+
+    def template(self, component) -> int:
+        server = component.server_factory(f"{component.name}_template")
+        if type(server) is not Server:
+            _refuse(component, f"its server_factory returned {server!r}, not a built-in Server")
+        return self.server_params(server, f"{component.name}.server")
+
+    def profile(self, src) -> tuple[int, int, int]:
+        prof = src.profile
+        pre = f"{src.name}.profile"
+        pt = self.pt
+        pos = dict(minimum=0.0)
+        if type(prof) is ConstantRateProfile:
+            return sc.PROF_CONSTANT, pt.add(f"{pre}.rate", prof.rate, **pos), 1
+        if type(prof) is LinearRampProfile:
+            off = pt.add(f"{pre}.duration_s", prof.duration_s, minimum=0.0, min_open=True)
+            pt.add(f"{pre}.start_rate", prof.start_rate, **pos)
+            pt.add(f"{pre}.end_rate", prof.end_rate, **pos)
+            return sc.PROF_LINEAR, off, 2
+        if type(prof) is SpikeProfile:
+            off = pt.add(f"{pre}.baseline_rate", prof.baseline_rate, **pos)
+            pt.add(f"{pre}.spike_rate", prof.spike_rate, **pos)
+            pt.add(f"{pre}.warmup_s", prof.warmup_s, **pos)
+            pt.add(f"{pre}.spike_duration_s", prof.spike_duration_s, **pos)
+            return sc.PROF_SPIKE, off, 3
+        if type(prof) is PiecewiseRateProfile:
+            off = -1
+            for i, (t, r) in enumerate(prof.points):
+                k = pt.add(f"{pre}.points.{i}.time", t, **pos)
+                pt.add(f"{pre}.points.{i}.rate", r, **pos)
+                off = k if off < 0 else off
+            n = len(prof.points)
+            if n > 1:
+                first = off
+                pt.require(f"{pre}.points: times must increase",
+                           lambda P, f=first, n=n: np.all(np.diff(P[:, f:f + 2 * n:2], axis=1) > 0,
+                                                          axis=1))
+            return sc.PROF_PIECEWISE, off, n
+        _refuse(src, f"its profile {prof!r} is not a built-in profile")
+
+    # -- the whole scenario --------------------------------------------------------------------
+    def lower(self) -> BatchModel:
+        comps = discover(self.sources, self.entities)
+        sources = [c for c in comps if isinstance(c, Source)]
+        if len(sources) != len(self.sources) or any(s not in sources for s in self.sources):
+            _refuse(self.sources[0], "sources must be built-in Sources")
+        for c in comps:
+            if type(c) not in (Source, Server, LoadBalancer, AutoScaler, CanaryDeployer,
+                               RollingDeployer):
+                _refuse(c, "it is not a built-in component")
+        servers = [c for c in comps if type(c) is Server]
+        lbs = [c for c in comps if type(c) is LoadBalancer]
+        scalers = [c for c in comps if type(c) is AutoScaler]
+        canaries = [c for c in comps if type(c) is CanaryDeployer]
+        rollings = [c for c in comps if type(c) is RollingDeployer]
+        server_index = {id(s): i for i, s in enumerate(servers)}
+        lb_index = {id(b): i for i, b in enumerate(lbs)}
+        for s in servers:
+            self.server_params(s, s.name)
+
+        # Load balancers: strategy, initial backends and weights.
+        owner: dict[int, str] = {}
+        strategies: dict[int, str] = {}
+        max_b = max([len(b.all_backends) for b in lbs] + [0])
+        LB_INIT = np.zeros((len(lbs), 2 + 2 * max_b), np.int64)
+        for i, lb in enumerate(lbs):
+            code = STRATEGY_CODES.get(type(lb.strategy))
+            if code is None:
+                _refuse(lb, f"its strategy {lb.strategy!r} is not a built-in strategy")
+            if id(lb.strategy) in strategies:
+                _refuse(lb, f"it shares its strategy object with {strategies[id(lb.strategy)]!r}; "
+                            "give each load balancer its own")
+            strategies[id(lb.strategy)] = lb.name
+            LB_INIT[i, 0] = code
+            LB_INIT[i, 1] = len(lb.all_backends)
+            for k, b in enumerate(lb.all_backends):
+                if id(b) in owner:
+                    _refuse(b, f"it is a backend of both {owner[id(b)]!r} and {lb.name!r}")
+                owner[id(b)] = lb.name
+                LB_INIT[i, 2 + 2 * k] = server_index[id(b)]
+                LB_INIT[i, 3 + 2 * k] = lb.weight_of(b)
+            if lb._split_group:
+                _refuse(lb, "it has a traffic split set before the run")
+
+        # Sources.
+        SRC = np.zeros((len(sources), 7), np.int64)
+        for i, s in enumerate(sources):
+            if id(s.target) in lb_index:
+                SRC[i, 0], SRC[i, 1] = sc.TO_LB, lb_index[id(s.target)]
+            elif id(s.target) in server_index:
+                SRC[i, 0], SRC[i, 1] = sc.TO_SERVER, server_index[id(s.target)]
+            else:
+                _refuse(s, f"its target {s.target!r} is not a LoadBalancer or Server")
+            SRC[i, 2] = 1 if s.poisson else 0
+            SRC[i, 3], SRC[i, 4], SRC[i, 5] = self.profile(s)
+            if s.stop_after is None:
+                SRC[i, 6] = -1
+            else:
+                SRC[i, 6] = self.pt.add(f"{s.name}.stop_after", s.stop_after.to_seconds(),
+                                        minimum=0.0)
+
+        def lb_of(component):
+            lb = component.load_balancer
+            if id(lb) not in lb_index:
+                _refuse(component, f"its load balancer {lb!r} is not a built-in LoadBalancer")
+            return lb_index[id(lb)]
+
+        pt = self.pt
+        SCS = np.zeros((len(scalers), 6), np.int64)
+        scaler_slots = []
+        for i, a in enumerate(scalers):
+            n = a.name
+            SCS[i, 0] = lb_of(a)
+            off = pt.add(f"{n}.min_instances", a.min_instances, integer=True, minimum=0)
+            pt.add(f"{n}.max_instances", a.max_instances, integer=True, minimum=1)
+            pt.require(f"{n}: min_instances must be <= max_instances",
+                       lambda P, o=off: P[:, o] <= P[:, o + 1])
+            iv = pt.add(f"{n}.evaluation_interval", a.evaluation_interval, minimum=0.0,
+                        min_open=True)
+            pt.add(f"{n}.scale_out_cooldown", a.scale_out_cooldown, minimum=0.0)
+            pt.add(f"{n}.scale_in_cooldown", a.scale_in_cooldown, minimum=0.0)
+            pol = a.policy
+            if type(pol) is TargetUtilization:
+                SCS[i, 2] = sc.POL_TARGET
+                pt.add(f"{n}.policy.target", pol.target, minimum=0.0, maximum=1.0, min_open=True)
+                pt.add(f"{n}.policy.tolerance", pol.tolerance, minimum=0.0)
+            elif type(pol) is StepScaling:
+                SCS[i, 2] = sc.POL_STEP
+                SCS[i, 4] = len(pol.steps)
+                for k, (thr, adj) in enumerate(pol.steps):
+                    pt.add(f"{n}.policy.steps.{k}.threshold", thr, minimum=0.0)
+                    pt.add(f"{n}.policy.steps.{k}.adjustment", adj, integer=True)
+            elif type(pol) is QueueDepthScaling:
+                SCS[i, 2] = sc.POL_QUEUE
+                o = pt.add(f"{n}.policy.scale_out_threshold", pol.scale_out_threshold,
+                           integer=True, minimum=0)
+                pt.add(f"{n}.policy.scale_in_threshold", pol.scale_in_threshold, integer=True,
+                       minimum=0)
+                pt.require(f"{n}.policy: scale_in_threshold must be below scale_out_threshold",
+                           lambda P, o=o: P[:, o + 1] < P[:, o])
+            else:
+                _refuse(a, f"its policy {pol!r} is not a built-in policy")
+            SCS[i, 3] = off
+            SCS[i, 5] = 1 if a._running else 0
+            scaler_slots.append(iv)
+
+        CAS = np.zeros((len(canaries), 5), np.int64)
+        for i, c in enumerate(canaries):
+            n = c.name
+            CAS[i, 0] = lb_of(c)
+            off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, minimum=0.0,
+                         min_open=True)
+            ev = c.metric_evaluator
+            if type(ev) is ErrorRateEvaluator:
+                CAS[i, 2] = sc.EVAL_ERROR_RATE
+                pt.add(f"{n}.metric_evaluator.max_error_rate", ev.max_error_rate, minimum=0.0,
+                       maximum=1.0)
+            elif type(ev) is LatencyEvaluator:
+                CAS[i, 2] = sc.EVAL_LATENCY
+                pt.add(f"{n}.metric_evaluator.max_latency", ev.max_latency, minimum=0.0,
+                       min_open=True)
+            else:
+                _refuse(c, f"its metric_evaluator {ev!r} is not a built-in evaluator")
+            pt.add(f"{n}.metric_evaluator.threshold_multiplier", ev.threshold_multiplier,
+                   minimum=0.0, min_open=True)
+            for k, st in enumerate(c.stages):
+                pt.add(f"{n}.stages.{k}.traffic_percentage", st.traffic_percentage, minimum=0.0,
+                       maximum=1.0, min_open=True)
+                pt.add(f"{n}.stages.{k}.evaluation_period", st.evaluation_period, minimum=0.0)
+            CAS[i, 3] = len(c.stages)
+            CAS[i, 4] = off
+
+        ROS = np.zeros((len(rollings), 3), np.int64)
+        for i, r in enumerate(rollings):
+            n = r.name
+            ROS[i, 0] = lb_of(r)
+            ROS[i, 2] = pt.add(f"{n}.batch_size", r.batch_size, integer=True, minimum=1)
+            pt.add(f"{n}.health_check_interval", r.health_check_interval, minimum=0.0,
+                   min_open=True)
+            pt.add(f"{n}.healthy_threshold", r.healthy_threshold, integer=True, minimum=1)
+            pt.add(f"{n}.max_failures", r.max_failures, integer=True, minimum=0)
+
+        # Templates come after the initial servers, in component order.
+        for i, a in enumerate(scalers):
+            SCS[i, 1] = self.template(a)
+        for i, c in enumerate(canaries):
+            CAS[i, 1] = self.template(c)
+        for i, r in enumerate(rollings):
+            ROS[i, 1] = self.template(r)
+        TPL = np.asarray(self.tpl_rows, dtype=np.int64).reshape(-1, 2)
+
+        # Events scheduled before the run.
+        index_of = {}
+        for i, a in enumerate(scalers):
+            index_of[id(a)] = (sc.SCALER_EVAL, i)
+        for i, c in enumerate(canaries):
+            index_of[id(c)] = (sc.CANARY_DEPLOY, i)
+        for i, r in enumerate(rollings):
+            index_of[id(r)] = (sc.ROLL_DEPLOY, i)
+        INIT_EV = np.zeros((len(self.pending), 4), np.int64)
+        live_chains = [0] * len(scalers)
+        for e, ev in enumerate(self.pending):
+            kind_target = index_of.get(id(ev.target))
+            expected = {sc.SCALER_EVAL: SCALER_EVENT, sc.CANARY_DEPLOY: CANARY_EVENT,
+                        sc.ROLL_DEPLOY: ROLLING_EVENT}
+            if kind_target is None or ev.event_type != expected[kind_target[0]] or ev._hooks:
+                raise LoweringError(f"the batch engine cannot run the scheduled event {ev!r}: "
+                                    "only start() and deploy() events of built-in components "
+                                    f"lower; {POINTER}")
+            kind, target = kind_target
+            payload = 0
+            if kind == sc.SCALER_EVAL:
+                scaler = scalers[target]
+                payload = 1 if ev.context.get("chain") == scaler._chain else 0
+                live_chains[target] += payload
+            INIT_EV[e] = (ev.time.nanoseconds, kind, target, payload)
+
+        SID = np.array([rng.stream_id(rng.REQUESTS_STREAM)]
+                       + [rng.stream_id(rng.source_stream(s.name)) for s in sources]
+                       + [rng.stream_id(rng.routing_stream(b.name)) for b in lbs]
+                       + [rng.stream_id(rng.probe_stream(r.name)) for r in rollings],
+                       dtype=np.uint64)
+
+        columns = []
+        counters = {"lb": 0, "scaler": 0, "canary": 0, "rolling": 0}
+        kinds = {LoadBalancer: "lb", AutoScaler: "scaler", CanaryDeployer: "canary",
+                 RollingDeployer: "rolling"}
+        for c in comps:
+            k = kinds.get(type(c))
+            if k is not None:
+                columns.append(Column(c.name, k, counters[k]))
+                counters[k] += 1
+
+        conc = sum(s.concurrency for s in servers)
+        server_cap = max(8, len(servers) + 2 * sum(a.max_instances for a in scalers)
+                         + sum(2 * len(b.all_backends) + 2 for b in lbs) * len(canaries)
+                         + sum(len(b.all_backends) + 2 for b in lbs) * len(rollings))
+        pool_cap = max(256, 4 * conc)
+        return BatchModel(self.pt, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV,
+                          self.start_ns, self.end_ns, columns, [a.name for a in scalers],
+                          server_cap, pool_cap, list(zip(scaler_slots, live_chains)))
+
+
+def lower(sim: Simulation) -> BatchModel:
+    """Lower a Simulation built from built-in parts; LoweringError names what cannot be."""
+    return _Lowerer(sim).lower()

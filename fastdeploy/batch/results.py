@@ -1,0 +1,83 @@
+"""Kernel output arrays -> pyarrow tables, and replay of one replica in the object engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from . import schema as sc
+
+G_COLUMNS = ("requests_created", "requests_completed", "requests_failed", "requests_rejected")
+STAT_NAMES = {"lb": sc.LB_STATS, "scaler": sc.SC_STATS, "canary": sc.CA_STATS,
+              "rolling": sc.RO_STATS}
+
+
+def metrics_table(model, replicas, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO,
+                  extra_columns=None) -> pa.Table:
+    """One row per replica with the object engine's metric names plus replica and seed."""
+    cols: dict[str, pa.Array] = {
+        "replica": pa.array(np.asarray(replicas, dtype=np.int64)),
+        "seed": pa.array(np.full(len(replicas), seed, dtype=np.int64)),
+    }
+    for name, arr in (extra_columns or {}).items():
+        cols[name] = pa.array(arr)
+    for i, name in enumerate(G_COLUMNS):
+        cols[name] = pa.array(OUT_G[:, i].copy())
+    n = OUT_G[:, sc.G_COMPLETED]
+    none = n == 0
+    safe_n = np.where(none, 1, n)
+    lat = {
+        # The same float operations as the object engine: float(sum) / n / 1e9.
+        "latency_mean": OUT_G[:, sc.G_LAT_SUM].astype(np.float64) / safe_n / 1e9,
+        "latency_p50": OUT_Q[:, 0] / 1e9,
+        "latency_p90": OUT_Q[:, 1] / 1e9,
+        "latency_p99": OUT_Q[:, 2] / 1e9,
+        "latency_max": OUT_G[:, sc.G_LAT_MAX] / 1e9,
+    }
+    for name, values in lat.items():
+        cols[name] = pa.array(values, mask=none)
+    cols["instance_seconds"] = pa.array(OUT_G[:, sc.G_COST_NS].astype(np.float64) / 1e9)
+    cols["final_instances"] = pa.array(OUT_G[:, sc.G_INSTANCES].copy())
+    cols["peak_instances"] = pa.array(OUT_G[:, sc.G_PEAK].copy())
+    outs = {"lb": OUT_LB, "scaler": OUT_SC, "canary": OUT_CA, "rolling": OUT_RO}
+    for col in model.columns:
+        out = outs[col.kind][:, col.index, :]
+        for f, field in enumerate(STAT_NAMES[col.kind]):
+            cols[f"{col.name}.{field}"] = pa.array(out[:, f].copy())
+        if col.kind in ("canary", "rolling"):
+            status = np.asarray(sc.STATUS_NAMES, dtype=object)[out[:, 7]]
+            cols[f"{col.name}.status"] = pa.array(status.tolist(), type=pa.string())
+            end = out[:, 8]
+            cols[f"{col.name}.end_time"] = pa.array(end / 1e9, mask=end < 0)
+    return pa.table(cols)
+
+
+def scaling_events_table(model, replicas, EV, counts) -> pa.Table:
+    """(replica, scaler, time, action, from_count, to_count) for every scaling action."""
+    rows = [EV[j, :counts[j]] for j in range(len(replicas))]
+    reps = np.repeat(np.asarray(replicas, dtype=np.int64), counts)
+    flat = np.concatenate(rows) if rows else np.zeros((0, 5), np.int64)
+    names = np.asarray(model.scaler_names + [""], dtype=object)
+    return pa.table({
+        "replica": pa.array(reps),
+        "scaler": pa.array(names[flat[:, 1]].tolist() if len(flat) else [], type=pa.string()),
+        "time": pa.array(flat[:, 0] / 1e9),
+        "action": pa.array(np.where(flat[:, 2] == 0, "scale_out", "scale_in").tolist()
+                           if len(flat) else [], type=pa.string()),
+        "from_count": pa.array(flat[:, 3].copy()),
+        "to_count": pa.array(flat[:, 4].copy()),
+    })
+
+
+def timeseries_table(model, replicas, TS, step_ns) -> pa.Table:
+    """(replica, time, instances, queue_depth, utilization, in_flight) every step."""
+    n_rep, n_t, _ = TS.shape
+    times = (model.start_ns + np.arange(n_t, dtype=np.int64) * step_ns) / 1e9
+    return pa.table({
+        "replica": pa.array(np.repeat(np.asarray(replicas, dtype=np.int64), n_t)),
+        "time": pa.array(np.tile(times, n_rep)),
+        "instances": pa.array(TS[:, :, sc.TS_INSTANCES].reshape(-1).astype(np.int64)),
+        "queue_depth": pa.array(TS[:, :, sc.TS_QUEUE].reshape(-1).astype(np.int64)),
+        "utilization": pa.array(TS[:, :, sc.TS_UTIL].reshape(-1)),
+        "in_flight": pa.array(TS[:, :, sc.TS_IN_FLIGHT].reshape(-1).astype(np.int64)),
+    })

@@ -1,0 +1,150 @@
+"""Running a lowered scenario: chunks of replicas, threads, capacities, results."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pyarrow as pa
+
+from ..core import validate
+from . import schema as sc
+from .kernels import run_chunk
+from .lower import BatchModel, lower
+from .results import metrics_table, scaling_events_table, timeseries_table
+
+# Largest request pool (nodes) or server count one replica may grow to before the run is
+# refused: 2**24 nodes are about 800 MB for one replica.
+MAX_CAPACITY = 2**24
+DEFAULT_CHUNK = 2048
+
+
+@dataclass
+class BatchResult:
+    """What ``Simulation.run_batch`` returns.
+
+    Attributes:
+        table: One row per replica: ``replica``, ``seed`` and the object engine's
+            ``summary.metrics`` names.
+        scaling_events: (replica, scaler, time, action, from_count, to_count).
+        timeseries: (replica, time, instances, queue_depth, utilization, in_flight) when
+            run with ``timeseries=step_seconds``, else None.
+        wall_time: Seconds the kernels ran.
+    """
+
+    table: pa.Table
+    scaling_events: pa.Table
+    timeseries: pa.Table | None
+    wall_time: float
+    simulation: object = None
+    seed: int = 0
+
+    def replay(self, replica: int):
+        """Re-run one replica in the object engine with ``trace=True``; returns that
+        Simulation (its ``summary``, ``trace_log`` and objects show the run)."""
+        sim = self.simulation
+        reps = self.table.column("replica").to_numpy()
+        if replica not in reps:
+            raise ValueError(f"replica {replica!r} is not in this result")
+        sim.trace = True
+        if sim.seed != self.seed:
+            sim.seed = self.seed
+        sim.run(replica=int(replica))
+        return sim
+
+
+def _replica_array(replicas) -> np.ndarray:
+    if isinstance(replicas, (int, np.integer)) and not isinstance(replicas, bool):
+        n = validate.integer("replicas", int(replicas), minimum=1)
+        return np.arange(n, dtype=np.int64)
+    arr = np.asarray(replicas)
+    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+        raise ValueError(f"replicas must be a positive count or a non-empty 1-D array of "
+                         f"replica indices, got {replicas!r}")
+    if (arr < 0).any():
+        raise ValueError(f"replicas must be >= 0, got {int(arr.min())}")
+    return arr.astype(np.int64)
+
+
+def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=None,
+              params=None, timeseries=None, progress=False, chunk=DEFAULT_CHUNK,
+              extra_columns=None):
+    """Run ``replica_ids`` of ``model``; returns (table, scaling_events, timeseries)."""
+    n = len(replica_ids)
+    P_ROWS, p_index = model.params.rows(n, params)
+    if threads is not None:
+        threads = validate.integer("threads", threads, minimum=1,
+                                   maximum=numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(threads)
+    else:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    if timeseries is not None:
+        step = validate.number("timeseries", timeseries, minimum=0.0, min_open=True)
+        step_ns = max(1, int(np.floor(step * 1e9 + 0.5)))
+        n_ts = (model.end_ns - model.start_ns) // step_ns + 1
+    else:
+        step_ns, n_ts = 1, 0
+    ev_cap = 1
+    for slot, live in model.scaler_slots:
+        min_interval = float(P_ROWS[:, slot].min())
+        ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
+    n_lb = model.LB_INIT.shape[0]
+    n_sc, n_ca, n_ro = model.SCS.shape[0], model.CAS.shape[0], model.ROS.shape[0]
+    OUT_G = np.zeros((n, sc.OUT_G_FIELDS + 2), np.int64)
+    OUT_Q = np.zeros((n, 3), np.float64)
+    OUT_LB = np.zeros((n, n_lb, 5), np.int64)
+    OUT_SC = np.zeros((n, n_sc, 6), np.int64)
+    OUT_CA = np.zeros((n, n_ca, sc.DEPLOYER_OUT), np.int64)
+    OUT_RO = np.zeros((n, n_ro, sc.DEPLOYER_OUT), np.int64)
+    EV = np.zeros((n, ev_cap, 5), np.int64)
+    TS = np.zeros((n, n_ts, sc.TS_FIELDS), np.float64)
+    STATUS = np.zeros((n, 3), np.int64)
+    seed_u = np.uint64(seed)
+    t0 = time.perf_counter()
+    done = 0
+    while done < n:
+        sl = slice(done, min(n, done + chunk))
+        run_chunk(seed_u, replica_ids[sl], p_index[sl], P_ROWS, model.TPL, model.SRC, model.SID,
+                  model.LB_INIT, model.SCS, model.CAS, model.ROS, model.INIT_EV,
+                  model.start_ns, model.end_ns, step_ns, model.server_cap, model.pool_cap,
+                  MAX_CAPACITY, OUT_G[sl], OUT_Q[sl], OUT_LB[sl], OUT_SC[sl], OUT_CA[sl],
+                  OUT_RO[sl], EV[sl], TS[sl], STATUS[sl])
+        bad = np.nonzero(STATUS[sl, 0])[0]
+        if bad.size:
+            j = done + int(bad[0])
+            what = sc.OVERFLOW_NAMES[STATUS[j, 0]]
+            raise MemoryError(
+                f"replica {int(replica_ids[j])} needs more than {MAX_CAPACITY} entries of its "
+                f"{what} (servers: {STATUS[j, 1]}, request pool: {STATUS[j, 2]}): the scenario "
+                "queues without bound; shorten the horizon, add capacity or a queue_capacity")
+        done = sl.stop
+        if progress:
+            rate = done / max(time.perf_counter() - t0, 1e-9)
+            print(f"\r{done}/{n} replicas, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    wall = time.perf_counter() - t0
+    counts = OUT_G[:, sc.OUT_G_FIELDS]
+    if (counts > ev_cap).any():
+        raise RuntimeError(f"internal: scaling events exceeded the planned {ev_cap} per replica")
+    table = metrics_table(model, replica_ids, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA,
+                          OUT_RO, extra_columns)
+    events = scaling_events_table(model, replica_ids, EV, counts)
+    series = timeseries_table(model, replica_ids, TS, step_ns) if n_ts else None
+    return table, events, series, wall
+
+
+def run_batch(sim, replicas, *, seed=None, threads=None, params=None, timeseries=None,
+              progress=False) -> BatchResult:
+    """Run replicas of ``sim`` in the batch engine (see Simulation.run_batch)."""
+    replica_ids = _replica_array(replicas)
+    seed = sim.seed if seed is None else validate.integer("seed", seed, minimum=0,
+                                                          maximum=2**63 - 1)
+    model = lower(sim)
+    table, events, series, wall = run_model(model, replica_ids, seed, threads=threads,
+                                            params=params, timeseries=timeseries,
+                                            progress=progress)
+    return BatchResult(table, events, series, wall, sim, seed)
