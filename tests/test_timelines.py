@@ -198,10 +198,12 @@ def test_autoscaler_target_utilization_out_and_in_with_cooldowns():
     scaler = AutoScaler("as", lb, server_factory(25), policy=TargetUtilization(0.5),
                         min_instances=1, max_instances=5, evaluation_interval=5,
                         scale_out_cooldown=15, scale_in_cooldown=30)
-    sim = Simulation(end_time=80, sources=[src], entities=[lb, scaler])
+    sim = Simulation(end_time=80, sources=[src], entities=[lb, scaler], trace=True)
     sim.schedule(scaler.start(at=2))
     s = sim.run()
     # Evaluations at 2, 7, ..., 77 (16; 82 is past the end).
+    assert [e.time.nanoseconds for e in sim.trace_log if e.target == "as"] == \
+        [ns(2 + 5 * k) for k in range(16)]
     #  2: util [1] -> r=2 -> ceil(1*2)=2: scale out to 2 (as_server_1). last action 2.
     #  7..22: util [1, 0] -> mean 0.5 = target -> no action.
     # 27: s0 done at 26 -> util 0 -> desired ceil(0)=0 -> min 1: scale in, but 27-2=25 < 30
@@ -607,6 +609,31 @@ def test_user_metric_evaluator():
     assert (d.stats.evaluations_passed, d.stats.evaluations_failed) == (2, 1)
 
 
+def test_evaluator_rules_on_server_counters():
+    # c: one slot, no queue, 1 s service, arrivals every 0.25 s on (0, 2]: accepted 0.25 and
+    # 1.25 (the completion at 1.25 runs before the arrival), 6 rejected -> (0+6)/(2+6) = 0.75.
+    # b_half: 0.5 s service: accepted 0.25, 0.75, 1.25, 1.75, 4 rejected -> 0.5.
+    # b_ok: plenty of slots -> 0.
+    c = Server("c", service_time=ConstantLatency(1.0), queue_capacity=0)
+    b_half = Server("b_half", service_time=ConstantLatency(0.5), queue_capacity=0)
+    b_ok = Server("b_ok", concurrency=100, service_time=ConstantLatency(0.5))
+    srcs = [Source.constant(4, x, name=f"src_{x.name}", stop_after=2) for x in (c, b_half, b_ok)]
+    Simulation(end_time=10, sources=srcs, entities=[c, b_half, b_ok]).run()
+    assert (c.stats.requests_completed, c.stats.requests_rejected) == (2, 6)
+    assert (b_half.stats.requests_completed, b_half.stats.requests_rejected) == (4, 4)
+    assert ErrorRateEvaluator().is_healthy(c, [b_ok]) is False            # 0.75 > 0.05
+    assert ErrorRateEvaluator(0.8).is_healthy(c, [b_ok]) is True          # baseline 0
+    assert ErrorRateEvaluator(0.8, 2.0).is_healthy(c, [b_half]) is True   # 0.75 <= 1.0
+    assert ErrorRateEvaluator(0.8, 1.4).is_healthy(c, [b_half]) is False  # 0.75 > 0.7
+    # baseline as a group: (0 + 4) / (4 + 8 + 4) = 0.25 -> limit 0.5 with x2
+    assert ErrorRateEvaluator(0.8, 2.0).is_healthy(c, [b_half, b_ok]) is False
+    # mean latency at the server: c 1.0 (its two requests never wait), b_ok 0.5
+    assert LatencyEvaluator().is_healthy(c, [b_ok]) is False             # 1.0 > 0.75
+    assert LatencyEvaluator(2.0, 2.0).is_healthy(c, [b_ok]) is True      # 1.0 <= 1.0
+    assert LatencyEvaluator(0.9, 3.0).is_healthy(c, [b_ok]) is False     # 1.0 > max 0.9
+    assert LatencyEvaluator(1.0, 1.5).is_healthy(c, []) is True          # no baseline data
+
+
 def test_canary_deploy_via_schedule_at_start():
     base = [Server("b0")]
     lb = LoadBalancer("lb", backends=base)
@@ -717,6 +744,21 @@ def test_rolling_rollback_restores_the_whole_original_fleet():
     assert d.state.replaced == 2
 
 
+def test_rolling_probes_only_instances_not_yet_healthy():
+    def factory(name):
+        return Server(name, service_time=ConstantLatency(0.1),
+                      failure_rate=1.0 if name == "d_v2_2" else 0.0)
+    sim, lb, d, old, made = rolling_scenario(n_old=2, new_factory=factory, batch_size=2,
+                                             max_failures=3)
+    sim.run()
+    # batch [d_v2_1 (sound), d_v2_2 (dead)] at 1.0. round 3: both probed, pass + fail (1);
+    # round 5: pass (d_v2_1 healthy) + fail (2); rounds 7 and 9: only d_v2_2, fails 3 and 4
+    # -> 4 > 3: rollback at 9.1.
+    assert rolling_stats(d) == (1, 0, 1, 0, 6, 2, 4)
+    assert d.end_time == Instant(ns(9.1))
+    assert names(lb.all_backends) == ["s0", "s1"]
+
+
 def test_rolling_passes_reset_after_a_failure():
     # One old server; the new one (concurrency 1, 1 s service) also takes traffic. Two
     # requests reach it at 5.2 and 5.4 and delay the probe of round 6 past the timeout.
@@ -773,3 +815,124 @@ def test_instance_seconds_final_and_peak():
     assert (m["final_instances"], m["peak_instances"]) == (1, 3)
     assert m["requests_completed"] == 2
     assert m["latency_mean"] == pytest.approx(10.0)
+
+
+def test_rolling_rollback_instance_time():
+    def factory(name):
+        return Server(name, service_time=ConstantLatency(0.1),
+                      failure_rate=1.0 if name == "d_v2_3" else 0.0)
+    sim, lb, d, old, made = rolling_scenario(n_old=4, new_factory=factory, end=30)
+    s = sim.run()
+    # s0 0..5.1 and again 13.3..30; s1 0..9.2 and 13.3..30; s2, s3 0..30;
+    # d_v2_1 1..13.3, d_v2_2 5.1..13.3, d_v2_3 9.2..13.3 (all idle when removed).
+    expected = (5.1 + 16.7) + (9.2 + 16.7) + 30 + 30 + 12.3 + 8.2 + 4.1
+    assert s.metrics["instance_seconds"] == pytest.approx(expected)
+    assert (s.metrics["final_instances"], s.metrics["peak_instances"]) == (4, 5)
+
+
+def test_deploy_while_in_progress_does_nothing():
+    sim, lb, d, old, made = rolling_scenario()
+    sim.schedule(d.deploy(at=2.0))
+    sim.run()
+    assert d.stats.deployments_started == 1
+    assert d.end_time == Instant(ns(13.3))
+    sim, lb, d, base, made, _ = canary_scenario(stages=[CanaryStage(0.5, 4)], interval=2)
+    sim.schedule(d.deploy(at=1.0))
+    sim.run()
+    assert d.stats.deployments_started == 1
+    assert d.end_time == Instant(ns(4.05))
+    assert len(made) == 3
+
+
+def test_second_canary_deployment_after_the_first():
+    base = [Server("b0"), Server("b1")]
+    lb = LoadBalancer("lb", backends=base)
+    d = CanaryDeployer("d", lb, lambda n: Server(n), stages=[CanaryStage(0.5, 0)],
+                       evaluation_interval=1)
+    sim = Simulation(end_time=10, entities=[lb, d])
+    sim.schedule([d.deploy(at=0), d.deploy(at=5)])
+    sim.run()
+    # first: d_canary at 0, promoted at 1 with d_canary_2; second: baseline is those two,
+    # d_canary_3 at 5, promoted at 6 with d_canary_4. Names are never reused.
+    assert names(lb.all_backends) == ["d_canary_3", "d_canary_4"]
+    assert (d.stats.deployments_started, d.stats.deployments_completed) == (2, 2)
+    assert d.end_time == Instant(ns(6))
+
+
+# ======================================================================================
+# Load balancer strategies and sources
+# ======================================================================================
+def routed(lb, n, strategy_setup=None, seed=0, replica=0):
+    log = []
+    tap = Tap("tap", lb, log)
+    src = Source.constant(1, tap, name="src", stop_after=n)
+    Simulation(end_time=n + 100, sources=[src], entities=[tap, lb], seed=seed).run(replica)
+    return [name for _, _, name, _ in sorted(log)]
+
+
+def test_round_robin_and_weighted_round_robin():
+    from fastdeploy import RoundRobin, WeightedRoundRobin
+    lb = LoadBalancer("lb", backends=[Server(n) for n in "abc"], strategy=RoundRobin())
+    assert routed(lb, 7) == list("abcabca")
+    lb = LoadBalancer("lb", strategy=WeightedRoundRobin())
+    for n, w in (("a", 5), ("b", 1), ("c", 1)):
+        lb.add_backend(Server(n), weight=w)
+    # nginx smooth WRR, 5:1:1: a a b a c a a, twice
+    assert routed(lb, 14) == list("aabacaa") * 2
+
+
+def test_least_connections_first_on_ties():
+    from fastdeploy import LeastConnections
+    lb = LoadBalancer("lb", backends=[Server(n, service_time=ConstantLatency(10)) for n in "abc"],
+                      strategy=LeastConnections())
+    # 1 -> a (all 0); 2 -> b; 3 -> c; 4 -> a (all 1, first); 5 -> b; 6 -> c; 7 -> a
+    assert routed(lb, 7) == list("abcabca")
+    # a slow and a fast server: 1 -> a (tie, first); 2 -> b (a holds 1); b is done at 2.5,
+    # so 3 and 4 -> b as well
+    assert routed(LoadBalancer("lb", backends=[Server("a", service_time=ConstantLatency(100)),
+                                               Server("b", service_time=ConstantLatency(0.5))],
+                               strategy=LeastConnections()), 4) == list("abbb")
+
+
+def test_random_strategy_uses_the_routing_stream():
+    from fastdeploy import Random
+    from fastdeploy.rules import rng
+
+    def lb():
+        return LoadBalancer("lb", backends=[Server(n) for n in "abcd"], strategy=Random())
+    got = routed(lb(), 200, seed=5, replica=2)
+    key = rng.key_for(5, 2, rng.routing_stream("lb"))
+    assert got == ["abcd"[int(rng.uniform(key, k) * 4)] for k in range(200)]
+    assert got == routed(lb(), 200, seed=5, replica=2)
+    assert got != routed(lb(), 200, seed=5, replica=3)
+    assert all(20 < got.count(c) < 80 for c in "abcd")
+
+
+def arrival_times(src_factory, end):
+    srv = Server("srv", concurrency=10_000)
+    log = []
+    tap = Tap("tap", srv, log)
+    src = src_factory(tap)
+    Simulation(end_time=end, sources=[src], entities=[tap, srv]).run()
+    return sorted(t - ns(0.01) for _, t, _, _ in log)  # completion - 10 ms service
+
+
+def test_deterministic_source_arrivals():
+    from fastdeploy import LinearRampProfile, SpikeProfile
+    # constant 4/s: 0.25, 0.5, ... never at the start
+    assert arrival_times(lambda t: Source.constant(4, t, name="s", stop_after=2), 5) == \
+        [ns(0.25 * k) for k in range(1, 9)]
+    # spike: 1/s, 4/s on [2, 3), then 1/s: 1, 2, 2.25, 2.5, 2.75, 3, 4, 5
+    got = arrival_times(lambda t: Source.with_profile(SpikeProfile(1, 4, 2, 1), t, poisson=False,
+                                                      name="s"), 5.5)
+    assert got == [ns(x) for x in (1, 2, 2.25, 2.5, 2.75, 3, 4, 5)]
+    # ramp 0 -> 2/s over 10 s: integral 0.1 t^2 reaches k at sqrt(10 k); then 2/s
+    got = arrival_times(lambda t: Source.with_profile(LinearRampProfile(10, 0, 2), t,
+                                                      poisson=False, name="s"), 11.2)
+    expected = [math.sqrt(10 * k) for k in range(1, 11)] + [10.5, 11.0]
+    assert len(got) == len(expected)
+    assert all(abs(g - ns(e)) <= 10 for g, e in zip(got, expected))
+    # piecewise trace: 2/s on [1, 2), 0 on [2, 5), 1/s from 5: 1.5, 2.0, 6, 7
+    got = arrival_times(lambda t: Source("s", PiecewiseRateProfile([(1, 2), (2, 0), (5, 1)]), t,
+                                         poisson=False), 7.5)
+    assert got == [ns(x) for x in (1.5, 2.0, 6, 7)]

@@ -4,11 +4,11 @@ H[0] time (ns), H[1] seq, H[2] kind, H[3] target, H[4] payload; the size and the
 seq live in the replica's counters G.
 """
 
-from ..rules.jit import njit
+from ..rules.jit import njit, njit_inline
 from .schema import G_HN, G_OVERFLOW, G_SEQ, OVERFLOW_HEAP
 
 
-@njit
+@njit_inline
 def push(H, G, t, kind, target, payload):
     n = G[G_HN]
     if n >= H.shape[1]:
@@ -33,7 +33,7 @@ def push(H, G, t, kind, target, payload):
     H[4, i] = payload
 
 
-@njit
+@njit_inline
 def pop(H, G):
     """Remove the first event; returns (time, kind, target, payload)."""
     t = H[0, 0]

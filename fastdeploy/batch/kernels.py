@@ -16,7 +16,7 @@ import numpy as np
 
 from ..rules import arrivals, canary, histogram, rng, routing, scaling
 from ..rules.distributions import sample_seconds
-from ..rules.jit import njit
+from ..rules.jit import njit, njit_inline
 from ..rules.timeconv import seconds_to_ns
 from . import heap
 from .schema import *  # noqa: F401,F403  (field indices are the kernel's vocabulary)
@@ -50,7 +50,7 @@ def new_server(SV, SF, G, P, TPL, tpl):
     return s
 
 
-@njit
+@njit_inline
 def retire_if_drained(SV, G, s, now):
     if (SV[s, SV_REMOVED] == 1 and SV[s, SV_COST_SINCE] >= 0 and SV[s, SV_BUSY] == 0
             and SV[s, SV_QLEN] == 0):
@@ -59,7 +59,7 @@ def retire_if_drained(SV, G, s, now):
         G[G_INSTANCES] -= 1
 
 
-@njit
+@njit_inline
 def item_uniforms(K, RB, item):
     """(u_work, u_fail) of a request (item >= 0) or a probe (item < 0)."""
     if item >= 0:
@@ -72,7 +72,7 @@ def item_uniforms(K, RB, item):
     return rng.uniform(key, 2 * m), rng.uniform(key, 2 * m + 1)
 
 
-@njit
+@njit_inline
 def start_service(H, G, SV, SF, ND, K, RB, s, node, now):
     SV[s, SV_BUSY] += 1
     u_work, u_fail = item_uniforms(K, RB, ND[node, ND_ITEM])
@@ -84,7 +84,7 @@ def start_service(H, G, SV, SF, ND, K, RB, s, node, now):
     heap.push(H, G, now + service, COMPLETE, s, node)
 
 
-@njit
+@njit_inline
 def alloc_node(ND, G, item, created, now):
     node = G[G_FREE]
     if node < 0:
@@ -98,7 +98,7 @@ def alloc_node(ND, G, item, created, now):
     return node
 
 
-@njit
+@njit_inline
 def accept(H, G, SV, SF, ND, K, RB, s, item, created, now):
     """A request or probe arrives at server s; returns REJECTED if the queue is full."""
     if SV[s, SV_BUSY] < SV[s, SV_CONC]:
@@ -182,7 +182,7 @@ def lb_draw(LBI, K, RB, lb):
     return u
 
 
-@njit
+@njit_inline
 def strategy_select(SV, LBI, K, RB, lb, cand, weights, n):
     """Index into cand[:n] chosen by the load balancer's strategy."""
     st = LBI[lb, LB_STRATEGY]
@@ -227,7 +227,7 @@ def strategy_select(SV, LBI, K, RB, lb, cand, weights, n):
     return j if oj < oi else i
 
 
-@njit
+@njit_inline
 def lb_choose(SV, LS, LN, LBI, LBF, K, RB, CW, lb):
     """The server a request goes to, or -1 when there is none."""
     row = RB[RB_LB] + 3 * lb
@@ -281,7 +281,7 @@ def clear_split(LN, LBI, LBF, RB, lb):
 
 
 # -- requests --------------------------------------------------------------------------------
-@njit
+@njit_inline
 def handle_arrival(H, G, SV, SF, ND, LS, LN, LBI, LBF, K, RB, CW, SRC, SRCD, SEG, NSEG, src,
                    now):
     k = G[G_CREATED]
@@ -301,7 +301,7 @@ def handle_arrival(H, G, SV, SF, ND, LS, LN, LBI, LBF, K, RB, CW, SRC, SRCD, SEG
     schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, src, now)
 
 
-@njit
+@njit_inline
 def schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, src, prev):
     if SRC[src, 2] == 1:
         area = arrivals.poisson_area(rng.uniform(K[RB[RB_KSRC] + src], SRCD[src, 0]))
@@ -315,7 +315,7 @@ def schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, src, prev):
     heap.push(H, G, t, ARRIVAL, src, 0)
 
 
-@njit
+@njit_inline
 def handle_complete(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW, HIST,
                     s, node, now):
     SV[s, SV_BUSY] -= 1

@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 
-from .jit import njit
+from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
 
 
-@njit
+@njit_inline
 def next_time_seconds(t0, a, slope, t, area):
     """The time after t (seconds) at which the integrated rate reaches ``area``.
 
@@ -51,7 +51,7 @@ def next_time_seconds(t0, a, slope, t, area):
         i += 1
 
 
-@njit
+@njit_inline
 def next_arrival_ns(t0, a, slope, prev_ns, area):
     """Next arrival in ns after prev_ns, at least 1 ns later; -1 if there is none."""
     t = next_time_seconds(t0, a, slope, prev_ns / 1e9, area)
@@ -63,7 +63,7 @@ def next_arrival_ns(t0, a, slope, prev_ns, area):
     return ns
 
 
-@njit
+@njit_inline
 def poisson_area(u):
     """Exp(1) area from a uniform in [0, 1)."""
     return -math.log(1.0 - u)

@@ -2,10 +2,10 @@
 
 import math
 
-from .jit import njit
+from .jit import njit, njit_inline
 
 
-@njit
+@njit_inline
 def split_to_canary(i, fraction):
     """The i-th request routed since the split was set goes to the canary group?"""
     return math.floor((i + 1) * fraction) > math.floor(i * fraction)

@@ -6,7 +6,7 @@ server handles it, so its work depends only on the server's distribution.
 
 import math
 
-from .jit import njit
+from .jit import njit, njit_inline
 
 CONSTANT = 0  # a = latency
 EXPONENTIAL = 1  # a = mean
@@ -60,7 +60,7 @@ def normal_quantile(p):
     return -x if q < 0.0 else x
 
 
-@njit
+@njit_inline
 def sample_seconds(kind, a, b, u):
     """Service time in seconds of distribution (kind, a, b) at uniform u in [0, 1)."""
     if kind == CONSTANT:

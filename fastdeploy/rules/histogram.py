@@ -6,7 +6,7 @@ G = 1.02, and reports the geometric middle, clamped to the exact min and max.
 
 import math
 
-from .jit import njit
+from .jit import njit, njit_inline
 
 GROWTH = 1.02
 N_BUCKETS = 2048
@@ -15,7 +15,7 @@ _LOG_G = math.log(GROWTH)
 MAX_LATENCY_NS = int(GROWTH ** (N_BUCKETS - 2))
 
 
-@njit
+@njit_inline
 def bucket_of(lat_ns):
     if lat_ns <= 0:
         return 0

@@ -8,7 +8,7 @@ two uniforms can be recomputed from its index instead of stored.
 
 import numpy as np
 
-from .jit import njit
+from .jit import njit, njit_inline
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -21,7 +21,7 @@ _ONE = np.uint64(1)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@njit
+@njit_inline
 def mix64(z):
     """SplitMix64's finaliser: a bijective scramble of a uint64."""
     z = np.uint64(z)
@@ -38,7 +38,7 @@ def stream_key(seed, replica, stream_id):
     return mix64(k ^ np.uint64(stream_id))
 
 
-@njit
+@njit_inline
 def uniform(key, n):
     """Draw n (n >= 0) of the stream with this key: a float in [0, 1)."""
     x = mix64(np.uint64(key) + (np.uint64(n) + _ONE) * GAMMA)

@@ -1,6 +1,6 @@
 """Load-balancing choices that need more than one line."""
 
-from .jit import njit
+from .jit import njit, njit_inline
 
 
 @njit
@@ -17,7 +17,7 @@ def smooth_weighted_pick(weights, current, n):
     return best
 
 
-@njit
+@njit_inline
 def index_from_uniform(u, n):
     """Uniform index in [0, n) from u in [0, 1)."""
     i = int(u * n)

@@ -2,10 +2,10 @@
 
 import math
 
-from .jit import njit
+from .jit import njit, njit_inline
 
 
-@njit
+@njit_inline
 def seconds_to_ns(x):
     """Round seconds to the nearest nanosecond: floor(x * 1e9 + 0.5)."""
     return math.floor(x * 1e9 + 0.5)
