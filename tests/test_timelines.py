@@ -729,6 +729,17 @@ def test_rolling_rolls_back_when_new_version_too_slow_for_probes():
     assert names(lb.all_backends) == ["s0", "s1", "s2"]
 
 
+def test_rolling_probe_taking_exactly_one_interval_fails():
+    # A pass needs completion strictly less than one interval after sending.
+    sim, lb, d, old, made = rolling_scenario(new_factory=server_factory(2.0))
+    sim.run()
+    # round 3.0: probe [3, 5]: done exactly 2 s later -> fail (1), at 5.0 (its completion
+    # was scheduled before the round of 5.0, so it runs first); round 5.0: probe [5, 7]
+    # -> fail (2) at 7.0 -> rollback.
+    assert rolling_stats(d) == (1, 0, 1, 0, 2, 0, 2)
+    assert d.end_time == Instant(ns(7.0))
+
+
 def test_rolling_rollback_restores_the_whole_original_fleet():
     def factory(name):
         return Server(name, service_time=ConstantLatency(0.1),

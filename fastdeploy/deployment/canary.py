@@ -187,6 +187,8 @@ class CanaryDeployer(Entity):
         nxt = self._state.current_stage + 1
         if nxt < len(self.stages):
             return self._start_stage(nxt)
+        # As in happysim, a promoted deployment reports current_stage == total_stages.
+        self._state.current_stage = len(self.stages)
         self._promote()
         return None
 

@@ -123,7 +123,14 @@ class Server(Entity):
     def handle_event(self, event: Event):
         if event.event_type == _COMPLETE:
             return self._complete(event)
-        return self._accept(event.context, event, event.time.nanoseconds)
+        ctx = event.context
+        if "u_work" not in ctx:
+            # A request built by hand (not by a Source): it is created here and now.
+            idx, u_work, u_fail = self._clock.run.new_request()
+            ctx.setdefault("id", idx)
+            ctx.setdefault("created_at", event.time)
+            ctx.update(created_ns=event.time.nanoseconds, u_work=u_work, u_fail=u_fail)
+        return self._accept(ctx, event, event.time.nanoseconds)
 
     def accept_probe(self, probe: Probe, now_ns: int) -> list[Event]:
         """Take a health probe (deployers call this)."""
