@@ -11,7 +11,6 @@ replica's parameters, TPL server templates, RB row/key bases, K stream keys, CW 
 EV scaling events out, HIST the latency histogram.
 """
 
-import numba
 import numpy as np
 
 from ..rules import arrivals, canary, histogram, rng, routing, scaling
@@ -1039,13 +1038,16 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
     return 0
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def run_chunk(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV,
-              start_ns, end_ns, ts_step, server_cap, pool_cap, max_pool,
-              OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS):
-    """Run replicas[j] for every j in parallel; a replica that outgrows a capacity is
-    re-run with twice the room (results do not depend on capacity), up to max_pool."""
-    for j in numba.prange(replicas.shape[0]):
+@njit
+def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
+                 INIT_EV, start_ns, end_ns, ts_step, server_cap, pool_cap, max_cap,
+                 OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS):
+    """Run replicas[j] for every j (one thread; nogil, so threads run these in parallel).
+
+    A replica that outgrows a capacity is re-run with twice the room (its results do not
+    depend on capacity), up to max_cap; STATUS[j] = (overflow code, servers, pool).
+    """
+    for j in range(replicas.shape[0]):
         S = server_cap
         Q = pool_cap
         while True:
@@ -1056,11 +1058,11 @@ def run_chunk(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, CAS,
             if code == OVERFLOW_NONE:
                 break
             if code == OVERFLOW_SERVERS:
-                if S >= max_pool:
+                if S >= max_cap:
                     break
                 S *= 2
             else:
-                if Q >= max_pool:
+                if Q >= max_cap:
                     break
                 Q *= 2
         STATUS[j, 0] = code

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pyarrow as pa
 
 from ..core import validate
 from . import schema as sc
-from .kernels import run_chunk
+from .kernels import run_replicas
 from .lower import BatchModel, lower
 from .results import metrics_table, scaling_events_table, timeseries_table
 
@@ -56,6 +57,14 @@ class BatchResult:
         return sim
 
 
+def default_threads() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _replica_array(replicas) -> np.ndarray:
     if isinstance(replicas, (int, np.integer)) and not isinstance(replicas, bool):
         n = validate.integer("replicas", int(replicas), minimum=1)
@@ -75,12 +84,8 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     """Run ``replica_ids`` of ``model``; returns (table, scaling_events, timeseries)."""
     n = len(replica_ids)
     P_ROWS, p_index = model.params.rows(n, params)
-    if threads is not None:
-        threads = validate.integer("threads", threads, minimum=1,
-                                   maximum=numba.config.NUMBA_NUM_THREADS)
-        numba.set_num_threads(threads)
-    else:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    threads = default_threads() if threads is None else validate.integer(
+        "threads", threads, minimum=1, maximum=1024)
     if timeseries is not None:
         step = validate.number("timeseries", timeseries, minimum=0.0, min_open=True)
         step_ns = max(1, int(np.floor(step * 1e9 + 0.5)))
@@ -103,29 +108,45 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     TS = np.zeros((n, n_ts, sc.TS_FIELDS), np.float64)
     STATUS = np.zeros((n, 3), np.int64)
     seed_u = np.uint64(seed)
+    arrays = (OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS)
+
+    def work(sl: slice):
+        run_replicas(seed_u, replica_ids[sl], p_index[sl], P_ROWS, model.TPL, model.SRC,
+                     model.SID, model.LB_INIT, model.SCS, model.CAS, model.ROS, model.INIT_EV,
+                     model.start_ns, model.end_ns, step_ns, model.server_cap, model.pool_cap,
+                     MAX_CAPACITY, *(a[sl] for a in arrays))
+        return sl
+
+    # Small slices handed out dynamically keep both cores busy to the end; the kernel
+    # releases the GIL, so Python threads run it in parallel.
+    size = max(1, min(chunk, -(-n // (8 * threads))))
+    slices = [slice(i, min(n, i + size)) for i in range(0, n, size)]
     t0 = time.perf_counter()
     done = 0
-    while done < n:
-        sl = slice(done, min(n, done + chunk))
-        run_chunk(seed_u, replica_ids[sl], p_index[sl], P_ROWS, model.TPL, model.SRC, model.SID,
-                  model.LB_INIT, model.SCS, model.CAS, model.ROS, model.INIT_EV,
-                  model.start_ns, model.end_ns, step_ns, model.server_cap, model.pool_cap,
-                  MAX_CAPACITY, OUT_G[sl], OUT_Q[sl], OUT_LB[sl], OUT_SC[sl], OUT_CA[sl],
-                  OUT_RO[sl], EV[sl], TS[sl], STATUS[sl])
-        bad = np.nonzero(STATUS[sl, 0])[0]
-        if bad.size:
-            j = done + int(bad[0])
-            what = sc.OVERFLOW_NAMES[STATUS[j, 0]]
-            raise MemoryError(
-                f"replica {int(replica_ids[j])} needs more than {MAX_CAPACITY} entries of its "
-                f"{what} (servers: {STATUS[j, 1]}, request pool: {STATUS[j, 2]}): the scenario "
-                "queues without bound; shorten the horizon, add capacity or a queue_capacity")
-        done = sl.stop
-        if progress:
-            rate = done / max(time.perf_counter() - t0, 1e-9)
-            print(f"\r{done}/{n} replicas, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(work, sl) for sl in slices]
+        try:
+            for fut in as_completed(futures):
+                sl = fut.result()
+                done += sl.stop - sl.start
+                if progress:
+                    rate = done / max(time.perf_counter() - t0, 1e-9)
+                    print(f"\r{done}/{n} replicas, {rate:.0f}/s", end="", file=sys.stderr,
+                          flush=True)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
     if progress:
         print(file=sys.stderr)
+    bad = np.nonzero(STATUS[:, 0])[0]
+    if bad.size:
+        j = int(bad[0])
+        what = sc.OVERFLOW_NAMES[STATUS[j, 0]]
+        raise MemoryError(
+            f"replica {int(replica_ids[j])} needs more than {MAX_CAPACITY} entries of its "
+            f"{what} (servers: {STATUS[j, 1]}, request pool: {STATUS[j, 2]}): the scenario "
+            "queues without bound; shorten the horizon, add capacity or a queue_capacity")
     wall = time.perf_counter() - t0
     counts = OUT_G[:, sc.OUT_G_FIELDS]
     if (counts > ev_cap).any():

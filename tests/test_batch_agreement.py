@@ -1,0 +1,414 @@
+"""The batch engine agrees with the object engine (SPEC sections 2-8).
+
+For a scenario made of built-in parts, ``sim.run_batch(...)`` row for replica r equals
+``sim.run(replica=r).metrics`` key for key (ints exactly, floats to 1e-9 relative,
+None <-> null), and its scaling events for r equal each AutoScaler's
+``scaling_history``.
+
+Scenarios are generated as Python source (``Scenario.code``), so a failing example
+prints a reproducer that runs as is: ``exec(code, ns); sim = ns["sim"]``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fastdeploy.deployment import TargetUtilization
+from fastdeploy.presets import PRESETS, autoscale_spike
+
+NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
+REPLICAS = [0, 5] if NO_JIT else [0, 1, 5]
+
+AGREEMENT = settings(
+    max_examples=5 if NO_JIT else 40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+
+HEADER = """\
+from fastdeploy import *
+from fastdeploy.deployment import *
+from fastdeploy.deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
+"""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario as source code (the reproducer) plus what the checks need."""
+
+    code: str
+    scalers: tuple  # names of the AutoScalers in ``code``
+    pre_adds: tuple  # (load balancer name, add_backend calls made before the run)
+    object_first: bool = False  # run the object engine once before run_batch
+
+    def build(self):
+        ns: dict = {}
+        exec(self.code, ns)  # noqa: S102 - our own generated scenario
+        return ns["sim"], [ns[name] for name in self.scalers]
+
+    def __repr__(self):
+        return (f"Scenario(scalers={self.scalers}, pre_adds={self.pre_adds}, "
+                f"object_first={self.object_first}, code=\n{self.code})")
+
+
+def sampled(*values):
+    return st.sampled_from(values)
+
+
+@st.composite
+def scenarios(draw) -> Scenario:
+    """A random scenario of built-in parts: 1-2 load balancers, 1-3 sources, and any mix
+    of AutoScaler, CanaryDeployer and RollingDeployer per load balancer."""
+    L = [HEADER]
+    horizon = draw(sampled(5, 8, 12, 20, 30, 45, 60))
+    start = draw(sampled(0.0, 0.0, 0.0, 1.5))
+    end = start + horizon
+    seed = draw(st.integers(0, 2**40))
+
+    def when(lo=0.0):
+        """An instant within the run, in seconds."""
+        return round(start + draw(st.floats(min(lo, horizon), horizon)), 3)
+
+    def dist():
+        kind = draw(sampled("constant", "exponential", "uniform", "lognormal"))
+        if kind == "constant":
+            x = draw(sampled(0.0, 0.005, 0.02, 0.05, 0.1, 0.25))
+            if draw(st.integers(0, 3)) == 0:
+                return f"ConstantLatency(Duration.from_seconds({x}))"
+            return f"ConstantLatency({x})"
+        if kind == "exponential":
+            return f"ExponentialLatency({draw(sampled(0.01, 0.03, 0.08, 0.2))})"
+        if kind == "uniform":
+            low = draw(sampled(0.0, 0.01, 0.05))
+            return f"UniformLatency({low}, {low + draw(sampled(0.0, 0.02, 0.1, 0.3))})"
+        return (f"LogNormalLatency({draw(sampled(0.01, 0.05, 0.15))}, "
+                f"sigma={draw(sampled(0.0, 0.5, 1.2))})")
+
+    def server_args(failures=(0.0, 0.0, 0.05, 1.0)):
+        return (f"concurrency={draw(st.integers(1, 4))}, service_time={dist()}, "
+                f"queue_capacity={draw(sampled(None, None, 0, 1, 2, 5))}, "
+                f"failure_rate={draw(st.sampled_from(failures))}")
+
+    def factory():
+        return f"lambda name: Server(name, {server_args((0.0, 0.0, 0.0, 0.05, 1.0))})"
+
+    # Load balancers and their initial fleets.
+    n_lb = draw(sampled(1, 1, 1, 2))
+    pre_adds = []
+    backends = []
+    for j in range(n_lb):
+        strategy = draw(sampled("RoundRobin", "WeightedRoundRobin", "LeastConnections",
+                                "Random", "PowerOfTwoChoices"))
+        n = draw(sampled(0, 1, 2, 2, 3, 4))
+        names = [f"s{j}_{i}" for i in range(n)]
+        for name in names:
+            L.append(f"{name} = Server({name!r}, {server_args()})")
+        backends += names
+        mode = draw(sampled("initial", "add", "mixed")) if n else "initial"
+        k = {"initial": n, "add": 0}.get(mode) if mode != "mixed" else draw(st.integers(0, n))
+        L.append(f"lb{j} = LoadBalancer('lb{j}', backends=[{', '.join(names[:k])}], "
+                 f"strategy={strategy}())")
+        for name in names[k:]:
+            w = draw(st.integers(1, 5)) if strategy == "WeightedRoundRobin" else 1
+            L.append(f"lb{j}.add_backend({name}, {w})" if w != 1 or draw(st.booleans())
+                     else f"lb{j}.add_backend({name})")
+        if n - k:
+            pre_adds.append((f"lb{j}", n - k))
+
+    # Sources: total rate up to ~50/s.
+    n_src = draw(sampled(1, 1, 2, 3))
+    cap = 50.0 / n_src
+
+    def rate():
+        return round(draw(st.one_of(sampled(0.0, 1.0, 5.0, 10.0), st.floats(0.2, cap))), 3)
+
+    sources = []
+    for i in range(n_src):
+        name = f"src{i}"
+        if backends and draw(st.integers(0, 9)) == 0:
+            target = draw(st.sampled_from(backends))  # straight to a server
+        else:
+            target = f"lb{draw(st.integers(0, n_lb - 1))}"
+        kind = draw(sampled("constant", "ramp", "spike", "piecewise"))
+        if kind == "constant":
+            profile = f"ConstantRateProfile({rate()})"
+        elif kind == "ramp":
+            profile = (f"LinearRampProfile(duration_s={round(draw(st.floats(0.5, 60)), 3)}, "
+                       f"start_rate={rate()}, end_rate={rate()})")
+        elif kind == "spike":
+            profile = (f"SpikeProfile(baseline_rate={rate()}, spike_rate={rate()}, "
+                       f"warmup_s={draw(sampled(0.0, 2.0, 5.0, 10.0))}, "
+                       f"spike_duration_s={draw(sampled(0.0, 3.0, 10.0, 30.0))})")
+        else:
+            times = sorted(set(draw(st.lists(sampled(0.0, 0.5, 2.0, 5.0, 7.5, 10.0, 20.0, 40.0),
+                                             min_size=1, max_size=5))))
+            profile = f"PiecewiseRateProfile([{', '.join(f'({t}, {rate()})' for t in times)}])"
+        poisson = draw(st.booleans())
+        stop = draw(st.one_of(st.none(), st.just(None), st.floats(0.0, horizon)))
+        stop = None if stop is None else round(start + stop, 3)
+        form = draw(sampled("init", "init", "init", "factory"))
+        if form == "factory" and kind == "constant":
+            make = "Source.poisson" if poisson else "Source.constant"
+            L.append(f"{name} = {make}({profile[len('ConstantRateProfile('):-1]}, {target}, "
+                     f"name={name!r}, stop_after={stop})")
+        elif form == "factory":
+            L.append(f"{name} = Source.with_profile({profile}, {target}, poisson={poisson}, "
+                     f"name={name!r}, stop_after={stop})")
+        else:
+            if kind == "constant" and draw(st.booleans()):
+                profile = profile[len("ConstantRateProfile("):-1]  # a plain rate
+            if stop is not None and draw(st.integers(0, 3)) == 0:
+                stop = f"Instant.from_seconds({stop})"
+            L.append(f"{name} = Source({name!r}, {profile}, {target}, poisson={poisson}, "
+                     f"stop_after={stop})")
+        sources.append(name)
+
+    # Deployment components. combo: all three on lb0, each with its own template.
+    combo = draw(st.booleans())
+    components, scalers, after = [], [], []
+    for j in range(n_lb):
+        p = 2 if j == 0 else 1
+        want = {kind: (combo and j == 0) or draw(st.integers(0, 4)) < p
+                for kind in ("scaler", "canary", "rolling")}
+        if want["scaler"]:
+            name = f"sc{j}"
+            policy = draw(sampled("target", "target_default", "step", "queue", "none"))
+            if policy == "target":
+                t = draw(st.one_of(sampled(0.3, 0.5, 0.6, 0.7, 0.8, 1.0),
+                                   st.floats(0.05, 1.0).map(lambda x: round(x, 3))))
+                pol = f"TargetUtilization({t}, tolerance={draw(sampled(0.0, 0.05, 0.1, 0.3))})"
+            elif policy == "target_default":
+                pol = "TargetUtilization()"
+            elif policy == "step":
+                steps = draw(st.lists(st.tuples(sampled(0.0, 0.25, 0.5, 0.5, 0.75, 0.9, 1.0),
+                                                st.integers(-3, 3)), min_size=1, max_size=4))
+                pol = f"StepScaling({steps!r})"
+            elif policy == "queue":
+                out = draw(st.integers(1, 20))
+                pol = f"QueueDepthScaling({out}, {draw(st.integers(0, out - 1))})"
+            else:
+                pol = "None"
+            lo = draw(st.integers(0, 3))
+            hi = draw(st.integers(max(1, lo), 6))
+            L.append(f"{name} = AutoScaler({name!r}, lb{j}, {factory()}, policy={pol}, "
+                     f"min_instances={lo}, max_instances={hi}, "
+                     f"evaluation_interval={draw(sampled(0.5, 1.0, 2.0, 2.5, 5.0))}, "
+                     f"scale_out_cooldown={draw(sampled(0.0, 1.0, 3.0, 10.0, 30.0))}, "
+                     f"scale_in_cooldown={draw(sampled(0.0, 1.0, 5.0, 10.0, 60.0))})")
+            components.append(name)
+            scalers.append(name)
+            how = draw(sampled("now", "at", "at", "twice", "restart", "stopped"))
+            if how == "now":
+                after.append(f"sim.schedule({name}.start())")
+            elif how == "at":
+                after.append(f"sim.schedule({name}.start(at={when()}))")
+            elif how == "twice":
+                after.append(f"sim.schedule([{name}.start(), {name}.start(at={when()})])")
+            elif how == "restart":
+                after += [f"first = {name}.start()", f"{name}.stop()",
+                          f"sim.schedule([first, {name}.start(at={when()})])"]
+            else:
+                after += [f"first = {name}.start()", f"{name}.stop()", "sim.schedule(first)"]
+        if want["canary"]:
+            name = f"ca{j}"
+            if draw(st.integers(0, 4)) == 0:
+                stages = "None"
+            else:
+                stages = draw(st.lists(st.tuples(sampled(0.05, 0.1, 0.25, 0.5, 1.0),
+                                                 sampled(0.0, 2.0, 5.0, 10.0)),
+                                       min_size=1, max_size=3))
+                stages = "[" + ", ".join(f"CanaryStage({p}, {d})" for p, d in stages) + "]"
+            ev = draw(sampled("error", "latency", "default"))
+            if ev == "error":
+                ev = (f"ErrorRateEvaluator({draw(sampled(0.0, 0.02, 0.05, 0.2, 1.0))}, "
+                      f"{draw(sampled(1.0, 2.0, 3.0))})")
+            elif ev == "latency":
+                ev = (f"LatencyEvaluator(max_latency={draw(sampled(0.05, 0.2, 1.0, 5.0))}, "
+                      f"threshold_multiplier={draw(sampled(1.2, 1.5, 3.0))})")
+            else:
+                ev = "None"
+            L.append(f"{name} = CanaryDeployer({name!r}, lb{j}, {factory()}, stages={stages}, "
+                     f"metric_evaluator={ev}, "
+                     f"evaluation_interval={draw(sampled(1.0, 2.0, 2.5, 5.0))})")
+            components.append(name)
+            how = draw(sampled("now", "at", "at", "twice"))
+            if how == "now":
+                after.append(f"sim.schedule({name}.deploy())")
+            elif how == "at":
+                after.append(f"sim.schedule({name}.deploy(at={when()}))")
+            else:
+                t1 = when()
+                after.append(f"sim.schedule([{name}.deploy(at={t1}), "
+                             f"{name}.deploy(at={when(t1 - start)})])")
+        if want["rolling"]:
+            name = f"ro{j}"
+            L.append(f"{name} = RollingDeployer({name!r}, lb{j}, {factory()}, "
+                     f"batch_size={draw(st.integers(1, 3))}, "
+                     f"health_check_interval={draw(sampled(0.5, 1.0, 2.0, 3.0))}, "
+                     f"healthy_threshold={draw(st.integers(1, 3))}, "
+                     f"max_failures={draw(st.integers(0, 3))})")
+            components.append(name)
+            how = draw(sampled("now", "at", "at", "twice"))
+            if how == "now":
+                after.append(f"sim.schedule({name}.deploy())")
+            elif how == "at":
+                after.append(f"sim.schedule({name}.deploy(at={when()}))")
+            else:
+                t1 = when()
+                after.append(f"sim.schedule([{name}.deploy(at={t1}), "
+                             f"{name}.deploy(at={when(t1 - start)})])")
+    # Scheduling order decides ties at equal times: shuffle it.
+    after_blocks = draw(st.permutations(_blocks(after)))
+    # Load balancers a source or component reaches need not be listed.
+    entities = draw(st.permutations([f"lb{j}" for j in range(n_lb)] + components))
+    entities = [e for e in entities if not e.startswith("lb") or draw(sampled(1, 1, 0))]
+    span = (f"end_time={end}" if draw(st.booleans()) else f"duration={float(horizon)}")
+    L.append(f"sim = Simulation(start_time={start}, {span}, sources=[{', '.join(sources)}], "
+             f"entities=[{', '.join(entities)}], seed={seed})")
+    for block in after_blocks:
+        L += block
+    return Scenario("\n".join(L) + "\n", tuple(scalers), tuple(pre_adds),
+                    object_first=draw(st.booleans()))
+
+
+def _blocks(lines):
+    """Group a start/stop sequence (which must stay in order) into one block."""
+    blocks, cur = [], []
+    for line in lines:
+        cur.append(line)
+        if line.startswith("sim.schedule"):
+            blocks.append(cur)
+            cur = []
+    return blocks
+
+
+def check(scenario: Scenario, agree):
+    sim, scalers = scenario.build()
+    if scenario.object_first:
+        sim.run(replica=3)  # the batch engine lowers the scenario as it was before any run
+    result = sim.run_batch(np.array(REPLICAS))
+    # Known disagreement (see test_backends_added_before_run_counts): add_backend before
+    # the run counts in the object engine's backends_added but not in the batch row.
+    # Here the batch value may be either; everything else must match exactly.
+    ignore = {f"{lb}.backends_added" for lb, _ in scenario.pre_adds}
+    runs = agree(sim, result, REPLICAS, scalers, ignore)
+    rows = {r["replica"]: r for r in result.table.to_pylist()}
+    for rep, metrics in runs.items():
+        for lb, k in scenario.pre_adds:
+            key = f"{lb}.backends_added"
+            assert rows[rep][key] in (metrics[key], metrics[key] - k), (rep, key)
+
+
+@AGREEMENT
+@given(scenario=scenarios())
+def test_random_scenarios_agree(scenario, agree):
+    check(scenario, agree)
+
+
+# -- fixed scenarios ------------------------------------------------------------------------
+
+COMBO = Scenario(HEADER + """\
+s0 = Server('s0', concurrency=2, service_time=ExponentialLatency(0.08))
+s1 = Server('s1', concurrency=1, service_time=UniformLatency(0.01, 0.2), queue_capacity=3)
+s2 = Server('s2', concurrency=3, service_time=LogNormalLatency(0.05, sigma=0.8),
+            failure_rate=0.05)
+lb = LoadBalancer('lb', backends=[s0, s1, s2], strategy=LeastConnections())
+other = LoadBalancer('other', strategy=PowerOfTwoChoices())
+other.add_backend(Server('o0', concurrency=1, service_time=ConstantLatency(0.05)))
+other.add_backend(Server('o1', concurrency=2, service_time=ExponentialLatency(0.05)))
+src = Source('src', SpikeProfile(10, 40, 5, 10), lb)
+src2 = Source('src2', PiecewiseRateProfile([(0, 5), (10, 30), (20, 0)]), other, poisson=False)
+sc = AutoScaler('sc', lb, lambda n: Server(n, concurrency=2, service_time=ExponentialLatency(0.05)),
+                policy=StepScaling([(0.8, 2), (0.5, 1), (0.5, 3), (0.1, -1), (0.0, -2)]),
+                min_instances=1, max_instances=6, evaluation_interval=1.0,
+                scale_out_cooldown=2.0, scale_in_cooldown=4.0)
+ca = CanaryDeployer('ca', lb, lambda n: Server(n, concurrency=2,
+                                               service_time=ConstantLatency(0.03)),
+                    stages=[CanaryStage(0.1, 3), CanaryStage(0.5, 3), CanaryStage(1.0, 2)],
+                    metric_evaluator=LatencyEvaluator(max_latency=1.0), evaluation_interval=1.0)
+ro = RollingDeployer('ro', lb, lambda n: Server(n, concurrency=1,
+                                                service_time=ExponentialLatency(0.02)),
+                     batch_size=2, health_check_interval=1.0, healthy_threshold=2,
+                     max_failures=2)
+sc2 = AutoScaler('sc2', other, lambda n: Server(n), policy=QueueDepthScaling(3, 0),
+                 min_instances=1, max_instances=4, evaluation_interval=2.0,
+                 scale_out_cooldown=0.0, scale_in_cooldown=5.0)
+sim = Simulation(end_time=40, sources=[src, src2], entities=[lb, other, sc, ca, ro, sc2],
+                 seed=11)
+sim.schedule(sc.start(at=1.0))
+sim.schedule(ca.deploy(at=3.0))
+sim.schedule(ro.deploy(at=6.0))
+sim.schedule(sc2.start())
+""", ("sc", "sc2"), (("other", 2),))
+
+
+def test_combined_scenario_agrees(agree):
+    """AutoScaler + CanaryDeployer + RollingDeployer on one load balancer, and a second
+    load balancer with its own scaler."""
+    check(COMBO, agree)
+    sim, _ = COMBO.build()
+    row = sim.run_batch(1).table.to_pylist()[0]
+    # The scenario exercises what it is meant to.
+    assert row["sc.evaluations"] > 0 and row["ca.deployments_started"] == 1
+    assert row["ro.deployments_started"] == 1 and row["sc2.evaluations"] > 0
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_agree(name, agree):
+    sim = PRESETS[name](seed=3)
+    replicas = [0, 4] if NO_JIT else [0, 1, 4, 9]
+    result = sim.run_batch(np.array(replicas))
+    scalers = [e for e in sim.entities if type(e).__name__ == "AutoScaler"]
+    agree(sim, result, replicas, scalers)
+
+
+def test_preset_with_params_agrees(row_diff):
+    """A swept parameter gives the same rows as building the scenario with each value."""
+    targets = [0.5, 0.7, 0.9] if not NO_JIT else [0.5, 0.9]
+    sim = autoscale_spike(seed=5)
+    result = sim.run_batch(len(targets), params={"scaler.policy.target": targets})
+    rows = result.table.to_pylist()
+    events = result.scaling_events.to_pylist()
+    for r, target in enumerate(targets):
+        ref = autoscale_spike(seed=5)
+        scaler = ref.entities[1]
+        scaler.policy = TargetUtilization(target)
+        metrics = ref.run(replica=r).metrics
+        assert row_diff(rows[r], metrics) == [], (target, row_diff(rows[r], metrics))
+        expected = [(e.time.to_seconds(), e.action, e.from_count, e.to_count)
+                    for e in scaler.scaling_history]
+        got = [(e["time"], e["action"], e["from_count"], e["to_count"])
+               for e in events if e["replica"] == r]
+        assert got == expected, target
+
+
+# -- known disagreements ----------------------------------------------------------------------
+
+BACKENDS_ADDED = """\
+from fastdeploy import *
+lb = LoadBalancer('lb', strategy=WeightedRoundRobin())
+lb.add_backend(Server('a'), 3)
+lb.add_backend(Server('b'), 1)
+src = Source('src', 10, lb, poisson=False)
+sim = Simulation(end_time=5, sources=[src], entities=[lb])
+"""
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engines disagree on lb.backends_added when backends are added with add_backend() "
+    "before the run: object engine 2, batch engine 0 (replica 0). Reproducer:\n"
+    + BACKENDS_ADDED + "sim.run_batch([0]).table.to_pylist()[0]['lb.backends_added']  # 0\n"
+    "sim.run(replica=0).metrics['lb.backends_added']  # 2"))
+def test_backends_added_before_run_counts(row_diff):
+    ns: dict = {}
+    exec(BACKENDS_ADDED, ns)  # noqa: S102
+    sim = ns["sim"]
+    row = sim.run_batch([0]).table.to_pylist()[0]
+    assert row_diff(row, sim.run(replica=0).metrics) == []
