@@ -1,7 +1,8 @@
 """A binary min-heap of events ordered by (time, seq), as rows of one int64 array.
 
-H[0] time (ns), H[1] seq, H[2] kind, H[3] target, H[4] payload; the size and the next
-seq live in the replica's counters G.
+Row i is one event: time (ns), seq, kind, target, payload; an event's fields are
+contiguous, so a sift moves 40 contiguous bytes. The size and the next seq live in the
+replica's counters G.
 """
 
 from ..rules.jit import njit, njit_inline
@@ -11,7 +12,7 @@ from .schema import G_HN, G_OVERFLOW, G_SEQ, OVERFLOW_HEAP
 @njit_inline
 def push(H, G, t, kind, target, payload):
     n = G[G_HN]
-    if n >= H.shape[1]:
+    if n >= H.shape[0]:
         G[G_OVERFLOW] = OVERFLOW_HEAP
         return
     seq = G[G_SEQ]
@@ -20,44 +21,44 @@ def push(H, G, t, kind, target, payload):
     i = n
     while i > 0:
         p = (i - 1) >> 1
-        tp = H[0, p]
-        if tp < t or (tp == t and H[1, p] < seq):
+        tp = H[p, 0]
+        if tp < t or (tp == t and H[p, 1] < seq):
             break
         for f in range(5):
-            H[f, i] = H[f, p]
+            H[i, f] = H[p, f]
         i = p
-    H[0, i] = t
-    H[1, i] = seq
-    H[2, i] = kind
-    H[3, i] = target
-    H[4, i] = payload
+    H[i, 0] = t
+    H[i, 1] = seq
+    H[i, 2] = kind
+    H[i, 3] = target
+    H[i, 4] = payload
 
 
 @njit_inline
 def pop(H, G):
     """Remove the first event; returns (time, kind, target, payload)."""
     t = H[0, 0]
-    kind = H[2, 0]
-    target = H[3, 0]
-    payload = H[4, 0]
+    kind = H[0, 2]
+    target = H[0, 3]
+    payload = H[0, 4]
     n = G[G_HN] - 1
     G[G_HN] = n
     if n > 0:
-        lt = H[0, n]
-        ls = H[1, n]
+        lt = H[n, 0]
+        ls = H[n, 1]
         i = 0
         while True:
             c = 2 * i + 1
             if c >= n:
                 break
             r = c + 1
-            if r < n and (H[0, r] < H[0, c] or (H[0, r] == H[0, c] and H[1, r] < H[1, c])):
+            if r < n and (H[r, 0] < H[c, 0] or (H[r, 0] == H[c, 0] and H[r, 1] < H[c, 1])):
                 c = r
-            if lt < H[0, c] or (lt == H[0, c] and ls < H[1, c]):
+            if lt < H[c, 0] or (lt == H[c, 0] and ls < H[c, 1]):
                 break
             for f in range(5):
-                H[f, i] = H[f, c]
+                H[i, f] = H[c, f]
             i = c
         for f in range(5):
-            H[f, i] = H[f, n]
+            H[i, f] = H[n, f]
     return t, kind, target, payload

@@ -872,7 +872,7 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
     ND[Q - 1, ND_NEXT] = -1
     # Pending events: one per request node in service, one arrival per source, the
     # events scheduled before the run, and a chain or two per component.
-    H = np.zeros((5, Q + n_src + INIT_EV.shape[0] + n_sc + n_ca + 2 * n_ro + 4), np.int64)
+    H = np.zeros((Q + n_src + INIT_EV.shape[0] + n_sc + n_ca + 2 * n_ro + 4, 5), np.int64)
     HIST = np.zeros(histogram.N_BUCKETS, np.int64)
     CW = np.zeros((3, S), np.int64)
 
