@@ -418,3 +418,63 @@ def test_backends_added_before_run_counts(row_diff):
     sim = ns["sim"]
     row = sim.run_batch([0]).table.to_pylist()[0]
     assert row_diff(row, sim.run(replica=0).metrics) == []
+
+
+BEFORE_START = """\
+from fastdeploy import *
+from fastdeploy.deployment import AutoScaler
+lb = LoadBalancer('lb', backends=[Server('a')])
+sc = AutoScaler('sc', lb, lambda n: Server(n), evaluation_interval=1)
+sim = Simulation(start_time=5, end_time=20, sources=[Source('src', 20, lb)], entities=[lb, sc])
+sim.schedule(sc.start(at=1))
+"""
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "an event scheduled before start_time: the object engine refuses the scenario "
+    "(ValueError '... is scheduled before the current time 5.0s'), the batch engine runs "
+    "it, evaluating the scaler at t=1,2,3,4 before the start (replica 0: "
+    "sc.evaluations 20, one scale_out at 13.0 s). Reproducer:\n" + BEFORE_START
+    + "sim.run(replica=0)  # ValueError\nsim.run_batch(1)  # runs"))
+def test_event_before_start_is_refused_by_both_engines():
+    ns: dict = {}
+    exec(BEFORE_START, ns)  # noqa: S102
+    with pytest.raises(ValueError, match="before the current time"):
+        ns["sim"].run(replica=0)
+    with pytest.raises((ValueError, TypeError)):
+        ns["sim"].run_batch(1)
+
+
+NAMED_FACTORY = """\
+from fastdeploy import *
+from fastdeploy.deployment import AutoScaler, StepScaling
+
+def factory(name):  # a heterogeneous fleet: the second instance is the big one
+    return Server(name, concurrency=4 if name.endswith('_2') else 1,
+                  service_time=ConstantLatency(0.3))
+
+lb = LoadBalancer('lb', backends=[Server('a', service_time=ConstantLatency(0.3))])
+sc = AutoScaler('sc', lb, factory, policy=StepScaling([(0.0, 1)]), max_instances=3,
+                evaluation_interval=1, scale_out_cooldown=0)
+sim = Simulation(end_time=10, sources=[Source('src', 20, lb, poisson=False)],
+                 entities=[lb, sc])
+sim.schedule(sc.start())
+"""
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a server_factory whose servers depend on the name it is given: the batch engine "
+    "lowers one template (factory('sc_template'), concurrency 1) for every instance and "
+    "neither refuses nor agrees. Replica 0: requests_completed object 124 batch 95, "
+    "latency_mean object 1.7806 batch 2.8737. Reproducer:\n" + NAMED_FACTORY))
+def test_name_dependent_factory_agrees_or_is_refused(row_diff):
+    from fastdeploy.batch.lower import LoweringError
+
+    ns: dict = {}
+    exec(NAMED_FACTORY, ns)  # noqa: S102
+    sim = ns["sim"]
+    try:
+        row = sim.run_batch([0]).table.to_pylist()[0]
+    except LoweringError:
+        return
+    assert row_diff(row, sim.run(replica=0).metrics) == []

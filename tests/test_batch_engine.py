@@ -117,6 +117,16 @@ def test_replica_order_and_subset_do_not_change_results(sim, base):
         assert events_of(sub.timeseries, r) == events_of(base.timeseries, r)
 
 
+def test_repeated_replica_gives_identical_rows(sim, base):
+    """Nothing carries over from one replica to the next run in the same workspace."""
+    rep = sim.run_batch(np.array([4, 4, 1, 4]), threads=1, timeseries=2.0)
+    rows = rep.table.to_pylist()
+    assert rows[0] == rows[1] == rows[3] == base.table.to_pylist()[4]
+    assert rows[2] == base.table.to_pylist()[1]
+    assert rep.timeseries.to_pylist()[:len(rep.timeseries) // 4] == events_of(
+        base.timeseries, 4) and rep.timeseries.column("replica").to_pylist()[0] == 4
+
+
 def test_chunking_does_not_change_results(sim, base):
     """Replicas run in chunks (of 2048 normally); a chunk of 3 gives the same rows."""
     model = lower(sim)
@@ -361,6 +371,24 @@ def test_unbounded_queue_grows_the_pool_and_agrees(agree):
         assert row["requests_completed"] <= horizon * 10 + 1
         assert backlog > 4 * lower(sim).pool_cap  # the pool had to grow (re-runs)
     agree(sim, res, [0, 1])
+
+
+def test_growth_for_one_replica_does_not_change_the_others():
+    """One replica in the middle overflows the first capacity guess and is re-run with
+    more room; the replicas before and after it come out as when run alone."""
+    def make():
+        lb = LoadBalancer("lb", backends=[Server("s0", service_time=ExponentialLatency(0.01))])
+        return Simulation(end_time=10 if NO_JIT else 20,
+                          sources=[Source.poisson(60, lb, name="src")], entities=[lb], seed=8)
+    means = [0.01, 0.5, 0.01, 0.02]
+    swept = make().run_batch(np.array([0, 1, 2, 3]), threads=1,
+                             params={"s0.service_time.mean_latency": means})
+    rows = swept.table.to_pylist()
+    assert rows[1]["requests_created"] - rows[1]["requests_completed"] > lower(make()).pool_cap
+    for r, mean in enumerate(means):
+        alone = make().run_batch(np.array([r]),
+                                 params={"s0.service_time.mean_latency": [mean]})
+        assert alone.table.to_pylist()[0] == rows[r], r
 
 
 def test_scaler_churn_grows_the_server_bank_and_agrees(agree):

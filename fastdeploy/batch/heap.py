@@ -5,7 +5,7 @@ contiguous, so a sift moves 40 contiguous bytes. The size and the next seq live 
 replica's counters G.
 """
 
-from ..rules.jit import njit, njit_inline
+from ..rules.jit import kernel_inline as njit_inline
 from .schema import G_HN, G_OVERFLOW, G_SEQ, OVERFLOW_HEAP
 
 

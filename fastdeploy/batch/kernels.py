@@ -15,7 +15,8 @@ import numpy as np
 
 from ..rules import arrivals, canary, histogram, rng, routing, scaling
 from ..rules.distributions import sample_seconds
-from ..rules.jit import njit, njit_inline
+from ..rules.jit import kernel as njit
+from ..rules.jit import kernel_inline as njit_inline
 from ..rules.timeconv import seconds_to_ns
 from . import heap
 from .schema import *  # noqa: F401,F403  (field indices are the kernel's vocabulary)
@@ -182,7 +183,7 @@ def lb_draw(LBI, K, RB, lb):
 
 
 @njit_inline
-def strategy_select(SV, LBI, K, RB, lb, cand, weights, n):
+def strategy_select(SV, LBI, K, RB, CW, lb, cand, weights, n):
     """Index into cand[:n] chosen by the load balancer's strategy."""
     st = LBI[lb, LB_STRATEGY]
     if st == ST_ROUND_ROBIN:
@@ -191,7 +192,7 @@ def strategy_select(SV, LBI, K, RB, lb, cand, weights, n):
         return i
     if st == ST_WEIGHTED:
         epoch = LBI[lb, LB_WRR_EPOCH]
-        cur = np.empty(n, np.int64)
+        cur = CW[3]
         for i in range(n):
             s = cand[i]
             cur[i] = SV[s, SV_WRR] if SV[s, SV_WRR_EPOCH] == epoch else 0
@@ -253,10 +254,10 @@ def lb_choose(SV, LS, LN, LBI, LBF, K, RB, CW, lb):
                 m += 1
         if m == 0:
             return -1
-        return CW[0, strategy_select(SV, LBI, K, RB, lb, CW[0], CW[1], m)]
+        return CW[0, strategy_select(SV, LBI, K, RB, CW, lb, CW[0], CW[1], m)]
     if n == 0:
         return -1
-    return LS[row, strategy_select(SV, LBI, K, RB, lb, LS[row], LS[row + 1], n)]
+    return LS[row, strategy_select(SV, LBI, K, RB, CW, lb, LS[row], LS[row + 1], n)]
 
 
 @njit
@@ -850,68 +851,57 @@ def sample_timeseries(G, SV, LS, LN, RB, n_lb, TS, k):
 
 @njit
 def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
-                INIT_EV, start_ns, end_ns, ts_step, n_server_cap, n_pool_cap,
-                OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS):
-    """Simulate one replica into its output rows; returns an overflow code (0: done)."""
+                INIT_EV, start_ns, end_ns, ts_step,
+                OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS,
+                G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
+                STEPT, STEPA, CA, RO):
+    """Simulate one replica into its output rows; returns an overflow code (0: done).
+
+    The workspace (G ... RO, see ``batch.workspace``) is owned by the calling thread and
+    reset here, so the kernels allocate nothing and need no reference counting.
+    """
     n_src = SRC.shape[0]
     n_lb = LB_INIT.shape[0]
     n_sc = SCS.shape[0]
     n_ca = CAS.shape[0]
     n_ro = ROS.shape[0]
-    S = n_server_cap
-    Q = n_pool_cap
+    Q = ND.shape[0]
 
-    G = np.zeros(G_FIELDS, np.int64)
+    G[:] = 0
     G[G_LAT_MIN] = -1
-    G[G_FREE] = 0
-    SV = np.zeros((S, SV_FIELDS), np.int64)
-    SF = np.zeros((S, 3), np.float64)
-    ND = np.zeros((Q, ND_FIELDS), np.int64)
+    SV[:, :] = 0
+    SF[:, :] = 0.0
     for i in range(Q - 1):
         ND[i, ND_NEXT] = i + 1
     ND[Q - 1, ND_NEXT] = -1
-    # Pending events: one per request node in service, one arrival per source, the
-    # events scheduled before the run, and a chain or two per component.
-    H = np.zeros((Q + n_src + INIT_EV.shape[0] + n_sc + n_ca + 2 * n_ro + 4, 5), np.int64)
-    HIST = np.zeros(histogram.N_BUCKETS, np.int64)
-    CW = np.zeros((3, S), np.int64)
-
-    RB = np.zeros(8, np.int64)
+    HIST[:] = 0
+    LS[:, :] = 0
+    LN[:] = 0
     RB[RB_LB] = 0
     RB[RB_SC] = 3 * n_lb
     RB[RB_CA] = RB[RB_SC] + n_sc
     RB[RB_RO] = RB[RB_CA] + 2 * n_ca
-    n_rows = RB[RB_RO] + 8 * n_ro
     RB[RB_KSRC] = 1
     RB[RB_KLB] = 1 + n_src
     RB[RB_KRO] = 1 + n_src + n_lb
     RB[RB_NRO] = max(n_ro, 1)
-    LS = np.zeros((n_rows, S), np.int64)
-    LN = np.zeros(n_rows, np.int64)
 
     seed_u = np.uint64(seed)
     rep_u = np.uint64(replica)
     # Stream keys: requests, then each source, load balancer and rolling deployer.
-    K = np.zeros(SID.shape[0], np.uint64)
     for i in range(SID.shape[0]):
         K[i] = rng.stream_key(seed_u, rep_u, SID[i])
 
     # Sources: segments, draw counters and stop times.
-    max_seg = 3
-    for i in range(n_src):
-        if SRC[i, 5] > max_seg:
-            max_seg = SRC[i, 5]
-    SEG = np.zeros((n_src, 3, max_seg), np.float64)
-    NSEG = np.zeros(n_src, np.int64)
-    SRCD = np.zeros((n_src, 2), np.int64)
+    SRCD[:, :] = 0
     for i in range(n_src):
         profile_segments(SRC, P, SEG, NSEG, i)
         stop = P[SRC[i, 6]] if SRC[i, 6] >= 0 else -1.0
         SRCD[i, 1] = seconds_to_ns(stop) if stop >= 0 else -1
 
     # Load balancers and their initial servers (server s < n_init is initial server s).
-    LBI = np.zeros((n_lb, LB_FIELDS), np.int64)
-    LBF = np.zeros(n_lb, np.float64)
+    LBI[:, :] = 0
+    LBF[:] = 0.0
     n_init = TPL.shape[0] - n_sc - n_ca - n_ro
     for s in range(n_init):
         new_server(SV, SF, G, P, TPL, s)
@@ -931,13 +921,7 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
         for i in range(LN[row]):
             on_added(SV, G, LS[row, i], start_ns)
 
-    SC = np.zeros((n_sc, SC_FIELDS), np.int64)
-    max_steps = 1
-    for i in range(n_sc):
-        if SCS[i, 4] > max_steps:
-            max_steps = SCS[i, 4]
-    STEPT = np.zeros((n_sc, max_steps), np.float64)
-    STEPA = np.zeros((n_sc, max_steps), np.int64)
+    SC[:, :] = 0
     for i in range(n_sc):
         SC[i, SC_LB] = SCS[i, 0]
         SC[i, SC_TPL] = SCS[i, 1]
@@ -948,7 +932,7 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
         SC[i, SC_LAST_NS] = -1
         if SCS[i, 2] == POL_STEP:
             sort_steps(SC, P, STEPT, STEPA, i)
-    CA = np.zeros((n_ca, CA_FIELDS), np.int64)
+    CA[:, :] = 0
     for i in range(n_ca):
         CA[i, CA_LB] = CAS[i, 0]
         CA[i, CA_TPL] = CAS[i, 1]
@@ -956,7 +940,7 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
         CA[i, CA_NSTAGES] = CAS[i, 3]
         CA[i, CA_POFF] = CAS[i, 4]
         CA[i, CA_END] = -1
-    RO = np.zeros((n_ro, RO_FIELDS), np.int64)
+    RO[:, :] = 0
     for i in range(n_ro):
         RO[i, RO_LB] = ROS[i, 0]
         RO[i, RO_TPL] = ROS[i, 1]
@@ -1040,31 +1024,21 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
 
 @njit
 def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
-                 INIT_EV, start_ns, end_ns, ts_step, server_cap, pool_cap, max_cap,
-                 OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS):
-    """Run replicas[j] for every j (one thread; nogil, so threads run these in parallel).
-
-    A replica that outgrows a capacity is re-run with twice the room (its results do not
-    depend on capacity), up to max_cap; STATUS[j] = (overflow code, servers, pool).
-    """
-    for j in range(replicas.shape[0]):
-        S = server_cap
-        Q = pool_cap
-        while True:
-            code = run_replica(seed, replicas[j], P_ROWS[p_index[j]], TPL, SRC, SID, LB_INIT,
-                               SCS, CAS, ROS, INIT_EV, start_ns, end_ns, ts_step, S, Q,
-                               OUT_G[j], OUT_Q[j], OUT_LB[j], OUT_SC[j], OUT_CA[j], OUT_RO[j],
-                               EV[j], TS[j])
-            if code == OVERFLOW_NONE:
-                break
-            if code == OVERFLOW_SERVERS:
-                if S >= max_cap:
-                    break
-                S *= 2
-            else:
-                if Q >= max_cap:
-                    break
-                Q *= 2
+                 INIT_EV, start_ns, end_ns, ts_step, j0, j1,
+                 OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS,
+                 G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
+                 STEPT, STEPA, CA, RO):
+    """Run replicas[j] for j in [j0, j1) on one thread (nogil: threads run these in
+    parallel). Stops at the first replica that outgrows the workspace: its overflow code
+    goes to STATUS[j, 0] and j is returned (the caller grows the workspace and resumes
+    there; results do not depend on capacity). Returns j1 when all are done."""
+    for j in range(j0, j1):
+        code = run_replica(seed, replicas[j], P_ROWS[p_index[j]], TPL, SRC, SID, LB_INIT, SCS,
+                           CAS, ROS, INIT_EV, start_ns, end_ns, ts_step,
+                           OUT_G[j], OUT_Q[j], OUT_LB[j], OUT_SC[j], OUT_CA[j], OUT_RO[j],
+                           EV[j], TS[j], G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG,
+                           SRCD, LBI, LBF, SC, STEPT, STEPA, CA, RO)
         STATUS[j, 0] = code
-        STATUS[j, 1] = S
-        STATUS[j, 2] = Q
+        if code != OVERFLOW_NONE:
+            return j
+    return j1

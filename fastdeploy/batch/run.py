@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from ..core import validate
 from . import schema as sc
 from .kernels import run_replicas
 from .lower import BatchModel, lower
+from .workspace import make_workspace
 from .results import metrics_table, scaling_events_table, timeseries_table
 
 # Largest request pool (nodes) or server count one replica may grow to before the run is
@@ -110,11 +112,28 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     seed_u = np.uint64(seed)
     arrays = (OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS)
 
+    local = threading.local()
+
     def work(sl: slice):
-        run_replicas(seed_u, replica_ids[sl], p_index[sl], P_ROWS, model.TPL, model.SRC,
-                     model.SID, model.LB_INIT, model.SCS, model.CAS, model.ROS, model.INIT_EV,
-                     model.start_ns, model.end_ns, step_ns, model.server_cap, model.pool_cap,
-                     MAX_CAPACITY, *(a[sl] for a in arrays))
+        if not hasattr(local, "caps"):
+            local.caps = [model.server_cap, model.pool_cap]
+            local.ws = make_workspace(model, *local.caps)
+        j = sl.start
+        while j < sl.stop:
+            j = run_replicas(seed_u, replica_ids, p_index, P_ROWS, model.TPL, model.SRC,
+                             model.SID, model.LB_INIT, model.SCS, model.CAS, model.ROS,
+                             model.INIT_EV, model.start_ns, model.end_ns, step_ns, j, sl.stop,
+                             *arrays, *local.ws)
+            if j == sl.stop:
+                break
+            # Replica j outgrew the workspace: grow what ran out, run j again.
+            which = 0 if STATUS[j, 0] == sc.OVERFLOW_SERVERS else 1
+            if local.caps[which] >= MAX_CAPACITY:
+                STATUS[j, 1:] = local.caps
+                j += 1
+                continue
+            local.caps[which] *= 2
+            local.ws = make_workspace(model, *local.caps)
         return sl
 
     # Small slices handed out dynamically keep both cores busy to the end; the kernel
