@@ -15,7 +15,7 @@ import fastdeploy
 import fastdeploy.deployment as dep
 from fastdeploy import (ConstantLatency, Duration, Entity, Event, Instant, LoadBalancer,
                         LoadBalancerStats, Server, Simulation, Source)
-from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, MetricEvaluator,
+from fastdeploy.deployment import (AutoScaler, CanaryDeployer, MetricEvaluator,
                                    QueueDepthScaling, RollingDeployer, ScalingPolicy,
                                    StepScaling, TargetUtilization)
 
@@ -98,7 +98,7 @@ FROZEN = {"AutoScalerStats": True, "CanaryDeployerStats": True, "RollingDeployer
 
 def doc_params(text: str) -> list[inspect.Parameter]:
     """The parameters of a documented parameter list (annotations are not evaluated)."""
-    ns: dict = {}
+    ns: dict = {"Instant": Instant}
     exec(f"from __future__ import annotations\ndef f({text}): pass", ns)
     return list(inspect.signature(ns["f"]).parameters.values())
 
@@ -205,6 +205,39 @@ def test_documented_defaults_in_effect():
         assert isinstance(ev, Event)
         assert ev.time == Instant.from_seconds(3)
     assert scaler.start(at=7.5).time == Instant.from_seconds(7.5)
+
+
+# SPEC sections 2, 4, 5 and 6: the core constructors.
+SPEC_SIGNATURES = {
+    "Event": "time, event_type, target, context=None, daemon=False",
+    "Simulation": "start_time=Instant.Epoch, end_time=None, duration=None, sources=(), "
+                  "entities=()",
+    "Source": "name, rate, target, poisson=True, stop_after=None",
+    "LoadBalancer": 'name, backends=None, strategy=None, on_no_backend="reject"',
+    "Server": "name, concurrency=1, service_time=None, queue_capacity=None, failure_rate=0.0",
+    "SpikeProfile": "baseline_rate=10, spike_rate=150, warmup_s=10, spike_duration_s=15",
+    "LinearRampProfile": "duration_s, start_rate, end_rate",
+    "ConstantRateProfile": "rate",
+    "UniformLatency": "low, high",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_SIGNATURES))
+def test_core_signatures(name):
+    doc = doc_params(SPEC_SIGNATURES[name])
+    act = actual_params(getattr(fastdeploy, name))
+    assert [p.name for p in act[:len(doc)]] == [p.name for p in doc]
+    for d, a in zip(doc, act):
+        assert a.default == d.default or (d.default is inspect.Parameter.empty
+                                          and a.default is inspect.Parameter.empty), (name, a)
+    # anything more is keyword-only (seed, trace) or has a default (event_type)
+    assert all(p.default is not inspect.Parameter.empty for p in act[len(doc):])
+
+
+def test_server_default_service_time():
+    assert Server("s").service_time == ConstantLatency(0.01)
+    assert Source.constant(1, Server("s")).poisson is False
+    assert Source.poisson(1, Server("s")).poisson is True
 
 
 # -- protocols and duck typing -----------------------------------------------------------------

@@ -12,13 +12,13 @@ import pyarrow as pa
 import pytest
 
 from fastdeploy import (ConstantLatency, Entity, ExponentialLatency, Instant, LoadBalancer,
-                        PowerOfTwoChoices, Random, RoundRobin, Server, Simulation, Source,
-                        SpikeProfile, UniformLatency, WeightedRoundRobin)
+                        PowerOfTwoChoices, Random, Server, Simulation, Source, SpikeProfile,
+                        UniformLatency)
 from fastdeploy.batch.lower import LoweringError, lower
 from fastdeploy.batch.run import run_model
-from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, QueueDepthScaling,
-                                   RollingDeployer, StepScaling, TargetUtilization)
-from fastdeploy.deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
+from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, RollingDeployer,
+                                   StepScaling, TargetUtilization)
+from fastdeploy.deployment.evaluators import ErrorRateEvaluator
 from fastdeploy.presets import autoscale_spike, canary_bad, rolling
 
 NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"

@@ -6,7 +6,6 @@ arrivals), so the expected values are exact.
 
 from __future__ import annotations
 
-import math
 
 import pytest
 
@@ -96,6 +95,10 @@ def test_9_3_default_settings_complete_a_multi_batch_deployment():
     assert names(lb.all_backends) == ["d_v2_1", "d_v2_2", "d_v2_3"]
 
 
+def stalled():
+    raise AssertionError("the deployment kept an unbounded simulation running")
+
+
 def test_9_4_dead_instance_rolls_back_instead_of_stalling():
     """happysim scheduled the next health round only after a pass, so a dead instance
     (every probe fails) stalled the deployment forever: status stayed "in_progress".
@@ -105,6 +108,8 @@ def test_9_4_dead_instance_rolls_back_instead_of_stalling():
     d = RollingDeployer("d", lb, factory(0.1, failure_rate=1.0))
     sim = Simulation(entities=[lb, d])  # no end time
     sim.schedule(d.deploy(at=1.0))
+    # a daemon tripwire at 1000 s: fails instead of hanging if the run does not end
+    sim.schedule(Event(1000, "trip", Actor("trip"), context={"fn": stalled}, daemon=True))
     s = sim.run()
     # probes fail at 3.1 and 5.1 -> 2 > max_failures 1 -> rollback at 5.1
     assert d.state.status == "rolled_back"
@@ -143,9 +148,10 @@ def test_9_6_rollback_restores_the_whole_fleet():
 
 
 def test_9_7_canary_split_is_exact_with_round_robin():
-    """happysim gave the canary an integer weight (5% of 3 baselines became 1/(3+1)...
-    5.1%, the 100% stage 1/(n+1)), and with RoundRobin ignored the split entirely (the
-    canary got 1/4). Here 5% is exactly 5 of 100 requests and 100% is all of them."""
+    """happysim gave the canary an integer weight (a 5% stage over 3 baselines sent it
+    5.1%, the 100% stage only 1/(n+1)), and with RoundRobin it ignored the weights (the
+    canary took its round-robin turn, 1/4). Here 5% is exactly 5 of 100 requests and
+    100% is all of them."""
     base = [Server(f"b{i}", concurrency=10) for i in range(3)]
     lb = LoadBalancer("lb", backends=base, strategy=RoundRobin())
     made = []

@@ -331,8 +331,12 @@ def test_autoscaler_step_scaling_timeline():
     scaler = AutoScaler("as", lb, server_factory(25), policy=policy, min_instances=1,
                         max_instances=5, evaluation_interval=5, scale_out_cooldown=0,
                         scale_in_cooldown=10)
-    sim = Simulation(end_time=45, sources=[src], entities=[lb, scaler])
+    actor = Actor("actor")
+    sim = Simulation(end_time=45, sources=[src], entities=[lb, scaler, actor])
     sim.schedule(scaler.start(at=2))
+    seen = []
+    for t in (3, 13, 18, 28):
+        at(sim, actor, t, lambda: seen.append(names(lb.all_backends)))
     sim.run()
     #  2: [1] mean 1 >= 0.75 -> +2 -> 3.
     #  7: [1,0,0] 0.33 -> -1, 7-2=5 < 10: blocked (1).
@@ -347,6 +351,9 @@ def test_autoscaler_step_scaling_timeline():
         (ns(27), "scale_in", 3, 2, "Removed 1 instances"),
         (ns(37), "scale_in", 2, 1, "Removed 1 instances"),
     ]
+    # newest first: as_server_2 goes at 12, as_server_3 at 27, as_server_1 last
+    assert seen == [["s0", "as_server_1", "as_server_2"], ["s0", "as_server_1"],
+                    ["s0", "as_server_1", "as_server_3"], ["s0", "as_server_1"]]
     st = scaler.stats
     assert (st.evaluations, st.scale_out_count, st.scale_in_count, st.instances_added,
             st.instances_removed, st.cooldown_blocks) == (9, 2, 3, 3, 3, 3)
@@ -413,6 +420,20 @@ def test_autoscaler_scale_in_newest_first_including_foreign_backends():
     assert scaler.stats.instances_removed == 4
 
 
+def test_autoscaler_clamps_what_a_user_policy_asks():
+    lb = LoadBalancer("lb", backends=[Server("s0")])
+    scaler = AutoScaler("as", lb, lambda n: Server(n), policy=ScriptPolicy([10, 0]),
+                        min_instances=2, max_instances=4, evaluation_interval=10,
+                        scale_out_cooldown=0, scale_in_cooldown=0)
+    sim = Simulation(end_time=15, entities=[lb, scaler])
+    sim.schedule(scaler.start())
+    sim.run()
+    # 0: desired 10 -> only up to max 4; 10: desired 0 -> only down to min 2
+    assert history(scaler) == [(0, "scale_out", 1, 4, "Added 3 instances"),
+                               (ns(10), "scale_in", 4, 2, "Removed 2 instances")]
+    assert names(lb.all_backends) == ["s0", "as_server_1"]
+
+
 def test_autoscaler_start_twice_is_one_chain_and_stop_ends_it():
     lb = LoadBalancer("lb", backends=[Server("s0")])
     scaler = AutoScaler("as", lb, lambda n: Server(n), evaluation_interval=10)
@@ -428,6 +449,10 @@ def test_autoscaler_start_twice_is_one_chain_and_stop_ends_it():
     assert scaler.stats.evaluations == 6
 
 
+def tripwire():
+    raise AssertionError("an unbounded simulation did not end")
+
+
 def test_autoscaler_evaluations_are_daemon_events():
     srv = Server("s0", service_time=ConstantLatency(0.5))
     lb = LoadBalancer("lb", backends=[srv])
@@ -435,6 +460,9 @@ def test_autoscaler_evaluations_are_daemon_events():
     scaler = AutoScaler("as", lb, lambda n: Server(n), evaluation_interval=1)
     sim = Simulation(sources=[src], entities=[lb, scaler])  # no end time
     sim.schedule(scaler.start())
+    # a daemon tripwire: if evaluations kept the run alive, it would fail instead of hang
+    trip = Actor("trip")
+    sim.schedule(Event(100, "act", trip, context={"fn": tripwire}, daemon=True))
     s = sim.run()
     # evaluations at 0, 1, 2, 3 run; at 3.5 only the daemon evaluation at 4 is pending.
     assert s.end_time == Instant.from_seconds(3.5)
@@ -491,7 +519,8 @@ def test_canary_stage_timing_group_sizes_and_promotion():
         (b + ["d_canary"], "in_progress", 0, 0.1, "d_canary"),
         (b + ["d_canary", "d_canary_2"], "in_progress", 1, 0.3, "d_canary"),
         (b + ["d_canary", "d_canary_2", "d_canary_3"], "in_progress", 2, 0.6, "d_canary"),
-        (["d_canary", "d_canary_2", "d_canary_3", "d_canary_4"], "completed", 2, 0.6, None),
+        # README: after promotion current_stage == total_stages (as in happysim)
+        (["d_canary", "d_canary_2", "d_canary_3", "d_canary_4"], "completed", 3, 0.6, None),
     ]
     st = d.stats
     assert (st.deployments_started, st.deployments_completed, st.deployments_rolled_back,
@@ -586,6 +615,29 @@ def test_latency_evaluator(latency, status, end, performed):
         assert d.stats.evaluations_failed == 1
     else:
         assert names(lb.all_backends) == ["d_canary", "d_canary_2", "d_canary_3"]
+
+
+def test_builtin_evaluators_count_the_baseline_since_deploy():
+    # b0: one slot, 1 s service. Before the deploy a burst (0.6, 0.7, 0.8, 0.9) queues:
+    # latencies 1.0, 1.9, 2.8, 3.7. Then one request every 2 s from 11 (rate 0.5 from 10).
+    b0 = Server("b0", service_time=ConstantLatency(1.0))
+    lb = LoadBalancer("lb", backends=[b0])
+    src = Source("src", PiecewiseRateProfile([(0.5, 10), (0.95, 0), (10, 0.5)]), lb,
+                 poisson=False)
+    d = CanaryDeployer("d", lb, server_factory(1.6), stages=[CanaryStage(0.5, 100)],
+                       metric_evaluator=LatencyEvaluator(max_latency=100,
+                                                         threshold_multiplier=1.5),
+                       evaluation_interval=4)
+    sim = Simulation(end_time=40, sources=[src], entities=[lb, d])
+    sim.schedule(d.deploy(at=10))
+    sim.run()
+    # split 0.5: 11 -> b0, 13 -> canary [13, 14.6], 15 -> b0, 17 -> canary [17, 18.6].
+    # 14: the canary has no completion yet -> healthy. 18: canary 1.6 vs the baseline since
+    # deploy 1.0 (11 and 15): 1.6 > 1.5 -> rollback. (Counting the baseline's whole life,
+    # mean 1.9, it would pass.)
+    assert d.state.status == "rolled_back"
+    assert d.end_time == Instant(ns(18))
+    assert (d.stats.evaluations_passed, d.stats.evaluations_failed) == (1, 1)
 
 
 def test_user_metric_evaluator():
@@ -926,6 +978,16 @@ def arrival_times(src_factory, end):
     src = src_factory(tap)
     Simulation(end_time=end, sources=[src], entities=[tap, srv]).run()
     return sorted(t - ns(0.01) for _, t, _, _ in log)  # completion - 10 ms service
+
+
+def test_arrivals_are_after_the_start_even_when_faster_than_a_nanosecond():
+    srv = Server("srv", concurrency=100)
+    log = []
+    tap = Tap("tap", srv, log)
+    # 4e9/s: a gap of 0.25 ns. Arrivals are still strictly increasing: 1, 2, 3, 4, 5 ns.
+    src = Source.constant(4e9, tap, name="s", stop_after=Instant(5))
+    Simulation(start_time=0, end_time=1, sources=[src], entities=[tap, srv]).run()
+    assert sorted(t for _, t, _, _ in log) == [ns(0.01) + k for k in range(1, 6)]
 
 
 def test_deterministic_source_arrivals():
