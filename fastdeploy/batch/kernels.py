@@ -908,11 +908,13 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
     for lb in range(n_lb):
         LBI[lb, LB_STRATEGY] = LB_INIT[lb, 0]
         nb = LB_INIT[lb, 1]
+        LBI[lb, LB_ADDED] = LB_INIT[lb, 2]
+        LBI[lb, LB_REMOVED] = LB_INIT[lb, 3]
         row = 3 * lb
         for i in range(nb):
-            s = LB_INIT[lb, 2 + 2 * i]
+            s = LB_INIT[lb, 4 + 2 * i]
             LS[row, i] = s
-            LS[row + 1, i] = LB_INIT[lb, 3 + 2 * i]
+            LS[row + 1, i] = LB_INIT[lb, 5 + 2 * i]
             SV[s, SV_LB] = lb
         LN[row] = nb
         LN[row + 1] = nb

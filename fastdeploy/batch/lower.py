@@ -73,6 +73,12 @@ class BatchModel:
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
 
 
+def _server_signature(server) -> tuple:
+    d = server.service_time
+    return (server.concurrency, server.queue_capacity, type(d).__name__, d.a, d.b,
+            server.failure_rate)
+
+
 def _refuse(part, why: str):
     name = getattr(part, "name", None)
     label = f"{type(part).__name__} {name!r}" if name else repr(part)
@@ -128,11 +134,28 @@ class _Lowerer:
         self.tpl_rows.append((dist.kind, off))
         return len(self.tpl_rows) - 1
 
-    def template(self, component) -> int:
-        server = component.server_factory(f"{component.name}_template")
-        if type(server) is not Server:
-            _refuse(component, f"its server_factory returned {server!r}, not a built-in Server")
-        return self.server_params(server, f"{component.name}.server")
+    def template(self, component, names: list[str]) -> int:
+        """Lower the servers ``component.server_factory`` makes as one template.
+
+        The factory is called with the names the component will give its first instances;
+        they must all be built-in Servers, named as asked, with equal parameters, since
+        the kernels create every instance from one template.
+        """
+        servers = [component.server_factory(n) for n in names]
+        first = servers[0]
+        for name, server in zip(names, servers):
+            if type(server) is not Server:
+                _refuse(component, f"its server_factory returned {server!r}, not a built-in "
+                                   "Server")
+            if server.name != name:
+                _refuse(component, f"server_factory({name!r}) returned a server named "
+                                   f"{server.name!r}; it must use the name it is given")
+            if _server_signature(server) != _server_signature(first):
+                _refuse(component, f"server_factory gives differently configured servers "
+                                   f"({names[0]!r}: {_server_signature(first)}, {name!r}: "
+                                   f"{_server_signature(server)}); the batch engine builds "
+                                   "every instance from one template")
+        return self.server_params(first, f"{component.name}.server")
 
     def profile(self, src) -> tuple[int, int, int]:
         prof = src.profile
@@ -191,7 +214,9 @@ class _Lowerer:
         owner: dict[int, str] = {}
         strategies: dict[int, str] = {}
         max_b = max([len(b.all_backends) for b in lbs] + [0])
-        LB_INIT = np.zeros((len(lbs), 2 + 2 * max_b), np.int64)
+        # Per load balancer: strategy, backend count, backends added and removed before
+        # the run (they count in its stats), then (server, weight) pairs.
+        LB_INIT = np.zeros((len(lbs), 4 + 2 * max_b), np.int64)
         for i, lb in enumerate(lbs):
             code = STRATEGY_CODES.get(type(lb.strategy))
             if code is None:
@@ -202,12 +227,14 @@ class _Lowerer:
             strategies[id(lb.strategy)] = lb.name
             LB_INIT[i, 0] = code
             LB_INIT[i, 1] = len(lb.all_backends)
+            LB_INIT[i, 2] = lb.stats.backends_added
+            LB_INIT[i, 3] = lb.stats.backends_removed
             for k, b in enumerate(lb.all_backends):
                 if id(b) in owner:
                     _refuse(b, f"it is a backend of both {owner[id(b)]!r} and {lb.name!r}")
                 owner[id(b)] = lb.name
-                LB_INIT[i, 2 + 2 * k] = server_index[id(b)]
-                LB_INIT[i, 3 + 2 * k] = lb.weight_of(b)
+                LB_INIT[i, 4 + 2 * k] = server_index[id(b)]
+                LB_INIT[i, 5 + 2 * k] = lb.weight_of(b)
             if lb._split_group:
                 _refuse(lb, "it has a traffic split set before the run")
 
@@ -310,12 +337,16 @@ class _Lowerer:
             pt.add(f"{n}.max_failures", r.max_failures, integer=True, minimum=0)
 
         # Templates come after the initial servers, in component order.
+        fleet = max([len(b.all_backends) for b in lbs] + [1])
         for i, a in enumerate(scalers):
-            SCS[i, 1] = self.template(a)
+            SCS[i, 1] = self.template(a, [f"{a.name}_server_{k}"
+                                          for k in range(1, a.max_instances + 2)])
         for i, c in enumerate(canaries):
-            CAS[i, 1] = self.template(c)
+            names = [f"{c.name}_canary"] + [f"{c.name}_canary_{k}"
+                                                for k in range(2, fleet + 2)]
+            CAS[i, 1] = self.template(c, names)
         for i, r in enumerate(rollings):
-            ROS[i, 1] = self.template(r)
+            ROS[i, 1] = self.template(r, [f"{r.name}_v2_{k}" for k in range(1, fleet + 2)])
         TPL = np.asarray(self.tpl_rows, dtype=np.int64).reshape(-1, 2)
 
         # Events scheduled before the run.
@@ -329,6 +360,10 @@ class _Lowerer:
         INIT_EV = np.zeros((len(self.pending), 4), np.int64)
         live_chains = [0] * len(scalers)
         for e, ev in enumerate(self.pending):
+            if ev.time.nanoseconds < self.start_ns:
+                # The object engine refuses it the same way when the run starts.
+                raise ValueError(f"{ev!r} is scheduled before the current time "
+                                 f"{self.start_ns / 1e9}s")
             kind_target = index_of.get(id(ev.target))
             expected = {sc.SCALER_EVAL: SCALER_EVENT, sc.CANARY_DEPLOY: CANARY_EVENT,
                         sc.ROLL_DEPLOY: ROLLING_EVENT}

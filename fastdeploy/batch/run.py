@@ -86,6 +86,12 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     """Run ``replica_ids`` of ``model``; returns (table, scaling_events, timeseries)."""
     n = len(replica_ids)
     P_ROWS, p_index = model.params.rows(n, params)
+    # Swept parameters are columns of the table too (SPEC section 8).
+    extra_columns = dict(extra_columns or {})
+    for path in params or {}:
+        slot = model.params.by_path[path]
+        values = P_ROWS[p_index, slot.index]
+        extra_columns[path] = values.astype(np.int64) if slot.integer else values
     threads = default_threads() if threads is None else validate.integer(
         "threads", threads, minimum=1, maximum=1024)
     if timeseries is not None:

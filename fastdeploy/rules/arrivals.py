@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .jit import njit, njit_inline
+from .jit import njit_inline
 from .timeconv import seconds_to_ns
 
 

@@ -2,6 +2,7 @@
 
 import math
 
+from .exact import ceil_exact
 from .jit import njit, njit_inline
 
 
@@ -15,13 +16,7 @@ def split_to_canary(i, fraction):
 def canary_group_size(fraction, n_baseline):
     """max(1, ceil(fraction * n)); a product within rounding error of an integer is it
     (0.55 * 20 is 11.000000000000002 in floating point, and gives 11)."""
-    x = fraction * n_baseline
-    k = math.floor(x + 0.5)
-    if abs(x - k) <= 1e-9 * max(1.0, x):
-        size = int(k)
-    else:
-        size = int(math.ceil(x))
-    return max(1, size)
+    return max(1, ceil_exact(fraction * n_baseline))
 
 
 @njit

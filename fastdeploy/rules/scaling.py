@@ -1,7 +1,7 @@
 """Autoscaling decisions: the three built-in policies and the cooldown rule."""
 
-import math
 
+from .exact import EPS, ceil_exact
 from .jit import njit
 
 
@@ -12,21 +12,6 @@ def clamp(x, lo, hi):
     if x > hi:
         return hi
     return x
-
-
-# Relative slack for comparisons whose exact value is a boundary (a mean utilization of
-# 3 x 0.2 is 0.19999999999999998 in floating point, 3 * 0.9 / 0.3 is 9.000000000000002):
-# rounding error must not move a value across a threshold, a band edge or an integer.
-EPS = 1e-9
-
-
-@njit
-def ceil_exact(x):
-    """ceil(x), except that x within rounding error of an integer k gives k."""
-    k = math.floor(x + 0.5)
-    if abs(x - k) <= EPS * max(1.0, abs(x)):
-        return int(k)
-    return int(math.ceil(x))
 
 
 @njit

@@ -2,7 +2,7 @@
 
 import math
 
-from .jit import njit, njit_inline
+from .jit import njit_inline
 
 
 @njit_inline
