@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 from . import __version__
+
+RUN_HELP = """\
+Run replicas of a scenario in the batch engine (numba kernels on every core) and print
+each metric's mean with a 95% confidence interval and its spread across replicas.
+
+SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario file
+(TOML, described in docs/scenarios.md). A preset name wins over a file of the same name
+in the current directory: write ./NAME to run the file.
+
+A progress bar (replicas done, rate, time left) is shown on stderr when it is a terminal;
+--quiet turns it off. The first run compiles the kernels (about a minute; cached on disk).
+
+Exit status: 0 on success, 2 for a mistake in the command line or the scenario file (the
+message names the key), 1 when the run fails.
+"""
+
+PRESETS_HELP = """\
+List the preset scenarios with their description and the path of their scenario file.
+Copy a file, edit it and run the copy with `fastdeploy run FILE.toml`.
+
+With NAME, print only the path of that preset's file, e.g.
+    cp "$(fastdeploy presets rolling)" my-rolling.toml
+"""
 
 
 def _positive_int(text: str) -> int:
@@ -29,57 +54,193 @@ def _seed(text: str) -> int:
     return value
 
 
-def cmd_presets(args) -> int:
-    from .presets import PRESETS
+def _error(command: str, message: str, status: int = 2) -> int:
+    print(f"fastdeploy {command}: {message}", file=sys.stderr)
+    return status
 
-    for name, build in PRESETS.items():
-        print(f"{name:18s} {build.__doc__.strip().splitlines()[0]}")
+
+# -- progress -------------------------------------------------------------------------------
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class ProgressBar:
+    """One self-rewriting line: ``[#####-----] 640/2000 replicas  212/s  0:06 left``."""
+
+    def __init__(self, total: int, stream, width: int = 28):
+        self.total = total
+        self.stream = stream
+        self.width = width
+        self.last_len = 0
+
+    def show(self, done: int, rate: float | None, note: str = "") -> None:
+        filled = int(self.width * done / self.total) if self.total else self.width
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = f"[{bar}] {done}/{self.total} replicas"
+        if rate:
+            line += f"  {rate:,.0f}/s" if rate >= 10 else f"  {rate:.2f}/s"
+            if done < self.total:
+                line += f"  {_clock((self.total - done) / rate)} left"
+        if note:
+            line += f"  {note}"
+        pad = max(0, self.last_len - len(line))
+        self.stream.write("\r" + line + " " * pad)
+        self.stream.flush()
+        self.last_len = len(line)
+
+    def close(self) -> None:
+        self.stream.write("\r" + " " * self.last_len + "\r")
+        self.stream.flush()
+
+
+def run_with_progress(sim, replicas: int, *, threads: int | None, bar: ProgressBar | None,
+                      chunk_seconds: float = 1.0):
+    """The per-replica table of ``replicas`` replicas of ``sim``.
+
+    With a bar, replicas run in consecutive chunks (each a ``run_batch`` call on explicit
+    replica indices), sized to take about ``chunk_seconds``, and the bar is redrawn after
+    each; a replica's row does not depend on the chunk it ran in, so the table is the
+    same as one call's.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if bar is None:
+        return sim.run_batch(replicas, threads=threads).table
+    from .batch.run import default_threads
+
+    cores = threads or default_threads()
+    tables = []
+    done = 0
+    size = min(replicas, 2 * cores)   # the first chunk also compiles or loads the kernels
+    bar.show(0, None, "starting")
+    rate = None
+    measured_n, measured_t = 0, 0.0
+    while done < replicas:
+        ids = np.arange(done, min(replicas, done + size), dtype=np.int64)
+        t0 = time.perf_counter()
+        tables.append(sim.run_batch(ids, threads=threads).table)
+        dt = time.perf_counter() - t0
+        if done > 0 or len(ids) == replicas:
+            measured_n += len(ids)
+            measured_t += dt
+        done += len(ids)
+        # The rate leaves out the first chunk (compile time) once there is more to go on.
+        rate = measured_n / measured_t if measured_t > 0 else len(ids) / max(dt, 1e-9)
+        bar.show(done, rate)
+        size = int(min(max(rate * chunk_seconds, 2 * cores), max(replicas // 4, 2 * cores)))
+    bar.close()
+    return pa.concat_tables(tables)
+
+
+# -- commands -------------------------------------------------------------------------------
+def _resolve(arg: str):
+    """(label, Scenario) for a preset name or a scenario file; ScenarioError on mistakes."""
+    from .presets import PRESETS, preset_scenario
+    from .scenario import load
+
+    if arg in PRESETS:
+        return arg, preset_scenario(arg)
+    if os.path.isfile(arg) or arg.endswith(".toml"):
+        return arg, load(Path(arg))
+    raise LookupError(f"{arg!r} is neither a preset ({', '.join(PRESETS)}) nor a scenario "
+                      "file")
+
+
+def cmd_presets(args) -> int:
+    from .presets import PRESETS, preset_path, preset_scenario
+
+    if args.name is not None:
+        if args.name not in PRESETS:
+            return _error("presets", f"unknown preset {args.name!r}; presets: "
+                                     f"{', '.join(PRESETS)}")
+        print(preset_path(args.name))
+        return 0
+    width = max(len(n) for n in PRESETS) + 2
+    for name in PRESETS:
+        sc = preset_scenario(name)
+        print(f"{name:{width}s}{sc.description}")
+        print(f"{'':{width}s}{preset_path(name)}")
+    print("\nCopy a file, edit it and run it: fastdeploy run my-scenario.toml "
+          "(its keys: docs/scenarios.md)")
     return 0
 
 
 def cmd_run(args) -> int:
-    from .presets import PRESETS
+    from .scenario import ScenarioError
     from .summary import format_summary, summarize
 
-    if args.scenario not in PRESETS:
-        print(f"fastdeploy run: unknown scenario {args.scenario!r}; presets: "
-              f"{', '.join(PRESETS)}", file=sys.stderr)
+    try:
+        label, scenario = _resolve(args.scenario)
+    except ScenarioError as e:
+        print(e, file=sys.stderr)
         return 2
-    sim = PRESETS[args.scenario](args.seed)
-    progress = not args.quiet and sys.stderr.isatty()
+    except LookupError as e:
+        return _error("run", str(e))
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        return _error("run", f"--out {args.out}: the directory does not exist")
+    seed = scenario.seed if args.seed is None else args.seed
+    sim = scenario.build(seed)
+    if scenario.sweep is not None and not args.quiet:
+        print(f"note: {label} has a [sweep] section; `run` runs the scenario as written "
+              "and ignores it", file=sys.stderr)
+    show = not args.quiet and sys.stderr.isatty()
+    bar = ProgressBar(args.replicas, sys.stderr) if show else None
     t0 = time.perf_counter()
-    result = sim.run_batch(args.replicas, threads=args.threads, progress=progress)
+    try:
+        table = run_with_progress(sim, args.replicas, threads=args.threads, bar=bar)
+    except MemoryError as e:
+        if bar is not None:
+            bar.close()
+        return _error("run", str(e), 1)
     wall = time.perf_counter() - t0
     if args.out:
         import pyarrow.parquet as pq
 
-        pq.write_table(result.table, args.out)
-    print(f"{args.scenario}: {args.replicas} replicas, seed {args.seed}, {wall:.1f} s")
-    print(format_summary(summarize(result.table)))
+        try:
+            pq.write_table(table, args.out)
+        except OSError as e:
+            return _error("run", f"cannot write {args.out}: {e}", 1)
+    plural = "replica" if args.replicas == 1 else "replicas"
+    print(f"{label}: {args.replicas} {plural}, seed {seed}, {wall:.1f} s")
+    print(format_summary(summarize(table)))
     if args.out:
         print(f"per-replica table written to {args.out}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fastdeploy", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fastdeploy", description=__doc__,
+        epilog="`fastdeploy COMMAND --help` describes a command. Scenario files: "
+               "docs/scenarios.md.")
     parser.add_argument("--version", action="version", version=f"fastdeploy {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("presets", help="list the preset scenarios",
-                       description="List the preset scenarios.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("presets", help="list the preset scenarios and where their files are",
+                       description=PRESETS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", nargs="?", metavar="NAME",
+                   help="print only the path of this preset's scenario file")
     p.set_defaults(func=cmd_presets)
-    p = sub.add_parser("run", help="run a preset's replicas and print a summary",
-                       description="Run replicas of a preset in the batch engine and print "
-                                   "each metric's mean with a 95%% confidence interval and its "
-                                   "spread across replicas.")
-    p.add_argument("scenario", help="a preset name (see `fastdeploy presets`)")
-    p.add_argument("--replicas", type=_positive_int, default=2000,
+    p = sub.add_parser("run", help="run replicas of a preset or scenario file and print a "
+                                   "summary", description=RUN_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", metavar="SCENARIO",
+                   help="a preset name or the path of a scenario file (.toml)")
+    p.add_argument("--replicas", type=_positive_int, default=2000, metavar="N",
                    help="replicas to run (default 2000)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the random streams (default 0)")
-    p.add_argument("--threads", type=_positive_int, default=None,
-                   help="threads (default: every core)")
-    p.add_argument("--out", help="write the per-replica table to this Parquet file")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--seed", type=_seed, default=None, metavar="S",
+                   help="seed of the random streams (default: the scenario's "
+                        "simulation.seed, 0 for the presets)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
+                   help="threads (default: every core this process may use)")
+    p.add_argument("--out", metavar="FILE.parquet",
+                   help="also write the per-replica table (one row per replica) to this "
+                        "Parquet file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
     return parser
 
@@ -93,8 +254,14 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        print("\ninterrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`fastdeploy run ... | head`): no traceback, and no second
+        # error when Python flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

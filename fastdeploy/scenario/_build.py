@@ -1,0 +1,141 @@
+"""Plan -> Simulation: each constructor checks its own arguments; a refusal becomes a
+ScenarioError at the key the refused value was written at."""
+
+from __future__ import annotations
+
+import re
+
+from ..core.simulation import Simulation
+from ..deployment import AutoScaler, CanaryDeployer, RollingDeployer
+from ..model.load_balancer import LoadBalancer
+from ..model.server import Server
+from ..model.source import Source
+from ._parse import STRATEGIES, Call, ComponentPlan, Field, Plan, ServerConfig
+from ._reader import Context
+
+_LEAD = re.compile(r"^(\w+)(\[\d+\])?")
+COMPONENTS = {"autoscaler": AutoScaler, "canary": CanaryDeployer, "rolling": RollingDeployer}
+
+
+def blame(exc: Exception, args: dict[str, Field], default: str) -> str:
+    """The key of the argument a constructor's message is about: the message starts with
+    the argument's name (``target must be ...``, ``points[1] time ...``) or mentions it."""
+    msg = str(exc)
+    m = _LEAD.match(msg)
+    if m and m.group(1) in args:
+        return args[m.group(1)].key + (m.group(2) or "")
+    for name, f in args.items():
+        if re.search(rf"\b{re.escape(name)}\b", msg):
+            return f.key
+    return default
+
+
+def construct(ctx: Context, cls, args: dict[str, Field], key: str, *positional, **values):
+    """``cls(*positional, **values)``; a ValueError/TypeError becomes a ScenarioError."""
+    try:
+        return cls(*positional, **values)
+    except (ValueError, TypeError) as e:
+        where = blame(e, args, key)
+        msg = str(e)
+        # "target must be <= 1.0, got 1.6" at key ...policy.target: drop the repeated name.
+        last = where.rsplit(".", 1)[-1]
+        if msg.startswith(last + " "):
+            msg = msg[len(last) + 1:]
+        raise ctx.error(where, msg) from None
+
+
+def make(ctx: Context, call: Call):
+    """Build a Call (a distribution, profile, policy, evaluator or stage)."""
+    return construct(ctx, call.cls, call.args, call.key,
+                     **{k: f.value for k, f in call.args.items()})
+
+
+def server(ctx: Context, name: str, config: ServerConfig, key: str) -> Server:
+    values = {k: make(ctx, f.value) if k == "service_time" else f.value
+              for k, f in config.fields.items()}
+    return construct(ctx, Server, config.fields, key, name, **values)
+
+
+def _check_time(ctx: Context, at: Field, start: float) -> None:
+    if at.value < start:
+        raise ctx.error(at.key, f"must be >= simulation.start_time ({start} s), got {at.value}")
+
+
+def build(plan: Plan, ctx: Context, seed: int | None = None) -> Simulation:
+    """A fresh Simulation of ``plan`` with its start and deploy events scheduled."""
+    sim_args = plan.simulation
+    start = sim_args["start_time"].value if "start_time" in sim_args else 0
+
+    # The horizon and seed first: later checks (start_at, deploy_at) rely on them.
+    values = {k: f.value for k, f in sim_args.items()}
+    construct(ctx, Simulation, sim_args, "simulation", **values)
+
+    for name, config in plan.templates.items():  # unused templates are checked too
+        server(ctx, f"{name}_template", config, f"templates.{name}")
+
+    servers = {s.name: server(ctx, s.name, s.config, s.key) for s in plan.servers}
+    lbs = {}
+    for p in plan.load_balancers:
+        backends = [servers[n] for n in p.backends]
+        strategy = STRATEGIES[p.strategy.value]()
+        if p.weights is None:
+            lb = construct(ctx, LoadBalancer, {}, p.key, p.name, backends=backends,
+                           strategy=strategy)
+        else:
+            # Initial backends with weights: what the constructor does for weight 1, so
+            # they are not counted as added (backends_added counts changes to the fleet).
+            lb = construct(ctx, LoadBalancer, {}, p.key, p.name, strategy=strategy)
+            for b, w in zip(backends, p.weights):
+                construct(ctx, lb._insert, {"weight": w}, w.key, b, w.value)
+        lbs[p.name] = lb
+
+    sources = []
+    for p in plan.sources:
+        target = lbs.get(p.target.value) or servers[p.target.value]
+        args = {k: f for k, f in (("rate", p.rate), ("poisson", p.poisson),
+                                  ("stop_after", p.stop_after)) if f is not None}
+        rate = make(ctx, p.profile) if p.profile is not None else p.rate.value
+        kw = {k: f.value for k, f in args.items() if k != "rate"}
+        sources.append(construct(ctx, Source, args, p.key, p.name, rate, target, **kw))
+
+    components = []
+    for p in plan.components:
+        components.append(component(ctx, p, lbs[p.load_balancer.value]))
+        if p.at is not None:
+            _check_time(ctx, p.at, start)
+
+    # Servers no load balancer lists (a source's target) are found through the source.
+    entities = list(lbs.values()) + components
+    if seed is not None:
+        values["seed"] = seed
+    sim = construct(ctx, Simulation, sim_args, "simulation", sources=sources,
+                    entities=entities, **values)
+    # start()/deploy() read the clock the Simulation gives its entities: events after it.
+    for p, c in zip(plan.components, components):
+        at = None if p.at is None else p.at.value
+        sim.schedule(c.start(at=at) if p.kind == "autoscaler" else c.deploy(at=at))
+    return sim
+
+
+def component(ctx: Context, p: ComponentPlan, lb: LoadBalancer):
+    """An AutoScaler, CanaryDeployer or RollingDeployer whose factory builds servers of its
+    template (checked once here, so the factory cannot fail later)."""
+    server(ctx, f"{p.name}_template", p.template, p.template_key)
+    template, key = p.template, p.template_key
+
+    def factory(name: str) -> Server:
+        return server(ctx, name, template, key)
+
+    values = {}
+    fields: dict[str, Field] = {}
+    for k, v in p.args.items():
+        if isinstance(v, Call):
+            values[k] = make(ctx, v)
+            fields[k] = Field(None, v.key)
+        elif k == "stages":
+            values[k] = [make(ctx, c) for c in v.value]
+            fields[k] = v
+        else:
+            values[k] = v.value
+            fields[k] = v
+    return construct(ctx, COMPONENTS[p.kind], fields, p.key, p.name, lb, factory, **values)

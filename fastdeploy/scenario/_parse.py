@@ -1,0 +1,482 @@
+"""Scenario file (parsed TOML) -> a plan: checked plain values, each with its key path.
+
+Types, required keys, unknown keys and references are checked here; values are checked
+by the constructors themselves when the plan is built (``_build``), so a file accepts
+exactly what the API accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..deployment import (CanaryStage, ErrorRateEvaluator, LatencyEvaluator,
+                          QueueDepthScaling, StepScaling, TargetUtilization)
+from ..model.distributions import (ConstantLatency, ExponentialLatency, LogNormalLatency,
+                                   UniformLatency)
+from ..model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseRateProfile,
+                              SpikeProfile)
+from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
+                                WeightedRoundRobin)
+from . import _reader as r
+from ._reader import Context, Table, describe, hint
+
+TOP_KEYS = ("name", "description", "simulation", "templates", "servers", "load_balancers",
+            "sources", "autoscalers", "canaries", "rolling", "sweep")
+SIMULATION_KEYS = ("start_time", "end_time", "duration", "seed")
+SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate")
+DEFAULT_PREFIX = "server_"
+
+STRATEGIES = {"round_robin": RoundRobin, "weighted_round_robin": WeightedRoundRobin,
+              "least_connections": LeastConnections, "random": Random,
+              "power_of_two_choices": PowerOfTwoChoices}
+
+
+def _pairs(first: str, second: str, first_check, second_check):
+    """An array of [first, second] pairs (or {first = .., second = ..} tables) -> tuples."""
+    def check(ctx, path, value):
+        rows = r.array(ctx, path, value)
+        out = []
+        for k, row in enumerate(rows):
+            p = r.join(path, k)
+            if isinstance(row, dict):
+                t = Table(ctx, p, row, (first, second))
+                out.append((t.take(first, first_check), t.take(second, second_check)))
+            elif isinstance(row, list) and len(row) == 2:
+                out.append((first_check(ctx, r.join(p, 0), row[0]),
+                            second_check(ctx, r.join(p, 1), row[1])))
+            else:
+                raise ctx.error(p, f"expected a [{first}, {second}] pair, got {describe(row)}")
+        return out
+    return check
+
+
+REQUIRED = True
+OPTIONAL = False
+
+# kind -> (class, {argument: (checker, required)}); absent optional arguments take the
+# constructor's default.
+DISTRIBUTIONS = {
+    "exponential": (ExponentialLatency, {"mean_latency": (r.seconds, REQUIRED)}),
+    "constant": (ConstantLatency, {"latency": (r.seconds, REQUIRED)}),
+    "uniform": (UniformLatency, {"low": (r.seconds, REQUIRED), "high": (r.seconds, REQUIRED)}),
+    "lognormal": (LogNormalLatency, {"mean": (r.seconds, REQUIRED),
+                                     "sigma": (r.number, OPTIONAL)}),
+}
+PROFILES = {
+    "constant": (ConstantRateProfile, {"rate": (r.number, REQUIRED)}),
+    "linear_ramp": (LinearRampProfile, {"duration_s": (r.seconds, REQUIRED),
+                                        "start_rate": (r.number, REQUIRED),
+                                        "end_rate": (r.number, REQUIRED)}),
+    "spike": (SpikeProfile, {"baseline_rate": (r.number, OPTIONAL),
+                             "spike_rate": (r.number, OPTIONAL),
+                             "warmup_s": (r.seconds, OPTIONAL),
+                             "spike_duration_s": (r.seconds, OPTIONAL)}),
+    "piecewise": (PiecewiseRateProfile, {"points": (_pairs("time_s", "rate", r.seconds, r.number),
+                                                    REQUIRED)}),
+}
+POLICIES = {
+    "target_utilization": (TargetUtilization, {"target": (r.number, OPTIONAL),
+                                               "tolerance": (r.number, OPTIONAL)}),
+    "step": (StepScaling, {"steps": (_pairs("threshold", "adjustment", r.number, r.integer),
+                                     REQUIRED)}),
+    "queue_depth": (QueueDepthScaling, {"scale_out_threshold": (r.integer, OPTIONAL),
+                                        "scale_in_threshold": (r.integer, OPTIONAL)}),
+}
+EVALUATORS = {
+    "error_rate": (ErrorRateEvaluator, {"max_error_rate": (r.number, OPTIONAL),
+                                        "threshold_multiplier": (r.number, OPTIONAL)}),
+    "latency": (LatencyEvaluator, {"max_latency": (r.seconds, OPTIONAL),
+                                   "threshold_multiplier": (r.number, OPTIONAL)}),
+}
+STAGE_ARGS = {"traffic_percentage": (r.number, REQUIRED),
+              "evaluation_period": (r.seconds, OPTIONAL)}
+
+
+@dataclass
+class Field:
+    """A value and the key path it was written at."""
+
+    value: object
+    key: str
+
+
+@dataclass
+class Call:
+    """A constructor call: class, keyword arguments (as Fields) and the table's key path."""
+
+    cls: type
+    args: dict[str, Field]
+    key: str
+
+
+@dataclass
+class ServerConfig:
+    """A server's settings (from a template, its ``extends`` chain and overrides)."""
+
+    fields: dict[str, Field] = field(default_factory=dict)  # service_time holds a Call
+
+    def merged(self, overrides: dict[str, Field]) -> ServerConfig:
+        return ServerConfig({**self.fields, **overrides})
+
+
+@dataclass
+class ServerPlan:
+    name: str
+    key: str            # where the name comes from
+    config: ServerConfig
+    owner: str | None = None   # the key of the load balancer listing it
+
+
+@dataclass
+class LoadBalancerPlan:
+    name: str
+    key: str
+    strategy: Field
+    backends: list[str]
+    weights: list[Field] | None
+
+
+@dataclass
+class SourcePlan:
+    name: str
+    key: str
+    target: Field
+    rate: Field | None
+    profile: Call | None
+    poisson: Field | None
+    stop_after: Field | None
+
+
+@dataclass
+class ComponentPlan:
+    """An autoscaler, canary or rolling deployer: its load balancer, template, arguments
+    (policy, evaluator and stages as Calls) and when it starts."""
+
+    kind: str
+    name: str
+    key: str
+    load_balancer: Field
+    template: ServerConfig
+    template_key: str
+    args: dict[str, object]
+    at: Field | None
+
+
+@dataclass
+class Plan:
+    name: str
+    description: str
+    simulation: dict[str, Field]
+    templates: dict[str, ServerConfig]
+    servers: list[ServerPlan]
+    load_balancers: list[LoadBalancerPlan]
+    sources: list[SourcePlan]
+    components: list[ComponentPlan]
+    sweep: object = None
+    sweep_key: str = "sweep"
+
+
+def read_call(ctx: Context, path: str, value, kinds: dict) -> Call:
+    """A ``{kind = "...", args...}`` table -> Call."""
+    t = Table(ctx, path, value)
+    kind = t.take("kind", r.choice(list(kinds)))
+    cls, args = kinds[kind]
+    t.allow(["kind", *args])
+    fields = {}
+    for name, (check, required) in args.items():
+        if t.has(name) or required:
+            fields[name] = Field(t.take(name, check), t.key(name))
+    return Call(cls, fields, path)
+
+
+class Parser:
+    def __init__(self, doc: dict, ctx: Context, default_name: str):
+        self.ctx = ctx
+        self.top = Table(ctx, "", doc, TOP_KEYS)
+        self.default_name = default_name
+        self.raw_templates: dict[str, dict] = {}
+        self.templates: dict[str, ServerConfig] = {}
+        self.names: dict[str, str] = {}  # entity name -> key path of its definition
+        self.servers: dict[str, ServerPlan] = {}
+        self.lbs: dict[str, LoadBalancerPlan] = {}
+        self.prefix_next: dict[str, int] = {}
+
+    def error(self, key, detail):
+        return self.ctx.error(key, detail)
+
+    # -- names --------------------------------------------------------------------------------
+    def claim(self, name: str, key: str, how: str = "") -> None:
+        """Entity names are unique across the file (they name metrics and random streams)."""
+        if name in self.names:
+            raise self.error(key, f"the name {name!r}{how} is already used at "
+                                  f"{self.names[name]}; "
+                                  "every server, load balancer, source, autoscaler and "
+                                  "deployer needs its own name")
+        self.names[name] = key
+
+    def name_of(self, t: Table, default=r.MISSING) -> tuple[str, str]:
+        name = t.take("name", r.string, default)
+        return name, t.key("name")
+
+    # -- templates and server settings ---------------------------------------------------------
+    def server_fields(self, t: Table) -> dict[str, Field]:
+        out = {}
+        if t.has("concurrency"):
+            out["concurrency"] = Field(t.take("concurrency", r.integer), t.key("concurrency"))
+        if t.has("service_time"):
+            key = t.key("service_time")
+            out["service_time"] = Field(read_call(self.ctx, key, t.take("service_time"),
+                                                  DISTRIBUTIONS), key)
+        if t.has("queue_capacity"):
+            out["queue_capacity"] = Field(t.take("queue_capacity", r.integer),
+                                          t.key("queue_capacity"))
+        if t.has("failure_rate"):
+            out["failure_rate"] = Field(t.take("failure_rate", r.number), t.key("failure_rate"))
+        return out
+
+    def template_body(self, path: str, value, stack: tuple) -> ServerConfig:
+        """A template table (``extends`` and server settings)."""
+        t = Table(self.ctx, path, value, ("extends", *SERVER_FIELDS))
+        base = ServerConfig()
+        if t.has("extends"):
+            base = self.template(t.take("extends", r.string), t.key("extends"), stack)
+        return base.merged(self.server_fields(t))
+
+    def template(self, name: str, ref_key: str, stack: tuple = ()) -> ServerConfig:
+        """The resolved template ``name``, referenced at ``ref_key``."""
+        if name in self.templates:
+            return self.templates[name]
+        if name not in self.raw_templates:
+            known = sorted(self.raw_templates)
+            listing = ", ".join(known) if known else "none are defined ([templates.NAME])"
+            raise self.error(ref_key, f"unknown template {name!r}{hint(name, known)}; "
+                                      f"templates: {listing}")
+        if name in stack:
+            chain = " -> ".join((*stack, name))
+            raise self.error(ref_key, f"templates extend each other in a cycle: {chain}")
+        config = self.template_body(r.join("templates", name), self.raw_templates[name],
+                                    (*stack, name))
+        self.templates[name] = config
+        return config
+
+    def template_ref(self, t: Table, key: str = "template") -> tuple[ServerConfig, str]:
+        """A template given by name or inline as a table."""
+        value = t.take(key)
+        path = t.key(key)
+        if isinstance(value, str):
+            return self.template(r.string(self.ctx, path, value), path), path
+        if isinstance(value, dict):
+            return self.template_body(path, value, ()), path
+        raise self.error(path, f"expected a template name or a table of server settings, "
+                               f"got {describe(value)}")
+
+    # -- sections --------------------------------------------------------------------------
+    def simulation(self) -> dict[str, Field]:
+        t = self.top.sub("simulation", SIMULATION_KEYS)
+        out = {}
+        for k, check in (("start_time", r.seconds), ("end_time", r.seconds),
+                         ("duration", r.seconds), ("seed", r.integer)):
+            if t.has(k):
+                out[k] = Field(t.take(k, check), t.key(k))
+        if "end_time" in out and "duration" in out:
+            raise self.error(t.key("duration"), "give end_time or duration, not both")
+        if "end_time" not in out and "duration" not in out:
+            raise self.error("simulation", "missing end_time or duration (the batch engine "
+                                           "needs a horizon)")
+        return out
+
+    def array_of_tables(self, key: str) -> list[tuple[str, dict]]:
+        rows = self.top.take(key, r.array, [])
+        out = []
+        for i, row in enumerate(rows):
+            path = r.join(key, i)
+            if not isinstance(row, dict):
+                raise self.error(path, f"expected a table ([[{key}]]), got {describe(row)}")
+            out.append((path, row))
+        return out
+
+    def server_list(self) -> None:
+        for path, row in self.array_of_tables("servers"):
+            t = Table(self.ctx, path, row, ("name", "template", *SERVER_FIELDS))
+            name, nkey = self.name_of(t)
+            base = self.template_ref(t)[0] if t.has("template") else ServerConfig()
+            config = base.merged(self.server_fields(t))
+            self.claim(name, nkey)
+            self.servers[name] = ServerPlan(name, nkey, config)
+
+    def load_balancer_list(self) -> list[LoadBalancerPlan]:
+        plans = []
+        for path, row in self.array_of_tables("load_balancers"):
+            t = Table(self.ctx, path, row, ("name", "strategy", "backends", "weights"))
+            name, nkey = self.name_of(t)
+            self.claim(name, nkey)
+            strategy = Field(t.take("strategy", r.choice(list(STRATEGIES)), "round_robin"),
+                             t.key("strategy"))
+            backends: list[str] = []
+            group_weights: list[Field | None] = []
+            for k, item in enumerate(t.take("backends", r.array, [])):
+                ipath = r.join(t.key("backends"), k)
+                if isinstance(item, str):
+                    backends.append(self.backend_server(item, ipath, t.path))
+                    group_weights.append(None)
+                elif isinstance(item, dict):
+                    g = Table(self.ctx, ipath, item, ("template", "count", "prefix", "weight"))
+                    config, _ = self.template_ref(g)
+                    count = g.take("count", r.integer, 1)
+                    if count < 1:
+                        raise self.error(g.key("count"), f"expected an integer >= 1, got {count}")
+                    prefix = g.take("prefix", r.text, DEFAULT_PREFIX)
+                    weight = (Field(g.take("weight", r.integer), g.key("weight"))
+                              if g.has("weight") else None)
+                    for _ in range(count):
+                        n = self.prefix_next.get(prefix, 0)
+                        self.prefix_next[prefix] = n + 1
+                        sname = f"{prefix}{n}"
+                        self.claim(sname, ipath, f" (prefix {prefix!r} + {n})")
+                        self.servers[sname] = ServerPlan(sname, ipath, config, t.path)
+                        backends.append(sname)
+                        group_weights.append(weight)
+                else:
+                    raise self.error(ipath, f"expected a server name or a table "
+                                            f"{{template, count, prefix}}, got {describe(item)}")
+            weights = None
+            if t.has("weights"):
+                if any(w is not None for w in group_weights):
+                    raise self.error(t.key("weights"), "give weights here or weight in the "
+                                                       "backends' tables, not both")
+                wl = t.take("weights", r.array)
+                if len(wl) != len(backends):
+                    raise self.error(t.key("weights"), f"expected one weight per backend "
+                                                       f"({len(backends)}), got {len(wl)}")
+                weights = [Field(r.integer(self.ctx, r.join(t.key("weights"), k), w),
+                                 r.join(t.key("weights"), k)) for k, w in enumerate(wl)]
+            elif any(w is not None for w in group_weights):
+                weights = [w if w is not None else Field(1, t.key("backends"))
+                           for w in group_weights]
+            for w in weights or []:
+                if w.value < 1:
+                    raise self.error(w.key, f"expected a weight >= 1, got {w.value}")
+            plan = LoadBalancerPlan(name, nkey, strategy, backends, weights)
+            self.lbs[name] = plan
+            plans.append(plan)
+        return plans
+
+    def backend_server(self, name: str, key: str, lb_key: str) -> str:
+        s = self.servers.get(name)
+        if s is None:
+            known = sorted(self.servers)
+            listing = ", ".join(known) if known else "none are defined ([[servers]])"
+            raise self.error(key, f"unknown server {name!r}{hint(name, known)}; servers: "
+                                  f"{listing}")
+        if s.owner is not None:
+            raise self.error(key, f"server {name!r} is already a backend of {s.owner}; a "
+                                  "server belongs to one load balancer")
+        s.owner = lb_key
+        return name
+
+    def source_list(self) -> list[SourcePlan]:
+        plans = []
+        for path, row in self.array_of_tables("sources"):
+            t = Table(self.ctx, path, row, ("name", "target", "rate", "profile", "poisson",
+                                            "stop_after"))
+            name, nkey = self.name_of(t, "Source")
+            self.claim(name, nkey if t.has("name") else path)
+            target = Field(t.take("target", r.string), t.key("target"))
+            if target.value not in self.lbs and target.value not in self.servers:
+                known = sorted(self.lbs) + sorted(self.servers)
+                raise self.error(target.key, f"unknown target {target.value!r}"
+                                             f"{hint(target.value, known)}; expected a load "
+                                             f"balancer or server name: {', '.join(known)}")
+            rate = profile = None
+            if t.has("rate") and t.has("profile"):
+                raise self.error(t.key("profile"), "give rate or profile, not both")
+            if t.has("rate"):
+                rate = Field(t.take("rate", r.number), t.key("rate"))
+            elif t.has("profile"):
+                profile = read_call(self.ctx, t.key("profile"), t.take("profile"), PROFILES)
+            else:
+                raise self.error(path, "missing rate or profile (requests per second, or "
+                                       "profile = {kind = ...})")
+            opt = {k: Field(t.take(k, check), t.key(k)) if t.has(k) else None
+                   for k, check in (("poisson", r.boolean), ("stop_after", r.seconds))}
+            plans.append(SourcePlan(name, nkey, target, rate, profile, opt["poisson"],
+                                    opt["stop_after"]))
+        return plans
+
+    def component_list(self, key: str, kind: str, numeric: dict, at_key: str) -> list:
+        plans = []
+        extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
+                 "rolling": ()}[kind]
+        for path, row in self.array_of_tables(key):
+            t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
+                                            *numeric, at_key))
+            name, nkey = self.name_of(t)
+            self.claim(name, nkey)
+            lb = Field(t.take("load_balancer", r.string), t.key("load_balancer"))
+            if lb.value not in self.lbs:
+                known = sorted(self.lbs)
+                raise self.error(lb.key, f"unknown load balancer {lb.value!r}"
+                                         f"{hint(lb.value, known)}; load balancers: "
+                                         f"{', '.join(known) if known else 'none'}")
+            template, tkey = self.template_ref(t)
+            args: dict[str, object] = {}
+            for k, check in numeric.items():
+                if t.has(k):
+                    args[k] = Field(t.take(k, check), t.key(k))
+            if t.has("policy"):
+                args["policy"] = read_call(self.ctx, t.key("policy"), t.take("policy"),
+                                           POLICIES)
+            if t.has("metric_evaluator"):
+                args["metric_evaluator"] = read_call(self.ctx, t.key("metric_evaluator"),
+                                                     t.take("metric_evaluator"), EVALUATORS)
+            if t.has("stages"):
+                stages = []
+                spath = t.key("stages")
+                for k, st in enumerate(t.take("stages", r.array)):
+                    st_t = Table(self.ctx, r.join(spath, k), st, STAGE_ARGS)
+                    stages.append(Call(CanaryStage, {
+                        a: Field(st_t.take(a, check), st_t.key(a))
+                        for a, (check, required) in STAGE_ARGS.items()
+                        if required or st_t.has(a)}, st_t.path))
+                if not stages:
+                    raise self.error(spath, "expected at least one stage")
+                args["stages"] = Field(stages, spath)
+            at = Field(t.take(at_key, r.seconds), t.key(at_key)) if t.has(at_key) else None
+            plans.append(ComponentPlan(kind, name, nkey, lb, template, tkey, args, at))
+        return plans
+
+    # -- everything ---------------------------------------------------------------------------
+    def parse(self) -> Plan:
+        top = self.top
+        name = top.take("name", r.string, self.default_name)
+        description = top.take("description", r.text, "")
+        simulation = self.simulation()
+        raw = top.take("templates", r.table, {})
+        for tname, body in raw.items():
+            if not isinstance(body, dict):
+                raise self.error(r.join("templates", tname),
+                                 f"expected a table ([templates.{tname}]), got {describe(body)}")
+        self.raw_templates = raw
+        for tname in raw:
+            self.template(tname, r.join("templates", tname))
+        self.server_list()
+        lbs = self.load_balancer_list()
+        sources = self.source_list()
+        targets = {s.target.value for s in sources}
+        for s in self.servers.values():
+            if s.owner is None and s.name not in targets:
+                raise self.error(s.key, f"server {s.name!r} is not used: no load balancer "
+                                        "lists it in backends and no source targets it")
+        components = (
+            self.component_list("autoscalers", "autoscaler", {
+                "min_instances": r.integer, "max_instances": r.integer,
+                "evaluation_interval": r.seconds, "scale_out_cooldown": r.seconds,
+                "scale_in_cooldown": r.seconds}, "start_at")
+            + self.component_list("canaries", "canary", {"evaluation_interval": r.seconds},
+                                  "deploy_at")
+            + self.component_list("rolling", "rolling", {
+                "batch_size": r.integer, "health_check_interval": r.seconds,
+                "healthy_threshold": r.integer, "max_failures": r.integer}, "deploy_at"))
+        sweep = top.take("sweep", r.table, None)
+        return Plan(name, description, simulation, dict(self.templates),
+                    list(self.servers.values()), lbs, sources, components, sweep)

@@ -1,0 +1,245 @@
+"""The command line: `presets`, `run PRESET|FILE`, help, errors, progress, `python -m`."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from fastdeploy import __version__
+from fastdeploy.cli import ProgressBar, build_parser, main, run_with_progress
+from fastdeploy.presets import PRESETS, preset_path
+from fastdeploy.scenario import load
+
+TINY = """
+name = "tiny"
+description = "a small scenario for the CLI tests"
+
+[simulation]
+end_time = 20
+seed = 3
+
+[templates.web]
+concurrency = 2
+service_time = { kind = "exponential", mean_latency = 0.05 }
+
+[[load_balancers]]
+name = "lb"
+backends = [{ template = "web", count = 2 }]
+
+[[sources]]
+name = "traffic"
+target = "lb"
+rate = 30
+
+[[autoscalers]]
+name = "scaler"
+load_balancer = "lb"
+template = "web"
+max_instances = 4
+evaluation_interval = 2
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    f = tmp_path / "tiny.toml"
+    f.write_text(TINY)
+    return f
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def run_cli(*argv):
+    """main(argv) with its exit status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        status = main(list(argv))
+    except SystemExit as e:
+        status = e.code
+    finally:
+        sys.stdout, sys.stderr = old
+    return status, out.getvalue(), err.getvalue()
+
+
+def subprocess_cli(*argv, cwd=None):
+    return subprocess.run([sys.executable, "-m", "fastdeploy", *argv], capture_output=True,
+                          text=True, cwd=cwd, env=os.environ.copy(), timeout=600)
+
+
+# -- presets --------------------------------------------------------------------------------
+def test_presets_lists_names_descriptions_and_files():
+    status, out, err = run_cli("presets")
+    assert status == 0 and err == ""
+    for name in PRESETS:
+        assert name in out
+        assert str(preset_path(name)) in out
+        assert load(preset_path(name)).description in out
+    assert "fastdeploy run" in out
+
+
+def test_presets_name_prints_the_path_only():
+    status, out, _ = run_cli("presets", "rolling")
+    assert status == 0 and out == f"{preset_path('rolling')}\n"
+    assert Path(out.strip()).read_text().startswith("# rolling")
+    status, out, err = run_cli("presets", "rollin")
+    assert status == 2 and out == "" and "unknown preset 'rollin'" in err
+
+
+# -- run --------------------------------------------------------------------------------------
+def test_run_preset():
+    status, out, err = run_cli("run", "rolling", "--replicas", "3")
+    assert status == 0
+    assert err == ""                      # stderr is not a terminal: no progress bar
+    assert out.startswith("rolling: 3 replicas, seed 0, ")
+    for metric in ("requests_created", "latency_p99", "rolling.deployments_completed",
+                   "P(rolling.status = completed)"):
+        assert metric in out
+
+
+def test_run_file_writes_parquet(tiny, tmp_path):
+    out_file = tmp_path / "x.parquet"
+    status, out, err = run_cli("run", str(tiny), "--replicas", "2", "--out", str(out_file))
+    assert status == 0 and err == ""
+    assert out.startswith(f"{tiny}: 2 replicas, seed 3, ")
+    assert f"per-replica table written to {out_file}" in out
+    table = pq.read_table(out_file)
+    assert table.num_rows == 2
+    assert table.column("replica").to_pylist() == [0, 1]
+    assert table.column("seed").to_pylist() == [3, 3]
+    row = table.to_pylist()[1]
+    metrics = load(tiny).build().run(replica=1).metrics
+    assert {k: row[k] for k in metrics} == pytest.approx(metrics)
+
+
+def test_run_seed_overrides_the_file(tiny, tmp_path):
+    out_file = tmp_path / "s.parquet"
+    status, out, _ = run_cli("run", str(tiny), "--replicas", "1", "--seed", "11", "--out",
+                             str(out_file), "--threads", "1")
+    assert status == 0 and "1 replica, seed 11" in out
+    assert pq.read_table(out_file).column("seed").to_pylist() == [11]
+
+
+def test_bad_file_exits_2_naming_the_key(tiny):
+    tiny.write_text(TINY.replace("max_instances = 4", "max_instances = 4\nmin_instances = 9"))
+    status, out, err = run_cli("run", str(tiny), "--replicas", "1")
+    assert status == 2 and out == ""
+    assert err.strip() == (f"{tiny}: autoscalers[0].min_instances: must be <= max_instances, "
+                           "got min_instances=9 > max_instances=4")
+    tiny.write_text(TINY.replace("rate = 30", "rat = 30"))
+    status, _, err = run_cli("run", str(tiny))
+    assert status == 2 and "sources[0].rat: unknown key (did you mean 'rate'?)" in err
+    tiny.write_text("[simulation\n")
+    status, _, err = run_cli("run", str(tiny))
+    assert status == 2 and f"{tiny}:1: TOML syntax error" in err
+
+
+def test_bad_file_in_a_subprocess_has_no_traceback(tiny):
+    tiny.write_text(TINY.replace("mean_latency = 0.05", "mean_latency = -1"))
+    proc = subprocess_cli("run", str(tiny), "--replicas", "1")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    assert "templates.web.service_time.mean_latency: must be >= 0.0, got -1" in proc.stderr
+
+
+def test_unknown_scenario_missing_file_and_bad_options(tmp_path):
+    status, _, err = run_cli("run", "no-such-preset")
+    assert status == 2 and "neither a preset" in err and "autoscale-spike" in err
+    status, _, err = run_cli("run", str(tmp_path / "missing.toml"))
+    assert status == 2 and "missing.toml: no such file" in err
+    status, _, err = run_cli("run", "rolling", "--replicas", "0")
+    assert status == 2 and "expected an integer >= 1" in err
+    status, _, err = run_cli("run", "rolling", "--out", str(tmp_path / "nope" / "x.parquet"))
+    assert status == 2 and "the directory does not exist" in err
+
+
+def test_sweep_section_is_noted_and_ignored(tiny):
+    tiny.write_text(TINY + '\n[sweep]\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n')
+    status, out, err = run_cli("run", str(tiny), "--replicas", "1")
+    assert status == 0 and "[sweep] section" in err and "ignores it" in err
+    status, out, err = run_cli("run", str(tiny), "--replicas", "1", "--quiet")
+    assert status == 0 and err == ""
+
+
+# -- progress ---------------------------------------------------------------------------------
+def test_progress_bar_on_a_terminal_and_quiet(tiny, monkeypatch):
+    term = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert main(["run", str(tiny), "--replicas", "3"]) == 0
+    shown = term.getvalue()
+    assert "3/3 replicas" in shown and "/s" in shown and "\r" in shown
+    term.seek(0)
+    term.truncate()
+    assert main(["run", str(tiny), "--replicas", "3", "--quiet"]) == 0
+    assert term.getvalue() == ""
+
+
+def test_progress_bar_rendering():
+    s = io.StringIO()
+    bar = ProgressBar(200, s, width=10)
+    bar.show(0, None, "starting")
+    bar.show(50, 25.0)
+    line = s.getvalue().split("\r")[-1]
+    assert line.startswith("[##--------] 50/200 replicas  25/s  0:06 left")
+    bar.show(200, 1234.0)
+    assert s.getvalue().split("\r")[-1].startswith("[##########] 200/200 replicas  1,234/s")
+    assert "left" not in s.getvalue().split("\r")[-1]
+    bar.close()
+    assert s.getvalue().endswith("\r")
+
+
+def test_chunked_run_gives_the_same_table(tiny):
+    sim = load(tiny).build()
+    chunked = run_with_progress(sim, 5, threads=1, bar=ProgressBar(5, io.StringIO()),
+                                chunk_seconds=1e-6)
+    assert chunked.equals(sim.run_batch(5, threads=1).table)
+
+
+# -- help and entry points --------------------------------------------------------------------
+@pytest.mark.parametrize("argv, expect", [
+    ([], ["presets", "run", "--version", "COMMAND --help"]),
+    (["presets"], ["preset scenarios", "path", "NAME", "cp "]),
+    (["run"], ["SCENARIO", "preset name", "scenario file", "docs/scenarios.md", "--replicas",
+               "--seed", "--threads", "--out", "--quiet", "progress bar", "Exit status"]),
+])
+def test_help_documents_each_command(argv, expect):
+    status, out, _ = run_cli(*argv, "--help")
+    assert status == 0
+    for text in expect:
+        assert text in out, text
+
+
+def test_no_command_prints_help():
+    status, out, _ = run_cli()
+    assert status == 0 and "usage: fastdeploy" in out
+
+
+def test_parser_defaults():
+    args = build_parser().parse_args(["run", "rolling"])
+    assert (args.replicas, args.seed, args.threads, args.out, args.quiet) == (
+        2000, None, None, None, False)
+
+
+def test_python_m_fastdeploy_version():
+    proc = subprocess_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"fastdeploy {__version__}"
+
+
+def test_python_m_fastdeploy_runs_a_file(tiny, tmp_path):
+    out_file = tmp_path / "sub.parquet"
+    proc = subprocess_cli("run", str(tiny), "--replicas", "2", "--out", str(out_file))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "tiny.toml: 2 replicas, seed 3" in proc.stdout
+    assert pq.read_table(out_file).num_rows == 2
