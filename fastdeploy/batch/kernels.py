@@ -308,8 +308,9 @@ def schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, src, prev):
         SRCD[src, 0] += 1
     else:
         area = 1.0
-    n = NSEG[src]
-    t = arrivals.next_arrival_ns(SEG[src, 0, :n], SEG[src, 1, :n], SEG[src, 2, :n], prev, area)
+    t, hint = arrivals.next_arrival_ns(SEG[src, 0], SEG[src, 1], SEG[src, 2], NSEG[src],
+                                       SRCD[src, 2], prev, area)
+    SRCD[src, 2] = hint
     if t < 0 or (SRCD[src, 1] >= 0 and t > SRCD[src, 1]):
         return
     heap.push(H, G, t, ARRIVAL, src, 0)

@@ -41,7 +41,7 @@ def make_workspace(model, servers: int, pool: int) -> tuple:
         np.zeros(model.SID.shape[0], np.uint64),  # K
         np.zeros((n_src, 3, max_seg), np.float64),  # SEG
         np.zeros(n_src, np.int64),  # NSEG
-        np.zeros((n_src, 2), np.int64),  # SRCD
+        np.zeros((n_src, 3), np.int64),  # SRCD: draws, stop time, segment hint
         np.zeros((n_lb, sc.LB_FIELDS), np.int64),  # LBI
         np.zeros(n_lb, np.float64),  # LBF
         np.zeros((n_sc, sc.SC_FIELDS), np.int64),  # SC

@@ -47,6 +47,7 @@ class Source(Entity):
         self._segments = self.profile.segments()
         self._key = None
         self._draws = 0
+        self._segment = 0
 
     @classmethod
     def constant(cls, rate: float, target=None, *, name: str = "Source", stop_after=None):
@@ -68,6 +69,7 @@ class Source(Entity):
     def _first_event(self, record, start_ns: int):
         self._key = record.key(rng.source_stream(self.name))
         self._draws = 0
+        self._segment = 0
         self.generated = 0
         return self._next_event(start_ns)
 
@@ -78,7 +80,8 @@ class Source(Entity):
         else:
             area = 1.0
         t0, a, slope = self._segments
-        ns = arrivals.next_arrival_ns(t0, a, slope, prev_ns, area)
+        ns, self._segment = arrivals.next_arrival_ns(t0, a, slope, len(t0), self._segment,
+                                                     prev_ns, area)
         if ns < 0 or (self.stop_after is not None and ns > self.stop_after.nanoseconds):
             return None
         return Event(Instant(ns), _ARRIVAL, self)
