@@ -1,22 +1,53 @@
 """A binary min-heap of events ordered by (time, seq), as rows of one int64 array.
 
 Row i is one event: time (ns), seq, kind, target, payload; an event's fields are
-contiguous, so a sift moves 40 contiguous bytes. The size and the next seq live in the
-replica's counters G.
+contiguous, so a sift moves 40 contiguous bytes. The size, the next seq and the
+"top is free" flag live in the replica's counters G.
+
+The event loop reads the first event with ``peek`` and leaves it in place while its
+handler runs (it is the minimum, so pushes sift past it correctly). The handler's first
+push then takes the top slot with one sift-down instead of a pop and a push; ``finish``
+removes the top if no push took it.
 """
 
 from ..rules.jit import kernel_inline as njit_inline
-from .schema import G_HN, G_OVERFLOW, G_SEQ, OVERFLOW_HEAP
+from .schema import G_HN, G_OVERFLOW, G_SEQ, G_TOP_FREE, OVERFLOW_HEAP
+
+
+@njit_inline
+def _sift_down(H, n, i, t, seq, kind, target, payload):
+    """Place (t, seq, ...) at hole i of a heap of n entries, moving children up."""
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        r = c + 1
+        if r < n and (H[r, 0] < H[c, 0] or (H[r, 0] == H[c, 0] and H[r, 1] < H[c, 1])):
+            c = r
+        if t < H[c, 0] or (t == H[c, 0] and seq < H[c, 1]):
+            break
+        for f in range(5):
+            H[i, f] = H[c, f]
+        i = c
+    H[i, 0] = t
+    H[i, 1] = seq
+    H[i, 2] = kind
+    H[i, 3] = target
+    H[i, 4] = payload
 
 
 @njit_inline
 def push(H, G, t, kind, target, payload):
+    seq = G[G_SEQ]
+    G[G_SEQ] = seq + 1
+    if G[G_TOP_FREE] == 1:
+        G[G_TOP_FREE] = 0
+        _sift_down(H, G[G_HN], 0, t, seq, kind, target, payload)
+        return
     n = G[G_HN]
     if n >= H.shape[0]:
         G[G_OVERFLOW] = OVERFLOW_HEAP
         return
-    seq = G[G_SEQ]
-    G[G_SEQ] = seq + 1
     G[G_HN] = n + 1
     i = n
     while i > 0:
@@ -35,30 +66,18 @@ def push(H, G, t, kind, target, payload):
 
 
 @njit_inline
-def pop(H, G):
-    """Remove the first event; returns (time, kind, target, payload)."""
-    t = H[0, 0]
-    kind = H[0, 2]
-    target = H[0, 3]
-    payload = H[0, 4]
-    n = G[G_HN] - 1
-    G[G_HN] = n
-    if n > 0:
-        lt = H[n, 0]
-        ls = H[n, 1]
-        i = 0
-        while True:
-            c = 2 * i + 1
-            if c >= n:
-                break
-            r = c + 1
-            if r < n and (H[r, 0] < H[c, 0] or (H[r, 0] == H[c, 0] and H[r, 1] < H[c, 1])):
-                c = r
-            if lt < H[c, 0] or (lt == H[c, 0] and ls < H[c, 1]):
-                break
-            for f in range(5):
-                H[i, f] = H[c, f]
-            i = c
-        for f in range(5):
-            H[i, f] = H[n, f]
-    return t, kind, target, payload
+def peek(H, G):
+    """The first event, (time, kind, target, payload), left in place; its slot is free."""
+    G[G_TOP_FREE] = 1
+    return H[0, 0], H[0, 2], H[0, 3], H[0, 4]
+
+
+@njit_inline
+def finish(H, G):
+    """After a handler: remove the peeked event unless a push has taken its slot."""
+    if G[G_TOP_FREE] == 1:
+        G[G_TOP_FREE] = 0
+        n = G[G_HN] - 1
+        G[G_HN] = n
+        if n > 0:
+            _sift_down(H, n, 0, H[n, 0], H[n, 1], H[n, 2], H[n, 3], H[n, 4])

@@ -965,7 +965,7 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
         while k_ts < n_ts and start_ns + k_ts * ts_step < t:
             sample_timeseries(G, SV, LS, LN, RB, n_lb, TS, k_ts)
             k_ts += 1
-        t, kind, target, payload = heap.pop(H, G)
+        t, kind, target, payload = heap.peek(H, G)
         G[G_EVENTS] += 1
         if kind == ARRIVAL:
             handle_arrival(H, G, SV, SF, ND, LS, LN, LBI, LBF, K, RB, CW, SRC, SRCD, SEG, NSEG,
@@ -985,6 +985,7 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
         else:
             handle_roll_round(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW,
                               target, payload, t)
+        heap.finish(H, G)
         if G[G_OVERFLOW] != 0:
             return G[G_OVERFLOW]
     while k_ts < n_ts:

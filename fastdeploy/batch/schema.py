@@ -73,8 +73,8 @@ ND_FIELDS = 6
 # -- global counters (int64) ---------------------------------------------------------------
 (G_CREATED, G_COMPLETED, G_FAILED, G_REJECTED, G_LAT_SUM, G_LAT_MIN, G_LAT_MAX,
  G_INSTANCES, G_PEAK, G_COST_NS, G_SEQ, G_NSERVERS, G_FREE, G_OVERFLOW, G_HN, G_NSCALE,
- G_EVENTS) = range(17)
-G_FIELDS = 17
+ G_EVENTS, G_TOP_FREE) = range(18)
+G_FIELDS = 18
 OUT_G_FIELDS = 10  # G_CREATED .. G_COST_NS are reported
 
 # -- load balancers (int64) ------------------------------------------------------------------
