@@ -1,7 +1,7 @@
 """A binary min-heap of events ordered by (time, seq), as rows of one int64 array.
 
-Row i is one event: time (ns), seq, kind, target, payload; an event's fields are
-contiguous, so a sift moves 40 contiguous bytes. The size, the next seq and the
+Row i is one event: time (ns), seq, and kind | target | payload packed in one word
+(4, 28 and 32 bits), so a sift moves 24 contiguous bytes. The size, the next seq and the
 "top is free" flag live in the replica's counters G.
 
 The event loop reads the first event with ``peek`` and leaves it in place while its
@@ -15,8 +15,13 @@ from .schema import G_HN, G_OVERFLOW, G_SEQ, G_TOP_FREE, OVERFLOW_HEAP
 
 
 @njit_inline
-def _sift_down(H, n, i, t, seq, kind, target, payload):
-    """Place (t, seq, ...) at hole i of a heap of n entries, moving children up."""
+def _pack(kind, target, payload):
+    return (kind << 60) | (target << 32) | payload
+
+
+@njit_inline
+def _sift_down(H, n, i, t, seq, word):
+    """Place (t, seq, word) at hole i of a heap of n entries, moving children up."""
     while True:
         c = 2 * i + 1
         if c >= n:
@@ -26,14 +31,13 @@ def _sift_down(H, n, i, t, seq, kind, target, payload):
             c = r
         if t < H[c, 0] or (t == H[c, 0] and seq < H[c, 1]):
             break
-        for f in range(5):
-            H[i, f] = H[c, f]
+        H[i, 0] = H[c, 0]
+        H[i, 1] = H[c, 1]
+        H[i, 2] = H[c, 2]
         i = c
     H[i, 0] = t
     H[i, 1] = seq
-    H[i, 2] = kind
-    H[i, 3] = target
-    H[i, 4] = payload
+    H[i, 2] = word
 
 
 @njit_inline
@@ -42,7 +46,7 @@ def push(H, G, t, kind, target, payload):
     G[G_SEQ] = seq + 1
     if G[G_TOP_FREE] == 1:
         G[G_TOP_FREE] = 0
-        _sift_down(H, G[G_HN], 0, t, seq, kind, target, payload)
+        _sift_down(H, G[G_HN], 0, t, seq, _pack(kind, target, payload))
         return
     n = G[G_HN]
     if n >= H.shape[0]:
@@ -55,21 +59,21 @@ def push(H, G, t, kind, target, payload):
         tp = H[p, 0]
         if tp < t or (tp == t and H[p, 1] < seq):
             break
-        for f in range(5):
-            H[i, f] = H[p, f]
+        H[i, 0] = H[p, 0]
+        H[i, 1] = H[p, 1]
+        H[i, 2] = H[p, 2]
         i = p
     H[i, 0] = t
     H[i, 1] = seq
-    H[i, 2] = kind
-    H[i, 3] = target
-    H[i, 4] = payload
+    H[i, 2] = _pack(kind, target, payload)
 
 
 @njit_inline
 def peek(H, G):
     """The first event, (time, kind, target, payload), left in place; its slot is free."""
     G[G_TOP_FREE] = 1
-    return H[0, 0], H[0, 2], H[0, 3], H[0, 4]
+    word = H[0, 2]
+    return H[0, 0], word >> 60, (word >> 32) & 0xFFFFFFF, word & 0xFFFFFFFF
 
 
 @njit_inline
@@ -80,4 +84,4 @@ def finish(H, G):
         n = G[G_HN] - 1
         G[G_HN] = n
         if n > 0:
-            _sift_down(H, n, 0, H[n, 0], H[n, 1], H[n, 2], H[n, 3], H[n, 4])
+            _sift_down(H, n, 0, H[n, 0], H[n, 1], H[n, 2])

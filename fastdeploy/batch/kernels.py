@@ -13,13 +13,21 @@ EV scaling events out, HIST the latency histogram.
 
 import numpy as np
 
+import glob
+import os
+
 from ..rules import arrivals, canary, histogram, rng, routing, scaling
 from ..rules.distributions import sample_seconds
 from ..rules.jit import kernel as njit
 from ..rules.jit import kernel_inline as njit_inline
+from ..rules.jit import refresh_kernel_cache
 from ..rules.timeconv import seconds_to_ns
 from . import heap
 from .schema import *  # noqa: F401,F403  (field indices are the kernel's vocabulary)
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+refresh_kernel_cache(__file__, glob.glob(os.path.join(_HERE, "..", "rules", "*.py"))
+                     + [os.path.join(_HERE, "heap.py"), os.path.join(_HERE, "schema.py")])
 
 # RB layout: list-row bases, key bases, counts.
 RB_LB, RB_SC, RB_CA, RB_RO, RB_KSRC, RB_KLB, RB_KRO, RB_NRO = range(8)

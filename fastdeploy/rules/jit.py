@@ -14,3 +14,35 @@ njit_inline = numba.njit(cache=True, nogil=True, inline="always")
 # array passed to an inlined helper.
 kernel = numba.njit(cache=True, nogil=True, _nrt=False)
 kernel_inline = numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
+
+
+def refresh_kernel_cache(kernels_file: str, dependencies: list[str]) -> None:
+    """Make numba recompile the kernels when a module they inline has changed.
+
+    numba's cache checks only the stamp of the file that defines a function, not of the
+    functions compiled into it; a stale cache would run old code. So a fingerprint of
+    the dependencies is kept beside the cache, and when it changes the kernels' file is
+    touched, which invalidates their cache entries.
+    """
+    import hashlib
+    import os
+
+    digest = hashlib.sha256()
+    for path in sorted(dependencies):
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    stamp_dir = os.path.join(os.path.dirname(kernels_file), "__pycache__")
+    stamp = os.path.join(stamp_dir, "kernel-dependencies.sha256")
+    try:
+        with open(stamp) as f:
+            if f.read() == digest.hexdigest():
+                return
+    except OSError:
+        pass
+    try:
+        os.makedirs(stamp_dir, exist_ok=True)
+        os.utime(kernels_file)
+        with open(stamp, "w") as f:
+            f.write(digest.hexdigest())
+    except OSError:  # a read-only install: its files do not change either
+        pass
