@@ -22,7 +22,8 @@ from .results import metrics_table, scaling_events_table, timeseries_table
 # Largest request pool (nodes) or server count one replica may grow to before the run is
 # refused: 2**24 nodes are about 800 MB for one replica.
 MAX_CAPACITY = 2**24
-DEFAULT_CHUNK = 2048
+# Replicas whose outputs are held as arrays at once (then turned into tables).
+CHUNK_REPLICAS = 8192
 
 
 @dataclass
@@ -81,9 +82,13 @@ def _replica_array(replicas) -> np.ndarray:
 
 
 def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=None,
-              params=None, timeseries=None, progress=False, chunk=DEFAULT_CHUNK,
+              params=None, timeseries=None, progress=False, chunk=CHUNK_REPLICAS,
               extra_columns=None):
-    """Run ``replica_ids`` of ``model``; returns (table, scaling_events, timeseries)."""
+    """Run ``replica_ids`` of ``model``; returns (table, scaling_events, timeseries, wall).
+
+    Replicas run in chunks of ``chunk``: each chunk's outputs become pyarrow tables before
+    the next starts, so memory beyond the tables stays flat in the number of replicas.
+    """
     n = len(replica_ids)
     P_ROWS, p_index = model.params.rows(n, params)
     # Swept parameters are columns of the table too (SPEC section 8).
@@ -94,93 +99,118 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
         extra_columns[path] = values.astype(np.int64) if slot.integer else values
     threads = default_threads() if threads is None else validate.integer(
         "threads", threads, minimum=1, maximum=1024)
+    chunk = validate.integer("chunk", chunk, minimum=1)
     if timeseries is not None:
         step = validate.number("timeseries", timeseries, minimum=0.0, min_open=True)
         step_ns = max(1, int(np.floor(step * 1e9 + 0.5)))
         n_ts = (model.end_ns - model.start_ns) // step_ns + 1
     else:
         step_ns, n_ts = 1, 0
+    # Each live evaluation chain records at most one scaling event per evaluation.
     ev_cap = 1
     for slot, live in model.scaler_slots:
-        min_interval = float(P_ROWS[:, slot].min())
-        ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
-    n_lb = model.LB_INIT.shape[0]
-    n_sc, n_ca, n_ro = model.SCS.shape[0], model.CAS.shape[0], model.ROS.shape[0]
-    OUT_G = np.zeros((n, sc.OUT_G_FIELDS + 2), np.int64)
-    OUT_Q = np.zeros((n, 3), np.float64)
-    OUT_LB = np.zeros((n, n_lb, 5), np.int64)
-    OUT_SC = np.zeros((n, n_sc, 6), np.int64)
-    OUT_CA = np.zeros((n, n_ca, sc.DEPLOYER_OUT), np.int64)
-    OUT_RO = np.zeros((n, n_ro, sc.DEPLOYER_OUT), np.int64)
-    EV = np.zeros((n, ev_cap, 5), np.int64)
-    TS = np.zeros((n, n_ts, sc.TS_FIELDS), np.float64)
-    STATUS = np.zeros((n, 3), np.int64)
+        min_interval = float(P_ROWS[:, slot].min(initial=np.inf))
+        if np.isfinite(min_interval):
+            ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
     seed_u = np.uint64(seed)
-    arrays = (OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS)
-
     local = threading.local()
-
-    def work(sl: slice):
-        if not hasattr(local, "caps"):
-            local.caps = [model.server_cap, model.pool_cap]
-            local.ws = make_workspace(model, *local.caps)
-        j = sl.start
-        while j < sl.stop:
-            j = run_replicas(seed_u, replica_ids, p_index, P_ROWS, model.TPL, model.SRC,
-                             model.SID, model.LB_INIT, model.SCS, model.CAS, model.ROS,
-                             model.INIT_EV, model.start_ns, model.end_ns, step_ns, j, sl.stop,
-                             *arrays, *local.ws)
-            if j == sl.stop:
-                break
-            # Replica j outgrew the workspace: grow what ran out, run j again.
-            which = 0 if STATUS[j, 0] == sc.OVERFLOW_SERVERS else 1
-            if local.caps[which] >= MAX_CAPACITY:
-                STATUS[j, 1:] = local.caps
-                j += 1
-                continue
-            local.caps[which] *= 2
-            local.ws = make_workspace(model, *local.caps)
-        return sl
-
-    # Small slices handed out dynamically keep both cores busy to the end; the kernel
-    # releases the GIL, so Python threads run it in parallel.
-    size = max(1, min(chunk, -(-n // (8 * threads))))
-    slices = [slice(i, min(n, i + size)) for i in range(0, n, size)]
+    tables, event_tables, series_tables = [], [], []
     t0 = time.perf_counter()
     done = 0
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(work, sl) for sl in slices]
-        try:
-            for fut in as_completed(futures):
-                sl = fut.result()
-                done += sl.stop - sl.start
-                if progress:
-                    rate = done / max(time.perf_counter() - t0, 1e-9)
-                    print(f"\r{done}/{n} replicas, {rate:.0f}/s", end="", file=sys.stderr,
-                          flush=True)
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        for c0 in range(0, max(n, 1), chunk):
+            ids = replica_ids[c0:c0 + chunk]
+            index = p_index[c0:c0 + chunk]
+            m = len(ids)
+            arrays = _outputs(model, m, ev_cap, n_ts)
+            STATUS = arrays[-1]
+
+            def work(sl: slice, ids=ids, index=index, arrays=arrays, STATUS=STATUS):
+                if not hasattr(local, "caps"):
+                    local.caps = [model.server_cap, model.pool_cap]
+                    local.ws = make_workspace(model, *local.caps)
+                j = sl.start
+                while j < sl.stop:
+                    j = run_replicas(seed_u, ids, index, P_ROWS, model.TPL, model.SRC,
+                                     model.SID, model.LB_INIT, model.SCS, model.CAS,
+                                     model.ROS, model.INIT_EV, model.start_ns, model.end_ns,
+                                     step_ns, j, sl.stop, *arrays, *local.ws)
+                    if j == sl.stop:
+                        break
+                    # Replica j outgrew the workspace: grow what ran out, run j again.
+                    which = 0 if STATUS[j, 0] == sc.OVERFLOW_SERVERS else 1
+                    if local.caps[which] >= MAX_CAPACITY:
+                        STATUS[j, 1:] = local.caps
+                        j += 1
+                        continue
+                    local.caps[which] *= 2
+                    local.ws = make_workspace(model, *local.caps)
+                return sl.stop - sl.start
+
+            # Small slices handed out dynamically keep every core busy to the end; the
+            # kernel releases the GIL, so Python threads run it in parallel.
+            size = max(1, -(-m // (8 * threads)))
+            futures = [pool.submit(work, slice(i, min(m, i + size))) for i in range(0, m, size)]
+            try:
+                for fut in as_completed(futures):
+                    done += fut.result()
+                    if progress:
+                        _report(done, n, t0)
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+            _check_status(ids, STATUS)
+            OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, _ = arrays
+            counts = OUT_G[:, sc.OUT_G_FIELDS]
+            if (counts > ev_cap).any():
+                raise RuntimeError(f"internal: more than the planned {ev_cap} scaling events "
+                                   "in a replica")
+            extra = {k: v[c0:c0 + chunk] for k, v in extra_columns.items()}
+            tables.append(metrics_table(model, ids, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC,
+                                        OUT_CA, OUT_RO, extra))
+            event_tables.append(scaling_events_table(model, ids, EV, counts))
+            if n_ts:
+                series_tables.append(timeseries_table(model, ids, TS, step_ns))
     if progress:
         print(file=sys.stderr)
+    wall = time.perf_counter() - t0
+    series = pa.concat_tables(series_tables) if n_ts else None
+    return pa.concat_tables(tables), pa.concat_tables(event_tables), series, wall
+
+
+def _outputs(model, m: int, ev_cap: int, n_ts: int) -> tuple:
+    """Output arrays of m replicas, in the order kernels.run_replicas takes them."""
+    n_lb = model.LB_INIT.shape[0]
+    n_sc, n_ca, n_ro = model.SCS.shape[0], model.CAS.shape[0], model.ROS.shape[0]
+    return (np.zeros((m, sc.OUT_G_FIELDS + 2), np.int64),  # OUT_G
+            np.zeros((m, 3), np.float64),  # OUT_Q
+            np.zeros((m, n_lb, 5), np.int64),  # OUT_LB
+            np.zeros((m, n_sc, 6), np.int64),  # OUT_SC
+            np.zeros((m, n_ca, sc.DEPLOYER_OUT), np.int64),  # OUT_CA
+            np.zeros((m, n_ro, sc.DEPLOYER_OUT), np.int64),  # OUT_RO
+            np.zeros((m, ev_cap, 5), np.int64),  # EV
+            np.zeros((m, n_ts, sc.TS_FIELDS), np.float64),  # TS
+            np.zeros((m, 3), np.int64))  # STATUS
+
+
+def _report(done: int, total: int, t0: float) -> None:
+    elapsed = time.perf_counter() - t0
+    rate = done / max(elapsed, 1e-9)
+    left = (total - done) / rate if rate > 0 else float("inf")
+    print(f"\r{done}/{total} replicas, {rate:.0f}/s, {left:.0f} s left ", end="",
+          file=sys.stderr, flush=True)
+
+
+def _check_status(ids, STATUS) -> None:
     bad = np.nonzero(STATUS[:, 0])[0]
     if bad.size:
         j = int(bad[0])
         what = sc.OVERFLOW_NAMES[STATUS[j, 0]]
         raise MemoryError(
-            f"replica {int(replica_ids[j])} needs more than {MAX_CAPACITY} entries of its "
-            f"{what} (servers: {STATUS[j, 1]}, request pool: {STATUS[j, 2]}): the scenario "
-            "queues without bound; shorten the horizon, add capacity or a queue_capacity")
-    wall = time.perf_counter() - t0
-    counts = OUT_G[:, sc.OUT_G_FIELDS]
-    if (counts > ev_cap).any():
-        raise RuntimeError(f"internal: scaling events exceeded the planned {ev_cap} per replica")
-    table = metrics_table(model, replica_ids, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA,
-                          OUT_RO, extra_columns)
-    events = scaling_events_table(model, replica_ids, EV, counts)
-    series = timeseries_table(model, replica_ids, TS, step_ns) if n_ts else None
-    return table, events, series, wall
+            f"replica {int(ids[j])} needs more than {MAX_CAPACITY} entries of its {what} "
+            f"(servers: {STATUS[j, 1]}, request pool: {STATUS[j, 2]}): the scenario queues "
+            "without bound; shorten the horizon, add capacity or a queue_capacity")
 
 
 def run_batch(sim, replicas, *, seed=None, threads=None, params=None, timeseries=None,
