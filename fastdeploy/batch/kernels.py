@@ -101,7 +101,6 @@ def alloc_node(ND, G, item, created, now):
     G[G_FREE] = ND[node, ND_NEXT]
     ND[node, ND_ITEM] = item
     ND[node, ND_CREATED] = created
-    ND[node, ND_ARRIVED] = now
     ND[node, ND_NEXT] = -1
     return node
 
@@ -333,7 +332,7 @@ def handle_complete(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, 
     if item >= 0:
         SV[s, SV_COMPLETED] += 1
         SV[s, SV_SERVICE_NS] += ND[node, ND_SERVICE]
-        SV[s, SV_LATENCY_NS] += now - ND[node, ND_ARRIVED]
+        SV[s, SV_LATENCY_NS] += now - ND[node, ND_CREATED]
         SV[s, SV_FAILURES] += failed
         lat = now - ND[node, ND_CREATED]
         G[G_COMPLETED] += 1

@@ -72,6 +72,12 @@ class BatchModel:
     pool_cap: int
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
 
+    def max_concurrency(self, P_ROWS: np.ndarray) -> int:
+        """The largest concurrency of any server or template over the given rows."""
+        if self.TPL.shape[0] == 0 or P_ROWS.shape[0] == 0:
+            return 1
+        return max(1, int(P_ROWS[:, self.TPL[:, 1]].max()))
+
 
 def _server_signature(server) -> tuple:
     d = server.service_time

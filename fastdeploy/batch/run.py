@@ -112,6 +112,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
         min_interval = float(P_ROWS[:, slot].min(initial=np.inf))
         if np.isfinite(min_interval):
             ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
+    max_conc = model.max_concurrency(P_ROWS)
     seed_u = np.uint64(seed)
     local = threading.local()
     tables, event_tables, series_tables = [], [], []
@@ -128,7 +129,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             def work(sl: slice, ids=ids, index=index, arrays=arrays, STATUS=STATUS):
                 if not hasattr(local, "caps"):
                     local.caps = [model.server_cap, model.pool_cap]
-                    local.ws = make_workspace(model, *local.caps)
+                    local.ws = make_workspace(model, *local.caps, max_conc)
                 j = sl.start
                 while j < sl.stop:
                     j = run_replicas(seed_u, ids, index, P_ROWS, model.TPL, model.SRC,
@@ -144,7 +145,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                         j += 1
                         continue
                     local.caps[which] *= 2
-                    local.ws = make_workspace(model, *local.caps)
+                    local.ws = make_workspace(model, *local.caps, max_conc)
                 return sl.stop - sl.start
 
             # Small slices handed out dynamically keep every core busy to the end; the

@@ -67,8 +67,10 @@ SV_FIELDS = 18
 SF_A, SF_B, SF_FAIL = range(3)
 
 # -- pool of request/probe nodes (int64) ---------------------------------------------------
-ND_ITEM, ND_CREATED, ND_ARRIVED, ND_SERVICE, ND_FAILED, ND_NEXT = range(6)
-ND_FIELDS = 6
+# A request reaches its server the instant it is created (routing is synchronous) and a
+# probe the instant it is sent, so ND_CREATED is also the arrival at the server.
+ND_ITEM, ND_CREATED, ND_SERVICE, ND_FAILED, ND_NEXT = range(5)
+ND_FIELDS = 5
 
 # -- global counters (int64) ---------------------------------------------------------------
 (G_CREATED, G_COMPLETED, G_FAILED, G_REJECTED, G_LAT_SUM, G_LAT_MIN, G_LAT_MAX,

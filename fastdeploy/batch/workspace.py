@@ -16,7 +16,7 @@ def workspace_bytes(arrays) -> int:
     return int(sum(a.nbytes for a in arrays))
 
 
-def make_workspace(model, servers: int, pool: int) -> tuple:
+def make_workspace(model, servers: int, pool: int, max_concurrency: int) -> tuple:
     """Arrays in the order kernels.run_replica takes them (G ... RO)."""
     n_src = model.SRC.shape[0]
     n_lb = model.LB_INIT.shape[0]
@@ -24,9 +24,11 @@ def make_workspace(model, servers: int, pool: int) -> tuple:
     n_rows = 3 * n_lb + n_sc + 2 * n_ca + 8 * n_ro
     max_seg = max([3] + [int(n) for n in model.SRC[:, 5]])
     max_steps = max([1] + [int(n) for n in model.SCS[:, 4]])
-    # Pending events: one per request node in service, one arrival per source, the events
-    # scheduled before the run, and a chain or two per component.
-    heap = pool + n_src + model.INIT_EV.shape[0] + n_sc + n_ca + 2 * n_ro + 4
+    # Pending events: a completion per request or probe in service (at most every
+    # server's concurrency), an arrival per source, the events scheduled before the run,
+    # and a chain or two per component. So the heap cannot overflow.
+    heap = (min(pool, servers * max_concurrency) + n_src + model.INIT_EV.shape[0] + n_sc + n_ca
+            + 2 * n_ro + 4)
     return (
         np.zeros(sc.G_FIELDS, np.int64),  # G
         np.zeros((servers, sc.SV_FIELDS), np.int64),  # SV
