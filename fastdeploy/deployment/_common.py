@@ -39,3 +39,28 @@ def interval(name: str, value) -> float:
 
 def end_time_seconds(ns: int):
     return None if ns < 0 else Instant(ns).to_seconds()
+
+
+def check_fleet(load_balancer, server_factory):
+    """The (load_balancer, server_factory) a deployment component acts on, checked."""
+    for attr in ("all_backends", "add_backend", "remove_backend"):
+        if not hasattr(load_balancer, attr):
+            raise TypeError(f"load_balancer must have {attr}, got {load_balancer!r}")
+    if not callable(server_factory):
+        raise TypeError(f"server_factory must be callable, got {server_factory!r}")
+    return load_balancer, server_factory
+
+
+def finish_deployment(state, counts: dict, status: str, counter: str, now_ns: int) -> int:
+    """End a deployment: its status and counter; returns the end time (ns)."""
+    state.status = status
+    counts[counter] += 1
+    return now_ns
+
+
+def deployer_metrics(counts: dict, state, end_ns: int) -> dict:
+    """A deployer's stats fields, final status and end time (seconds, None if running)."""
+    out = dict(counts)
+    out["status"] = state.status
+    out["end_time"] = end_time_seconds(end_ns)
+    return out

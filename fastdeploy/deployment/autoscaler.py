@@ -10,7 +10,7 @@ from ..core.entity import Entity
 from ..core.event import Event
 from ..core.temporal import Instant, as_duration_ns
 from ..rules import scaling
-from ._common import event_at, has_backend, interval, make_instance
+from ._common import check_fleet, event_at, has_backend, interval, make_instance
 from .policies import ScalingPolicy, TargetUtilization
 from .stats import AutoScalerStats, ScalingEvent
 
@@ -38,13 +38,7 @@ class AutoScaler(Entity):
                  max_instances: int = 10, evaluation_interval: float = 10.0,
                  scale_out_cooldown: float = 30.0, scale_in_cooldown: float = 60.0):
         super().__init__(name)
-        for attr in ("all_backends", "add_backend", "remove_backend"):
-            if not hasattr(load_balancer, attr):
-                raise TypeError(f"load_balancer must have {attr}, got {load_balancer!r}")
-        if not callable(server_factory):
-            raise TypeError(f"server_factory must be callable, got {server_factory!r}")
-        self.load_balancer = load_balancer
-        self.server_factory = server_factory
+        self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
         self.policy = TargetUtilization(0.7) if policy is None else policy
         if not isinstance(self.policy, ScalingPolicy):
             raise TypeError(f"policy must have evaluate(backends, current_count, "

@@ -10,7 +10,8 @@ from ..core.entity import Entity
 from ..core.event import Event
 from ..core.temporal import Instant, as_duration_ns
 from ..rules import canary as rules
-from ._common import end_time_seconds, event_at, has_backend, interval, make_instance
+from ._common import (check_fleet, deployer_metrics, event_at, finish_deployment, has_backend,
+                      interval, make_instance)
 from .evaluators import ErrorRateEvaluator, GroupCounts, LatencyEvaluator, MetricEvaluator
 from .stats import CanaryDeployerStats, CanaryState
 
@@ -57,13 +58,7 @@ class CanaryDeployer(Entity):
                  metric_evaluator: MetricEvaluator | None = None,
                  evaluation_interval: float = 5.0):
         super().__init__(name)
-        for attr in ("all_backends", "add_backend", "remove_backend"):
-            if not hasattr(load_balancer, attr):
-                raise TypeError(f"load_balancer must have {attr}, got {load_balancer!r}")
-        if not callable(server_factory):
-            raise TypeError(f"server_factory must be callable, got {server_factory!r}")
-        self.load_balancer = load_balancer
-        self.server_factory = server_factory
+        self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
         if stages is None:
             stages = default_stages()
         stages = list(stages)
@@ -215,12 +210,8 @@ class CanaryDeployer(Entity):
         self._finish("rolled_back", "deployments_rolled_back")
 
     def _finish(self, status: str, counter: str):
-        self._state.status = status
-        self._counts[counter] += 1
-        self._end_ns = self._clock.now_ns
+        self._end_ns = finish_deployment(self._state, self._counts, status, counter,
+                                         self._clock.now_ns)
 
     def _metric_fields(self) -> dict:
-        out = dict(self._counts)
-        out["status"] = self._state.status
-        out["end_time"] = end_time_seconds(self._end_ns)
-        return out
+        return deployer_metrics(self._counts, self._state, self._end_ns)

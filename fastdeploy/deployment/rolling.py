@@ -10,7 +10,8 @@ from ..core.event import Event
 from ..core.temporal import Instant, as_duration_ns
 from ..model.server import Probe
 from ..rules import rng
-from ._common import end_time_seconds, event_at, has_backend, interval, make_instance, weight_of
+from ._common import (check_fleet, deployer_metrics, event_at, finish_deployment, has_backend,
+                      interval, make_instance, weight_of)
 from .stats import DeploymentState, RollingDeployerStats
 
 _DEPLOY = "_rolling_deploy"
@@ -40,13 +41,7 @@ class RollingDeployer(Entity):
                  batch_size: int = 1, health_check_interval: float = 2.0,
                  healthy_threshold: int = 2, max_failures: int = 1):
         super().__init__(name)
-        for attr in ("all_backends", "add_backend", "remove_backend"):
-            if not hasattr(load_balancer, attr):
-                raise TypeError(f"load_balancer must have {attr}, got {load_balancer!r}")
-        if not callable(server_factory):
-            raise TypeError(f"server_factory must be callable, got {server_factory!r}")
-        self.load_balancer = load_balancer
-        self.server_factory = server_factory
+        self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
         self.batch_size = validate.integer("batch_size", batch_size, minimum=1)
         self.health_check_interval = interval("health_check_interval", health_check_interval)
         self.healthy_threshold = validate.integer("healthy_threshold", healthy_threshold, minimum=1)
@@ -214,12 +209,8 @@ class RollingDeployer(Entity):
         self._finish("rolled_back", "deployments_rolled_back")
 
     def _finish(self, status: str, counter: str):
-        self._state.status = status
-        self._counts[counter] += 1
-        self._end_ns = self._clock.now_ns
+        self._end_ns = finish_deployment(self._state, self._counts, status, counter,
+                                         self._clock.now_ns)
 
     def _metric_fields(self) -> dict:
-        out = dict(self._counts)
-        out["status"] = self._state.status
-        out["end_time"] = end_time_seconds(self._end_ns)
-        return out
+        return deployer_metrics(self._counts, self._state, self._end_ns)
