@@ -14,7 +14,6 @@ from fastdeploy import (ConstantLatency, ExponentialLatency, LeastConnections,
                         LinearRampProfile, LoadBalancer, LogNormalLatency,
                         PiecewiseRateProfile, PowerOfTwoChoices, Random, RoundRobin, Server,
                         Simulation, Source, SpikeProfile, UniformLatency, WeightedRoundRobin)
-from fastdeploy import scenario
 from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, ErrorRateEvaluator,
                                    LatencyEvaluator, QueueDepthScaling, RollingDeployer,
                                    StepScaling, TargetUtilization)
@@ -414,6 +413,17 @@ def test_load_accepts_paths_and_text(tmp_path):
     assert info.value.file.endswith("missing.toml")
     with pytest.raises(ScenarioError, match="no such file"):
         load(str(tmp_path / "missing.toml"))
+    with pytest.raises(ScenarioError, match="no such file"):
+        load("my-scenari")          # a one-line string without = or [ is a path
+
+
+def test_built_simulations_pickle():
+    import pickle
+
+    sim = loads(FULL).build()
+    copy = pickle.loads(pickle.dumps(sim))
+    assert shape(copy) == shape(sim)
+    assert copy.run(replica=0).metrics == sim.run(replica=0).metrics
 
 
 # -- mistakes -------------------------------------------------------------------------------
@@ -538,7 +548,7 @@ MISTAKES = {
     "missing template": ('template = "web"\nstages', "stages",
                          "canaries[0].template", "missing required key"),
     "missing max_replicas": ('name = "roll"', 'name = "roll"',
-                             "sweep.max_replicas", "until needs a cap"),
+                             "sweep.max_replicas", "missing required key"),
     # unknown references
     "unknown template": ('template = "web"\npolicy', 'template = "wbe"\npolicy',
                          "autoscalers[0].template", "unknown template 'wbe'"),
@@ -558,7 +568,8 @@ MISTAKES = {
                        "already used at autoscalers[0].name"),
     "generated name taken": ('name = "db"', 'name = "db"\n[[servers]]\nname = "server_1"',
                              "load_balancers[0].backends[1]",
-                             "'server_1' (prefix 'server_' + 1) is already used at servers[1].name"),
+                             "'server_1' (prefix 'server_' + 1) is already used at "
+                             "servers[1].name"),
     "template cycle": ("concurrency = 2", 'extends = "web"\nconcurrency = 2',
                        "templates.web.extends", "cycle"),
     # values the constructors refuse
@@ -618,8 +629,8 @@ def test_every_mistake_names_its_key(case):
     old, new, key, fragment = MISTAKES[case]
     text = mutate(old, new)
     if case == "missing max_replicas":
-        text += ('\n[sweep]\nparameters = { "scaler.policy.target" = [0.5] }\n'
-                 'until = { metric = "latency_p99", half_width = 0.01 }\n')
+        text += ('\n[sweep]\nreplicas = 5\nparameters = { "scaler.policy.target" = [0.5] }\n'
+                 'until = { latency_p99 = 0.01 }\n')
     with pytest.raises(ScenarioError) as info:
         loads(text, name="bad.toml")
     err = info.value
@@ -678,50 +689,50 @@ def test_sweep_grid():
     sc = loads(with_sweep('replicas = 20\n[sweep.parameters]\n'
                           '"scaler.policy.target" = [0.5, 0.6, 0.7]\n'
                           '"scaler.max_instances" = { low = 2, high = 5, num = 3 }\n'
-                          '"traffic.profile.rate" = { low = 1, high = 100, num = 3, log = true }\n'))
+                          '"traffic.profile.rate" = { low = 1, high = 100, num = 3, log = true }\n'
+                          '"canary.evaluation_interval" = 4\n'))
     assert sc.sweep == {
         "method": "grid",
         "parameters": {
-            "scaler.policy.target": {"values": [0.5, 0.6, 0.7], "integer": False},
-            "scaler.max_instances": {"values": [2, 4, 5], "integer": True},
-            "traffic.profile.rate": {"values": pytest.approx([1.0, 10.0, 100.0]),
-                                     "integer": False},
+            "scaler.policy.target": [0.5, 0.6, 0.7],
+            "scaler.max_instances": [2, 4, 5],          # 3.5 rounds to 4
+            "traffic.profile.rate": pytest.approx([1.0, 10.0, 100.0]),
+            "canary.evaluation_interval": [4.0],
         },
-        "replicas": 20, "points": 27, "seed": 0, "until": None, "max_replicas": None,
+        "replicas": 20, "points": 27, "seed": None, "crn": True, "until": None,
+        "max_replicas": None, "chunk_replicas": None,
     }
-    # No section, no sweep; the scenario itself is unaffected by the section.
+    # No section, no sweep; the section does not change the scenario.
     assert loads(BASE).sweep is None
     assert shape(sc.build()) == shape(loads(BASE).build())
 
 
 def test_sweep_unquoted_dotted_paths():
-    sc = loads(with_sweep("[sweep.parameters]\nscaler.policy.target = [0.5, 0.7]\n"
+    sc = loads(with_sweep("replicas = 5\n[sweep.parameters]\nscaler.policy.target = [0.5, 0.7]\n"
                           "scaler.scale_in_cooldown = { low = 10, high = 30, num = 3 }\n"))
-    assert sc.sweep["parameters"] == {
-        "scaler.policy.target": {"values": [0.5, 0.7], "integer": False},
-        "scaler.scale_in_cooldown": {"values": [10.0, 20.0, 30.0], "integer": False}}
+    assert sc.sweep["parameters"] == {"scaler.policy.target": [0.5, 0.7],
+                                      "scaler.scale_in_cooldown": [10.0, 20.0, 30.0]}
 
 
 @pytest.mark.parametrize("method", ["random", "latin_hypercube"])
-def test_sweep_sampled(method):
+def test_sweep_sampled_with_sequential_stopping(method):
     sc = loads(with_sweep(
         f'method = "{method}"\npoints = 12\nseed = 4\nreplicas = 50\nmax_replicas = 400\n'
-        'until = { metric = "canary.deployments_rolled_back", half_width = 0.05 }\n'
+        'chunk_replicas = 25\ncrn = false\n'
+        'until = { latency_p99 = 0.01, "canary.status=rolled_back" = 0.05, '
+        'scaler.scale_out_count = 0.5 }\n'
         '[sweep.parameters]\n"scaler.policy.target" = { low = 0.3, high = 0.9 }\n'
-        '"scaler.evaluation_interval" = { low = 1, high = 30, log = true }\n'
-        '"roll.batch_size" = [1, 2]\n'))
+        '"scaler.evaluation_interval" = { low = 1, high = 30 }\n'
+        '"roll.batch_size" = { low = 0.5, high = 2.5 }\n'))
     assert sc.sweep == {
         "method": method,
-        "parameters": {
-            "scaler.policy.target": {"low": 0.3, "high": 0.9, "log": False, "integer": False},
-            "scaler.evaluation_interval": {"low": 1.0, "high": 30.0, "log": True,
-                                           "integer": False},
-            "roll.batch_size": {"values": [1, 2], "integer": True},
-        },
-        "replicas": 50, "points": 12, "seed": 4,
-        "until": {"metric": "canary.deployments_rolled_back", "half_width": 0.05,
-                  "relative": None, "confidence": 0.95},
-        "max_replicas": 400,
+        "parameters": {"scaler.policy.target": (0.3, 0.9),
+                       "scaler.evaluation_interval": (1, 30),
+                       "roll.batch_size": (0.5, 2.5)},
+        "replicas": 50, "points": 12, "seed": 4, "crn": False,
+        "until": {"latency_p99": 0.01, "canary.status=rolled_back": 0.05,
+                  "scaler.scale_out_count": 0.5},
+        "max_replicas": 400, "chunk_replicas": 25,
     }
 
 
@@ -731,67 +742,107 @@ def test_sweep_paths_are_the_batch_parameters():
     for path in ("scaler.policy.target", "canary.stages.0.traffic_percentage",
                  "scaler.server.concurrency", "db.service_time.mean_latency"):
         assert path in paths
-        value = paths[path]
-        sc = loads(with_sweep(f'[sweep.parameters]\n"{path}" = [{value}]\n'))
-        assert list(sc.sweep["parameters"]) == [path]
+        sc = loads(with_sweep(f'replicas = 1\n[sweep.parameters]\n"{path}" = [{paths[path]}]\n'))
+        assert sc.sweep["parameters"] == {path: [paths[path]]}
+
+
+def test_sweep_dict_drives_the_sweep_runner():
+    sweep = pytest.importorskip("fastdeploy.sweep")
+    for body in ('replicas = 2\n[sweep.parameters]\n"scaler.max_instances" = [2, 3]\n',
+                 'method = "latin_hypercube"\npoints = 2\nreplicas = 1\n[sweep.parameters]\n'
+                 '"scaler.max_instances" = { low = 1.5, high = 4 }\n'):
+        sc = loads(with_sweep(body))
+        s = sc.sweep
+        if s["method"] == "grid":
+            space = sweep.grid(s["parameters"])
+        else:
+            space = sweep.latin_hypercube(s["points"], s["parameters"], seed=s["seed"])
+        runner = sweep.Sweep(sc.build(), space, s["replicas"], crn=s["crn"])
+        assert len(runner.points) == s["points"] == 2
+        assert {p["scaler.max_instances"] for p in runner.points} <= {2, 3, 4}
 
 
 SWEEP_MISTAKES = [
-    ('[sweep.parameters]\n"scaler.policy.targt" = [0.5]\n',
+    ('replicas = 5\n[sweep.parameters]\n"scaler.policy.targt" = [0.5]\n',
      'sweep.parameters."scaler.policy.targt"', "did you mean 'scaler.policy.target'"),
-    ('[sweep.parameters]\n"scaler.policy.target" = [0.5, 1.5]\n',
+    ('replicas = 5\n[sweep.parameters]\n"scaler.policy.target" = [0.5, 1.5]\n',
      'sweep.parameters."scaler.policy.target"[1]', "expected a number in (0.0, 1.0], got 1.5"),
-    ('[sweep.parameters]\n"scaler.max_instances" = [2, 2.5]\n',
+    ('replicas = 5\n[sweep.parameters]\n"scaler.max_instances" = [2, 2.5]\n',
      'sweep.parameters."scaler.max_instances"[1]', "expected an integer >= 1"),
-    ('[sweep.parameters]\n"scaler.max_instances" = ["many"]\n',
+    ('replicas = 5\n[sweep.parameters]\n"scaler.max_instances" = ["many"]\n',
      'sweep.parameters."scaler.max_instances"[0]', "got 'many' (a string)"),
-    ('[sweep.parameters]\n"scaler.min_instances" = [1, 9]\n', "sweep.parameters",
+    ('replicas = 5\n[sweep.parameters]\n"scaler.min_instances" = [1, 9]\n', "sweep.parameters",
      "min_instances must be <= max_instances at the grid point scaler.min_instances = 9"),
-    ('[sweep.parameters]\n"scaler.policy.target" = []\n',
+    ('replicas = 5\n[sweep.parameters]\n"scaler.policy.target" = []\n',
      'sweep.parameters."scaler.policy.target"', "at least one value"),
-    ('[sweep.parameters]\n"scaler.policy.target" = 0.5\n',
+    ('replicas = 5\n[sweep.parameters]\n"scaler.policy.target" = "high"\n',
      'sweep.parameters."scaler.policy.target"', "expected an array of values or a range"),
-    ('[sweep.parameters]\n"scaler.policy.target" = { low = 0.5, high = 0.9 }\n',
+    ('replicas = 5\n[sweep.parameters]\n"scaler.policy.target" = { low = 0.5, high = 0.9 }\n',
      'sweep.parameters."scaler.policy.target".num', "missing required key"),
-    ('[sweep.parameters]\n"scaler.policy.target" = { low = 0.9, high = 0.5, num = 2 }\n',
+    ('replicas = 5\n[sweep.parameters]\n'
+     '"scaler.policy.target" = { low = 0.9, high = 0.5, num = 2 }\n',
      'sweep.parameters."scaler.policy.target".high', "high >= low"),
-    ('[sweep.parameters]\n"scaler.scale_in_cooldown" = { low = 0, high = 5, num = 2, log = true }\n',
+    ('replicas = 5\n[sweep.parameters]\n'
+     '"scaler.scale_in_cooldown" = { low = 0, high = 5, num = 2, log = true }\n',
      'sweep.parameters."scaler.scale_in_cooldown".low', "log range needs low > 0"),
-    ('method = "random"\n[sweep.parameters]\n"scaler.policy.target" = { low = 0.5, high = 0.9 }\n',
-     "sweep.points", "missing required key"),
-    ('method = "random"\npoints = 3\n[sweep.parameters]\n'
+    ('method = "random"\nreplicas = 5\n[sweep.parameters]\n'
+     '"scaler.policy.target" = { low = 0.5, high = 0.9 }\n', "sweep.points",
+     "missing required key"),
+    ('method = "random"\npoints = 3\nreplicas = 5\n[sweep.parameters]\n'
      '"scaler.policy.target" = { low = 0.5, high = 0.9, num = 3 }\n',
      'sweep.parameters."scaler.policy.target".num', "unknown key"),
-    ('points = 3\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.points",
-     "points is for random and latin_hypercube"),
-    ('method = "grdi"\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.method",
-     "did you mean 'grid'"),
+    ('method = "random"\npoints = 3\nreplicas = 5\n[sweep.parameters]\n'
+     '"scaler.policy.target" = [0.5, 0.9]\n',
+     'sweep.parameters."scaler.policy.target"', "expected a range table {low, high}"),
+    ('method = "latin_hypercube"\npoints = 3\nreplicas = 5\n[sweep.parameters]\n'
+     '"scaler.policy.target" = { low = 0.0, high = 0.9 }\n',
+     'sweep.parameters."scaler.policy.target".low', "expected a number in (0.0, 1.0]"),
+    ('method = "latin_hypercube"\npoints = 3\nreplicas = 5\n[sweep.parameters]\n'
+     '"scaler.max_instances" = { low = 2.2, high = 2.8 }\n',
+     'sweep.parameters."scaler.max_instances"', "holds no integer"),
+    ('replicas = 5\npoints = 3\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     "sweep.points", "points is for random and latin_hypercube"),
+    ('replicas = 5\nseed = 3\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     "sweep.seed", "seed is for random and latin_hypercube"),
+    ('method = "grdi"\nreplicas = 5\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     "sweep.method", "did you mean 'grid'"),
     ('replicas = 0\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.replicas",
      "expected an integer >= 1"),
+    ('[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.replicas",
+     "missing required key"),
     ('replicas = 10\n', "sweep.parameters", "missing required key"),
-    ('[sweep.parameters]\n', "sweep.parameters", "at least one parameter"),
-    ('max_replicas = 10\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+    ('replicas = 10\n[sweep.parameters]\n', "sweep.parameters", "at least one parameter"),
+    ('replicas = 5\ncrn = "yes"\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     "sweep.crn", "expected true or false"),
+    ('replicas = 5\nmax_replicas = 10\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
      "sweep.max_replicas", "give until too"),
-    ('replicas = 50\nmax_replicas = 10\nuntil = { metric = "latency_p99", relative = 0.1 }\n'
+    ('replicas = 5\nchunk_replicas = 10\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     "sweep.chunk_replicas", "give until too"),
+    ('replicas = 5\nuntil = { latency_p99 = 0.01 }\n[sweep.parameters]\n'
+     '"scaler.policy.target" = [0.5]\n', "sweep.max_replicas", "missing required key"),
+    ('replicas = 50\nmax_replicas = 10\nuntil = { latency_p99 = 0.01 }\n'
      '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.max_replicas",
      "expected an integer >= replicas (50)"),
-    ('max_replicas = 99\nuntil = { metric = "latency_p999", relative = 0.1 }\n'
-     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.until.metric",
+    ('replicas = 5\nmax_replicas = 99\nuntil = { latency_p999 = 0.1 }\n'
+     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.until.latency_p999",
      "did you mean 'latency_p99'"),
-    ('max_replicas = 99\nuntil = { metric = "canary.status", relative = 0.1 }\n'
-     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.until.metric",
-     "unknown metric"),
-    ('max_replicas = 99\nuntil = { metric = "latency_p99" }\n'
+    ('replicas = 5\nmax_replicas = 99\nuntil = { "canary.status" = 0.1 }\n'
+     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', 'sweep.until."canary.status"',
+     "outcomes as '<column>=<status>'"),
+    ('replicas = 5\nmax_replicas = 99\nuntil = { "canary.status=failed" = 0.1 }\n'
+     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     'sweep.until."canary.status=failed"', "'failed' is not a status"),
+    ('replicas = 5\nmax_replicas = 99\nuntil = { "scaler.status=completed" = 0.1 }\n'
+     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     'sweep.until."scaler.status=completed"', "not an outcome column"),
+    ('replicas = 5\nmax_replicas = 99\nuntil = { latency_p99 = -1 }\n'
+     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.until.latency_p99",
+     "expected a half-width > 0"),
+    ('replicas = 5\nmax_replicas = 99\nuntil = {}\n'
      '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.until",
-     "give half_width"),
-    ('max_replicas = 99\nuntil = { metric = "latency_p99", relative = 0.1, confidence = 1 }\n'
-     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.until.confidence",
-     "expected a number in (0, 1)"),
-    ('max_replicas = 99\nuntil = { metric = "latency_p99", half_width = -1 }\n'
-     '[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.until.half_width",
-     "expected a number > 0"),
-    ('colour = 1\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n', "sweep.colour",
-     "unknown key"),
+     "at least one metric"),
+    ('replicas = 5\ncolour = 1\n[sweep.parameters]\n"scaler.policy.target" = [0.5]\n',
+     "sweep.colour", "unknown key"),
 ]
 
 
@@ -820,7 +871,7 @@ def test_docs_describe_every_key():
             assert f'"{kind}"' in doc, kind
             keys |= set(args)
     keys |= set(parse_module.STAGE_ARGS) | set(sweep_module.SWEEP_KEYS)
-    keys |= set(sweep_module.RANGE_KEYS) | set(sweep_module.UNTIL_KEYS)
+    keys |= set(sweep_module.GRID_RANGE_KEYS)
     keys |= {"min_instances", "max_instances", "evaluation_interval", "scale_out_cooldown",
              "scale_in_cooldown", "batch_size", "health_check_interval", "healthy_threshold",
              "max_failures"}
@@ -840,7 +891,7 @@ def test_docs_examples_load():
         sc = loads(block)
         assert sc.build().end_time is not None
     example = loads(blocks[0])
-    assert example.sweep["points"] == 12
+    assert example.sweep["points"] == 12 and example.sweep["replicas"] == 200
     metrics = example.build().run(replica=0).metrics
     assert metrics["canary.status"] in ("completed", "rolled_back", "in_progress")
     assert not math.isnan(metrics["latency_mean"])

@@ -100,12 +100,14 @@ def loads(text: str, *, name: str = "<string>") -> Scenario:
 def load(source) -> Scenario:
     """Read a scenario from a file path (str or Path) or from TOML text.
 
-    A ``Path``, or a one-line string naming an existing file or ending in ``.toml``, is a
-    file; any other string is TOML text.
+    A ``Path`` is a file; so is a one-line string that names an existing file, ends in
+    ``.toml`` or holds neither ``=`` nor ``[`` (no TOML scenario fits on such a line).
+    Any other string is TOML text.
     """
     if isinstance(source, os.PathLike) or (
             isinstance(source, str) and "\n" not in source
-            and (source.endswith(".toml") or os.path.isfile(source))):
+            and (source.endswith(".toml") or os.path.isfile(source)
+                 or ("=" not in source and "[" not in source))):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")

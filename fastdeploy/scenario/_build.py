@@ -117,14 +117,27 @@ def build(plan: Plan, ctx: Context, seed: int | None = None) -> Simulation:
     return sim
 
 
+class ServerFactory:
+    """A component's ``server_factory``: servers of one template (a class, not a closure,
+    so a built Simulation pickles with the standard pickle)."""
+
+    def __init__(self, ctx: Context, config: ServerConfig, key: str):
+        self.ctx = ctx
+        self.config = config
+        self.key = key
+
+    def __call__(self, name: str) -> Server:
+        return server(self.ctx, name, self.config, self.key)
+
+    def __repr__(self):
+        return f"<server factory of {self.key}>"
+
+
 def component(ctx: Context, p: ComponentPlan, lb: LoadBalancer):
     """An AutoScaler, CanaryDeployer or RollingDeployer whose factory builds servers of its
     template (checked once here, so the factory cannot fail later)."""
     server(ctx, f"{p.name}_template", p.template, p.template_key)
-    template, key = p.template, p.template_key
-
-    def factory(name: str) -> Server:
-        return server(ctx, name, template, key)
+    factory = ServerFactory(ctx, p.template, p.template_key)
 
     values = {}
     fields: dict[str, Field] = {}

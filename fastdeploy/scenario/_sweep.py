@@ -1,5 +1,6 @@
 """The ``[sweep]`` section: parsed and checked against the scenario's batch parameters,
-returned as a plain dict for a sweep runner (this module runs nothing)."""
+returned as a plain dict shaped for ``fastdeploy.sweep`` (``grid`` / ``random`` /
+``latin_hypercube`` and ``Sweep(...).run(...)``). This module runs nothing."""
 
 from __future__ import annotations
 
@@ -12,44 +13,57 @@ import numpy as np
 from . import _reader as r
 from ._reader import Context, Table, describe
 
-SWEEP_KEYS = ("method", "parameters", "replicas", "points", "seed", "until", "max_replicas")
+SWEEP_KEYS = ("method", "parameters", "replicas", "points", "seed", "crn", "until",
+              "max_replicas", "chunk_replicas")
 METHODS = ("grid", "random", "latin_hypercube")
-RANGE_KEYS = ("low", "high", "num", "log")
-UNTIL_KEYS = ("metric", "half_width", "relative", "confidence")
-DEFAULT_REPLICAS = 100
+GRID_RANGE_KEYS = ("low", "high", "num", "log")
+BOX_KEYS = ("low", "high")
+RANGE_KEYS = GRID_RANGE_KEYS
+STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back")
 MAX_GRID_CHECK = 100_000  # grid points whose cross-parameter rules are checked up front
 
 
-def metric_names(model) -> list[str]:
-    """The numeric columns of the scenario's result table (what ``until`` can watch)."""
+def metric_names(model) -> tuple[list[str], list[str]]:
+    """(numeric columns, outcome columns) of the scenario's result table."""
     from ..batch.results import G_COLUMNS, STAT_NAMES
 
-    names = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p99",
-                               "latency_max", "instance_seconds", "final_instances",
-                               "peak_instances"]
+    numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p99",
+                                 "latency_max", "instance_seconds", "final_instances",
+                                 "peak_instances"]
+    outcomes = []
     for col in model.columns:
-        names += [f"{col.name}.{f}" for f in STAT_NAMES[col.kind]]
+        numeric += [f"{col.name}.{f}" for f in STAT_NAMES[col.kind]]
         if col.kind in ("canary", "rolling"):
-            names.append(f"{col.name}.end_time")
-    return names
+            numeric.append(f"{col.name}.end_time")
+            outcomes.append(f"{col.name}.status")
+    return numeric, outcomes
 
 
 def _flatten(ctx: Context, path: str, data: dict, prefix: str = "") -> dict:
     """``{"a.b" = ...}`` and ``a.b = ...`` (nested tables) alike -> {"a.b": (key, spec)}.
-    A leaf is an array or a table with no tables inside (a range)."""
+    A leaf is anything but a table, or a table holding range keys and no tables."""
     out = {}
     for k, v in data.items():
         key = r.join(path, k)
         name = f"{prefix}{k}"
-        if isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()):
-            out.update(_flatten(ctx, key, v, name + "."))
-        elif isinstance(v, dict) and not v:
-            raise ctx.error(key, "expected an array of values or a range table, got an "
-                                 "empty table")
-        elif isinstance(v, dict) and not set(v) & set(RANGE_KEYS):
+        if isinstance(v, dict) and not v:
+            raise ctx.error(key, "expected values or a range table, got an empty table")
+        if isinstance(v, dict) and (any(isinstance(x, dict) for x in v.values())
+                                    or not set(v) & set(GRID_RANGE_KEYS)):
             out.update(_flatten(ctx, key, v, name + "."))
         else:
             out[name] = (key, v)
+    return out
+
+
+def _dotted(path: str, data: dict, prefix: str = "") -> dict:
+    """Nested tables (unquoted dotted keys) -> {"a.b": (key path, value)}."""
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, dict) and v:
+            out.update(_dotted(r.join(path, k), v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = (r.join(path, k), v)
     return out
 
 
@@ -67,6 +81,14 @@ def _expected(slot) -> str:
     return what
 
 
+def _number(ctx, key, v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ctx.error(key, f"expected a number, got {describe(v)}")
+    if not math.isfinite(v):
+        raise ctx.error(key, f"expected a finite number, got {v!r}")
+    return v
+
+
 def _value(ctx, key, v, slot):
     """One value of a parameter, checked by the same rule as the batch engine's params."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -78,14 +100,17 @@ def _value(ctx, key, v, slot):
     return int(v) if slot.integer else float(v)
 
 
-def _parameter(ctx: Context, key: str, spec, slot, method: str) -> dict:
+def _grid_values(ctx: Context, key: str, spec, slot) -> list:
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        return [_value(ctx, key, spec, slot)]
     if isinstance(spec, list):
         if not spec:
             raise ctx.error(key, "expected at least one value, got []")
-        values = [_value(ctx, r.join(key, i), v, slot) for i, v in enumerate(spec)]
-        return {"values": values, "integer": slot.integer}
-    allowed = RANGE_KEYS if method == "grid" else ("low", "high", "log")
-    t = Table(ctx, key, spec, allowed)
+        return [_value(ctx, r.join(key, i), v, slot) for i, v in enumerate(spec)]
+    if not isinstance(spec, dict):
+        raise ctx.error(key, f"expected an array of values or a range table {{low, high, num}}, "
+                             f"got {describe(spec)}")
+    t = Table(ctx, key, spec, GRID_RANGE_KEYS)
     low = _value(ctx, t.key("low"), t.take("low"), slot)
     high = _value(ctx, t.key("high"), t.take("high"), slot)
     if high < low:
@@ -93,30 +118,48 @@ def _parameter(ctx: Context, key: str, spec, slot, method: str) -> dict:
     log = t.take("log", r.boolean, False)
     if log and low <= 0:
         raise ctx.error(t.key("low"), f"a log range needs low > 0, got {low}")
-    if method != "grid":
-        return {"low": low, "high": high, "log": log, "integer": slot.integer}
     num = t.take("num", r.integer)
     if num < 1 or (num == 1 and high != low):
         raise ctx.error(t.key("num"), f"expected an integer >= {1 if high == low else 2}, "
                                       f"got {num}")
     pts = np.geomspace(low, high, num) if log else np.linspace(low, high, num)
     if slot.integer:  # evenly spaced, rounded to integers, repeats dropped
-        values = list(dict.fromkeys(int(round(x)) for x in pts))
+        return list(dict.fromkeys(int(round(x)) for x in pts))
+    return [float(x) for x in pts]
+
+
+def _box(ctx: Context, key: str, spec, slot) -> tuple:
+    """(low, high) of a random or Latin hypercube dimension."""
+    if not isinstance(spec, dict):
+        raise ctx.error(key, f"expected a range table {{low, high}} (random and "
+                             f"latin_hypercube draw from a range), got {describe(spec)}")
+    t = Table(ctx, key, spec, BOX_KEYS)
+    low = _number(ctx, t.key("low"), t.take("low"))
+    high = _number(ctx, t.key("high"), t.take("high"))
+    if high < low:
+        raise ctx.error(t.key("high"), f"expected high >= low ({low}), got {high}")
+    if slot.integer:
+        # The sweep draws the integers ceil(low) .. floor(high).
+        a, b = math.ceil(low), math.floor(high)
+        if a > b:
+            raise ctx.error(key, f"[{low}, {high}] holds no integer, and this is an integer "
+                                 "parameter")
+        _value(ctx, t.key("low"), a, slot)
+        _value(ctx, t.key("high"), b, slot)
     else:
-        values = [float(x) for x in pts]
-    return {"values": values, "integer": slot.integer}
+        _value(ctx, t.key("low"), low, slot)
+        _value(ctx, t.key("high"), high, slot)
+    return (low, high)
 
 
 def parse_sweep(ctx: Context, data, params, model) -> dict:
     """Check a ``[sweep]`` table against ``params`` (the scenario's ParamTable) -> dict."""
     t = Table(ctx, "sweep", data, SWEEP_KEYS)
     method = t.take("method", r.choice(METHODS), "grid")
-    replicas = t.take("replicas", r.integer, DEFAULT_REPLICAS)
+    replicas = t.take("replicas", r.integer)
     if replicas < 1:
         raise ctx.error(t.key("replicas"), f"expected an integer >= 1, got {replicas}")
-    seed = t.take("seed", r.integer, 0)
-    if not 0 <= seed < 2**63:
-        raise ctx.error(t.key("seed"), f"expected an integer in [0, 2**63), got {seed}")
+    crn = t.take("crn", r.boolean, True)
 
     raw = t.take("parameters", r.table)
     flat = _flatten(ctx, t.key("parameters"), raw)
@@ -133,70 +176,79 @@ def parse_sweep(ctx: Context, data, params, model) -> dict:
                      f"; paths of {path.split('.')[0]!r}: {', '.join(same)}" if same else "")
             raise ctx.error(key, f"unknown parameter path {path!r}{extra}; "
                                  "Simulation.batch_parameters() lists them")
-        if not isinstance(spec, (list, dict)):
-            raise ctx.error(key, f"expected an array of values or a range table "
-                                 f"{{low, high{', num' if method == 'grid' else ''}}}, got "
-                                 f"{describe(spec)}")
-        parameters[path] = _parameter(ctx, key, spec, slot, method)
+        parameters[path] = (_grid_values(ctx, key, spec, slot) if method == "grid"
+                            else _box(ctx, key, spec, slot))
 
     if method == "grid":
-        if t.has("points"):
-            raise ctx.error(t.key("points"), "a grid has the points its values give; points "
-                                             "is for random and latin_hypercube")
-        points = math.prod(len(p["values"]) for p in parameters.values())
+        for k in ("points", "seed"):
+            if t.has(k):
+                raise ctx.error(t.key(k), f"{k} is for random and latin_hypercube (a grid has "
+                                          "the points its values give; the replicas use "
+                                          "simulation.seed)")
+        points = math.prod(len(v) for v in parameters.values())
+        seed = None
         if points <= MAX_GRID_CHECK:
             _check_grid(ctx, params, parameters, points)
     else:
         points = t.take("points", r.integer)
         if points < 1:
             raise ctx.error(t.key("points"), f"expected an integer >= 1, got {points}")
+        seed = t.take("seed", r.integer, 0)
+        if not 0 <= seed < 2**63:
+            raise ctx.error(t.key("seed"), f"expected an integer in [0, 2**63), got {seed}")
 
     until = None
     if t.has("until"):
-        u = t.sub("until", UNTIL_KEYS)
-        metric = u.take("metric", r.string)
-        names = metric_names(model)
-        if metric not in names:
-            close = difflib.get_close_matches(metric, names, n=1)
-            raise ctx.error(u.key("metric"), f"unknown metric {metric!r}"
-                                             f"{f' (did you mean {close[0]!r}?)' if close else ''}"
-                                             f"; metrics: {', '.join(names)}")
-        if u.has("half_width") == u.has("relative"):
-            raise ctx.error(u.path, "give half_width (of the confidence interval, in the "
-                                    "metric's unit) or relative (half-width / |mean|), one "
-                                    "of them")
-        which = "half_width" if u.has("half_width") else "relative"
-        width = u.take(which, r.number)
-        if not (math.isfinite(width) and width > 0):
-            raise ctx.error(u.key(which), f"expected a number > 0, got {width!r}")
-        confidence = u.take("confidence", r.number, 0.95)
-        if not 0 < confidence < 1:
-            raise ctx.error(u.key("confidence"), f"expected a number in (0, 1), got "
-                                                 f"{confidence!r}")
-        until = {"metric": metric, "half_width": width if which == "half_width" else None,
-                 "relative": width if which == "relative" else None,
-                 "confidence": float(confidence)}
-    if t.has("max_replicas"):
-        if until is None:
-            raise ctx.error(t.key("max_replicas"), "max_replicas caps the replicas run to "
-                                                   "meet until; give until too")
+        u = t.sub("until")
+        if not u.data:
+            raise ctx.error(u.path, "expected at least one metric = half-width")
+        numeric, outcomes = metric_names(model)
+        until = {}
+        for metric, (mkey, bound) in _dotted(u.path, u.data).items():
+            col, eq, status = metric.partition("=")
+            if eq:
+                if col not in outcomes:
+                    close = difflib.get_close_matches(col, outcomes, n=1)
+                    raise ctx.error(mkey, f"{col!r} is not an outcome column"
+                                          f"{f' (did you mean {close[0]!r}?)' if close else ''}"
+                                          f"; outcomes: {', '.join(outcomes) or 'none'}")
+                if status not in STATUS_NAMES:
+                    raise ctx.error(mkey, f"{status!r} is not a status; expected one of "
+                                          f"{', '.join(STATUS_NAMES)}")
+            elif metric not in numeric:
+                close = difflib.get_close_matches(metric, numeric + outcomes, n=1)
+                raise ctx.error(mkey, f"unknown metric {metric!r}"
+                                      f"{f' (did you mean {close[0]!r}?)' if close else ''}; "
+                                      f"metrics: {', '.join(numeric)}; outcomes as "
+                                      f"'<column>=<status>' with columns "
+                                      f"{', '.join(outcomes) or 'none'}")
+            if isinstance(bound, bool) or not isinstance(bound, (int, float)) \
+                    or not math.isfinite(bound) or bound <= 0:
+                raise ctx.error(mkey, f"expected a half-width > 0, got {describe(bound)}")
+            until[metric] = float(bound)
+    max_replicas = chunk_replicas = None
+    for k in ("max_replicas", "chunk_replicas"):
+        if t.has(k) and until is None:
+            raise ctx.error(t.key(k), f"{k} applies with until (sequential stopping); give "
+                                      "until too")
+    if until is not None:
         max_replicas = t.take("max_replicas", r.integer)
         if max_replicas < replicas:
             raise ctx.error(t.key("max_replicas"), f"expected an integer >= replicas "
                                                    f"({replicas}), got {max_replicas}")
-    elif until is not None:
-        raise ctx.error(t.key("max_replicas"), "missing required key: until needs a cap on "
-                                               "the replicas per point")
-    else:
-        max_replicas = None
+        chunk_replicas = t.take("chunk_replicas", r.integer, None)
+        if chunk_replicas is not None and chunk_replicas < 1:
+            raise ctx.error(t.key("chunk_replicas"), f"expected an integer >= 1, got "
+                                                     f"{chunk_replicas}")
     return {"method": method, "parameters": parameters, "replicas": replicas,
-            "points": points, "seed": seed, "until": until, "max_replicas": max_replicas}
+            "points": points, "seed": seed, "crn": crn, "until": until,
+            "max_replicas": max_replicas, "chunk_replicas": chunk_replicas}
 
 
 def _check_grid(ctx: Context, params, parameters: dict, points: int) -> None:
     """Cross-parameter rules (min_instances <= max_instances, ...) at every grid point."""
     paths = list(parameters)
-    combos = list(itertools.product(*(parameters[p]["values"] for p in paths)))
+    combos = list(itertools.product(*(parameters[p] for p in paths)))
     columns = {p: np.array([c[i] for c in combos], dtype=np.float64)
                for i, p in enumerate(paths)}
     try:
