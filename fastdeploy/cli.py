@@ -75,6 +75,12 @@ class ProgressBar:
         self.stream = stream
         self.width = width
         self.last_len = 0
+        self.t0 = time.perf_counter()
+
+    def update(self, done: int, total: int) -> None:
+        """The batch engine's progress callback."""
+        elapsed = time.perf_counter() - self.t0
+        self.show(done, done / elapsed if elapsed > 0 and done else None)
 
     def show(self, done: int, rate: float | None, note: str = "") -> None:
         filled = int(self.width * done / self.total) if self.total else self.width
@@ -94,46 +100,6 @@ class ProgressBar:
     def close(self) -> None:
         self.stream.write("\r" + " " * self.last_len + "\r")
         self.stream.flush()
-
-
-def run_with_progress(sim, replicas: int, *, threads: int | None, bar: ProgressBar | None,
-                      chunk_seconds: float = 1.0):
-    """The per-replica table of ``replicas`` replicas of ``sim``.
-
-    With a bar, replicas run in consecutive chunks (each a ``run_batch`` call on explicit
-    replica indices), sized to take about ``chunk_seconds``, and the bar is redrawn after
-    each; a replica's row does not depend on the chunk it ran in, so the table is the
-    same as one call's.
-    """
-    import numpy as np
-    import pyarrow as pa
-
-    if bar is None:
-        return sim.run_batch(replicas, threads=threads).table
-    from .batch.run import default_threads
-
-    cores = threads or default_threads()
-    tables = []
-    done = 0
-    size = min(replicas, 2 * cores)   # the first chunk also compiles or loads the kernels
-    bar.show(0, None, "starting")
-    rate = None
-    measured_n, measured_t = 0, 0.0
-    while done < replicas:
-        ids = np.arange(done, min(replicas, done + size), dtype=np.int64)
-        t0 = time.perf_counter()
-        tables.append(sim.run_batch(ids, threads=threads).table)
-        dt = time.perf_counter() - t0
-        if done > 0 or len(ids) == replicas:
-            measured_n += len(ids)
-            measured_t += dt
-        done += len(ids)
-        # The rate leaves out the first chunk (compile time) once there is more to go on.
-        rate = measured_n / measured_t if measured_t > 0 else len(ids) / max(dt, 1e-9)
-        bar.show(done, rate)
-        size = int(min(max(rate * chunk_seconds, 2 * cores), max(replicas // 4, 2 * cores)))
-    bar.close()
-    return pa.concat_tables(tables)
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -190,12 +156,16 @@ def cmd_run(args) -> int:
     show = not args.quiet and sys.stderr.isatty()
     bar = ProgressBar(args.replicas, sys.stderr) if show else None
     t0 = time.perf_counter()
+    if bar is not None:
+        bar.show(0, None, "starting")
     try:
-        table = run_with_progress(sim, args.replicas, threads=args.threads, bar=bar)
+        table = sim.run_batch(args.replicas, threads=args.threads,
+                              progress=bar.update if bar is not None else False).table
     except MemoryError as e:
+        return _error("run", str(e), 1)
+    finally:
         if bar is not None:
             bar.close()
-        return _error("run", str(e), 1)
     wall = time.perf_counter() - t0
     if args.out:
         import pyarrow.parquet as pq

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fastdeploy import __version__
-from fastdeploy.cli import ProgressBar, build_parser, main, run_with_progress
+from fastdeploy.cli import ProgressBar, build_parser, main
 from fastdeploy.presets import PRESETS, preset_path
 from fastdeploy.scenario import load
 
@@ -204,11 +204,20 @@ def test_progress_bar_rendering():
     assert s.getvalue().endswith("\r")
 
 
-def test_chunked_run_gives_the_same_table(tiny):
+def test_progress_callback_sees_every_replica_and_table_is_unchanged(tiny):
     sim = load(tiny).build()
-    chunked = run_with_progress(sim, 5, threads=1, bar=ProgressBar(5, io.StringIO()),
-                                chunk_seconds=1e-6)
-    assert chunked.equals(sim.run_batch(5, threads=1).table)
+    stream = io.StringIO()
+    bar = ProgressBar(5, stream)
+    calls = []
+
+    def update(done, total):
+        calls.append((done, total))
+        bar.update(done, total)
+
+    table = sim.run_batch(5, threads=1, progress=update).table
+    assert table.equals(sim.run_batch(5, threads=1).table)
+    assert calls[-1] == (5, 5) and all(t == 5 for _, t in calls)
+    assert "5/5 replicas" in stream.getvalue()
 
 
 # -- help and entry points --------------------------------------------------------------------

@@ -155,7 +155,9 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             try:
                 for fut in as_completed(futures):
                     done += fut.result()
-                    if progress:
+                    if callable(progress):
+                        progress(done, n)
+                    elif progress:
                         _report(done, n, t0)
             except BaseException:
                 for fut in futures:
@@ -173,7 +175,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             event_tables.append(scaling_events_table(model, ids, EV, counts))
             if n_ts:
                 series_tables.append(timeseries_table(model, ids, TS, step_ns))
-    if progress:
+    if progress and not callable(progress):
         print(file=sys.stderr)
     wall = time.perf_counter() - t0
     series = pa.concat_tables(series_tables) if n_ts else None

@@ -222,7 +222,8 @@ class Simulation:
             params: {dotted path: one value per replica} overrides; see
                 ``batch_parameters()``.
             timeseries: Sampling step in seconds for ``BatchResult.timeseries``.
-            progress: Print progress to stderr.
+            progress: True prints progress to stderr; a callable gets
+                ``(replicas_done, replicas_total)`` as slices finish.
 
         Returns:
             BatchResult with ``table`` (one row per replica, the same names as
