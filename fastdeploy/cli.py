@@ -182,6 +182,129 @@ def cmd_run(args) -> int:
     return 0
 
 
+SWEEP_HELP = """Run the [sweep] section of a scenario file: every point's replicas in the batch
+engine (many points per kernel call), with common random numbers, then print each point's
+mean and 95% confidence interval of the headline metrics (the whole summary is in
+DIR/summary.parquet with --out).
+
+With --out DIR the per-replica rows are written chunk by chunk to a Parquet dataset in
+DIR as chunks finish; after an interruption, the same command with --resume skips the
+finished chunks and ends with the same table. --scheduler ADDRESS spreads the chunks over
+a Dask cluster (pip install 'fastdeploy[dask]').
+
+Exit status: 0 done, 1 the run failed, 2 a mistake in the file or the arguments."""
+
+
+def _sweep_space(spec: dict):
+    from . import sweep as sw
+
+    if spec["method"] == "grid":
+        return sw.grid(spec["parameters"])
+    make = sw.random if spec["method"] == "random" else sw.latin_hypercube
+    return make(spec["points"], spec["parameters"], seed=spec["seed"])
+
+
+HEADLINE = ("latency_mean", "latency_p99", "instance_seconds", "requests_rejected")
+
+
+def _format_points(summary, params: list[str]) -> str:
+    from .summary import _num
+
+    cols = set(summary.column_names)
+    metrics = [m for m in HEADLINE if f"{m}.mean" in cols]
+    outcomes = sorted(c[:-2] for c in cols if "status=" in c and c.endswith(".p"))
+    head = ["point"] + params + ["n"] + [f"{m} [95% CI]" for m in metrics] + outcomes
+    rows = []
+    for r in summary.to_pylist():
+        row = [str(r["point"])] + [_num(r[p]) for p in params] + [str(r["n"])]
+        row += [f"{_num(r[m + '.mean'])} [{_num(r[m + '.ci_low'])}, {_num(r[m + '.ci_high'])}]"
+                for m in metrics]
+        row += [f"{_num(r[o + '.p'])} [{_num(r[o + '.ci_low'])}, {_num(r[o + '.ci_high'])}]"
+                for o in outcomes]
+        rows.append(row)
+    widths = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(head), "-" * len(line(head))] + [line(r) for r in rows])
+
+
+def cmd_sweep(args) -> int:
+    from .scenario import ScenarioError
+    from .sweep import Sweep
+
+    try:
+        label, scenario = _resolve(args.scenario)
+    except ScenarioError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except LookupError as e:
+        return _error("sweep", str(e))
+    spec = scenario.sweep
+    if spec is None:
+        return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md)")
+    client = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            return _error("sweep", "--scheduler needs Dask: pip install 'fastdeploy[dask]'")
+        client = Client(args.scheduler)
+    sweep = Sweep(scenario.build(scenario.seed), _sweep_space(spec), spec["replicas"],
+                  crn=spec["crn"])
+    t0 = time.perf_counter()
+    try:
+        chunking = ({} if spec.get("chunk_replicas") is None
+                    else {"chunk_replicas": spec["chunk_replicas"]})
+        result = sweep.run(threads=args.threads, until=spec.get("until"),
+                           max_replicas=spec.get("max_replicas"), out=args.out,
+                           resume=args.resume, client=client,
+                           progress=not args.quiet and sys.stderr.isatty(), **chunking)
+    except (ValueError, FileExistsError) as e:
+        return _error("sweep", str(e))
+    except KeyboardInterrupt:
+        saved = f"; finished chunks are in {args.out} (rerun with --resume)" if args.out else ""
+        print(f"\ninterrupted{saved}", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    wall = time.perf_counter() - t0
+    params = list(spec["parameters"])
+    print(f"{label}: {len(sweep.points)} points, {result.table.num_rows} replicas, "
+          f"{wall:.1f} s")
+    print(_format_points(result.summary, params))
+    if args.out:
+        import pyarrow.parquet as pq
+
+        pq.write_table(result.summary, os.path.join(args.out, "summary.parquet"))
+        print(f"per-replica rows in {args.out}, the summary in "
+              f"{os.path.join(args.out, 'summary.parquet')}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .presets import PRESETS
+
+    if args.scenario not in PRESETS:
+        return _error("bench", f"unknown preset {args.scenario!r}; presets: "
+                               f"{', '.join(PRESETS)}")
+    from .batch.run import default_threads
+
+    sim = PRESETS[args.scenario](0)
+    t0 = time.perf_counter()
+    sim.run_batch(1, threads=1)
+    print(f"{args.scenario}: first result in {time.perf_counter() - t0:.2f} s "
+          "(compiles the kernels on a first run, else loads them)")
+    for threads in sorted({1, default_threads()}):
+        t0 = time.perf_counter()
+        table = sim.run_batch(args.replicas, threads=threads).table
+        wall = time.perf_counter() - t0
+        requests = sum(table.column("requests_created").to_pylist())
+        print(f"{threads} thread(s): {args.replicas} replicas in {wall:.2f} s, "
+              f"{requests / wall / 1e6:.2f} M requests/s, {args.replicas / wall:.0f} "
+              "replicas/s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastdeploy", description=__doc__,
@@ -212,6 +335,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "Parquet file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("sweep", help="run a scenario file's [sweep] and print each point's "
+                                     "intervals", description=SWEEP_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", metavar="FILE", help="a scenario file with a [sweep] section")
+    p.add_argument("--out", metavar="DIR", help="write the per-replica rows chunk by chunk to "
+                                                "a Parquet dataset in DIR")
+    p.add_argument("--resume", action="store_true",
+                   help="with --out: skip the chunks already in DIR")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a Dask scheduler address (tcp://host:port) to spread chunks over")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
+                   help="threads per kernel call (default: every core locally)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("bench", help="measure the batch engine's speed on a preset",
+                       description="Run a preset with 1 thread and with every core and print "
+                                   "requests simulated per second and replicas per second. "
+                                   "benchmarks/ in the repository compares with the C++ "
+                                   "baseline.")
+    p.add_argument("scenario", nargs="?", default="autoscale-spike", metavar="PRESET",
+                   help="a preset name (default autoscale-spike)")
+    p.add_argument("--replicas", type=_positive_int, default=1000, metavar="N",
+                   help="replicas per measurement (default 1000)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -257,3 +257,43 @@ def test_python_m_fastdeploy_runs_a_file(tiny, tmp_path):
     assert proc.stderr == ""
     assert "tiny.toml: 2 replicas, seed 3" in proc.stdout
     assert pq.read_table(out_file).num_rows == 2
+
+
+# -- sweep and bench ------------------------------------------------------------------------
+SWEEP = TINY + """
+[sweep]
+replicas = 2
+[sweep.parameters]
+"scaler.max_instances" = [2, 4]
+"""
+
+
+def test_sweep_prints_points_and_resumes(tmp_path):
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "tiny-sweep.toml"
+    f.write_text(SWEEP)
+    out_dir = tmp_path / "out"
+    status, out, err = run_cli("sweep", str(f), "--out", str(out_dir), "--threads", "1")
+    assert status == 0, err
+    assert "2 points, 4 replicas" in out
+    assert "scaler.max_instances" in out and "latency_p99 [95% CI]" in out
+    first = pq.read_table(out_dir / "summary.parquet")
+    assert first.num_rows == 2
+    # The finished chunks are kept: --resume gives the same summary; no --resume refuses.
+    status, out, err = run_cli("sweep", str(f), "--out", str(out_dir), "--resume")
+    assert status == 0, err
+    assert pq.read_table(out_dir / "summary.parquet").equals(first)
+    status, out, err = run_cli("sweep", str(f), "--out", str(out_dir))
+    assert status == 2 and str(out_dir) in err
+
+
+def test_sweep_needs_a_sweep_section(tiny):
+    status, out, err = run_cli("sweep", str(tiny))
+    assert status == 2 and "no [sweep] section" in err
+
+
+def test_bench_prints_speeds():
+    status, out, err = run_cli("bench", "rolling", "--replicas", "2")
+    assert status == 0, err
+    assert "first result in" in out and "M requests/s" in out

@@ -10,6 +10,7 @@ push then takes the top slot with one sift-down instead of a pop and a push; ``f
 removes the top if no push took it.
 """
 
+from ..rules.jit import out_of_line
 from ..rules.jit import kernel_inline as njit_inline
 from .schema import G_HN, G_OVERFLOW, G_SEQ, G_TOP_FREE, OVERFLOW_HEAP
 
@@ -85,3 +86,8 @@ def finish(H, G):
         G[G_HN] = n
         if n > 0:
             _sift_down(H, n, 0, H[n, 0], H[n, 1], H[n, 2])
+
+
+# The same push as a call, for the rare events (scaler, deployers): inlining it there too
+# would only lengthen compilation.
+push_call = out_of_line(push)

@@ -20,7 +20,7 @@ from ..rules import arrivals, canary, histogram, rng, routing, scaling
 from ..rules.distributions import sample_seconds
 from ..rules.jit import kernel as njit
 from ..rules.jit import kernel_inline as njit_inline
-from ..rules.jit import refresh_kernel_cache
+from ..rules.jit import out_of_line, refresh_kernel_cache
 from ..rules.timeconv import seconds_to_ns
 from . import heap
 from .schema import *  # noqa: F401,F403  (field indices are the kernel's vocabulary)
@@ -128,6 +128,9 @@ def accept(H, G, SV, SF, ND, K, RB, s, item, created, now):
     SV[s, SV_QTAIL] = node
     SV[s, SV_QLEN] += 1
     return 0
+
+
+accept_call = out_of_line(accept)
 
 
 # -- load balancers ------------------------------------------------------------------------
@@ -426,7 +429,7 @@ def handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV, ST
         n = current - max(desired, lo)
         if n > 0 and not blocked(G, SC, sc, seconds_to_ns(P[off + SP_IN_CD]), now):
             scale_in(G, SV, LS, LN, LBI, SC, RB, CW, EV, sc, lb, current, n, now)
-    heap.push(H, G, now + seconds_to_ns(P[off + SP_INTERVAL]), SCALER_EVAL, sc, 1)
+    heap.push_call(H, G, now + seconds_to_ns(P[off + SP_INTERVAL]), SCALER_EVAL, sc, 1)
 
 
 @njit
@@ -512,7 +515,7 @@ def canary_start_stage(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, ca, k, no
     set_split(LS, LN, LBI, LBF, RB, CA[ca, CA_LB], grow, fraction)
     CA[ca, CA_STAGE] = k
     CA[ca, CA_STAGE_START] = now
-    heap.push(H, G, now + seconds_to_ns(P[off + CP_INTERVAL]), CANARY_EVAL, ca,
+    heap.push_call(H, G, now + seconds_to_ns(P[off + CP_INTERVAL]), CANARY_EVAL, ca,
               CA[ca, CA_DEPLOYMENT])
 
 
@@ -582,7 +585,7 @@ def handle_canary_eval(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, ca, deplo
     k = CA[ca, CA_STAGE]
     period = seconds_to_ns(P[off + CP_STAGES + 2 * k + 1])
     if now - CA[ca, CA_STAGE_START] < period:
-        heap.push(H, G, now + seconds_to_ns(P[off + CP_INTERVAL]), CANARY_EVAL, ca, deployment)
+        heap.push_call(H, G, now + seconds_to_ns(P[off + CP_INTERVAL]), CANARY_EVAL, ca, deployment)
         return
     CA[ca, CA_STAGES_DONE] += 1
     if k + 1 < CA[ca, CA_NSTAGES]:
@@ -661,7 +664,7 @@ def roll_start_batch(H, G, SV, SF, LS, LN, LBI, RO, P, TPL, RB, ro, now):
         LN[base + R_NEW_ALL] += 1
         LS[base + R_PASSES, i] = 0
         LS[base + R_PENDING, i] = -1
-    heap.push(H, G, now + seconds_to_ns(P[off + RP_INTERVAL]), ROLL_ROUND, ro,
+    heap.push_call(H, G, now + seconds_to_ns(P[off + RP_INTERVAL]), ROLL_ROUND, ro,
               RO[ro, RO_BATCH_ID])
 
 
@@ -757,12 +760,12 @@ def handle_roll_round(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB
         LS[base + R_PENDING, i] = m
         LS[base + R_SENT, i] = now
         item = -(1 + m * nro + ro)
-        if accept(H, G, SV, SF, ND, K, RB, LS[base + R_BATCH_NEW, i], item, now, now) == REJECTED:
+        if accept_call(H, G, SV, SF, ND, K, RB, LS[base + R_BATCH_NEW, i], item, now, now) == REJECTED:
             probe_done(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW, ro, m,
                        now, True)
         if RO[ro, RO_STATUS] != IN_PROGRESS:
             return
-    heap.push(H, G, now + seconds_to_ns(P[RO[ro, RO_POFF] + RP_INTERVAL]), ROLL_ROUND, ro, batch)
+    heap.push_call(H, G, now + seconds_to_ns(P[RO[ro, RO_POFF] + RP_INTERVAL]), ROLL_ROUND, ro, batch)
 
 
 # -- one replica --------------------------------------------------------------------------------

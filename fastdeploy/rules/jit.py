@@ -46,3 +46,8 @@ def refresh_kernel_cache(kernels_file: str, dependencies: list[str]) -> None:
             f.write(digest.hexdigest())
     except OSError:  # a read-only install: its files do not change either
         pass
+
+
+def out_of_line(inlined):
+    """A kernel compiled from an inlined kernel's Python function, called, not inlined."""
+    return kernel(getattr(inlined, "py_func", inlined))
