@@ -476,3 +476,15 @@ def test_replay_uses_the_batch_seed(row_diff):
     replayed = res.replay(1)
     assert replayed.summary.seed == 12
     assert row_diff(rows_of(res.table)[1], replayed.summary.metrics) == []
+
+
+def test_a_run_over_the_memory_budget_is_refused_before_it_starts():
+    from fastdeploy.presets import rolling
+
+    sim = rolling()
+    with pytest.raises(MemoryError, match=r"needs about .* over the memory budget of 1\.0 MiB"):
+        sim.run_batch(100_000, memory_budget=2**20)
+    with pytest.raises(MemoryError, match="time-series samples"):
+        sim.run_batch(10**7, timeseries=0.01)
+    with pytest.raises(ValueError, match="memory_budget"):
+        sim.run_batch(1, memory_budget=0)

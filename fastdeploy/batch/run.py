@@ -83,11 +83,13 @@ def _replica_array(replicas) -> np.ndarray:
 
 def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=None,
               params=None, timeseries=None, progress=False, chunk=CHUNK_REPLICAS,
-              extra_columns=None):
+              extra_columns=None, memory_budget=None):
     """Run ``replica_ids`` of ``model``; returns (table, scaling_events, timeseries, wall).
 
     Replicas run in chunks of ``chunk``: each chunk's outputs become pyarrow tables before
     the next starts, so memory beyond the tables stays flat in the number of replicas.
+    A run whose planned memory exceeds ``memory_budget`` bytes (default: half of the
+    machine's memory) is refused before it starts.
     """
     n = len(replica_ids)
     P_ROWS, p_index = model.params.rows(n, params)
@@ -113,6 +115,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
         if np.isfinite(min_interval):
             ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
     max_conc = model.max_concurrency(P_ROWS)
+    _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget)
     seed_u = np.uint64(seed)
     local = threading.local()
     tables, event_tables, series_tables = [], [], []
@@ -182,6 +185,48 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     return pa.concat_tables(tables), pa.concat_tables(event_tables), series, wall
 
 
+def machine_memory() -> int:
+    """Physical memory in bytes (0 when unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def planned_bytes(model, n: int, n_ts: int, ev_cap: int, chunk: int) -> int:
+    """What a run of n replicas holds at its peak: one chunk's output arrays, the result
+    tables (8 bytes a value), and a workspace per thread (small, left out)."""
+    n_cols = 16 + 5 * model.LB_INIT.shape[0] + 6 * model.SCS.shape[0] + 9 * (
+        model.CAS.shape[0] + model.ROS.shape[0])
+    m = min(n, chunk)
+    arrays = m * (8 * (n_cols + 5 * ev_cap) + 32 * n_ts)
+    tables = n * 8 * n_cols + n * n_ts * 48
+    # Scaling events: a table row (48 bytes) per event actually recorded, at most ev_cap.
+    tables += n * 48 * min(ev_cap, 64)
+    return int(arrays + tables)
+
+
+def _check_memory(model, n, n_ts, ev_cap, chunk, budget) -> None:
+    if budget is None:
+        total = machine_memory()
+        if total == 0:
+            return
+        budget = total // 2
+    budget = validate.integer("memory_budget", budget, minimum=1)
+    need = planned_bytes(model, n, n_ts, ev_cap, chunk)
+    if need > budget:
+        raise MemoryError(
+            f"this run needs about {_size(need)} ({n} replicas"
+            + (f", {n_ts} time-series samples each" if n_ts else "")
+            + f"), over the memory budget of {_size(budget)}: run fewer replicas "
+            "at a time (a sweep with out= writes them to disk chunk by chunk), a coarser "
+            "timeseries step, or raise memory_budget")
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
+
+
 def _outputs(model, m: int, ev_cap: int, n_ts: int) -> tuple:
     """Output arrays of m replicas, in the order kernels.run_replicas takes them."""
     n_lb = model.LB_INIT.shape[0]
@@ -217,7 +262,7 @@ def _check_status(ids, STATUS) -> None:
 
 
 def run_batch(sim, replicas, *, seed=None, threads=None, params=None, timeseries=None,
-              progress=False) -> BatchResult:
+              progress=False, memory_budget=None) -> BatchResult:
     """Run replicas of ``sim`` in the batch engine (see Simulation.run_batch)."""
     replica_ids = _replica_array(replicas)
     seed = sim.seed if seed is None else validate.integer("seed", seed, minimum=0,
@@ -225,5 +270,5 @@ def run_batch(sim, replicas, *, seed=None, threads=None, params=None, timeseries
     model = lower(sim)
     table, events, series, wall = run_model(model, replica_ids, seed, threads=threads,
                                             params=params, timeseries=timeseries,
-                                            progress=progress)
+                                            progress=progress, memory_budget=memory_budget)
     return BatchResult(table, events, series, wall, sim, seed)

@@ -212,7 +212,7 @@ class Simulation:
 
 
     def run_batch(self, replicas, *, seed=None, threads=None, params=None, timeseries=None,
-                  progress=False):
+                  progress=False, memory_budget=None):
         """Run many replicas in the batch engine (numba kernels, in parallel).
 
         Args:
@@ -224,6 +224,8 @@ class Simulation:
             timeseries: Sampling step in seconds for ``BatchResult.timeseries``.
             progress: True prints progress to stderr; a callable gets
                 ``(replicas_done, replicas_total)`` as slices finish.
+            memory_budget: Bytes the run may hold (default: half the machine's memory);
+                a run planned above it is refused before it starts, with the estimate.
 
         Returns:
             BatchResult with ``table`` (one row per replica, the same names as
@@ -236,7 +238,7 @@ class Simulation:
         from ..batch.run import run_batch
 
         return run_batch(self, replicas, seed=seed, threads=threads, params=params,
-                         timeseries=timeseries, progress=progress)
+                         timeseries=timeseries, progress=progress, memory_budget=memory_budget)
 
     def batch_parameters(self) -> dict:
         """Every number the batch engine lowers, by dotted path, with its current value."""
