@@ -6,6 +6,8 @@ import math
 from functools import total_ordering
 
 _INF_NS = 2**63 - 1
+# Times are int64 nanoseconds: the largest span in seconds that fits.
+MAX_SECONDS = 9.2e9
 
 
 def _seconds_to_ns(x: float, what: str) -> int:
@@ -13,6 +15,9 @@ def _seconds_to_ns(x: float, what: str) -> int:
         raise TypeError(f"{what}: expected seconds as a number, got {x!r}")
     if not math.isfinite(x):
         raise ValueError(f"{what}: expected a finite number of seconds, got {x!r}")
+    if abs(x) >= MAX_SECONDS:
+        raise ValueError(f"{what}: {x!r} seconds is beyond simulation time, which ends "
+                         f"{MAX_SECONDS:.4g} s (about 292 years) after the epoch")
     return math.floor(x * 1e9 + 0.5)
 
 

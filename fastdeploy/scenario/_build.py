@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..core.simulation import Simulation
+from ..core.temporal import MAX_SECONDS
 from ..deployment import AutoScaler, CanaryDeployer, RollingDeployer
 from ..model.load_balancer import LoadBalancer
 from ..model.server import Server
@@ -57,8 +58,9 @@ def server(ctx: Context, name: str, config: ServerConfig, key: str) -> Server:
 
 
 def _check_time(ctx: Context, at: Field, start: float) -> None:
-    if at.value < start:
-        raise ctx.error(at.key, f"must be >= simulation.start_time ({start} s), got {at.value}")
+    if not (start <= at.value < MAX_SECONDS):  # also refuses nan
+        raise ctx.error(at.key, f"must be a time in seconds >= simulation.start_time "
+                                f"({start} s), got {at.value}")
 
 
 def build(plan: Plan, ctx: Context, seed: int | None = None) -> Simulation:
