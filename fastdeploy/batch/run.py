@@ -24,6 +24,8 @@ from .results import metrics_table, scaling_events_table, timeseries_table
 MAX_CAPACITY = 2**24
 # Replicas whose outputs are held as arrays at once (then turned into tables).
 CHUNK_REPLICAS = 8192
+# Most replicas handed to a thread at once.
+SLICE_REPLICAS = 64
 
 
 @dataclass
@@ -151,9 +153,10 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                     local.ws = make_workspace(model, *local.caps, max_conc)
                 return sl.stop - sl.start
 
-            # Small slices handed out dynamically keep every core busy to the end; the
-            # kernel releases the GIL, so Python threads run it in parallel.
-            size = max(1, -(-m // (8 * threads)))
+            # Small slices handed out dynamically keep every core busy to the end, and an
+            # interrupt waits for no more than one slice per thread; the kernel releases
+            # the GIL, so Python threads run it in parallel.
+            size = max(1, min(SLICE_REPLICAS, -(-m // (8 * threads))))
             futures = [pool.submit(work, slice(i, min(m, i + size))) for i in range(0, m, size)]
             try:
                 for fut in as_completed(futures):
