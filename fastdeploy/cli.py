@@ -185,7 +185,8 @@ def cmd_run(args) -> int:
 SWEEP_HELP = """Run the [sweep] section of a scenario file: every point's replicas in the batch
 engine (many points per kernel call), with common random numbers, then print each point's
 mean and 95% confidence interval of the headline metrics (the whole summary is in
-DIR/summary.parquet with --out).
+DIR/_summary.parquet with --out: the leading underscore keeps it out of the dataset
+that pyarrow reads from DIR).
 
 With --out DIR the per-replica rows are written chunk by chunk to a Parquet dataset in
 DIR as chunks finish; after an interruption, the same command with --resume skips the
@@ -275,9 +276,9 @@ def cmd_sweep(args) -> int:
     if args.out:
         import pyarrow.parquet as pq
 
-        pq.write_table(result.summary, os.path.join(args.out, "summary.parquet"))
+        pq.write_table(result.summary, os.path.join(args.out, "_summary.parquet"))
         print(f"per-replica rows in {args.out}, the summary in "
-              f"{os.path.join(args.out, 'summary.parquet')}")
+              f"{os.path.join(args.out, '_summary.parquet')}")
     return 0
 
 
@@ -302,6 +303,66 @@ def cmd_bench(args) -> int:
         print(f"{threads} thread(s): {args.replicas} replicas in {wall:.2f} s, "
               f"{requests / wall / 1e6:.2f} M requests/s, {args.replicas / wall:.0f} "
               "replicas/s")
+    return 0
+
+
+PLOT_HELP = """\
+Draw a plot of runs or sweeps to a PNG, SVG or PDF file (needs matplotlib:
+pip install 'fastdeploy[plot]').
+
+RESULTS is one of (several for --kind rollback and durations):
+  a preset name or scenario file (.toml)  run here: a batch of --replicas replicas (with a
+                                          time series for instances), or for the sweep kinds
+                                          a grid of the --param values (else the file's
+                                          [sweep] section), --replicas per point
+  a sweep output directory                written by `fastdeploy sweep FILE --out DIR`
+  a Parquet file                          a per-replica table (`fastdeploy run --out`), a
+                                          sweep's _summary.parquet, or a time series written
+                                          from Python (BatchResult.timeseries)
+
+Kinds (default: instances for a scenario with an autoscaler, durations for one with a
+deployer, else latency; tradeoff for a sweep):
+  instances  instances over time, median and 10-90 / 1-99 percentile bands across
+             replicas, traffic rate on a second axis (for a file: --scenario gives the rate)
+  latency    per-replica p99 latency and the pooled latency CDF (--slo SECONDS)
+  tradeoff   cost vs p99 latency per sweep point with 95% bars, Pareto front labelled
+             (--x/--y METRIC to change the axes)
+  heatmap    --metric (default latency_p99) over a 2-parameter grid (--x/--y PATH)
+  rollback   P(rollback) with 95% Wilson intervals against the swept --parameter, one
+             curve per RESULTS (e.g. canary-bad and canary-good)
+  durations  deployment durations by outcome, one panel per RESULTS
+
+Examples:
+  fastdeploy plot autoscale-spike --kind instances -o instances.png
+  fastdeploy plot autoscale-spike --kind tradeoff --replicas 100 \\
+      --param scaler.policy.target=0.4,0.5,0.6,0.7,0.8 \\
+      --param scaler.scale_in_cooldown=30,60,120,240 -o tradeoff.svg
+  fastdeploy plot canary-bad canary-good --kind rollback \\
+      --param canary.metric_evaluator.threshold_multiplier=1.5,2,3,4,6,8 -o rollback.png
+  fastdeploy sweep my-sweep.toml --out results/ && fastdeploy plot results/ --kind heatmap
+
+Exit status: 0 written, 2 a mistake in RESULTS or the options (or matplotlib missing),
+1 the file could not be written. docs/plots.md describes each plot.
+"""
+
+
+def cmd_plot(args) -> int:
+    from .plot import MatplotlibMissing, save
+    from .plot.command import PlotInputError, make_figure
+
+    try:
+        kind, fig = make_figure(args)
+    except (MatplotlibMissing, PlotInputError) as e:
+        return _error("plot", str(e))
+    except MemoryError as e:
+        return _error("plot", str(e), 1)
+    out = args.out or f"{kind}.png"
+    try:
+        save(fig, out)
+    except OSError as e:
+        return _error("plot", f"cannot write {out}: {e}", 1)
+    w, h = (round(v * fig.dpi) for v in fig.get_size_inches())
+    print(f"{kind} plot written to {out} ({w} x {h} px at {fig.dpi:g} dpi)")
     return 0
 
 
@@ -349,6 +410,55 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads per kernel call (default: every core locally)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("plot", help="plot runs or sweeps to a PNG/SVG file",
+                       description=PLOT_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", nargs="+", metavar="RESULTS",
+                   help="a preset, scenario file, sweep output directory or Parquet file")
+    p.add_argument("--kind", choices=("instances", "latency", "tradeoff", "heatmap",
+                                      "rollback", "durations"),
+                   help="what to plot (default: chosen from RESULTS, see above)")
+    p.add_argument("-o", "--out", metavar="FILE",
+                   help="the picture: .png, .svg or .pdf (default KIND.png)")
+    p.add_argument("--replicas", type=_positive_int, default=None, metavar="N",
+                   help="replicas to run for a scenario (per point for a sweep; default "
+                        "200, or the [sweep] section's)")
+    p.add_argument("--param", action="append", metavar="PATH=V1,V2,...",
+                   help="sweep this parameter over these values (repeat for a grid)")
+    p.add_argument("--seed", type=_seed, default=None, metavar="S",
+                   help="seed of a scenario's runs (default: the scenario's)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
+                   help="threads for running a scenario (default: every core)")
+    p.add_argument("--step", type=float, default=None, metavar="SECONDS",
+                   help="instances: time-series step (default: the horizon / 300)")
+    p.add_argument("--scenario", metavar="SCENARIO",
+                   help="for a results file: the preset or scenario file that made it (the "
+                        "traffic rate for instances, the deploy time for durations)")
+    p.add_argument("--slo", type=float, default=None, metavar="SECONDS",
+                   help="latency: draw this latency objective")
+    p.add_argument("--metric", default="latency_p99", metavar="METRIC",
+                   help="heatmap: the metric (default latency_p99; also instance_seconds, "
+                        "requests_rejected, canary.status=rolled_back, ...)")
+    p.add_argument("--stat", default="mean", choices=("mean", "p50", "p90", "p99", "p"),
+                   help="heatmap: the statistic per point (default mean; p for an outcome)")
+    p.add_argument("--x", metavar="NAME", help="tradeoff: the metric on x (default "
+                   "instance_seconds); heatmap: the parameter on x")
+    p.add_argument("--y", metavar="NAME", help="tradeoff: the metric on y (default "
+                   "latency_p99); heatmap: the parameter on y")
+    p.add_argument("--parameter", metavar="PATH",
+                   help="rollback: the swept parameter on x (default: the only one)")
+    p.add_argument("--deployer", metavar="NAME",
+                   help="rollback, durations: the deployer (default: the only one)")
+    p.add_argument("--status", default="rolled_back",
+                   help="rollback: the outcome whose probability is plotted (default "
+                        "rolled_back)")
+    p.add_argument("--point", type=int, default=None, metavar="I",
+                   help="latency, durations of a sweep: the point to plot")
+    p.add_argument("--label", action="append", metavar="TEXT",
+                   help="legend label of each RESULTS, in order (repeat)")
+    p.add_argument("--title", metavar="TEXT", help="the plot's title")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=cmd_plot)
     p = sub.add_parser("bench", help="measure the batch engine's speed on a preset",
                        description="Run a preset with 1 thread and with every core and print "
                                    "requests simulated per second and replicas per second. "

@@ -278,12 +278,12 @@ def test_sweep_prints_points_and_resumes(tmp_path):
     assert status == 0, err
     assert "2 points, 4 replicas" in out
     assert "scaler.max_instances" in out and "latency_p99 [95% CI]" in out
-    first = pq.read_table(out_dir / "summary.parquet")
+    first = pq.read_table(out_dir / "_summary.parquet")
     assert first.num_rows == 2
     # The finished chunks are kept: --resume gives the same summary; no --resume refuses.
     status, out, err = run_cli("sweep", str(f), "--out", str(out_dir), "--resume")
     assert status == 0, err
-    assert pq.read_table(out_dir / "summary.parquet").equals(first)
+    assert pq.read_table(out_dir / "_summary.parquet").equals(first)
     status, out, err = run_cli("sweep", str(f), "--out", str(out_dir))
     assert status == 2 and str(out_dir) in err
 

@@ -59,8 +59,8 @@ def server(ctx: Context, name: str, config: ServerConfig, key: str) -> Server:
 
 def _check_time(ctx: Context, at: Field, start: float) -> None:
     if not (start <= at.value < MAX_SECONDS):  # also refuses nan
-        raise ctx.error(at.key, f"must be a time in seconds >= simulation.start_time "
-                                f"({start} s), got {at.value}")
+        raise ctx.error(at.key, f"must be >= simulation.start_time ({start} s) and a finite "
+                                f"time in seconds, got {at.value}")
 
 
 def build(plan: Plan, ctx: Context, seed: int | None = None) -> Simulation:

@@ -1,0 +1,251 @@
+"""``fastdeploy plot``: turn the command line's RESULTS into data, then into a figure.
+
+RESULTS are read (Parquet files, sweep directories) or run (a preset name or scenario
+file: a small batch, or a sweep for the sweep kinds). ``fastdeploy.cli.cmd_plot`` calls
+``make_figure`` and reports ``PlotInputError`` (a mistake on the command line) with exit
+status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import inputs
+from .inputs import Runs, SweepData
+
+KINDS = ("instances", "latency", "tradeoff", "heatmap", "rollback", "durations")
+RUN_KINDS = ("instances", "latency", "durations")      # plot replicas of one setting
+SWEEP_KINDS = ("tradeoff", "heatmap", "rollback")      # plot points of a sweep
+DEFAULT_REPLICAS = 200
+SERIES_SAMPLES = 300   # default time-series step: the horizon / this
+
+
+class PlotInputError(ValueError):
+    """RESULTS or options that cannot make the plot asked for (exit status 2)."""
+
+
+def parse_param(text: str) -> tuple[str, list[float]]:
+    """``PATH=V1,V2,...`` -> (path, [values])."""
+    path, sep, values = text.partition("=")
+    if not sep or not path.strip() or not values.strip():
+        raise PlotInputError(f"--param {text!r}: expected PATH=V1,V2,... "
+                             "(e.g. scaler.policy.target=0.5,0.6,0.7)")
+    out = []
+    for v in values.split(","):
+        try:
+            out.append(float(v))
+        except ValueError:
+            raise PlotInputError(f"--param {text!r}: {v.strip()!r} is not a number") from None
+    return path.strip(), out
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def _is_scenario(arg: str) -> bool:
+    from ..presets import PRESETS
+
+    return arg in PRESETS or arg.endswith(".toml")
+
+
+def _scenario(arg: str):
+    """(label, Scenario) of a preset name or a scenario file."""
+    from ..presets import PRESETS, preset_scenario
+    from ..scenario import ScenarioError, load
+
+    if arg in PRESETS:
+        return arg, preset_scenario(arg)
+    if not os.path.isfile(arg):
+        raise PlotInputError(f"{arg}: no such scenario file (presets: {', '.join(PRESETS)})")
+    try:
+        sc = load(Path(arg))
+    except ScenarioError as e:
+        raise PlotInputError(str(e)) from None
+    return sc.name or Path(arg).stem, sc
+
+
+def _default_kind(data) -> str:
+    """The kind for a RESULTS argument when --kind is not given (data: Runs, SweepData or
+    a Scenario)."""
+    if isinstance(data, SweepData):
+        return "tradeoff"
+    if isinstance(data, Runs):
+        return "instances" if data.table is None else "latency"
+    from ..deployment import AutoScaler
+
+    sim = data.build()
+    if any(isinstance(e, AutoScaler) for e in sim.entities):
+        return "instances"
+    deployers = [e for e in sim.entities if type(e).__name__ in ("CanaryDeployer",
+                                                                  "RollingDeployer")]
+    return "durations" if deployers else "latency"
+
+
+def _log(args, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _run_batch(args, label, scenario, kind) -> Runs:
+    seed = scenario.seed if args.seed is None else args.seed
+    sim = scenario.build(seed)
+    replicas = args.replicas or DEFAULT_REPLICAS
+    step = None
+    if kind == "instances":
+        horizon = sim.end_time.to_seconds() - sim.start_time.to_seconds()
+        step = args.step or horizon / SERIES_SAMPLES
+    _log(args, f"{label}: running {replicas} replicas (seed {seed})"
+               + (f" with a time series every {step:g} s" if step else "")
+               + " ... (the first run compiles the kernels, about a minute)")
+    t0 = time.perf_counter()
+    try:
+        res = sim.run_batch(replicas, seed=seed, threads=args.threads, timeseries=step)
+    except ValueError as e:
+        raise PlotInputError(f"{label}: {e}") from None
+    _log(args, f"{label}: done in {time.perf_counter() - t0:.1f} s")
+    return Runs(res.table, res.timeseries, sim, label)
+
+
+def _run_sweep(args, label, scenario) -> SweepData:
+    from ..sweep import Sweep, grid, latin_hypercube, random
+
+    seed = scenario.seed if args.seed is None else args.seed
+    spec = scenario.sweep
+    if args.param:
+        space = grid(dict(parse_param(p) for p in args.param))
+        replicas = args.replicas or DEFAULT_REPLICAS
+        run = {}
+    elif spec is not None:
+        if spec["method"] == "grid":
+            space = grid(spec["parameters"])
+        else:
+            draw = random if spec["method"] == "random" else latin_hypercube
+            space = draw(spec["points"], spec["parameters"], seed=spec["seed"])
+        replicas = args.replicas or spec["replicas"]
+        run = {k: spec[k] for k in ("until", "max_replicas", "chunk_replicas")
+               if spec.get(k) is not None}
+        if run.get("max_replicas") is not None and run["max_replicas"] < replicas:
+            run["max_replicas"] = replicas
+    else:
+        raise PlotInputError(f"{label}: a sweep plot of a scenario needs --param "
+                             "PATH=V1,V2,... (repeatable) or a scenario file with a [sweep] "
+                             "section")
+    try:
+        sweep = Sweep(scenario.build(seed), space, replicas, crn=spec["crn"] if spec else True)
+    except ValueError as e:
+        raise PlotInputError(f"{label}: {e}") from None
+    _log(args, f"{label}: sweeping {len(sweep.points)} points x {replicas} replicas ... "
+               "(the first run compiles the kernels, about a minute)")
+    t0 = time.perf_counter()
+    try:
+        result = sweep.run(threads=args.threads, **run)
+    except ValueError as e:
+        raise PlotInputError(f"{label}: {e}") from None
+    _log(args, f"{label}: done in {time.perf_counter() - t0:.1f} s")
+    return inputs.as_sweep(result, label=label)
+
+
+def load_inputs(args) -> tuple[str, list]:
+    """(kind, [Runs or SweepData per RESULTS argument])."""
+    simulation = None
+    if args.scenario is not None:
+        _, sc = _scenario(args.scenario)
+        simulation = sc.build(sc.seed if args.seed is None else args.seed)
+    read = []
+    for arg in args.results:
+        if _is_scenario(arg) and not os.path.isdir(arg):
+            read.append((arg, _scenario(arg)))
+        else:
+            try:
+                read.append((arg, inputs.read(arg, simulation=simulation)))
+            except (ValueError, FileNotFoundError) as e:
+                from ..presets import PRESETS
+
+                hint = (f" (nor a preset: {', '.join(PRESETS)})"
+                        if isinstance(e, FileNotFoundError) else "")
+                raise PlotInputError(f"{e}{hint}") from None
+    first = read[0][1]
+    kind = args.kind or _default_kind(first[1] if isinstance(first, tuple) else first)
+    many = kind in ("rollback", "durations")
+    if len(read) > 1 and not many:
+        raise PlotInputError(f"--kind {kind} plots one result; got {len(read)} "
+                             "(rollback and durations take several)")
+    # Check what was read before running anything: a run may take a while.
+    for arg, got in read:
+        if isinstance(got, tuple):
+            continue
+        if args.param:
+            raise PlotInputError(f"--param sweeps a scenario; {arg} is a results file")
+        if kind in SWEEP_KINDS and not isinstance(got, SweepData):
+            raise PlotInputError(f"{arg}: --kind {kind} needs a sweep (a sweep output "
+                                 "directory, its _summary.parquet, or a scenario with --param)")
+        if kind == "instances" and not (isinstance(got, Runs) and got.timeseries is not None):
+            raise PlotInputError(f"{arg}: --kind instances needs a time series: give the "
+                                 "scenario itself (it is run with one) or a time-series file")
+    data = []
+    for arg, got in read:
+        if isinstance(got, tuple):  # a scenario: run it
+            label, sc = got
+            got = (_run_batch(args, label, sc, kind) if kind in RUN_KINDS
+                   else _run_sweep(args, label, sc))
+        if kind in RUN_KINDS and isinstance(got, SweepData):
+            try:
+                got = inputs.as_runs(got, point=args.point, simulation=simulation)
+            except ValueError as e:
+                raise PlotInputError(f"{arg}: {e}") from None
+        data.append(got)
+    return kind, data
+
+
+# -- the figure -----------------------------------------------------------------------------
+def make_figure(args):
+    """(kind, Figure) for parsed ``fastdeploy plot`` arguments; PlotInputError on a
+    mistake, MatplotlibMissing without matplotlib."""
+    from . import (
+        _mpl,
+        plot_durations,
+        plot_heatmap,
+        plot_instances,
+        plot_latency,
+        plot_rollback,
+        plot_tradeoff,
+    )
+
+    _mpl.matplotlib()  # fail before running anything
+    if args.out is not None:
+        try:
+            _mpl.output_format(args.out)
+        except ValueError as e:
+            raise PlotInputError(f"-o {e}") from None
+        if not Path(args.out).resolve().parent.is_dir():
+            raise PlotInputError(f"-o {args.out}: the directory does not exist")
+    for name in ("step", "slo"):
+        value = getattr(args, name)
+        if value is not None and not (value > 0 and value != float("inf")):
+            raise PlotInputError(f"--{name} must be a number of seconds > 0, got {value:g}")
+    if args.label and len(args.label) != len(args.results):
+        raise PlotInputError(f"{len(args.label)} --label for {len(args.results)} RESULTS: "
+                             "give one label per result")
+    kind, data = load_inputs(args)
+    labels = args.label or None
+    try:
+        if kind == "instances":
+            fig = plot_instances(data[0], title=args.title)
+        elif kind == "latency":
+            fig = plot_latency(data[0], slo=args.slo, title=args.title)
+        elif kind == "tradeoff":
+            fig = plot_tradeoff(data[0], x=args.x or "instance_seconds",
+                                y=args.y or "latency_p99", title=args.title)
+        elif kind == "heatmap":
+            fig = plot_heatmap(data[0], metric=args.metric, stat=args.stat, x=args.x,
+                               y=args.y, title=args.title)
+        elif kind == "rollback":
+            fig = plot_rollback(data, parameter=args.parameter, deployer=args.deployer,
+                                status=args.status, labels=labels, title=args.title)
+        else:
+            fig = plot_durations(data, deployer=args.deployer, labels=labels,
+                                 title=args.title)
+    except ValueError as e:
+        raise PlotInputError(str(e)) from None
+    return kind, fig
