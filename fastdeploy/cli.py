@@ -116,6 +116,19 @@ def _resolve(arg: str):
                       "file")
 
 
+def _load_scenario(command: str, arg: str):
+    """(label, Scenario), or the exit status after saying why it cannot be loaded."""
+    from .scenario import ScenarioError
+
+    try:
+        return _resolve(arg)
+    except ScenarioError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except LookupError as e:
+        return _error(command, str(e))
+
+
 def cmd_presets(args) -> int:
     from .presets import PRESETS, preset_path, preset_scenario
 
@@ -136,16 +149,12 @@ def cmd_presets(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .scenario import ScenarioError
     from .summary import format_summary, summarize
 
-    try:
-        label, scenario = _resolve(args.scenario)
-    except ScenarioError as e:
-        print(e, file=sys.stderr)
-        return 2
-    except LookupError as e:
-        return _error("run", str(e))
+    loaded = _load_scenario("run", args.scenario)
+    if isinstance(loaded, int):
+        return loaded
+    label, scenario = loaded
     if args.out and not Path(args.out).resolve().parent.is_dir():
         return _error("run", f"--out {args.out}: the directory does not exist")
     seed = scenario.seed if args.seed is None else args.seed
@@ -229,16 +238,12 @@ def _format_points(summary, params: list[str]) -> str:
 
 
 def cmd_sweep(args) -> int:
-    from .scenario import ScenarioError
     from .sweep import Sweep
 
-    try:
-        label, scenario = _resolve(args.scenario)
-    except ScenarioError as e:
-        print(e, file=sys.stderr)
-        return 2
-    except LookupError as e:
-        return _error("sweep", str(e))
+    loaded = _load_scenario("sweep", args.scenario)
+    if isinstance(loaded, int):
+        return loaded
+    label, scenario = loaded
     spec = scenario.sweep
     if spec is None:
         return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md)")
