@@ -488,3 +488,11 @@ def test_a_run_over_the_memory_budget_is_refused_before_it_starts():
         sim.run_batch(10**7, timeseries=0.01)
     with pytest.raises(ValueError, match="memory_budget"):
         sim.run_batch(1, memory_budget=0)
+
+
+def test_a_replica_planning_absurd_traffic_is_refused_before_it_runs():
+    from fastdeploy.presets import rolling
+
+    sim = rolling()
+    with pytest.raises(ValueError, match=r"arrivals in one replica .* lower the rates"):
+        sim.run_batch(1, params={"traffic.profile.rate": 1e12})

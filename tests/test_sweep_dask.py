@@ -19,7 +19,7 @@ TARGET = "scaler.policy.target"
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=":0")
     c = distributed.Client(cluster)
     try:
         yield c
@@ -79,7 +79,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing():
     import time
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=":0")
     c = distributed.Client(cluster)
     try:
         space = grid({TARGET: [0.4, 0.5, 0.6, 0.7, 0.8, 0.9]})

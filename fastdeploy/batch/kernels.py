@@ -297,6 +297,7 @@ def handle_arrival(H, G, SV, SF, ND, LS, LN, LBI, LBF, K, RB, CW, SRC, SRCD, SEG
     k = G[G_CREATED]
     G[G_CREATED] = k + 1
     target = SRC[src, 1]
+    s = target
     if SRC[src, 0] == TO_LB:
         LBI[target, LB_RECEIVED] += 1
         s = lb_choose(SV, LS, LN, LBI, LBF, K, RB, CW, target)
@@ -305,9 +306,9 @@ def handle_arrival(H, G, SV, SF, ND, LS, LN, LBI, LBF, K, RB, CW, SRC, SRCD, SEG
             G[G_REJECTED] += 1
         else:
             LBI[target, LB_FORWARDED] += 1
-            accept(H, G, SV, SF, ND, K, RB, s, k, now, now)
-    else:
-        accept(H, G, SV, SF, ND, K, RB, target, k, now, now)
+    # One call site: accept (and what it inlines) is compiled once here.
+    if s >= 0:
+        accept(H, G, SV, SF, ND, K, RB, s, k, now, now)
     schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, src, now)
 
 

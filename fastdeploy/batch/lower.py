@@ -405,7 +405,9 @@ class _Lowerer:
         server_cap = max(8, len(servers) + 2 * sum(a.max_instances for a in scalers)
                          + sum(2 * len(b.all_backends) + 2 for b in lbs) * len(canaries)
                          + sum(len(b.all_backends) + 2 for b in lbs) * len(rollings))
-        pool_cap = max(256, 4 * conc)
+        # First guesses; a replica that needs more gets twice the room (batch/run.py).
+        server_cap = min(server_cap, 1024)
+        pool_cap = min(max(256, 4 * conc), 4096)
         return BatchModel(self.pt, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV,
                           self.start_ns, self.end_ns, columns, [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)))

@@ -118,6 +118,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
     max_conc = model.max_concurrency(P_ROWS)
     _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget)
+    _check_work(model, P_ROWS)
     seed_u = np.uint64(seed)
     local = threading.local()
     tables, event_tables, series_tables = [], [], []
@@ -224,6 +225,35 @@ def _check_memory(model, n, n_ts, ev_cap, chunk, budget) -> None:
             + f"), over the memory budget of {_size(budget)}: run fewer replicas "
             "at a time (a sweep with out= writes them to disk chunk by chunk), a coarser "
             "timeseries step, or raise memory_budget")
+
+
+# Most arrivals one replica may plan: its counters and histogram are sized for this, and
+# a replica beyond it would run for hours.
+MAX_ARRIVALS = 2**31
+
+
+def _check_work(model, P_ROWS) -> None:
+    """Refuse, before running, a replica whose sources plan more than MAX_ARRIVALS."""
+    if P_ROWS.shape[0] == 0:
+        return
+    horizon = (model.end_ns - model.start_ns) / 1e9
+    total = np.zeros(P_ROWS.shape[0])
+    for src in model.SRC:
+        kind, off, npts = int(src[3]), int(src[4]), int(src[5])
+        if kind == sc.PROF_CONSTANT:
+            peak = P_ROWS[:, off]
+        elif kind == sc.PROF_LINEAR:
+            peak = np.maximum(P_ROWS[:, off + 1], P_ROWS[:, off + 2])
+        elif kind == sc.PROF_SPIKE:
+            peak = np.maximum(P_ROWS[:, off], P_ROWS[:, off + 1])
+        else:
+            peak = P_ROWS[:, off + 1:off + 2 * npts:2].max(axis=1)
+        total += peak * horizon
+    worst = float(total.max())
+    if worst > MAX_ARRIVALS:
+        raise ValueError(f"the sources plan up to {worst:.3g} arrivals in one replica (peak rate "
+                         f"x {horizon:g} s horizon), more than the {MAX_ARRIVALS} a replica may "
+                         "hold: lower the rates or shorten the horizon")
 
 
 def _size(nbytes: int) -> str:

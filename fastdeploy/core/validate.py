@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 import numbers
 
+# Integers travel through the batch engine's float64 parameter vector: keep them exact.
+MAX_INTEGER = 2**53
+
 
 def number(name: str, value, *, minimum=None, maximum=None, min_open=False, max_open=False):
     """A finite real number within bounds, else ValueError/TypeError naming ``name``."""
@@ -27,6 +30,8 @@ def integer(name: str, value, *, minimum=None, maximum=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     value = int(value)
+    if (maximum is None and value > MAX_INTEGER) or (minimum is None and value < -MAX_INTEGER):
+        raise ValueError(f"{name} must be at most 2**53 in magnitude, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
