@@ -768,7 +768,7 @@ SWEEP_MISTAKES = [
     ('replicas = 5\n[sweep.parameters]\n"scaler.policy.target" = [0.5, 1.5]\n',
      'sweep.parameters."scaler.policy.target"[1]', "expected a number in (0.0, 1.0], got 1.5"),
     ('replicas = 5\n[sweep.parameters]\n"scaler.max_instances" = [2, 2.5]\n',
-     'sweep.parameters."scaler.max_instances"[1]', "expected an integer >= 1"),
+     'sweep.parameters."scaler.max_instances"[1]', "expected an integer in [1, 100000]"),
     ('replicas = 5\n[sweep.parameters]\n"scaler.max_instances" = ["many"]\n',
      'sweep.parameters."scaler.max_instances"[0]', "got 'many' (a string)"),
     ('replicas = 5\n[sweep.parameters]\n"scaler.min_instances" = [1, 9]\n', "sweep.parameters",

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.simulation import Simulation, discover
 from ..deployment.autoscaler import _EVALUATE as SCALER_EVENT
-from ..deployment.autoscaler import AutoScaler
+from ..deployment.autoscaler import MAX_INSTANCES, AutoScaler
 from ..deployment.canary import _DEPLOY as CANARY_EVENT
 from ..deployment.canary import CanaryDeployer
 from ..deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
@@ -35,6 +35,7 @@ STRATEGY_CODES = {RoundRobin: sc.ST_ROUND_ROBIN, WeightedRoundRobin: sc.ST_WEIGH
                   LeastConnections: sc.ST_LEAST_CONN, Random: sc.ST_RANDOM,
                   PowerOfTwoChoices: sc.ST_POWER_OF_TWO}
 POINTER = "run it in the object engine with sim.run(replica=i) instead"
+TEMPLATE_CHECKS = 16
 
 
 class LoweringError(TypeError):
@@ -274,7 +275,8 @@ class _Lowerer:
             n = a.name
             SCS[i, 0] = lb_of(a)
             off = pt.add(f"{n}.min_instances", a.min_instances, integer=True, minimum=0)
-            pt.add(f"{n}.max_instances", a.max_instances, integer=True, minimum=1)
+            pt.add(f"{n}.max_instances", a.max_instances, integer=True, minimum=1,
+                   maximum=MAX_INSTANCES)
             pt.require(f"{n}: min_instances must be <= max_instances",
                        lambda P, o=off: P[:, o] <= P[:, o + 1])
             iv = pt.add(f"{n}.evaluation_interval", a.evaluation_interval, minimum=0.0,
@@ -343,13 +345,14 @@ class _Lowerer:
             pt.add(f"{n}.max_failures", r.max_failures, integer=True, minimum=0)
 
         # Templates come after the initial servers, in component order.
-        fleet = max([len(b.all_backends) for b in lbs] + [1])
+        # The first few names each component will use (a factory that varies its servers
+        # by name shows it there; checking thousands would only cost time and memory).
+        fleet = min(max([len(b.all_backends) for b in lbs] + [1]), TEMPLATE_CHECKS)
         for i, a in enumerate(scalers):
-            SCS[i, 1] = self.template(a, [f"{a.name}_server_{k}"
-                                          for k in range(1, a.max_instances + 2)])
+            SCS[i, 1] = self.template(a, [f"{a.name}_server_{k}" for k in
+                                          range(1, min(a.max_instances, TEMPLATE_CHECKS) + 2)])
         for i, c in enumerate(canaries):
-            names = [f"{c.name}_canary"] + [f"{c.name}_canary_{k}"
-                                                for k in range(2, fleet + 2)]
+            names = [f"{c.name}_canary"] + [f"{c.name}_canary_{k}" for k in range(2, fleet + 2)]
             CAS[i, 1] = self.template(c, names)
         for i, r in enumerate(rollings):
             ROS[i, 1] = self.template(r, [f"{r.name}_v2_{k}" for k in range(1, fleet + 2)])

@@ -22,6 +22,8 @@ from .results import metrics_table, scaling_events_table, timeseries_table
 # Largest request pool (nodes) or server count one replica may grow to before the run is
 # refused: 2**24 nodes are about 800 MB for one replica.
 MAX_CAPACITY = 2**24
+# Most servers one replica may create (each is a row of several banks).
+MAX_SERVERS = 2**17
 # Replicas whose outputs are held as arrays at once (then turned into tables).
 CHUNK_REPLICAS = 8192
 # Most replicas handed to a thread at once.
@@ -146,7 +148,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                         break
                     # Replica j outgrew the workspace: grow what ran out, run j again.
                     which = 0 if STATUS[j, 0] == sc.OVERFLOW_SERVERS else 1
-                    if local.caps[which] >= MAX_CAPACITY:
+                    if local.caps[which] >= (MAX_SERVERS, MAX_CAPACITY)[which]:
                         STATUS[j, 1:] = local.caps
                         j += 1
                         continue
@@ -288,8 +290,9 @@ def _check_status(ids, STATUS) -> None:
     if bad.size:
         j = int(bad[0])
         what = sc.OVERFLOW_NAMES[STATUS[j, 0]]
+        limit = MAX_SERVERS if STATUS[j, 0] == sc.OVERFLOW_SERVERS else MAX_CAPACITY
         raise MemoryError(
-            f"replica {int(ids[j])} needs more than {MAX_CAPACITY} entries of its {what} "
+            f"replica {int(ids[j])} needs more than {limit} entries of its {what} "
             f"(servers: {STATUS[j, 1]}, request pool: {STATUS[j, 2]}): the scenario queues "
             "without bound; shorten the horizon, add capacity or a queue_capacity")
 

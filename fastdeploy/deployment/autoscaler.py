@@ -15,6 +15,7 @@ from .policies import ScalingPolicy, TargetUtilization
 from .stats import AutoScalerStats, ScalingEvent
 
 _EVALUATE = "_autoscaler_evaluate"
+MAX_INSTANCES = 100_000
 
 
 class AutoScaler(Entity):
@@ -44,7 +45,9 @@ class AutoScaler(Entity):
             raise TypeError(f"policy must have evaluate(backends, current_count, "
                             f"min_instances, max_instances), got {policy!r}")
         self.min_instances = validate.integer("min_instances", min_instances, minimum=0)
-        self.max_instances = validate.integer("max_instances", max_instances, minimum=1)
+        # A bound keeps a typo (or a fuzzer) from building a billion servers.
+        self.max_instances = validate.integer("max_instances", max_instances, minimum=1,
+                                              maximum=MAX_INSTANCES)
         if self.min_instances > self.max_instances:
             raise ValueError(f"min_instances must be <= max_instances, got "
                              f"min_instances={min_instances!r} > max_instances={max_instances!r}")
