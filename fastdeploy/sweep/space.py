@@ -248,6 +248,12 @@ def _seed(seed) -> int:
     return int(seed)
 
 
+def _space_from_unit(u: np.ndarray, dims) -> Space:
+    """Points from unit-cube coordinates u[i, j] mapped to each dimension's bounds."""
+    return Space._raw({key: Draw(float(u[i, j]), low, high)
+                       for j, (key, low, high) in enumerate(dims)} for i in range(u.shape[0]))
+
+
 def random(n: int, bounds: Mapping[str, tuple[float, float]], *, seed: int = 0) -> Space:
     """``n`` points drawn independently and uniformly from a box.
 
@@ -268,8 +274,7 @@ def random(n: int, bounds: Mapping[str, tuple[float, float]], *, seed: int = 0) 
     n, dims = _bounds(n, bounds)
     rng = np.random.Generator(np.random.PCG64(_seed(seed)))
     u = rng.random((n, len(dims)))
-    return Space._raw({key: Draw(float(u[i, j]), low, high)
-                       for j, (key, low, high) in enumerate(dims)} for i in range(n))
+    return _space_from_unit(u, dims)
 
 
 def latin_hypercube(n: int, bounds: Mapping[str, tuple[float, float]], *,
@@ -301,5 +306,4 @@ def latin_hypercube(n: int, bounds: Mapping[str, tuple[float, float]], *,
         u[:, j] = (rng.permutation(n) + rng.random(n)) / n
     # Guard the top stratum against rounding up to exactly 1.0.
     np.minimum(u, np.nextafter(1.0, 0.0), out=u)
-    return Space._raw({key: Draw(float(u[i, j]), low, high)
-                       for j, (key, low, high) in enumerate(dims)} for i in range(n))
+    return _space_from_unit(u, dims)
