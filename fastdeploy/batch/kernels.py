@@ -862,15 +862,13 @@ def sample_timeseries(G, SV, LS, LN, RB, n_lb, TS, k):
 
 
 @njit
-def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
-                INIT_EV, start_ns, end_ns, ts_step,
-                OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS,
-                G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
-                STEPT, STEPA, CA, RO):
-    """Simulate one replica into its output rows; returns an overflow code (0: done).
+def reset_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV, start_ns,
+                  G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
+                  STEPT, STEPA, CA, RO):
+    """Put one replica's workspace in its initial state and schedule its first events.
 
-    The workspace (G ... RO, see ``batch.workspace``) is owned by the calling thread and
-    reset here, so the kernels allocate nothing and need no reference counting.
+    Out of line: it runs once per replica, so inlining it into the event loop would only
+    lengthen compilation.
     """
     n_src = SRC.shape[0]
     n_lb = LB_INIT.shape[0]
@@ -967,6 +965,63 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
     for i in range(n_src):
         schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, i, start_ns)
 
+
+
+@njit
+def write_results(end_ns, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, G, SV, HIST, LBI, SC,
+                  CA, RO):
+    """Copy one replica's counters into its output rows (once per replica, out of line)."""
+    n_lb = LBI.shape[0]
+    n_sc = SC.shape[0]
+    n_ca = CA.shape[0]
+    n_ro = RO.shape[0]
+    cost = 0
+    for s in range(G[G_NSERVERS]):
+        cost += SV[s, SV_COST_NS]
+        if SV[s, SV_COST_SINCE] >= 0:
+            cost += end_ns - SV[s, SV_COST_SINCE]
+    G[G_COST_NS] = cost
+    for f in range(OUT_G_FIELDS):
+        OUT_G[f] = G[f]
+    OUT_G[OUT_G_FIELDS] = G[G_NSCALE]
+    OUT_G[OUT_G_FIELDS + 1] = G[G_EVENTS]
+    n = G[G_COMPLETED]
+    OUT_Q[0] = histogram.quantile_ns(HIST, n, 0.5, G[G_LAT_MIN], G[G_LAT_MAX])
+    OUT_Q[1] = histogram.quantile_ns(HIST, n, 0.9, G[G_LAT_MIN], G[G_LAT_MAX])
+    OUT_Q[2] = histogram.quantile_ns(HIST, n, 0.99, G[G_LAT_MIN], G[G_LAT_MAX])
+    for lb in range(n_lb):
+        for f in range(5):
+            OUT_LB[lb, f] = LBI[lb, LB_STAT_FIRST + f]
+    for i in range(n_sc):
+        for f in range(6):
+            OUT_SC[i, f] = SC[i, SC_STAT_FIRST + f]
+    for i in range(n_ca):
+        for f in range(7):
+            OUT_CA[i, f] = CA[i, CA_STAT_FIRST + f]
+        OUT_CA[i, 7] = CA[i, CA_STATUS]
+        OUT_CA[i, 8] = CA[i, CA_END]
+    for i in range(n_ro):
+        for f in range(7):
+            OUT_RO[i, f] = RO[i, RO_STAT_FIRST + f]
+        OUT_RO[i, 7] = RO[i, RO_STATUS]
+        OUT_RO[i, 8] = RO[i, RO_END]
+
+
+@njit
+def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
+                INIT_EV, start_ns, end_ns, ts_step,
+                OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS,
+                G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
+                STEPT, STEPA, CA, RO):
+    """Simulate one replica into its output rows; returns an overflow code (0: done).
+
+    The workspace (G ... RO, see ``batch.workspace``) is owned by the calling thread and
+    reset here, so the kernels allocate nothing and need no reference counting.
+    """
+    reset_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV, start_ns,
+                  G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
+                  STEPT, STEPA, CA, RO)
+    n_lb = LB_INIT.shape[0]
     n_ts = TS.shape[0]
     k_ts = 0
     while G[G_HN] > 0:
@@ -1003,37 +1058,8 @@ def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
         sample_timeseries(G, SV, LS, LN, RB, n_lb, TS, k_ts)
         k_ts += 1
 
-    # Results.
-    cost = 0
-    for s in range(G[G_NSERVERS]):
-        cost += SV[s, SV_COST_NS]
-        if SV[s, SV_COST_SINCE] >= 0:
-            cost += end_ns - SV[s, SV_COST_SINCE]
-    G[G_COST_NS] = cost
-    for f in range(OUT_G_FIELDS):
-        OUT_G[f] = G[f]
-    OUT_G[OUT_G_FIELDS] = G[G_NSCALE]
-    OUT_G[OUT_G_FIELDS + 1] = G[G_EVENTS]
-    n = G[G_COMPLETED]
-    OUT_Q[0] = histogram.quantile_ns(HIST, n, 0.5, G[G_LAT_MIN], G[G_LAT_MAX])
-    OUT_Q[1] = histogram.quantile_ns(HIST, n, 0.9, G[G_LAT_MIN], G[G_LAT_MAX])
-    OUT_Q[2] = histogram.quantile_ns(HIST, n, 0.99, G[G_LAT_MIN], G[G_LAT_MAX])
-    for lb in range(n_lb):
-        for f in range(5):
-            OUT_LB[lb, f] = LBI[lb, LB_STAT_FIRST + f]
-    for i in range(n_sc):
-        for f in range(6):
-            OUT_SC[i, f] = SC[i, SC_STAT_FIRST + f]
-    for i in range(n_ca):
-        for f in range(7):
-            OUT_CA[i, f] = CA[i, CA_STAT_FIRST + f]
-        OUT_CA[i, 7] = CA[i, CA_STATUS]
-        OUT_CA[i, 8] = CA[i, CA_END]
-    for i in range(n_ro):
-        for f in range(7):
-            OUT_RO[i, f] = RO[i, RO_STAT_FIRST + f]
-        OUT_RO[i, 7] = RO[i, RO_STATUS]
-        OUT_RO[i, 8] = RO[i, RO_END]
+    write_results(end_ns, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, G, SV, HIST, LBI, SC,
+                  CA, RO)
     return 0
 
 
