@@ -176,6 +176,17 @@ def scenarios(draw) -> Scenario:
     # Deployment components. combo: all three on lb0, each with its own template.
     combo = draw(st.booleans())
     components, scalers, after = [], [], []
+
+    def schedule_deploy(name):
+        """Deploy now, later, or twice (the second while the first may still run)."""
+        how = draw(sampled("now", "at", "at", "twice"))
+        if how == "now":
+            return f"sim.schedule({name}.deploy())"
+        if how == "at":
+            return f"sim.schedule({name}.deploy(at={when()}))"
+        t1 = when()
+        return f"sim.schedule([{name}.deploy(at={t1}), {name}.deploy(at={when(t1 - start)})])"
+
     for j in range(n_lb):
         p = 2 if j == 0 else 1
         want = {kind: (combo and j == 0) or draw(st.integers(0, 4)) < p
@@ -241,15 +252,7 @@ def scenarios(draw) -> Scenario:
                      f"metric_evaluator={ev}, "
                      f"evaluation_interval={draw(sampled(1.0, 2.0, 2.5, 5.0))})")
             components.append(name)
-            how = draw(sampled("now", "at", "at", "twice"))
-            if how == "now":
-                after.append(f"sim.schedule({name}.deploy())")
-            elif how == "at":
-                after.append(f"sim.schedule({name}.deploy(at={when()}))")
-            else:
-                t1 = when()
-                after.append(f"sim.schedule([{name}.deploy(at={t1}), "
-                             f"{name}.deploy(at={when(t1 - start)})])")
+            after.append(schedule_deploy(name))
         if want["rolling"]:
             name = f"ro{j}"
             L.append(f"{name} = RollingDeployer({name!r}, lb{j}, {factory()}, "
@@ -258,15 +261,7 @@ def scenarios(draw) -> Scenario:
                      f"healthy_threshold={draw(st.integers(1, 3))}, "
                      f"max_failures={draw(st.integers(0, 3))})")
             components.append(name)
-            how = draw(sampled("now", "at", "at", "twice"))
-            if how == "now":
-                after.append(f"sim.schedule({name}.deploy())")
-            elif how == "at":
-                after.append(f"sim.schedule({name}.deploy(at={when()}))")
-            else:
-                t1 = when()
-                after.append(f"sim.schedule([{name}.deploy(at={t1}), "
-                             f"{name}.deploy(at={when(t1 - start)})])")
+            after.append(schedule_deploy(name))
     # Scheduling order decides ties at equal times: shuffle it.
     after_blocks = draw(st.permutations(_blocks(after)))
     # Load balancers a source or component reaches need not be listed.
