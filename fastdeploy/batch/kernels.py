@@ -4,7 +4,7 @@ Every handler mirrors the object engine (fastdeploy/model, fastdeploy/deployment
 for step, in the same order, so that both schedule the same events with the same
 sequence numbers; the decisions themselves come from ``fastdeploy.rules``.
 
-All handlers take the same state arrays, named as in ``run_replica``:
+All handlers take the same state arrays, named as in ``run_replicas``:
 H heap, G counters, SV/SF server banks, ND request-node pool, LS/LN list rows and their
 lengths, LBI/LBF load balancers, SC scalers, CA canaries, RO rolling deployers, P the
 replica's parameters, TPL server templates, RB row/key bases, K stream keys, CW scratch,
@@ -328,8 +328,8 @@ def schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, src, prev):
 
 
 @njit_inline
-def handle_complete(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW, HIST,
-                    s, node, now):
+def handle_complete(H, G, SV, SF, ND, K, RB, HIST, s, node, now):
+    """A request or probe finishes at server s; returns its (item, failed)."""
     SV[s, SV_BUSY] -= 1
     item = ND[node, ND_ITEM]
     failed = ND[node, ND_FAILED]
@@ -357,11 +357,10 @@ def handle_complete(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, 
             SV[s, SV_QTAIL] = -1
         start_service(H, G, SV, SF, ND, K, RB, s, head, now)
     retire_if_drained(SV, G, s, now)
-    if item < 0:
-        code = -item - 1
-        nro = RB[RB_NRO]
-        probe_done(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW,
-                   code % nro, code // nro, now, failed == 1)
+    # A finished probe is the rolling deployer's business: the event loop calls probe_done,
+    # so that its code is not compiled into this hot handler (numba compiles a callee into
+    # every caller's module).
+    return item, failed
 
 
 # -- autoscaler ---------------------------------------------------------------------------------
@@ -1008,62 +1007,6 @@ def write_results(end_ns, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, G, SV, H
 
 
 @njit
-def run_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
-                INIT_EV, start_ns, end_ns, ts_step,
-                OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS,
-                G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
-                STEPT, STEPA, CA, RO):
-    """Simulate one replica into its output rows; returns an overflow code (0: done).
-
-    The workspace (G ... RO, see ``batch.workspace``) is owned by the calling thread and
-    reset here, so the kernels allocate nothing and need no reference counting.
-    """
-    reset_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV, start_ns,
-                  G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI, LBF, SC,
-                  STEPT, STEPA, CA, RO)
-    n_lb = LB_INIT.shape[0]
-    n_ts = TS.shape[0]
-    k_ts = 0
-    while G[G_HN] > 0:
-        t = H[0, 0]
-        if t > end_ns:
-            break
-        while k_ts < n_ts and start_ns + k_ts * ts_step < t:
-            sample_timeseries(G, SV, LS, LN, RB, n_lb, TS, k_ts)
-            k_ts += 1
-        t, kind, target, payload = heap.peek(H, G)
-        G[G_EVENTS] += 1
-        if kind == ARRIVAL:
-            handle_arrival(H, G, SV, SF, ND, LS, LN, LBI, LBF, K, RB, CW, SRC, SRCD, SEG, NSEG,
-                           target, t)
-        elif kind == COMPLETE:
-            handle_complete(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW,
-                            HIST, target, payload, t)
-        elif kind == SCALER_EVAL:
-            handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV, STEPT,
-                               STEPA, target, payload, t)
-        elif kind == CANARY_DEPLOY:
-            handle_canary_deploy(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, target, t)
-        elif kind == CANARY_EVAL:
-            handle_canary_eval(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, target, payload, t)
-        elif kind == ROLL_DEPLOY:
-            handle_roll_deploy(H, G, SV, SF, LS, LN, LBI, RO, P, TPL, RB, target, t)
-        else:
-            handle_roll_round(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW,
-                              target, payload, t)
-        heap.finish(H, G)
-        if G[G_OVERFLOW] != 0:
-            return G[G_OVERFLOW]
-    while k_ts < n_ts:
-        sample_timeseries(G, SV, LS, LN, RB, n_lb, TS, k_ts)
-        k_ts += 1
-
-    write_results(end_ns, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, G, SV, HIST, LBI, SC,
-                  CA, RO)
-    return 0
-
-
-@njit
 def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
                  INIT_EV, start_ns, end_ns, ts_step, j0, j1,
                  OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS,
@@ -1072,14 +1015,64 @@ def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, C
     """Run replicas[j] for j in [j0, j1) on one thread (nogil: threads run these in
     parallel). Stops at the first replica that outgrows the workspace: its overflow code
     goes to STATUS[j, 0] and j is returned (the caller grows the workspace and resumes
-    there; results do not depend on capacity). Returns j1 when all are done."""
+    there; results do not depend on capacity). Returns j1 when all are done.
+
+    The workspace (G ... RO, see ``batch.workspace``) is owned by the calling thread and
+    reset for each replica, so the kernels allocate nothing and need no reference counting.
+    """
+    n_lb = LB_INIT.shape[0]
+    n_ts = TS.shape[1]
     for j in range(j0, j1):
-        code = run_replica(seed, replicas[j], P_ROWS[p_index[j]], TPL, SRC, SID, LB_INIT, SCS,
-                           CAS, ROS, INIT_EV, start_ns, end_ns, ts_step,
-                           OUT_G[j], OUT_Q[j], OUT_LB[j], OUT_SC[j], OUT_CA[j], OUT_RO[j],
-                           EV[j], TS[j], G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG,
-                           SRCD, LBI, LBF, SC, STEPT, STEPA, CA, RO)
-        STATUS[j, 0] = code
-        if code != OVERFLOW_NONE:
+        P = P_ROWS[p_index[j]]
+        reset_replica(seed, replicas[j], P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV,
+                      start_ns, G, SV, SF, ND, H, HIST, CW, RB, LS, LN, K, SEG, NSEG, SRCD, LBI,
+                      LBF, SC, STEPT, STEPA, CA, RO)
+        # The event loop of replica j. It is written here, not in a function of its own:
+        # every numba function compiles (and optimises) all it calls into its own module,
+        # so one more level would compile the whole engine once more.
+        TS_j = TS[j]
+        k_ts = 0
+        while G[G_HN] > 0:
+            t = H[0, 0]
+            if t > end_ns:
+                break
+            while k_ts < n_ts and start_ns + k_ts * ts_step < t:
+                sample_timeseries(G, SV, LS, LN, RB, n_lb, TS_j, k_ts)
+                k_ts += 1
+            t, kind, target, payload = heap.peek(H, G)
+            G[G_EVENTS] += 1
+            if kind == ARRIVAL:
+                handle_arrival(H, G, SV, SF, ND, LS, LN, LBI, LBF, K, RB, CW, SRC, SRCD, SEG,
+                               NSEG, target, t)
+            elif kind == COMPLETE:
+                item, failed = handle_complete(H, G, SV, SF, ND, K, RB, HIST, target, payload, t)
+                if item < 0:
+                    code = -item - 1
+                    nro = RB[RB_NRO]
+                    probe_done(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K,
+                               CW, code % nro, code // nro, t, failed == 1)
+            elif kind == SCALER_EVAL:
+                handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV[j],
+                                   STEPT, STEPA, target, payload, t)
+            elif kind == CANARY_DEPLOY:
+                handle_canary_deploy(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, target, t)
+            elif kind == CANARY_EVAL:
+                handle_canary_eval(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, target,
+                                   payload, t)
+            elif kind == ROLL_DEPLOY:
+                handle_roll_deploy(H, G, SV, SF, LS, LN, LBI, RO, P, TPL, RB, target, t)
+            else:
+                handle_roll_round(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K,
+                                  CW, target, payload, t)
+            heap.finish(H, G)
+            if G[G_OVERFLOW] != 0:
+                break
+        STATUS[j, 0] = G[G_OVERFLOW]
+        if G[G_OVERFLOW] != OVERFLOW_NONE:
             return j
+        while k_ts < n_ts:
+            sample_timeseries(G, SV, LS, LN, RB, n_lb, TS_j, k_ts)
+            k_ts += 1
+        write_results(end_ns, OUT_G[j], OUT_Q[j], OUT_LB[j], OUT_SC[j], OUT_CA[j], OUT_RO[j], G,
+                      SV, HIST, LBI, SC, CA, RO)
     return j1

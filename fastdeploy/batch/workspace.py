@@ -17,7 +17,7 @@ def workspace_bytes(arrays) -> int:
 
 
 def make_workspace(model, servers: int, pool: int, max_concurrency: int) -> tuple:
-    """Arrays in the order kernels.run_replica takes them (G ... RO)."""
+    """Arrays in the order kernels.run_replicas takes them (G ... RO)."""
     n_src = model.SRC.shape[0]
     n_lb = model.LB_INIT.shape[0]
     n_sc, n_ca, n_ro = model.SCS.shape[0], model.CAS.shape[0], model.ROS.shape[0]

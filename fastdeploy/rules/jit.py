@@ -3,18 +3,23 @@
 import numba
 
 # cache=True: compiled machine code is kept on disk, so a new process starts fast.
-njit = numba.njit(cache=True, nogil=True)
+#
+# Inlining: numba compiles every function once, on its own, into an LLVM module, and links
+# (and re-optimises) the modules of all it calls into the caller's. `forceinline=True`
+# marks a function "alwaysinline" for LLVM, so callers get its code without a call. This
+# is much cheaper to compile than numba's `inline="always"`, which copies the callee's
+# numba IR into every call site (the copy grows with the square of the callee's size).
+# forceinline is inherited by callees that do not set it, so every decorator here sets it.
+njit = numba.njit(cache=True, nogil=True, forceinline=False)
 
-# For small functions on the kernels' hot path: inlined into the caller at numba IR level,
-# which saves the call and the reference counting of every array argument.
-njit_inline = numba.njit(cache=True, nogil=True, inline="always")
+# For small functions on the kernels' hot path.
+njit_inline = numba.njit(cache=True, nogil=True, forceinline=True)
 
 # The batch kernels: they allocate nothing (the caller owns every array), so they run
 # without numba's reference counting, which otherwise costs atomic operations on every
-# array passed to an inlined helper.
-kernel = numba.njit(cache=True, nogil=True, _nrt=False)
-kernel_inline = numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
-
+# array passed to a function.
+kernel = numba.njit(cache=True, nogil=True, _nrt=False, forceinline=False)
+kernel_inline = numba.njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 
 def refresh_kernel_cache(kernels_file: str, dependencies: list[str]) -> None:
     """Make numba recompile the kernels when a module they inline has changed.
