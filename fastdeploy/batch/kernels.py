@@ -18,6 +18,7 @@ import os
 
 from ..rules import arrivals, canary, histogram, rng, routing, scaling
 from ..rules.distributions import sample_seconds
+from ..rules.jit import entry
 from ..rules.jit import kernel as njit
 from ..rules.jit import kernel_inline as njit_inline
 from ..rules.jit import out_of_line, refresh_kernel_cache
@@ -32,6 +33,11 @@ refresh_kernel_cache(__file__, glob.glob(os.path.join(_HERE, "..", "rules", "*.p
 # RB layout: list-row bases, key bases, counts.
 RB_LB, RB_SC, RB_CA, RB_RO, RB_KSRC, RB_KLB, RB_KRO, RB_NRO = range(8)
 REJECTED = -2
+# Arguments given as numpy integers so that numba compiles the callee once (schema.py).
+FIRST_STAGE = np.int64(0)
+UNIT_WEIGHT = np.int64(1)
+ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
+PROBE_FAILED = np.int64(1)
 
 
 # -- servers -----------------------------------------------------------------------------
@@ -242,7 +248,6 @@ def lb_choose(SV, LS, LN, LBI, LBF, K, RB, CW, lb):
     """The server a request goes to, or -1 when there is none."""
     row = RB[RB_LB] + 3 * lb
     ng = LN[row + 2]
-    n = LN[row]
     if ng > 0:
         i = LBI[lb, LB_SPLIT_COUNT]
         LBI[lb, LB_SPLIT_COUNT] = i + 1
@@ -250,8 +255,9 @@ def lb_choose(SV, LS, LN, LBI, LBF, K, RB, CW, lb):
             g = LS[row + 2, LBI[lb, LB_SPLIT_TURN] % ng]
             LBI[lb, LB_SPLIT_TURN] += 1
             return g
-        m = 0
-        for k in range(n):
+        # The stable group: the backends outside the canary group, in scratch rows.
+        n = 0
+        for k in range(LN[row]):
             s = LS[row, k]
             member = False
             for q in range(ng):
@@ -259,15 +265,19 @@ def lb_choose(SV, LS, LN, LBI, LBF, K, RB, CW, lb):
                     member = True
                     break
             if not member:
-                CW[0, m] = s
-                CW[1, m] = LS[row + 1, k]
-                m += 1
-        if m == 0:
-            return -1
-        return CW[0, strategy_select(SV, LBI, K, RB, CW, lb, CW[0], CW[1], m)]
+                CW[0, n] = s
+                CW[1, n] = LS[row + 1, k]
+                n += 1
+        cand = CW[0]
+        weights = CW[1]
+    else:
+        n = LN[row]
+        cand = LS[row]
+        weights = LS[row + 1]
     if n == 0:
         return -1
-    return LS[row, strategy_select(SV, LBI, K, RB, CW, lb, LS[row], LS[row + 1], n)]
+    # One call site: the strategies are compiled into this function once.
+    return cand[strategy_select(SV, LBI, K, RB, CW, lb, cand, weights, n)]
 
 
 @njit
@@ -324,7 +334,7 @@ def schedule_arrival(H, G, K, RB, SRC, SRCD, SEG, NSEG, src, prev):
     SRCD[src, 2] = hint
     if t < 0 or (SRCD[src, 1] >= 0 and t > SRCD[src, 1]):
         return
-    heap.push(H, G, t, ARRIVAL, src, 0)
+    heap.push(H, G, t, ARRIVAL, src, NO_PAYLOAD)
 
 
 @njit_inline
@@ -390,7 +400,7 @@ def handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV, ST
     current = LN[row]
     pol = SC[sc, SC_POLICY]
     if pol == POL_QUEUE:
-        depth = 0
+        depth = ZERO
         for i in range(current):
             depth += SV[LS[row, i], SV_QLEN]
         desired = scaling.queue_depth_desired(depth, current, int(P[off + SP_POLICY]),
@@ -417,11 +427,11 @@ def handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV, ST
                 s = new_server(SV, SF, G, P, TPL, SC[sc, SC_TPL])
                 if s < 0:
                     return
-                lb_add(SV, G, LS, LN, LBI, RB, lb, s, 1, now)
+                lb_add(SV, G, LS, LN, LBI, RB, lb, s, UNIT_WEIGHT, now)
                 mrow = RB[RB_SC] + sc
                 LS[mrow, LN[mrow]] = s
                 LN[mrow] += 1
-            record_scaling(G, EV, sc, 0, current, current + n, now)
+            record_scaling(G, EV, sc, SCALE_OUT, current, current + n, now)
             SC[sc, SC_LAST_NS] = now
             SC[sc, SC_OUT] += 1
             SC[sc, SC_ADDED] += n
@@ -429,7 +439,7 @@ def handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV, ST
         n = current - max(desired, lo)
         if n > 0 and not blocked(G, SC, sc, seconds_to_ns(P[off + SP_IN_CD]), now):
             scale_in(G, SV, LS, LN, LBI, SC, RB, CW, EV, sc, lb, current, n, now)
-    heap.push_call(H, G, now + seconds_to_ns(P[off + SP_INTERVAL]), SCALER_EVAL, sc, 1)
+    heap.push_call(H, G, now + seconds_to_ns(P[off + SP_INTERVAL]), SCALER_EVAL, sc, LIVE_CHAIN)
 
 
 @njit
@@ -470,7 +480,7 @@ def scale_in(G, SV, LS, LN, LBI, SC, RB, CW, EV, sc, lb, current, n, now):
         list_remove(LS, LN, mrow, CW[2, q])
     if nv == 0:
         return
-    record_scaling(G, EV, sc, 1, current, current - nv, now)
+    record_scaling(G, EV, sc, SCALE_IN, current, current - nv, now)
     SC[sc, SC_LAST_NS] = now
     SC[sc, SC_IN] += 1
     SC[sc, SC_REMOVED] += nv
@@ -500,7 +510,7 @@ def canary_grow(SV, SF, G, LS, LN, LBI, CA, P, TPL, RB, ca, size, now):
         if s < 0:
             return
         CA[ca, CA_MADE] += 1
-        lb_add(SV, G, LS, LN, LBI, RB, CA[ca, CA_LB], s, 1, now)
+        lb_add(SV, G, LS, LN, LBI, RB, CA[ca, CA_LB], s, UNIT_WEIGHT, now)
         LS[grow, LN[grow]] = s
         LN[grow] += 1
 
@@ -541,7 +551,7 @@ def handle_canary_deploy(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, ca, now
     CA[ca, CA_END] = -1
     CA[ca, CA_STATUS] = IN_PROGRESS
     CA[ca, CA_STAGE] = 0
-    canary_start_stage(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, ca, 0, now)
+    canary_start_stage(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, ca, FIRST_STAGE, now)
 
 
 @njit
@@ -657,7 +667,7 @@ def roll_start_batch(H, G, SV, SF, LS, LN, LBI, RO, P, TPL, RB, ro, now):
         if s < 0:
             return
         RO[ro, RO_MADE] += 1
-        lb_add(SV, G, LS, LN, LBI, RB, lb, s, 1, now)
+        lb_add(SV, G, LS, LN, LBI, RB, lb, s, UNIT_WEIGHT, now)
         LS[base + R_BATCH_NEW, i] = s
         LN[base + R_BATCH_NEW] = i + 1
         LS[base + R_NEW_ALL, LN[base + R_NEW_ALL]] = s
@@ -729,7 +739,7 @@ def probe_done(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW
         if LS[base + R_PENDING, i] == m:
             LS[base + R_PENDING, i] = -1
             interval = seconds_to_ns(P[RO[ro, RO_POFF] + RP_INTERVAL])
-            if failed or now - LS[base + R_SENT, i] >= interval:
+            if failed == 1 or now - LS[base + R_SENT, i] >= interval:
                 roll_probe_failed(SV, G, LS, LN, LBI, RO, P, RB, ro, i, now)
             else:
                 roll_probe_passed(H, G, SV, SF, LS, LN, LBI, RO, P, TPL, RB, ro, i, now)
@@ -762,7 +772,7 @@ def handle_roll_round(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB
         item = -(1 + m * nro + ro)
         if accept_call(H, G, SV, SF, ND, K, RB, LS[base + R_BATCH_NEW, i], item, now, now) == REJECTED:
             probe_done(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K, CW, ro, m,
-                       now, True)
+                       now, PROBE_FAILED)
         if RO[ro, RO_STATUS] != IN_PROGRESS:
             return
     heap.push_call(H, G, now + seconds_to_ns(P[RO[ro, RO_POFF] + RP_INTERVAL]), ROLL_ROUND, ro, batch)
@@ -1006,7 +1016,7 @@ def write_results(end_ns, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, G, SV, H
         OUT_RO[i, 8] = RO[i, RO_END]
 
 
-@njit
+@entry
 def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS,
                  INIT_EV, start_ns, end_ns, ts_step, j0, j1,
                  OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, STATUS,
@@ -1031,7 +1041,7 @@ def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, C
         # every numba function compiles (and optimises) all it calls into its own module,
         # so one more level would compile the whole engine once more.
         TS_j = TS[j]
-        k_ts = 0
+        k_ts = ZERO
         while G[G_HN] > 0:
             t = H[0, 0]
             if t > end_ns:
@@ -1050,7 +1060,7 @@ def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, C
                     code = -item - 1
                     nro = RB[RB_NRO]
                     probe_done(H, G, SV, SF, ND, LS, LN, LBI, LBF, SC, CA, RO, P, TPL, RB, K,
-                               CW, code % nro, code // nro, t, failed == 1)
+                               CW, code % nro, code // nro, t, failed)
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV[j],
                                    STEPT, STEPA, target, payload, t)

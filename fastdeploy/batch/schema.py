@@ -6,6 +6,8 @@ named here. Kernels index them with these module constants, which numba freezes.
 
 from enum import IntEnum
 
+import numpy as np
+
 
 class Kind(IntEnum):
     """Event kinds of the batch heap."""
@@ -19,7 +21,16 @@ class Kind(IntEnum):
     ROLL_ROUND = 6  # payload: batch number
 
 
-ARRIVAL, COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND = range(7)
+# Codes that kernels pass as arguments are numpy integers, not Python ints: numba types a
+# Python int constant as a literal and compiles a called function once more for every
+# literal value it is given (a cold-start cost), but a numpy integer as a plain int64.
+ARRIVAL, COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND = (
+    np.int64(k) for k in range(7))
+NO_PAYLOAD = np.int64(0)
+LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its chain
+
+# Scaling actions as recorded in the scaling-events output.
+SCALE_OUT, SCALE_IN = np.int64(0), np.int64(1)
 
 # Target kinds of a source.
 TO_LB = 0
