@@ -1,13 +1,15 @@
 """Speed of the batch engine on a preset, against the C++ floor, in one invocation.
 
     python benchmarks/bench_batch.py [--scenario autoscale-spike] [--replicas 10000]
-        [--threads 1,2] [--cpp-replicas 1000] [--cpp-source PATH] [--no-cpp] [--no-compile]
+        [--threads 1,2] [--rounds 3] [--cold-runs 2] [--cpp-replicas 1000]
+        [--cpp-source PATH] [--no-cpp] [--no-compile]
 
 Prints requests simulated per second (wall) and replicas per second for each thread
 count, cold compile time (empty numba cache, new process) and warm start (filled cache,
 new process) to the first result of a 1-replica run, peak memory, and the same speed
 figures for the C++ program of the shared anchors (built here with g++ -O2
--march=native), with the ratios. The C++ source defaults to
+-march=native), with the ratios. The systems run in interleaved rounds and the figures
+are medians over rounds (the ratios: medians of each round's ratio). The C++ source defaults to
 shared/anchors/cpp/autoscale.cpp in the folder beside the repository. It prints a final
 JSON line with every figure.
 """
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from statistics import median
 
 import numpy as np
 
@@ -48,16 +51,17 @@ def child(scenario, replicas, threads, cache_dir):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def cpp_figures(source, replicas):
+def build_cpp(source):
     exe = os.path.join(tempfile.mkdtemp(prefix="fastdeploy-cpp-"), "autoscale")
     subprocess.run(["g++", "-O2", "-march=native", "-std=c++17", "-pthread", "-o", exe, source],
                    check=True)
-    out = {}
-    for threads in (1, 2):
-        line = subprocess.run([exe, "--replicas", str(replicas), "--threads", str(threads),
-                               "--json"], capture_output=True, text=True, check=True).stdout
-        out[threads] = json.loads(line.strip().splitlines()[-1])
-    return out
+    return exe
+
+
+def run_cpp(exe, replicas, threads):
+    line = subprocess.run([exe, "--replicas", str(replicas), "--threads", str(threads),
+                           "--json"], capture_output=True, text=True, check=True).stdout
+    return json.loads(line.strip().splitlines()[-1])
 
 
 def main():
@@ -69,18 +73,24 @@ def main():
     ap.add_argument("--cpp-source", default=DEFAULT_CPP)
     ap.add_argument("--no-cpp", action="store_true")
     ap.add_argument("--no-compile", action="store_true", help="skip the cold/warm start runs")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds of every system; figures are medians")
+    ap.add_argument("--cold-runs", type=int, default=2, help="cold starts to measure")
     args = ap.parse_args()
     figures: dict = {"scenario": args.scenario, "replicas": args.replicas,
                      "machine": f"{os.cpu_count()} cores, {os.uname().machine}"}
 
     if not args.no_compile:
-        cache = tempfile.mkdtemp(prefix="fastdeploy-numba-")
-        cold = child(args.scenario, 1, 1, cache)
+        colds = []
+        for _ in range(args.cold_runs):
+            cache = tempfile.mkdtemp(prefix="fastdeploy-numba-")
+            colds.append(child(args.scenario, 1, 1, cache)["first_result_s"])
         warm = child(args.scenario, 1, 1, cache)
-        figures["cold_start_s"] = cold["first_result_s"]
+        figures["cold_start_s"] = colds
         figures["warm_start_s"] = warm["first_result_s"]
         figures["import_s"] = warm["import_s"]
-        print(f"cold start (empty cache) to first result: {cold['first_result_s']:.2f} s")
+        print("cold start (empty cache) to first result: "
+              + ", ".join(f"{c:.2f}" for c in colds) + f" s (median {median(colds):.2f} s)")
         print(f"warm start (new process) to first result: {warm['first_result_s']:.3f} s "
               f"(import {warm['import_s']:.2f} s)")
 
@@ -89,42 +99,75 @@ def main():
     sim = PRESETS[args.scenario](0)
     sim.run_batch(2, threads=1)  # compile or load from cache outside the timings
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    speeds = {}
-    for threads in [int(t) for t in args.threads.split(",")]:
-        t0 = time.perf_counter()
-        res = sim.run_batch(args.replicas, threads=threads)
-        wall = time.perf_counter() - t0
-        requests = int(np.sum(res.table.column("requests_created").to_numpy()))
-        speeds[threads] = {"wall_s": wall, "requests": requests, "req_per_s": requests / wall,
-                           "replicas_per_s": args.replicas / wall}
-        print(f"fastdeploy {threads} thread(s): {args.replicas} replicas in {wall:.2f} s, "
-              f"{requests / wall / 1e6:.2f} M requests/s, {args.replicas / wall:.0f} replicas/s")
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    cpp_exe = None
+    if not args.no_cpp:
+        if os.path.exists(args.cpp_source):
+            cpp_exe = build_cpp(args.cpp_source)
+        else:
+            print(f"C++ source not found at {args.cpp_source}; pass --cpp-source or --no-cpp")
+
+    # Rounds interleave the systems, so that a slow spell of the host (this machine is
+    # shared) hits both sides of a ratio; the figures are medians over rounds.
+    rounds = []
+    for r in range(args.rounds):
+        row = {"fastdeploy": {}, "cpp": {}}
+        for threads in thread_counts:
+            t0 = time.perf_counter()
+            res = sim.run_batch(args.replicas, threads=threads)
+            wall = time.perf_counter() - t0
+            requests = int(np.sum(res.table.column("requests_created").to_numpy()))
+            row["fastdeploy"][threads] = {"wall_s": wall, "requests": requests,
+                                          "req_per_s": requests / wall,
+                                          "replicas_per_s": args.replicas / wall}
+            if cpp_exe:
+                row["cpp"][threads] = run_cpp(cpp_exe, args.cpp_replicas, threads)
+        line = [f"round {r + 1}"]
+        for threads in thread_counts:
+            f = row["fastdeploy"][threads]["req_per_s"]
+            line.append(f"fastdeploy {threads}t {f / 1e6:.2f} M/s")
+            if cpp_exe:
+                c = row["cpp"][threads]["req_per_s"]
+                line.append(f"C++ {threads}t {c / 1e6:.2f} M/s (ratio {f / c:.3f})")
+        print(", ".join(line), flush=True)
+        rounds.append(row)
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    figures["fastdeploy"] = speeds
+    figures["rounds"] = rounds
     figures["peak_rss_mib"] = rss1 / 1024
     figures["rss_growth_per_replica_kib"] = (rss1 - rss0) / args.replicas
     print(f"peak RSS {rss1 / 1024:.0f} MiB; growth over the warm-up "
           f"{(rss1 - rss0) / args.replicas:.2f} KiB per replica of output")
-    if 1 in speeds and 2 in speeds:
-        figures["scaling_2_over_1"] = speeds[2]["req_per_s"] / speeds[1]["req_per_s"]
-        print(f"2 threads / 1 thread: {figures['scaling_2_over_1']:.2f}x")
 
-    if not args.no_cpp and os.path.exists(args.cpp_source):
-        cpp = cpp_figures(args.cpp_source, args.cpp_replicas)
-        figures["cpp"] = cpp
-        for threads, c in cpp.items():
-            print(f"C++ {threads} thread(s): {c['req_per_s'] / 1e6:.2f} M requests/s, "
-                  f"{c['replicas_per_s']:.0f} replicas/s")
-        if 1 in speeds:
-            r = speeds[1]["req_per_s"] / cpp[1]["req_per_s"]
-            figures["ratio_1thread_vs_cpp_1thread"] = r
-            print(f"fastdeploy 1 thread / C++ 1 thread: {r:.3f}")
-        if 2 in speeds:
-            r = speeds[2]["req_per_s"] / cpp[2]["req_per_s"]
-            figures["ratio_2threads_vs_cpp_2threads"] = r
-            print(f"fastdeploy 2 threads / C++ 2 threads: {r:.3f}")
-    elif not args.no_cpp:
-        print(f"C++ source not found at {args.cpp_source}; pass --cpp-source or --no-cpp")
+    def med(system, threads, key="req_per_s"):
+        return median([row[system][threads][key] for row in rounds])
+
+    summary = {}
+    for threads in thread_counts:
+        summary[f"fastdeploy_{threads}t_req_per_s"] = med("fastdeploy", threads)
+        summary[f"fastdeploy_{threads}t_replicas_per_s"] = med("fastdeploy", threads,
+                                                                "replicas_per_s")
+        print(f"fastdeploy {threads} thread(s), median: "
+              f"{summary[f'fastdeploy_{threads}t_req_per_s'] / 1e6:.2f} M requests/s, "
+              f"{summary[f'fastdeploy_{threads}t_replicas_per_s']:.0f} replicas/s")
+        if cpp_exe:
+            summary[f"cpp_{threads}t_req_per_s"] = med("cpp", threads)
+            ratio = median([row["fastdeploy"][threads]["req_per_s"]
+                            / row["cpp"][threads]["req_per_s"] for row in rounds])
+            summary[f"ratio_{threads}t_vs_cpp_{threads}t"] = ratio
+            print(f"C++ {threads} thread(s), median: "
+                  f"{summary[f'cpp_{threads}t_req_per_s'] / 1e6:.2f} M requests/s; "
+                  f"fastdeploy / C++ (median of rounds): {ratio:.3f}")
+    if 1 in thread_counts and 2 in thread_counts:
+        scaling = median([row["fastdeploy"][2]["req_per_s"] / row["fastdeploy"][1]["req_per_s"]
+                          for row in rounds])
+        summary["scaling_2_over_1"] = scaling
+        print(f"2 threads / 1 thread (median of rounds): {scaling:.2f}x")
+        if cpp_exe:
+            cs = median([row["cpp"][2]["req_per_s"] / row["cpp"][1]["req_per_s"]
+                         for row in rounds])
+            summary["cpp_scaling_2_over_1"] = cs
+            print(f"C++ 2 threads / 1 thread (median of rounds): {cs:.2f}x")
+    figures["summary"] = summary
     print(json.dumps(figures))
 
 
