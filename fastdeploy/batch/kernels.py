@@ -38,6 +38,7 @@ FIRST_STAGE = np.int64(0)
 UNIT_WEIGHT = np.int64(1)
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
 PROBE_FAILED = np.int64(1)
+WORK_DRAW, FAIL_DRAW = np.int64(0), np.int64(1)
 
 
 # -- servers -----------------------------------------------------------------------------
@@ -74,27 +75,28 @@ def retire_if_drained(SV, G, s, now):
 
 
 @njit_inline
-def item_uniforms(K, RB, item):
-    """(u_work, u_fail) of a request (item >= 0) or a probe (item < 0)."""
+def item_uniform(K, RB, item, draw):
+    """Uniform number ``draw`` (WORK_DRAW or FAIL_DRAW) of a request (item >= 0) or a probe
+    (item < 0): draws 2i and 2i + 1 of the requests' or the deployer's stream."""
     if item >= 0:
-        return rng.uniform(K[0], 2 * item), rng.uniform(K[0], 2 * item + 1)
+        return rng.uniform(K[0], 2 * item + draw)
     code = -item - 1
     nro = RB[RB_NRO]
-    m = code // nro
-    d = code % nro
-    key = K[RB[RB_KRO] + d]
-    return rng.uniform(key, 2 * m), rng.uniform(key, 2 * m + 1)
+    return rng.uniform(K[RB[RB_KRO] + code % nro], 2 * (code // nro) + draw)
 
 
 @njit_inline
 def start_service(H, G, SV, SF, ND, K, RB, s, node, now):
     SV[s, SV_BUSY] += 1
-    u_work, u_fail = item_uniforms(K, RB, ND[node, ND_ITEM])
+    item = ND[node, ND_ITEM]
+    u_work = item_uniform(K, RB, item, WORK_DRAW)
     service = seconds_to_ns(sample_seconds(SV[s, SV_KIND], SF[s, SF_A], SF[s, SF_B], u_work))
     if service < 0:
         service = 0
     ND[node, ND_SERVICE] = service
-    ND[node, ND_FAILED] = 1 if u_fail < SF[s, SF_FAIL] else 0
+    # A failure needs u_fail < rate: with a zero rate the draw is skipped, not changed.
+    fail = SF[s, SF_FAIL]
+    ND[node, ND_FAILED] = 1 if fail > 0.0 and item_uniform(K, RB, item, FAIL_DRAW) < fail else 0
     heap.push(H, G, now + service, COMPLETE, s, node)
 
 

@@ -6,6 +6,9 @@ G = 1.02, and reports the geometric middle, clamped to the exact min and max.
 
 import math
 
+import numpy as np
+
+from .bits import EXPONENT_BIAS, MANTISSA_BITS, MANTISSA_MASK, float_bits
 from .jit import njit, njit_inline
 
 GROWTH = 1.02
@@ -13,15 +16,35 @@ N_BUCKETS = 2048
 _LOG_G = math.log(GROWTH)
 # Largest latency the histogram can hold, in ns (about 12 years).
 MAX_LATENCY_NS = int(GROWTH ** (N_BUCKETS - 2))
+# EDGES[b] = G^(b-1), the lower edge of bucket b >= 1 (EDGES[0] is unused). Both engines
+# read this one table, so a latency on an edge lands in the same bucket in both, and
+# finding the bucket takes no logarithm: a third of the batch kernel's log calls were
+# here, about 15% of its time.
+EDGES = np.exp((np.arange(N_BUCKETS, dtype=np.float64) - 1.0) * _LOG_G)
+_BUCKETS_PER_OCTAVE = math.log(2.0) / _LOG_G
+# log2(1 + f) on [0, 1] as a cubic in f (least squares; error below 0.0014, a twentieth
+# of a bucket), so that the estimate below is rarely off the exact bucket.
+_C1, _C2, _C3 = 1.42349418, -0.58776924, 0.16558988
+_ULP = 2.0 ** -MANTISSA_BITS
 
 
 @njit_inline
 def bucket_of(lat_ns):
+    """0 for lat_ns <= 0, else the largest b <= N_BUCKETS - 1 with EDGES[b] <= lat_ns."""
     if lat_ns <= 0:
         return 0
-    b = 1 + int(math.floor(math.log(lat_ns) / _LOG_G))
+    x = float(lat_ns)
+    bits = float_bits(x)
+    f = (bits & MANTISSA_MASK) * _ULP  # x = 2^e (1 + f)
+    log2_x = ((bits >> MANTISSA_BITS) - EXPONENT_BIAS) + f * (_C1 + f * (_C2 + f * _C3))
+    b = 1 + int(log2_x * _BUCKETS_PER_OCTAVE)
     if b > N_BUCKETS - 1:
         b = N_BUCKETS - 1
+    # The estimate is at most one bucket off: step to the exact one.
+    while b < N_BUCKETS - 1 and EDGES[b + 1] <= x:
+        b += 1
+    while b > 1 and EDGES[b] > x:
+        b -= 1
     return b
 
 
