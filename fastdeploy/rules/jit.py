@@ -18,6 +18,7 @@ njit_inline = numba.njit(cache=True, nogil=True, forceinline=True)
 # The batch kernels: they allocate nothing (the caller owns every array), so they run
 # without numba's reference counting, which otherwise costs atomic operations on every
 # array passed to a function.
+#
 # Only `entry` (the one kernel Python calls) gets numba's Python and C wrappers: for
 # functions of twenty arrays they are large, and compiling them for every kernel cost
 # seconds of the cold start.
@@ -26,6 +27,7 @@ _INTERNAL = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 entry = numba.njit(**_KERNEL, forceinline=False)
 kernel = numba.njit(**_KERNEL, **_INTERNAL, forceinline=False)
 kernel_inline = numba.njit(**_KERNEL, **_INTERNAL, forceinline=True)
+
 
 def refresh_kernel_cache(kernels_file: str, dependencies: list[str]) -> None:
     """Make numba recompile the kernels when a module they inline has changed.
