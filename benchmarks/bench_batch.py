@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,15 +78,21 @@ def main():
                     help="interleaved rounds of every system; figures are medians")
     ap.add_argument("--cold-runs", type=int, default=2, help="cold starts to measure")
     args = ap.parse_args()
+    if args.rounds < 1 or args.cold_runs < 1:
+        ap.error(f"--rounds and --cold-runs must be at least 1, got {args.rounds} and "
+                 f"{args.cold_runs}")
     figures: dict = {"scenario": args.scenario, "replicas": args.replicas,
                      "machine": f"{os.cpu_count()} cores, {os.uname().machine}"}
 
     if not args.no_compile:
         colds = []
+        caches = []
         for _ in range(args.cold_runs):
-            cache = tempfile.mkdtemp(prefix="fastdeploy-numba-")
-            colds.append(child(args.scenario, 1, 1, cache)["first_result_s"])
-        warm = child(args.scenario, 1, 1, cache)
+            caches.append(tempfile.mkdtemp(prefix="fastdeploy-numba-"))
+            colds.append(child(args.scenario, 1, 1, caches[-1])["first_result_s"])
+        warm = child(args.scenario, 1, 1, caches[-1])
+        for cache in caches:
+            shutil.rmtree(cache, ignore_errors=True)
         figures["cold_start_s"] = colds
         figures["warm_start_s"] = warm["first_result_s"]
         figures["import_s"] = warm["import_s"]
