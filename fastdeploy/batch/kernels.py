@@ -58,7 +58,6 @@ def new_server(SV, SF, G, P, TPL, tpl):
     SV[s, SV_QTAIL] = -1
     SV[s, SV_COST_SINCE] = -1
     SV[s, SV_LB] = -1
-    SV[s, SV_WRR_EPOCH] = -1
     SF[s, SF_A] = P[off + 2]
     SF[s, SF_B] = P[off + 3]
     SF[s, SF_FAIL] = P[off + 4]
@@ -154,13 +153,14 @@ def on_added(SV, G, s, now):
 
 @njit
 def lb_add(SV, G, LS, LN, LBI, RB, lb, s, w, now):
-    row = RB[RB_LB] + 3 * lb
+    row = RB[RB_LB] + LB_ROWS * lb
     n = LN[row]
     LS[row, n] = s
     LS[row + 1, n] = w
     LN[row] = n + 1
     LN[row + 1] = n + 1
     LBI[lb, LB_ADDED] += 1
+    LBI[lb, LB_PICK_STALE] = 1
     SV[s, SV_LB] = lb
     on_added(SV, G, s, now)
 
@@ -180,7 +180,7 @@ def list_remove(LS, LN, row, value):
 
 @njit
 def lb_remove(SV, G, LS, LN, LBI, RB, lb, s, now):
-    row = RB[RB_LB] + 3 * lb
+    row = RB[RB_LB] + LB_ROWS * lb
     i = list_remove(LS, LN, row, s)
     n = LN[row + 1]
     for j in range(i, n - 1):
@@ -188,6 +188,7 @@ def lb_remove(SV, G, LS, LN, LBI, RB, lb, s, now):
     LN[row + 1] = n - 1
     list_remove(LS, LN, row + 2, s)
     LBI[lb, LB_REMOVED] += 1
+    LBI[lb, LB_PICK_STALE] = 1
     SV[s, SV_LB] = -1
     SV[s, SV_REMOVED] = 1
     retire_if_drained(SV, G, s, now)
@@ -201,7 +202,7 @@ def lb_draw(LBI, K, RB, lb):
 
 
 @njit_inline
-def strategy_select(SV, LBI, K, RB, CW, lb, cand, weights, n):
+def strategy_select(SV, LBI, K, RB, lb, cand, weights, cur, n):
     """Index into cand[:n] chosen by the load balancer's strategy."""
     st = LBI[lb, LB_STRATEGY]
     if st == ST_ROUND_ROBIN:
@@ -209,19 +210,7 @@ def strategy_select(SV, LBI, K, RB, CW, lb, cand, weights, n):
         LBI[lb, LB_RR] += 1
         return i
     if st == ST_WEIGHTED:
-        epoch = LBI[lb, LB_WRR_EPOCH]
-        cur = CW[3]
-        for i in range(n):
-            s = cand[i]
-            cur[i] = SV[s, SV_WRR] if SV[s, SV_WRR_EPOCH] == epoch else 0
-        best = routing.smooth_weighted_pick(weights, cur, n)
-        # Only this pick's candidates keep their current weight (as the object engine's map).
-        epoch += 1
-        LBI[lb, LB_WRR_EPOCH] = epoch
-        for i in range(n):
-            SV[cand[i], SV_WRR] = cur[i]
-            SV[cand[i], SV_WRR_EPOCH] = epoch
-        return best
+        return routing.smooth_weighted_pick(weights, cur, n)
     if st == ST_LEAST_CONN:
         best = 0
         best_n = SV[cand[0], SV_BUSY] + SV[cand[0], SV_QLEN]
@@ -248,43 +237,63 @@ def strategy_select(SV, LBI, K, RB, CW, lb, cand, weights, n):
 @njit_inline
 def lb_choose(SV, LS, LN, LBI, LBF, K, RB, CW, lb):
     """The server a request goes to, or -1 when there is none."""
-    row = RB[RB_LB] + 3 * lb
-    ng = LN[row + 2]
+    row = RB[RB_LB] + LB_ROWS * lb
+    ng = LN[row + LR_GROUP]
     if ng > 0:
         i = LBI[lb, LB_SPLIT_COUNT]
         LBI[lb, LB_SPLIT_COUNT] = i + 1
         if canary.split_to_canary(i, LBF[lb]):
-            g = LS[row + 2, LBI[lb, LB_SPLIT_TURN] % ng]
+            g = LS[row + LR_GROUP, LBI[lb, LB_SPLIT_TURN] % ng]
             LBI[lb, LB_SPLIT_TURN] += 1
             return g
-        # The stable group: the backends outside the canary group, in scratch rows.
-        n = 0
-        for k in range(LN[row]):
-            s = LS[row, k]
-            member = False
-            for q in range(ng):
-                if LS[row + 2, q] == s:
-                    member = True
-                    break
-            if not member:
-                CW[0, n] = s
-                CW[1, n] = LS[row + 1, k]
-                n += 1
-        cand = CW[0]
-        weights = CW[1]
-    else:
-        n = LN[row]
-        cand = LS[row]
-        weights = LS[row + 1]
+    if LBI[lb, LB_PICK_STALE] == 1:
+        rebuild_pick_rows(LS, LN, LBI, CW, row, lb)
+    n = LN[row + LR_PICK]
     if n == 0:
         return -1
-    # One call site: the strategies are compiled into this function once.
-    return cand[strategy_select(SV, LBI, K, RB, CW, lb, cand, weights, n)]
+    i = strategy_select(SV, LBI, K, RB, lb, LS[row + LR_PICK], LS[row + LR_PICK_W],
+                        LS[row + LR_PICK_CUR], n)
+    return LS[row + LR_PICK, i]
+
+
+@njit
+def rebuild_pick_rows(LS, LN, LBI, CW, row, lb):
+    """The backends a request is routed among: all, or those outside the canary group
+    while a split is set, with their weights. Each keeps the smooth weighted round robin
+    current weight it had among the previous pick's backends, 0 if it was not one of them
+    (the object engine's map from backend to current weight)."""
+    ng = LN[row + LR_GROUP]
+    n_old = LN[row + LR_PICK]
+    n = 0
+    for k in range(LN[row + LR_BACKENDS]):
+        s = LS[row + LR_BACKENDS, k]
+        member = False
+        for q in range(ng):
+            if LS[row + LR_GROUP, q] == s:
+                member = True
+                break
+        if member:
+            continue
+        cur = 0
+        for j in range(n_old):
+            if LS[row + LR_PICK, j] == s:
+                cur = LS[row + LR_PICK_CUR, j]
+                break
+        CW[0, n] = s
+        CW[1, n] = LS[row + LR_WEIGHTS, k]
+        CW[2, n] = cur
+        n += 1
+    for i in range(n):
+        LS[row + LR_PICK, i] = CW[0, i]
+        LS[row + LR_PICK_W, i] = CW[1, i]
+        LS[row + LR_PICK_CUR, i] = CW[2, i]
+    LN[row + LR_PICK] = n
+    LBI[lb, LB_PICK_STALE] = 0
 
 
 @njit
 def set_split(LS, LN, LBI, LBF, RB, lb, group_row, fraction):
-    row = RB[RB_LB] + 3 * lb + 2
+    row = RB[RB_LB] + LB_ROWS * lb + 2
     n = LN[group_row]
     for i in range(n):
         LS[row, i] = LS[group_row, i]
@@ -292,14 +301,16 @@ def set_split(LS, LN, LBI, LBF, RB, lb, group_row, fraction):
     LBF[lb] = fraction
     LBI[lb, LB_SPLIT_COUNT] = 0
     LBI[lb, LB_SPLIT_TURN] = 0
+    LBI[lb, LB_PICK_STALE] = 1
 
 
 @njit
 def clear_split(LN, LBI, LBF, RB, lb):
-    LN[RB[RB_LB] + 3 * lb + 2] = 0
+    LN[RB[RB_LB] + LB_ROWS * lb + 2] = 0
     LBF[lb] = 0.0
     LBI[lb, LB_SPLIT_COUNT] = 0
     LBI[lb, LB_SPLIT_TURN] = 0
+    LBI[lb, LB_PICK_STALE] = 1
 
 
 # -- requests --------------------------------------------------------------------------------
@@ -398,7 +409,7 @@ def handle_scaler_eval(H, G, SV, SF, ND, LS, LN, LBI, SC, P, TPL, RB, CW, EV, ST
     off = SC[sc, SC_POFF]
     lo = int(P[off + SP_MIN])
     hi = int(P[off + SP_MAX])
-    row = RB[RB_LB] + 3 * lb
+    row = RB[RB_LB] + LB_ROWS * lb
     current = LN[row]
     pol = SC[sc, SC_POLICY]
     if pol == POL_QUEUE:
@@ -455,7 +466,7 @@ def blocked(G, SC, sc, cooldown, now):
 @njit
 def scale_in(G, SV, LS, LN, LBI, SC, RB, CW, EV, sc, lb, current, n, now):
     mrow = RB[RB_SC] + sc
-    row = RB[RB_LB] + 3 * lb
+    row = RB[RB_LB] + LB_ROWS * lb
     nv = 0
     for i in range(LN[mrow] - 1, -1, -1):
         if nv >= n:
@@ -538,7 +549,7 @@ def handle_canary_deploy(H, G, SV, SF, LS, LN, LBI, LBF, CA, P, TPL, RB, ca, now
     CA[ca, CA_DEPLOYMENT] += 1
     CA[ca, CA_STARTED] += 1
     lb = CA[ca, CA_LB]
-    row = RB[RB_LB] + 3 * lb
+    row = RB[RB_LB] + LB_ROWS * lb
     grow = RB[RB_CA] + 2 * ca
     n = LN[row]
     for i in range(n):
@@ -625,7 +636,7 @@ def handle_roll_deploy(H, G, SV, SF, LS, LN, LBI, RO, P, TPL, RB, ro, now):
         return
     RO[ro, RO_STARTED] += 1
     lb = RO[ro, RO_LB]
-    row = RB[RB_LB] + 3 * lb
+    row = RB[RB_LB] + LB_ROWS * lb
     base = RB[RB_RO] + 8 * ro
     n = LN[row]
     for i in range(n):
@@ -861,7 +872,7 @@ def sample_timeseries(G, SV, LS, LN, RB, n_lb, TS, k):
     util = 0.0
     nb = 0
     for lb in range(n_lb):
-        row = RB[RB_LB] + 3 * lb
+        row = RB[RB_LB] + LB_ROWS * lb
         for i in range(LN[row]):
             b = LS[row, i]
             util += SV[b, SV_BUSY] / SV[b, SV_CONC]
@@ -899,7 +910,7 @@ def reset_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_
     LS[:, :] = 0
     LN[:] = 0
     RB[RB_LB] = 0
-    RB[RB_SC] = 3 * n_lb
+    RB[RB_SC] = LB_ROWS * n_lb
     RB[RB_CA] = RB[RB_SC] + n_sc
     RB[RB_RO] = RB[RB_CA] + 2 * n_ca
     RB[RB_KSRC] = 1
@@ -928,10 +939,11 @@ def reset_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_
         new_server(SV, SF, G, P, TPL, s)
     for lb in range(n_lb):
         LBI[lb, LB_STRATEGY] = LB_INIT[lb, 0]
+        LBI[lb, LB_PICK_STALE] = 1
         nb = LB_INIT[lb, 1]
         LBI[lb, LB_ADDED] = LB_INIT[lb, 2]
         LBI[lb, LB_REMOVED] = LB_INIT[lb, 3]
-        row = 3 * lb
+        row = LB_ROWS * lb
         for i in range(nb):
             s = LB_INIT[lb, 4 + 2 * i]
             LS[row, i] = s
@@ -940,7 +952,7 @@ def reset_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_
         LN[row] = nb
         LN[row + 1] = nb
     for lb in range(n_lb):
-        row = 3 * lb
+        row = LB_ROWS * lb
         for i in range(LN[row]):
             on_added(SV, G, LS[row, i], start_ns)
 

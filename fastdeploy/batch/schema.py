@@ -72,8 +72,8 @@ OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap")
 # -- server bank (int64), one row per server ---------------------------------------------
 SV_CONC, SV_QCAP, SV_KIND, SV_BUSY, SV_QHEAD, SV_QTAIL, SV_QLEN = range(7)
 SV_COMPLETED, SV_REJECTED, SV_FAILURES, SV_SERVICE_NS, SV_LATENCY_NS = range(7, 12)
-SV_REMOVED, SV_COST_SINCE, SV_COST_NS, SV_LB, SV_WRR, SV_WRR_EPOCH = range(12, 18)
-SV_FIELDS = 18
+SV_REMOVED, SV_COST_SINCE, SV_COST_NS, SV_LB = range(12, 16)
+SV_FIELDS = 16
 # server float bank: distribution a, b, failure_rate
 SF_A, SF_B, SF_FAIL = range(3)
 
@@ -92,8 +92,15 @@ OUT_G_FIELDS = 10  # G_CREATED .. G_COST_NS are reported
 
 # -- load balancers (int64) ------------------------------------------------------------------
 (LB_STRATEGY, LB_RR, LB_DRAWS, LB_RECEIVED, LB_FORWARDED, LB_NOBACKEND, LB_ADDED, LB_REMOVED,
- LB_SPLIT_COUNT, LB_SPLIT_TURN, LB_WRR_EPOCH) = range(11)
+ LB_SPLIT_COUNT, LB_SPLIT_TURN, LB_PICK_STALE) = range(11)
 LB_FIELDS = 11
+# List rows of a load balancer, from its base row: its backends and their weights, the
+# canary group while a split is set, and the pick rows: the backends a request is routed
+# among (outside the group during a split), their weights and their smooth weighted round
+# robin current weights. The pick rows are rebuilt only after the backends or the group
+# change (LB_PICK_STALE), not per request.
+LB_ROWS = 6
+LR_BACKENDS, LR_WEIGHTS, LR_GROUP, LR_PICK, LR_PICK_W, LR_PICK_CUR = range(LB_ROWS)
 LB_STAT_FIRST = LB_RECEIVED
 LB_STATS = ("requests_received", "requests_forwarded", "no_backend_available",
             "backends_added", "backends_removed")

@@ -21,7 +21,7 @@ def make_workspace(model, servers: int, pool: int, max_concurrency: int) -> tupl
     n_src = model.SRC.shape[0]
     n_lb = model.LB_INIT.shape[0]
     n_sc, n_ca, n_ro = model.SCS.shape[0], model.CAS.shape[0], model.ROS.shape[0]
-    n_rows = 3 * n_lb + n_sc + 2 * n_ca + 8 * n_ro
+    n_rows = sc.LB_ROWS * n_lb + n_sc + 2 * n_ca + 8 * n_ro
     max_seg = max([3] + [int(n) for n in model.SRC[:, 5]])
     max_steps = max([1] + [int(n) for n in model.SCS[:, 4]])
     # Pending events: a completion per request or probe in service (at most every
@@ -36,7 +36,7 @@ def make_workspace(model, servers: int, pool: int, max_concurrency: int) -> tupl
         np.zeros((pool, sc.ND_FIELDS), np.int64),  # ND
         np.zeros((heap, 3), np.int64),  # H
         np.zeros(histogram.N_BUCKETS, np.int64),  # HIST
-        np.zeros((4, servers), np.int64),  # CW
+        np.zeros((3, servers), np.int64),  # CW
         np.zeros(8, np.int64),  # RB
         np.zeros((max(n_rows, 1), servers), np.int64),  # LS
         np.zeros(max(n_rows, 1), np.int64),  # LN
