@@ -156,9 +156,9 @@ def lb_add(SV, G, LS, LN, LBI, RB, lb, s, w, now):
     row = RB[RB_LB] + LB_ROWS * lb
     n = LN[row]
     LS[row, n] = s
-    LS[row + 1, n] = w
+    LS[row + LR_WEIGHTS, n] = w
     LN[row] = n + 1
-    LN[row + 1] = n + 1
+    LN[row + LR_WEIGHTS] = n + 1
     LBI[lb, LB_ADDED] += 1
     LBI[lb, LB_PICK_STALE] = 1
     SV[s, SV_LB] = lb
@@ -182,11 +182,11 @@ def list_remove(LS, LN, row, value):
 def lb_remove(SV, G, LS, LN, LBI, RB, lb, s, now):
     row = RB[RB_LB] + LB_ROWS * lb
     i = list_remove(LS, LN, row, s)
-    n = LN[row + 1]
+    n = LN[row + LR_WEIGHTS]
     for j in range(i, n - 1):
-        LS[row + 1, j] = LS[row + 1, j + 1]
-    LN[row + 1] = n - 1
-    list_remove(LS, LN, row + 2, s)
+        LS[row + LR_WEIGHTS, j] = LS[row + LR_WEIGHTS, j + 1]
+    LN[row + LR_WEIGHTS] = n - 1
+    list_remove(LS, LN, row + LR_GROUP, s)
     LBI[lb, LB_REMOVED] += 1
     LBI[lb, LB_PICK_STALE] = 1
     SV[s, SV_LB] = -1
@@ -293,7 +293,7 @@ def rebuild_pick_rows(LS, LN, LBI, CW, row, lb):
 
 @njit
 def set_split(LS, LN, LBI, LBF, RB, lb, group_row, fraction):
-    row = RB[RB_LB] + LB_ROWS * lb + 2
+    row = RB[RB_LB] + LB_ROWS * lb + LR_GROUP
     n = LN[group_row]
     for i in range(n):
         LS[row, i] = LS[group_row, i]
@@ -306,7 +306,7 @@ def set_split(LS, LN, LBI, LBF, RB, lb, group_row, fraction):
 
 @njit
 def clear_split(LN, LBI, LBF, RB, lb):
-    LN[RB[RB_LB] + LB_ROWS * lb + 2] = 0
+    LN[RB[RB_LB] + LB_ROWS * lb + LR_GROUP] = 0
     LBF[lb] = 0.0
     LBI[lb, LB_SPLIT_COUNT] = 0
     LBI[lb, LB_SPLIT_TURN] = 0
@@ -641,7 +641,7 @@ def handle_roll_deploy(H, G, SV, SF, LS, LN, LBI, RO, P, TPL, RB, ro, now):
     n = LN[row]
     for i in range(n):
         LS[base + R_OLD, i] = LS[row, i]
-        LS[base + R_OLD_W, i] = LS[row + 1, i]
+        LS[base + R_OLD_W, i] = LS[row + LR_WEIGHTS, i]
         LS[base + R_REMOVED, i] = 0
     LN[base + R_OLD] = n
     LN[base + R_NEW_ALL] = 0
@@ -947,10 +947,10 @@ def reset_replica(seed, replica, P, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_
         for i in range(nb):
             s = LB_INIT[lb, 4 + 2 * i]
             LS[row, i] = s
-            LS[row + 1, i] = LB_INIT[lb, 5 + 2 * i]
+            LS[row + LR_WEIGHTS, i] = LB_INIT[lb, 5 + 2 * i]
             SV[s, SV_LB] = lb
         LN[row] = nb
-        LN[row + 1] = nb
+        LN[row + LR_WEIGHTS] = nb
     for lb in range(n_lb):
         row = LB_ROWS * lb
         for i in range(LN[row]):
