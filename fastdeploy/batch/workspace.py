@@ -34,7 +34,7 @@ def make_workspace(model, servers: int, pool: int, max_concurrency: int) -> tupl
         np.zeros((servers, sc.SV_FIELDS), np.int64),  # SV
         np.zeros((servers, 3), np.float64),  # SF
         np.zeros((pool, sc.ND_FIELDS), np.int64),  # ND
-        np.zeros((heap, 3), np.int64),  # H
+        np.zeros(3 * heap, np.int64),  # H: 3 words per entry
         np.zeros(histogram.N_BUCKETS, np.int64),  # HIST
         np.zeros((3, servers), np.int64),  # CW
         np.zeros(8, np.int64),  # RB
