@@ -175,6 +175,8 @@ def main():
             summary["cpp_scaling_2_over_1"] = cs
             print(f"C++ 2 threads / 1 thread (median of rounds): {cs:.2f}x")
     figures["summary"] = summary
+    if cpp_exe:
+        shutil.rmtree(os.path.dirname(cpp_exe), ignore_errors=True)
     print(json.dumps(figures))
 
 

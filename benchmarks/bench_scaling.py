@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,8 +59,13 @@ def cpp_traffic(source, replicas, threads):
     scaled_source = os.path.join(tmp, "autoscale10x.cpp")
     with open(scaled_source, "w") as f:
         f.write(scaled)
-    return {1: run_cpp(build_cpp(source), replicas, threads),
-            10: run_cpp(build_cpp(scaled_source), max(1, replicas // 10), threads)}
+    exes = [build_cpp(source), build_cpp(scaled_source)]
+    try:
+        return {1: run_cpp(exes[0], replicas, threads),
+                10: run_cpp(exes[1], max(1, replicas // 10), threads)}
+    finally:
+        for path in [tmp] + [os.path.dirname(exe) for exe in exes]:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def main():
