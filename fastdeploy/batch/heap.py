@@ -23,6 +23,14 @@ def _pack(kind, target, payload):
 
 
 @njit_inline
+def _set(H, i, t, seq, word):
+    """Write entry i."""
+    H[3 * i] = t
+    H[3 * i + 1] = seq
+    H[3 * i + 2] = word
+
+
+@njit_inline
 def _sift_down(H, n, i, t, seq, word):
     """Place (t, seq, word) at hole i of a heap of n entries, moving children up."""
     while True:
@@ -35,13 +43,9 @@ def _sift_down(H, n, i, t, seq, word):
             c = r
         if t < H[3 * c] or (t == H[3 * c] and seq < H[3 * c + 1]):
             break
-        H[3 * i] = H[3 * c]
-        H[3 * i + 1] = H[3 * c + 1]
-        H[3 * i + 2] = H[3 * c + 2]
+        _set(H, i, H[3 * c], H[3 * c + 1], H[3 * c + 2])
         i = c
-    H[3 * i] = t
-    H[3 * i + 1] = seq
-    H[3 * i + 2] = word
+    _set(H, i, t, seq, word)
 
 
 @njit_inline
@@ -63,21 +67,17 @@ def push(H, G, t, kind, target, payload):
         tp = H[3 * p]
         if tp < t or (tp == t and H[3 * p + 1] < seq):
             break
-        H[3 * i] = H[3 * p]
-        H[3 * i + 1] = H[3 * p + 1]
-        H[3 * i + 2] = H[3 * p + 2]
+        _set(H, i, H[3 * p], H[3 * p + 1], H[3 * p + 2])
         i = p
-    H[3 * i] = t
-    H[3 * i + 1] = seq
-    H[3 * i + 2] = _pack(kind, target, payload)
+    _set(H, i, t, seq, _pack(kind, target, payload))
 
 
 @njit_inline
 def peek(H, G):
     """The first event, (time, kind, target, payload), left in place; its slot is free."""
     G[G_TOP_FREE] = 1
-    word = H[3 * 0 + 2]
-    return H[3 * 0], word >> 60, (word >> 32) & 0xFFFFFFF, word & 0xFFFFFFFF
+    word = H[2]
+    return H[0], word >> 60, (word >> 32) & 0xFFFFFFF, word & 0xFFFFFFFF
 
 
 @njit_inline

@@ -4,23 +4,13 @@ Every bank is an int64 (or float64) 2-D array, one row per entity, one column pe
 named here. Kernels index them with these module constants, which numba freezes.
 """
 
-from enum import IntEnum
-
 import numpy as np
 
-
-class Kind(IntEnum):
-    """Event kinds of the batch heap."""
-
-    ARRIVAL = 0  # target: source
-    COMPLETE = 1  # target: server, payload: pool node
-    SCALER_EVAL = 2  # target: scaler, payload: 1 live chain, 0 no-op
-    CANARY_DEPLOY = 3
-    CANARY_EVAL = 4  # payload: deployment number
-    ROLL_DEPLOY = 5
-    ROLL_ROUND = 6  # payload: batch number
-
-
+# Event kinds of the batch heap, with what their target and payload hold:
+# ARRIVAL (target: source), COMPLETE (target: server, payload: pool node), SCALER_EVAL
+# (target: scaler, payload: LIVE_CHAIN or 0 for a no-op), CANARY_DEPLOY, CANARY_EVAL
+# (payload: deployment number), ROLL_DEPLOY, ROLL_ROUND (payload: batch number).
+#
 # Codes that kernels pass as arguments are numpy integers, not Python ints: numba types a
 # Python int constant as a literal and compiles a called function once more for every
 # literal value it is given (a cold-start cost), but a numpy integer as a plain int64.
