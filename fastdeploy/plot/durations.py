@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _mpl
-from .inputs import as_runs
+from .inputs import as_runs, shared_deployer
 
 STATUS_COLORS = {"completed": _mpl.GREEN, "rolled_back": _mpl.RED}
 STATUS_NAMES = {"completed": "completed", "rolled_back": "rolled back"}
@@ -81,15 +81,9 @@ def plot_durations(results, *, deployer=None, start=None, labels=None, point=Non
         if r.table is None:
             raise ValueError(f"{r.label}: the durations plot needs a per-replica table")
     if deployer is None:
-        found = set(deployer_names(items[0].table)).intersection(
-            *(deployer_names(r.table) for r in items[1:]))
-        if not found:
-            raise ValueError("no canary or rolling deployer in the results (no "
-                             "<name>.status column)")
-        if len(found) > 1:
-            raise ValueError("choose the deployer (deployer=, --deployer in the CLI): "
-                             f"{', '.join(sorted(found))}")
-        deployer = found.pop()
+        deployer = shared_deployer([deployer_names(r.table) for r in items],
+                                   "no canary or rolling deployer in the results (no "
+                                   "<name>.status column)")
     for r in items:
         if f"{deployer}.status" not in r.table.column_names:
             raise ValueError(f"{r.label} has no deployer named {deployer!r} (deployers: "

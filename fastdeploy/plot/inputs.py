@@ -275,3 +275,18 @@ def as_sweep(obj, *, label=None) -> SweepData:
     if label is not None:
         data.label = label
     return data
+
+
+def shared_deployer(names_per_result, none_message: str) -> str:
+    """The one deployer that every result has, when the caller did not name one.
+
+    ValueError with ``none_message`` when they share none, and asking for ``deployer=``
+    when they share several.
+    """
+    found = set(names_per_result[0]).intersection(*names_per_result[1:])
+    if not found:
+        raise ValueError(none_message)
+    if len(found) > 1:
+        raise ValueError("choose the deployer (deployer=, --deployer in the CLI): "
+                         f"{', '.join(sorted(found))}")
+    return found.pop()

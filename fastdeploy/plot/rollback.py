@@ -7,7 +7,7 @@ import numpy as np
 
 from ..intervals import wilson_interval
 from . import _mpl
-from .inputs import as_sweep
+from .inputs import as_sweep, shared_deployer
 from .labels import param_label, short_names
 
 COLORS = (_mpl.RED, _mpl.BLUE, _mpl.GREEN, _mpl.PURPLE, _mpl.ORANGE, _mpl.GREY)
@@ -77,15 +77,9 @@ def plot_rollback(sweeps, *, parameter=None, deployer=None, status: str = "rolle
                              f"CLI): the sweeps share {', '.join(sorted(common)) or 'none'}")
         parameter = common.pop()
     if deployer is None:
-        found = set(deployers(items[0][1].summary)).intersection(
-            *(deployers(d.summary) for _, d in items[1:]))
-        if not found:
-            raise ValueError("no deployer outcome in the sweep summaries (no "
-                             "<name>.status=<value> columns): a canary or rolling sweep?")
-        if len(found) > 1:
-            raise ValueError("choose the deployer (deployer=, --deployer in the CLI): "
-                             f"{', '.join(sorted(found))}")
-        deployer = found.pop()
+        deployer = shared_deployer([deployers(d.summary) for _, d in items],
+                                   "no deployer outcome in the sweep summaries (no "
+                                   "<name>.status=<value> columns): a canary or rolling sweep?")
     for lab, d in items:
         if parameter not in d.keys:
             raise ValueError(f"{lab} did not sweep {parameter} (it swept "
