@@ -12,8 +12,8 @@ push then takes the top slot with one sift-down instead of a pop and a push; ``f
 removes the top if no push took it.
 """
 
-from ..rules.jit import out_of_line
-from ..rules.jit import kernel_inline as njit_inline
+from .compile import out_of_line
+from .compile import kernel_inline as njit_inline
 from .schema import G_HN, G_OVERFLOW, G_SEQ, G_TOP_FREE, OVERFLOW_HEAP
 
 

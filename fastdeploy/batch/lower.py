@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.simulation import Simulation, discover
-from ..deployment.autoscaler import _EVALUATE as SCALER_EVENT
+from ..deployment.autoscaler import EVALUATE_EVENT as SCALER_EVENT
 from ..deployment.autoscaler import MAX_INSTANCES, AutoScaler
-from ..deployment.canary import _DEPLOY as CANARY_EVENT
+from ..deployment.canary import DEPLOY_EVENT as CANARY_EVENT
 from ..deployment.canary import CanaryDeployer
 from ..deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
-from ..deployment.rolling import _DEPLOY as ROLLING_EVENT
+from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
 from ..model.load_balancer import LoadBalancer
 from ..model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseRateProfile,
@@ -27,8 +27,9 @@ from ..model.server import Server
 from ..model.source import Source
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
-from ..rules import rng
+from ..rules import autoscaler, canary, rng, rolling
 from . import schema as sc
+from .bundles import Scenario
 from .params import ParamTable
 
 STRATEGY_CODES = {RoundRobin: sc.ST_ROUND_ROBIN, WeightedRoundRobin: sc.ST_WEIGHTED,
@@ -57,14 +58,7 @@ class BatchModel:
     """A scenario lowered for the kernels."""
 
     params: ParamTable
-    TPL: np.ndarray
-    SRC: np.ndarray
-    SID: np.ndarray
-    LB_INIT: np.ndarray
-    SCS: np.ndarray
-    CAS: np.ndarray
-    ROS: np.ndarray
-    INIT_EV: np.ndarray
+    scenario: Scenario
     start_ns: int
     end_ns: int
     columns: list[Column]
@@ -75,9 +69,10 @@ class BatchModel:
 
     def max_concurrency(self, P_ROWS: np.ndarray) -> int:
         """The largest concurrency of any server or template over the given rows."""
-        if self.TPL.shape[0] == 0 or P_ROWS.shape[0] == 0:
+        offsets = self.scenario.templates[:, sc.TPL_POFF] + sc.TP_CONCURRENCY
+        if offsets.shape[0] == 0 or P_ROWS.shape[0] == 0:
             return 1
-        return max(1, int(P_ROWS[:, self.TPL[:, 1]].max()))
+        return max(1, int(P_ROWS[:, offsets].max()))
 
 
 def _server_signature(server) -> tuple:
@@ -103,13 +98,7 @@ class _Lowerer:
         if sim.end_time is None:
             raise LoweringError("the batch engine needs an end time: give Simulation an "
                                 f"end_time or duration; {POINTER}")
-        if sim._snapshot is not None:
-            sources, entities, pending = sim._snapshot._copy
-        else:
-            sources, entities, pending = sim.sources, sim.entities, sim._pending
-        self.sources = list(sources)
-        self.entities = list(entities)
-        self.pending = list(pending)
+        self.sources, self.entities, self.pending = sim.initial_graph()
         self.start_ns = sim.start_time.nanoseconds
         self.end_ns = sim.end_time.nanoseconds
         self.pt = ParamTable()
@@ -223,7 +212,7 @@ class _Lowerer:
         max_b = max([len(b.all_backends) for b in lbs] + [0])
         # Per load balancer: strategy, backend count, backends added and removed before
         # the run (they count in its stats), then (server, weight) pairs.
-        LB_INIT = np.zeros((len(lbs), 4 + 2 * max_b), np.int64)
+        LB_INIT = np.zeros((len(lbs), sc.LBS_PAIRS + 2 * max_b), np.int64)
         for i, lb in enumerate(lbs):
             code = STRATEGY_CODES.get(type(lb.strategy))
             if code is None:
@@ -232,34 +221,36 @@ class _Lowerer:
                 _refuse(lb, f"it shares its strategy object with {strategies[id(lb.strategy)]!r}; "
                             "give each load balancer its own")
             strategies[id(lb.strategy)] = lb.name
-            LB_INIT[i, 0] = code
-            LB_INIT[i, 1] = len(lb.all_backends)
-            LB_INIT[i, 2] = lb.stats.backends_added
-            LB_INIT[i, 3] = lb.stats.backends_removed
+            LB_INIT[i, sc.LBS_STRATEGY] = code
+            LB_INIT[i, sc.LBS_BACKENDS] = len(lb.all_backends)
+            LB_INIT[i, sc.LBS_ADDED] = lb.stats.backends_added
+            LB_INIT[i, sc.LBS_REMOVED] = lb.stats.backends_removed
             for k, b in enumerate(lb.all_backends):
                 if id(b) in owner:
                     _refuse(b, f"it is a backend of both {owner[id(b)]!r} and {lb.name!r}")
                 owner[id(b)] = lb.name
-                LB_INIT[i, 4 + 2 * k] = server_index[id(b)]
-                LB_INIT[i, 5 + 2 * k] = lb.weight_of(b)
-            if lb._split_group:
+                LB_INIT[i, sc.LBS_PAIRS + 2 * k] = server_index[id(b)]
+                LB_INIT[i, sc.LBS_PAIRS + 2 * k + 1] = lb.weight_of(b)
+            if lb.traffic_split[0]:
                 _refuse(lb, "it has a traffic split set before the run")
 
         # Sources.
-        SRC = np.zeros((len(sources), 7), np.int64)
+        SRC = np.zeros((len(sources), sc.SRC_FIELDS), np.int64)
         for i, s in enumerate(sources):
+            row = SRC[i]
             if id(s.target) in lb_index:
-                SRC[i, 0], SRC[i, 1] = sc.TO_LB, lb_index[id(s.target)]
+                row[sc.SRC_TARGET_KIND], row[sc.SRC_TARGET] = sc.TO_LB, lb_index[id(s.target)]
             elif id(s.target) in server_index:
-                SRC[i, 0], SRC[i, 1] = sc.TO_SERVER, server_index[id(s.target)]
+                row[sc.SRC_TARGET_KIND] = sc.TO_SERVER
+                row[sc.SRC_TARGET] = server_index[id(s.target)]
             else:
                 _refuse(s, f"its target {s.target!r} is not a LoadBalancer or Server")
-            SRC[i, 2] = 1 if s.poisson else 0
-            SRC[i, 3], SRC[i, 4], SRC[i, 5] = self.profile(s)
+            row[sc.SRC_POISSON] = 1 if s.poisson else 0
+            row[sc.SRC_PROFILE], row[sc.SRC_POFF], row[sc.SRC_POINTS] = self.profile(s)
             if s.stop_after is None:
-                SRC[i, 6] = -1
+                row[sc.SRC_STOP_SLOT] = -1
             else:
-                SRC[i, 6] = self.pt.add(f"{s.name}.stop_after", s.stop_after.to_seconds(),
+                row[sc.SRC_STOP_SLOT] = self.pt.add(f"{s.name}.stop_after", s.stop_after.to_seconds(),
                                         minimum=0.0)
 
         def lb_of(component):
@@ -269,33 +260,36 @@ class _Lowerer:
             return lb_index[id(lb)]
 
         pt = self.pt
-        SCS = np.zeros((len(scalers), 6), np.int64)
+        SCS = np.zeros((len(scalers), sc.SCS_FIELDS), np.int64)
         scaler_slots = []
         for i, a in enumerate(scalers):
             n = a.name
-            SCS[i, 0] = lb_of(a)
-            off = pt.add(f"{n}.min_instances", a.min_instances, integer=True, minimum=0)
-            pt.add(f"{n}.max_instances", a.max_instances, integer=True, minimum=1,
-                   maximum=MAX_INSTANCES)
+            row = SCS[i]
+            row[sc.SCS_LB] = lb_of(a)
+            # The parameters in rules/autoscaler.py's layout (PARAM_NAMES, then the policy's).
+            limits = dict(min_instances=dict(integer=True, minimum=0),
+                          max_instances=dict(integer=True, minimum=1, maximum=MAX_INSTANCES),
+                          evaluation_interval=dict(minimum=0.0, min_open=True),
+                          scale_out_cooldown=dict(minimum=0.0),
+                          scale_in_cooldown=dict(minimum=0.0))
+            slots = [pt.add(f"{n}.{name}", getattr(a, name), **limits[name])
+                     for name in autoscaler.PARAM_NAMES]
+            off = slots[autoscaler.P_MIN]
             pt.require(f"{n}: min_instances must be <= max_instances",
-                       lambda P, o=off: P[:, o] <= P[:, o + 1])
-            iv = pt.add(f"{n}.evaluation_interval", a.evaluation_interval, minimum=0.0,
-                        min_open=True)
-            pt.add(f"{n}.scale_out_cooldown", a.scale_out_cooldown, minimum=0.0)
-            pt.add(f"{n}.scale_in_cooldown", a.scale_in_cooldown, minimum=0.0)
+                       lambda P, o=off: P[:, o + autoscaler.P_MIN] <= P[:, o + autoscaler.P_MAX])
             pol = a.policy
             if type(pol) is TargetUtilization:
-                SCS[i, 2] = sc.POL_TARGET
+                row[sc.SCS_POLICY] = autoscaler.TARGET
                 pt.add(f"{n}.policy.target", pol.target, minimum=0.0, maximum=1.0, min_open=True)
                 pt.add(f"{n}.policy.tolerance", pol.tolerance, minimum=0.0)
             elif type(pol) is StepScaling:
-                SCS[i, 2] = sc.POL_STEP
-                SCS[i, 4] = len(pol.steps)
+                row[sc.SCS_POLICY] = autoscaler.STEP
+                row[sc.SCS_NSTEPS] = len(pol.steps)
                 for k, (thr, adj) in enumerate(pol.steps):
                     pt.add(f"{n}.policy.steps.{k}.threshold", thr, minimum=0.0)
                     pt.add(f"{n}.policy.steps.{k}.adjustment", adj, integer=True)
             elif type(pol) is QueueDepthScaling:
-                SCS[i, 2] = sc.POL_QUEUE
+                row[sc.SCS_POLICY] = autoscaler.QUEUE_DEPTH
                 o = pt.add(f"{n}.policy.scale_out_threshold", pol.scale_out_threshold,
                            integer=True, minimum=0)
                 pt.add(f"{n}.policy.scale_in_threshold", pol.scale_in_threshold, integer=True,
@@ -304,23 +298,24 @@ class _Lowerer:
                            lambda P, o=o: P[:, o + 1] < P[:, o])
             else:
                 _refuse(a, f"its policy {pol!r} is not a built-in policy")
-            SCS[i, 3] = off
-            SCS[i, 5] = 1 if a._running else 0
-            scaler_slots.append(iv)
+            row[sc.SCS_POFF] = off
+            scaler_slots.append(slots[autoscaler.P_INTERVAL])
 
-        CAS = np.zeros((len(canaries), 5), np.int64)
+        CAS = np.zeros((len(canaries), sc.CAS_FIELDS), np.int64)
         for i, c in enumerate(canaries):
             n = c.name
-            CAS[i, 0] = lb_of(c)
+            row = CAS[i]
+            row[sc.CAS_LB] = lb_of(c)
+            # rules/canary.py's layout: interval, the evaluator's limit and multiplier, stages.
             off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, minimum=0.0,
                          min_open=True)
             ev = c.metric_evaluator
             if type(ev) is ErrorRateEvaluator:
-                CAS[i, 2] = sc.EVAL_ERROR_RATE
+                row[sc.CAS_EVALUATOR] = canary.ERROR_RATE
                 pt.add(f"{n}.metric_evaluator.max_error_rate", ev.max_error_rate, minimum=0.0,
                        maximum=1.0)
             elif type(ev) is LatencyEvaluator:
-                CAS[i, 2] = sc.EVAL_LATENCY
+                row[sc.CAS_EVALUATOR] = canary.LATENCY
                 pt.add(f"{n}.metric_evaluator.max_latency", ev.max_latency, minimum=0.0,
                        min_open=True)
             else:
@@ -331,34 +326,38 @@ class _Lowerer:
                 pt.add(f"{n}.stages.{k}.traffic_percentage", st.traffic_percentage, minimum=0.0,
                        maximum=1.0, min_open=True)
                 pt.add(f"{n}.stages.{k}.evaluation_period", st.evaluation_period, minimum=0.0)
-            CAS[i, 3] = len(c.stages)
-            CAS[i, 4] = off
+            row[sc.CAS_NSTAGES] = len(c.stages)
+            row[sc.CAS_POFF] = off
 
-        ROS = np.zeros((len(rollings), 3), np.int64)
+        ROS = np.zeros((len(rollings), sc.ROS_FIELDS), np.int64)
         for i, r in enumerate(rollings):
             n = r.name
-            ROS[i, 0] = lb_of(r)
-            ROS[i, 2] = pt.add(f"{n}.batch_size", r.batch_size, integer=True, minimum=1)
-            pt.add(f"{n}.health_check_interval", r.health_check_interval, minimum=0.0,
-                   min_open=True)
-            pt.add(f"{n}.healthy_threshold", r.healthy_threshold, integer=True, minimum=1)
-            pt.add(f"{n}.max_failures", r.max_failures, integer=True, minimum=0)
+            ROS[i, sc.ROS_LB] = lb_of(r)
+            limits = dict(batch_size=dict(integer=True, minimum=1),
+                          health_check_interval=dict(minimum=0.0, min_open=True),
+                          healthy_threshold=dict(integer=True, minimum=1),
+                          max_failures=dict(integer=True, minimum=0))
+            slots = [pt.add(f"{n}.{name}", getattr(r, name), **limits[name])
+                     for name in rolling.PARAM_NAMES]
+            ROS[i, sc.ROS_POFF] = slots[0]
 
         # Templates come after the initial servers, in component order.
         # The first few names each component will use (a factory that varies its servers
         # by name shows it there; checking thousands would only cost time and memory).
         fleet = min(max([len(b.all_backends) for b in lbs] + [1]), TEMPLATE_CHECKS)
         for i, a in enumerate(scalers):
-            SCS[i, 1] = self.template(a, [f"{a.name}_server_{k}" for k in
-                                          range(1, min(a.max_instances, TEMPLATE_CHECKS) + 2)])
+            SCS[i, sc.SCS_TPL] = self.template(a, [f"{a.name}_server_{k}" for k in
+                                                   range(1, min(a.max_instances,
+                                                                TEMPLATE_CHECKS) + 2)])
         for i, c in enumerate(canaries):
             names = [f"{c.name}_canary"] + [f"{c.name}_canary_{k}" for k in range(2, fleet + 2)]
-            CAS[i, 1] = self.template(c, names)
+            CAS[i, sc.CAS_TPL] = self.template(c, names)
         for i, r in enumerate(rollings):
-            ROS[i, 1] = self.template(r, [f"{r.name}_v2_{k}" for k in range(1, fleet + 2)])
-        TPL = np.asarray(self.tpl_rows, dtype=np.int64).reshape(-1, 2)
+            ROS[i, sc.ROS_TPL] = self.template(r, [f"{r.name}_v2_{k}" for k in range(1, fleet + 2)])
+        TPL = np.asarray(self.tpl_rows, dtype=np.int64).reshape(-1, sc.TPL_FIELDS)
 
-        # Events scheduled before the run.
+        # Events scheduled before the run: the start() and deploy() events of built-in
+        # components.
         index_of = {}
         for i, a in enumerate(scalers):
             index_of[id(a)] = (sc.SCALER_EVAL, i)
@@ -366,7 +365,7 @@ class _Lowerer:
             index_of[id(c)] = (sc.CANARY_DEPLOY, i)
         for i, r in enumerate(rollings):
             index_of[id(r)] = (sc.ROLL_DEPLOY, i)
-        INIT_EV = np.zeros((len(self.pending), 4), np.int64)
+        INIT_EV = np.zeros((len(self.pending), sc.IE_FIELDS), np.int64)
         live_chains = [0] * len(scalers)
         for e, ev in enumerate(self.pending):
             if ev.time.nanoseconds < self.start_ns:
@@ -376,15 +375,17 @@ class _Lowerer:
             kind_target = index_of.get(id(ev.target))
             expected = {sc.SCALER_EVAL: SCALER_EVENT, sc.CANARY_DEPLOY: CANARY_EVENT,
                         sc.ROLL_DEPLOY: ROLLING_EVENT}
-            if kind_target is None or ev.event_type != expected[kind_target[0]] or ev._hooks:
+            if (kind_target is None or ev.event_type != expected[kind_target[0]]
+                    or ev.has_completion_hooks):
                 raise LoweringError(f"the batch engine cannot run the scheduled event {ev!r}: "
                                     "only start() and deploy() events of built-in components "
                                     f"lower; {POINTER}")
             kind, target = kind_target
             payload = 0
             if kind == sc.SCALER_EVAL:
-                scaler = scalers[target]
-                payload = 1 if ev.context.get("chain") == scaler._chain else 0
+                # An evaluation the scaler will not act on (a second start(), or after
+                # stop()) is a no-op in the kernels too.
+                payload = sc.LIVE_CHAIN if scalers[target].evaluates(ev) else 0
                 live_chains[target] += payload
             INIT_EV[e] = (ev.time.nanoseconds, kind, target, payload)
 
@@ -411,8 +412,10 @@ class _Lowerer:
         # First guesses; a replica that needs more gets twice the room (batch/run.py).
         server_cap = min(server_cap, 1024)
         pool_cap = min(max(256, 4 * conc), 4096)
-        return BatchModel(self.pt, TPL, SRC, SID, LB_INIT, SCS, CAS, ROS, INIT_EV,
-                          self.start_ns, self.end_ns, columns, [a.name for a in scalers],
+        scenario = Scenario(templates=TPL, sources=SRC, stream_ids=SID, lb_init=LB_INIT,
+                            scaler_init=SCS, canary_init=CAS, rolling_init=ROS,
+                            init_events=INIT_EV)
+        return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns, [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)))
 
 

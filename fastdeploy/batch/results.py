@@ -12,9 +12,10 @@ STAT_NAMES = {"lb": sc.LB_STATS, "scaler": sc.SC_STATS, "canary": sc.CA_STATS,
               "rolling": sc.RO_STATS}
 
 
-def metrics_table(model, replicas, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO,
-                  extra_columns=None) -> pa.Table:
-    """One row per replica with the object engine's metric names plus replica and seed."""
+def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
+    """One row per replica (of the Outputs bundle ``out``) with the object engine's metric
+    names plus replica and seed."""
+    OUT_G = out.totals
     cols: dict[str, pa.Array] = {
         "replica": pa.array(np.asarray(replicas, dtype=np.int64)),
         "seed": pa.array(np.full(len(replicas), seed, dtype=np.int64)),
@@ -29,9 +30,9 @@ def metrics_table(model, replicas, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, O
     lat = {
         # The same float operations as the object engine: float(sum) / n / 1e9.
         "latency_mean": OUT_G[:, sc.G_LAT_SUM].astype(np.float64) / safe_n / 1e9,
-        "latency_p50": OUT_Q[:, 0] / 1e9,
-        "latency_p90": OUT_Q[:, 1] / 1e9,
-        "latency_p99": OUT_Q[:, 2] / 1e9,
+        "latency_p50": out.quantiles[:, 0] / 1e9,
+        "latency_p90": out.quantiles[:, 1] / 1e9,
+        "latency_p99": out.quantiles[:, 2] / 1e9,
         "latency_max": OUT_G[:, sc.G_LAT_MAX] / 1e9,
     }
     for name, values in lat.items():
@@ -39,15 +40,16 @@ def metrics_table(model, replicas, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, O
     cols["instance_seconds"] = pa.array(OUT_G[:, sc.G_COST_NS].astype(np.float64) / 1e9)
     cols["final_instances"] = pa.array(OUT_G[:, sc.G_INSTANCES].copy())
     cols["peak_instances"] = pa.array(OUT_G[:, sc.G_PEAK].copy())
-    outs = {"lb": OUT_LB, "scaler": OUT_SC, "canary": OUT_CA, "rolling": OUT_RO}
+    outs = {"lb": out.lb_stats, "scaler": out.scaler_stats, "canary": out.canary_out,
+            "rolling": out.rolling_out}
     for col in model.columns:
-        out = outs[col.kind][:, col.index, :]
+        rows = outs[col.kind][:, col.index, :]
         for f, field in enumerate(STAT_NAMES[col.kind]):
-            cols[f"{col.name}.{field}"] = pa.array(out[:, f].copy())
+            cols[f"{col.name}.{field}"] = pa.array(rows[:, f].copy())
         if col.kind in ("canary", "rolling"):
-            status = np.asarray(sc.STATUS_NAMES, dtype=object)[out[:, 7]]
+            status = np.asarray(sc.STATUS_NAMES, dtype=object)[rows[:, sc.DO_STATUS]]
             cols[f"{col.name}.status"] = pa.array(status.tolist(), type=pa.string())
-            end = out[:, 8]
+            end = rows[:, sc.DO_END]
             cols[f"{col.name}.end_time"] = pa.array(end / 1e9, mask=end < 0)
     return pa.table(cols)
 
@@ -56,16 +58,18 @@ def scaling_events_table(model, replicas, EV, counts) -> pa.Table:
     """(replica, scaler, time, action, from_count, to_count) for every scaling action."""
     rows = [EV[j, :counts[j]] for j in range(len(replicas))]
     reps = np.repeat(np.asarray(replicas, dtype=np.int64), counts)
-    flat = np.concatenate(rows) if rows else np.zeros((0, 5), np.int64)
+    flat = np.concatenate(rows) if rows else np.zeros((0, sc.EV_FIELDS), np.int64)
     names = np.asarray(model.scaler_names + [""], dtype=object)
     return pa.table({
         "replica": pa.array(reps),
-        "scaler": pa.array(names[flat[:, 1]].tolist() if len(flat) else [], type=pa.string()),
-        "time": pa.array(flat[:, 0] / 1e9),
-        "action": pa.array(np.where(flat[:, 2] == 0, "scale_out", "scale_in").tolist()
-                           if len(flat) else [], type=pa.string()),
-        "from_count": pa.array(flat[:, 3].copy()),
-        "to_count": pa.array(flat[:, 4].copy()),
+        "scaler": pa.array(names[flat[:, sc.EV_SCALER]].tolist() if len(flat) else [],
+                           type=pa.string()),
+        "time": pa.array(flat[:, sc.EV_TIME] / 1e9),
+        "action": pa.array(np.where(flat[:, sc.EV_ACTION] == sc.EV_SCALE_OUT, "scale_out",
+                                    "scale_in").tolist() if len(flat) else [],
+                           type=pa.string()),
+        "from_count": pa.array(flat[:, sc.EV_FROM].copy()),
+        "to_count": pa.array(flat[:, sc.EV_TO].copy()),
     })
 
 

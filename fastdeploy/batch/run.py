@@ -14,9 +14,10 @@ import pyarrow as pa
 
 from ..core import validate
 from . import schema as sc
+from ..rules import profiles
+from .bundles import make_outputs, make_workspace
 from .kernels import run_replicas
 from .lower import BatchModel, lower
-from .workspace import make_workspace
 from .results import metrics_table, scaling_events_table, timeseries_table
 
 # Largest request pool (nodes) or server count one replica may grow to before the run is
@@ -122,6 +123,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget)
     _check_work(model, P_ROWS)
     seed_u = np.uint64(seed)
+    span = np.array([model.start_ns, model.end_ns], np.int64)
     local = threading.local()
     tables, event_tables, series_tables = [], [], []
     t0 = time.perf_counter()
@@ -131,29 +133,27 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             ids = replica_ids[c0:c0 + chunk]
             index = p_index[c0:c0 + chunk]
             m = len(ids)
-            arrays = _outputs(model, m, ev_cap, n_ts)
-            STATUS = arrays[-1]
+            out = make_outputs(model.scenario, m, ev_cap, n_ts)
+            STATUS = out.status
 
-            def work(sl: slice, ids=ids, index=index, arrays=arrays, STATUS=STATUS):
+            def work(sl: slice, ids=ids, index=index, out=out, STATUS=STATUS):
                 if not hasattr(local, "caps"):
                     local.caps = [model.server_cap, model.pool_cap]
-                    local.ws = make_workspace(model, *local.caps, max_conc)
+                    local.ws = make_workspace(model.scenario, *local.caps, max_conc)
                 j = sl.start
                 while j < sl.stop:
-                    j = run_replicas(seed_u, ids, index, P_ROWS, model.TPL, model.SRC,
-                                     model.SID, model.LB_INIT, model.SCS, model.CAS,
-                                     model.ROS, model.INIT_EV, model.start_ns, model.end_ns,
-                                     step_ns, j, sl.stop, *arrays, *local.ws)
+                    j = run_replicas(model.scenario, P_ROWS, index, ids, seed_u, span, step_ns,
+                                     j, sl.stop, out, local.ws)
                     if j == sl.stop:
                         break
                     # Replica j outgrew the workspace: grow what ran out, run j again.
-                    which = 0 if STATUS[j, 0] == sc.OVERFLOW_SERVERS else 1
+                    which = 0 if STATUS[j, sc.RS_OVERFLOW] == sc.OVERFLOW_SERVERS else 1
                     if local.caps[which] >= (MAX_SERVERS, MAX_CAPACITY)[which]:
-                        STATUS[j, 1:] = local.caps
+                        STATUS[j, sc.RS_SERVER_CAP:] = local.caps
                         j += 1
                         continue
                     local.caps[which] *= 2
-                    local.ws = make_workspace(model, *local.caps, max_conc)
+                    local.ws = make_workspace(model.scenario, *local.caps, max_conc)
                 return sl.stop - sl.start
 
             # Small slices handed out dynamically keep every core busy to the end, and an
@@ -173,17 +173,15 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                     fut.cancel()
                 raise
             _check_status(ids, STATUS)
-            OUT_G, OUT_Q, OUT_LB, OUT_SC, OUT_CA, OUT_RO, EV, TS, _ = arrays
-            counts = OUT_G[:, sc.OUT_G_FIELDS]
+            counts = out.totals[:, sc.OG_NSCALE]
             if (counts > ev_cap).any():
                 raise RuntimeError(f"internal: more than the planned {ev_cap} scaling events "
                                    "in a replica")
             extra = {k: v[c0:c0 + chunk] for k, v in extra_columns.items()}
-            tables.append(metrics_table(model, ids, seed, OUT_G, OUT_Q, OUT_LB, OUT_SC,
-                                        OUT_CA, OUT_RO, extra))
-            event_tables.append(scaling_events_table(model, ids, EV, counts))
+            tables.append(metrics_table(model, ids, seed, out, extra))
+            event_tables.append(scaling_events_table(model, ids, out.scaling_events, counts))
             if n_ts:
-                series_tables.append(timeseries_table(model, ids, TS, step_ns))
+                series_tables.append(timeseries_table(model, ids, out.timeseries, step_ns))
     if progress and not callable(progress):
         print(file=sys.stderr)
     wall = time.perf_counter() - t0
@@ -202,8 +200,10 @@ def machine_memory() -> int:
 def planned_bytes(model, n: int, n_ts: int, ev_cap: int, chunk: int) -> int:
     """What a run of n replicas holds at its peak: one chunk's output arrays, the result
     tables (8 bytes a value), and a workspace per thread (small, left out)."""
-    n_cols = 16 + 5 * model.LB_INIT.shape[0] + 6 * model.SCS.shape[0] + 9 * (
-        model.CAS.shape[0] + model.ROS.shape[0])
+    sn = model.scenario
+    n_cols = (16 + len(sc.LB_STATS) * sn.lb_init.shape[0]
+              + len(sc.SC_STATS) * sn.scaler_init.shape[0]
+              + sc.DEPLOYER_OUT * (sn.canary_init.shape[0] + sn.rolling_init.shape[0]))
     m = min(n, chunk)
     arrays = m * (8 * (n_cols + 5 * ev_cap) + 32 * n_ts)
     tables = n * 8 * n_cols + n * n_ts * 48
@@ -240,16 +240,10 @@ def _check_work(model, P_ROWS) -> None:
         return
     horizon = (model.end_ns - model.start_ns) / 1e9
     total = np.zeros(P_ROWS.shape[0])
-    for src in model.SRC:
-        kind, off, npts = int(src[3]), int(src[4]), int(src[5])
-        if kind == sc.PROF_CONSTANT:
-            peak = P_ROWS[:, off]
-        elif kind == sc.PROF_LINEAR:
-            peak = np.maximum(P_ROWS[:, off + 1], P_ROWS[:, off + 2])
-        elif kind == sc.PROF_SPIKE:
-            peak = np.maximum(P_ROWS[:, off], P_ROWS[:, off + 1])
-        else:
-            peak = P_ROWS[:, off + 1:off + 2 * npts:2].max(axis=1)
+    for src in model.scenario.sources:
+        off = int(src[sc.SRC_POFF])
+        peak = np.array([profiles.peak_rate(int(src[sc.SRC_PROFILE]), row[off:],
+                                            int(src[sc.SRC_POINTS])) for row in P_ROWS])
         total += peak * horizon
     worst = float(total.max())
     if worst > MAX_ARRIVALS:
@@ -262,21 +256,6 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
 
 
-def _outputs(model, m: int, ev_cap: int, n_ts: int) -> tuple:
-    """Output arrays of m replicas, in the order kernels.run_replicas takes them."""
-    n_lb = model.LB_INIT.shape[0]
-    n_sc, n_ca, n_ro = model.SCS.shape[0], model.CAS.shape[0], model.ROS.shape[0]
-    return (np.zeros((m, sc.OUT_G_FIELDS + 2), np.int64),  # OUT_G
-            np.zeros((m, 3), np.float64),  # OUT_Q
-            np.zeros((m, n_lb, 5), np.int64),  # OUT_LB
-            np.zeros((m, n_sc, 6), np.int64),  # OUT_SC
-            np.zeros((m, n_ca, sc.DEPLOYER_OUT), np.int64),  # OUT_CA
-            np.zeros((m, n_ro, sc.DEPLOYER_OUT), np.int64),  # OUT_RO
-            np.zeros((m, ev_cap, 5), np.int64),  # EV
-            np.zeros((m, n_ts, sc.TS_FIELDS), np.float64),  # TS
-            np.zeros((m, 3), np.int64))  # STATUS
-
-
 def _report(done: int, total: int, t0: float) -> None:
     elapsed = time.perf_counter() - t0
     rate = done / max(elapsed, 1e-9)
@@ -286,14 +265,15 @@ def _report(done: int, total: int, t0: float) -> None:
 
 
 def _check_status(ids, STATUS) -> None:
-    bad = np.nonzero(STATUS[:, 0])[0]
+    bad = np.nonzero(STATUS[:, sc.RS_OVERFLOW])[0]
     if bad.size:
         j = int(bad[0])
-        what = sc.OVERFLOW_NAMES[STATUS[j, 0]]
-        limit = MAX_SERVERS if STATUS[j, 0] == sc.OVERFLOW_SERVERS else MAX_CAPACITY
+        code = STATUS[j, sc.RS_OVERFLOW]
+        what = sc.OVERFLOW_NAMES[code]
+        limit = MAX_SERVERS if code == sc.OVERFLOW_SERVERS else MAX_CAPACITY
         raise MemoryError(
             f"replica {int(ids[j])} needs more than {limit} entries of its {what} "
-            f"(servers: {STATUS[j, 1]}, request pool: {STATUS[j, 2]}): the scenario queues "
+            f"(servers: {STATUS[j, sc.RS_SERVER_CAP]}, request pool: {STATUS[j, sc.RS_POOL_CAP]}): the scenario queues "
             "without bound; shorten the horizon, add capacity or a queue_capacity")
 
 

@@ -1,12 +1,21 @@
-"""The struct-of-arrays layout of one replica's state: field indices and codes.
+"""Every layout of the batch engine, by name: event kinds, the columns of the lowered
+scenario's arrays, of each bank of a replica's workspace and of the outputs.
 
-Every bank is an int64 (or float64) 2-D array, one row per entity, one column per field
-named here. Kernels index them with these module constants, which numba freezes.
+The components' own records (server, autoscaler, canary, rolling) are laid out by their
+rules modules, which both engines share; a bank here is those fields first, then what
+only the kernels keep (queue links, load-balancer membership).
 """
 
 import numpy as np
 
-# Event kinds of the batch heap, with what their target and payload hold:
+from ..rules import autoscaler as _as
+from ..rules import canary as _ca
+from ..rules import rolling as _ro
+from ..rules import profiles as _pf
+from ..rules import routing as _rt
+from ..rules import server as _sv
+
+# -- event kinds of the batch heap, with what target and payload hold --------------------
 # ARRIVAL (target: source), COMPLETE (target: server, payload: pool node), SCALER_EVAL
 # (target: scaler, payload: LIVE_CHAIN or 0 for a no-op), CANARY_DEPLOY, CANARY_EVAL
 # (payload: deployment number), ROLL_DEPLOY, ROLL_ROUND (payload: batch number).
@@ -19,130 +28,136 @@ ARRIVAL, COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_RO
 NO_PAYLOAD = np.int64(0)
 LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its chain
 
-# Scaling actions as recorded in the scaling-events output.
-SCALE_OUT, SCALE_IN = np.int64(0), np.int64(1)
-
-# Target kinds of a source.
-TO_LB = 0
-TO_SERVER = 1
-
-# Profile kinds (lowered parameters in the order given).
-PROF_CONSTANT = 0  # rate
-PROF_LINEAR = 1  # duration_s, start_rate, end_rate
-PROF_SPIKE = 2  # baseline_rate, spike_rate, warmup_s, spike_duration_s
-PROF_PIECEWISE = 3  # t0, r0, t1, r1, ...
-
-# Strategies.
-ST_ROUND_ROBIN = 0
-ST_WEIGHTED = 1
-ST_LEAST_CONN = 2
-ST_RANDOM = 3
-ST_POWER_OF_TWO = 4
-
-# Policies.
-POL_TARGET = 0  # target, tolerance
-POL_STEP = 1  # thr_0, adj_0, thr_1, adj_1, ...
-POL_QUEUE = 2  # scale_out_threshold, scale_in_threshold
-
-# Evaluators.
-EVAL_ERROR_RATE = 0
-EVAL_LATENCY = 1
-
-# Deployment status codes.
-STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back")
-IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = range(4)
+# Deployment status codes (the deployers' records use them).
+STATUS_NAMES = _ca.STATUS_NAMES
+IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = _ca.IDLE, _ca.IN_PROGRESS, _ca.COMPLETED, _ca.ROLLED_BACK
 
 # Overflow codes (which capacity ran out).
-OVERFLOW_NONE = 0
-OVERFLOW_SERVERS = 1
-OVERFLOW_POOL = 2
-OVERFLOW_HEAP = 3
+OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP = range(4)
 OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap")
 
-# -- server bank (int64), one row per server ---------------------------------------------
-SV_CONC, SV_QCAP, SV_KIND, SV_BUSY, SV_QHEAD, SV_QTAIL, SV_QLEN = range(7)
-SV_COMPLETED, SV_REJECTED, SV_FAILURES, SV_SERVICE_NS, SV_LATENCY_NS = range(7, 12)
-SV_REMOVED, SV_COST_SINCE, SV_COST_NS, SV_LB = range(12, 16)
-SV_FIELDS = 16
-# server float bank: distribution a, b, failure_rate
-SF_A, SF_B, SF_FAIL = range(3)
+# == the lowered scenario (read-only, one per run) ==========================================
+# templates: one row per server template (initial servers first, then one per component
+# that creates servers): distribution kind and the offset of its parameters in P.
+TPL_KIND, TPL_POFF = range(2)
+TPL_FIELDS = 2
+# server parameters in P, from TPL_POFF
+TP_CONCURRENCY, TP_QUEUE_CAPACITY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE = range(5)
 
-# -- pool of request/probe nodes (int64) ---------------------------------------------------
-# A request reaches its server the instant it is created (routing is synchronous) and a
-# probe the instant it is sent, so ND_CREATED is also the arrival at the server.
+# sources
+(SRC_TARGET_KIND, SRC_TARGET, SRC_POISSON, SRC_PROFILE, SRC_POFF, SRC_POINTS,
+ SRC_STOP_SLOT) = range(7)
+SRC_FIELDS = 7
+TO_LB, TO_SERVER = 0, 1  # SRC_TARGET_KIND
+# profile kinds (their parameters in P from SRC_POFF, in the order given)
+# (rules/profiles.py)
+PROF_CONSTANT, PROF_LINEAR, PROF_SPIKE, PROF_PIECEWISE = (
+    _pf.CONSTANT, _pf.LINEAR, _pf.SPIKE, _pf.PIECEWISE)
+
+# load balancers: strategy, backend count, backends added and removed before the run,
+# then (server, weight) pairs from LBS_PAIRS.
+LBS_STRATEGY, LBS_BACKENDS, LBS_ADDED, LBS_REMOVED, LBS_PAIRS = range(5)
+ST_ROUND_ROBIN, ST_WEIGHTED, ST_LEAST_CONN, ST_RANDOM, ST_POWER_OF_TWO = (
+    _rt.ROUND_ROBIN, _rt.WEIGHTED, _rt.LEAST_CONNECTIONS, _rt.RANDOM, _rt.POWER_OF_TWO)
+
+# scalers
+SCS_LB, SCS_TPL, SCS_POLICY, SCS_POFF, SCS_NSTEPS = range(5)
+SCS_FIELDS = 5
+# canaries
+CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
+CAS_FIELDS = 5
+# rolling deployers
+ROS_LB, ROS_TPL, ROS_POFF = range(3)
+ROS_FIELDS = 3
+# events scheduled before the run
+IE_TIME, IE_KIND, IE_TARGET, IE_PAYLOAD = range(4)
+IE_FIELDS = 4
+
+# == a replica's workspace ==================================================================
+# server bank (int64), one row per server: the shared record, then the kernels' own.
+SV_KIND = _sv.FIELDS  # distribution kind
+SV_QHEAD = _sv.FIELDS + 1  # queue: first and last pool node, -1 when empty
+SV_QTAIL = _sv.FIELDS + 2
+SV_LB = _sv.FIELDS + 3  # the load balancer it is a backend of, -1 if none
+SV_FIELDS = _sv.FIELDS + 4
+# server float bank: distribution a, b, failure rate
+SF_A, SF_B, SF_FAIL = range(3)
+SF_FIELDS = 3
+
+# pool of request/probe nodes (int64). A request reaches its server the instant it is
+# created (routing is synchronous) and a probe the instant it is sent, so ND_CREATED is
+# also the arrival at the server.
 ND_ITEM, ND_CREATED, ND_SERVICE, ND_FAILED, ND_NEXT = range(5)
 ND_FIELDS = 5
 
-# -- global counters (int64) ---------------------------------------------------------------
+# replica counters (int64)
 (G_CREATED, G_COMPLETED, G_FAILED, G_REJECTED, G_LAT_SUM, G_LAT_MIN, G_LAT_MAX,
  G_INSTANCES, G_PEAK, G_COST_NS, G_SEQ, G_NSERVERS, G_FREE, G_OVERFLOW, G_HN, G_NSCALE,
  G_EVENTS, G_TOP_FREE) = range(18)
 G_FIELDS = 18
-OUT_G_FIELDS = 10  # G_CREATED .. G_COST_NS are reported
 
-# -- load balancers (int64) ------------------------------------------------------------------
-(LB_STRATEGY, LB_RR, LB_DRAWS, LB_RECEIVED, LB_FORWARDED, LB_NOBACKEND, LB_ADDED, LB_REMOVED,
- LB_SPLIT_COUNT, LB_SPLIT_TURN, LB_PICK_STALE) = range(11)
+# source state (int64): draws of its arrival stream, stop time (ns, -1: none), segment hint
+SD_DRAWS, SD_STOP_NS, SD_HINT = range(3)
+SD_FIELDS = 3
+# profile segments, per source: SEG[src, SEG_T0 | SEG_RATE | SEG_SLOPE, i]
+SEG_T0, SEG_RATE, SEG_SLOPE = range(3)
+
+# load balancers (int64)
+(LB_STRATEGY, LB_RR, LB_DRAWS, LB_RECEIVED, LB_FORWARDED, LB_NOBACKEND, LB_ADDED,
+ LB_REMOVED, LB_SPLIT_COUNT, LB_SPLIT_TURN, LB_PICK_STALE) = range(11)
 LB_FIELDS = 11
-# List rows of a load balancer, from its base row: its backends and their weights, the
-# canary group while a split is set, and the pick rows: the backends a request is routed
-# among (outside the group during a split), their weights and their smooth weighted round
-# robin current weights. The pick rows are rebuilt only after the backends or the group
-# change (LB_PICK_STALE), not per request.
-LB_ROWS = 6
-LR_BACKENDS, LR_WEIGHTS, LR_GROUP, LR_PICK, LR_PICK_W, LR_PICK_CUR = range(LB_ROWS)
 LB_STAT_FIRST = LB_RECEIVED
 LB_STATS = ("requests_received", "requests_forwarded", "no_backend_available",
             "backends_added", "backends_removed")
 
-# -- scalers (int64) ----------------------------------------------------------------------------
-(SC_LB, SC_TPL, SC_POLICY, SC_POFF, SC_RUNNING, SC_NEXT_K, SC_LAST_NS,
- SC_EVALS, SC_OUT, SC_IN, SC_ADDED, SC_REMOVED, SC_BLOCKS, SC_NSTEPS) = range(14)
-SC_FIELDS = 14
-SC_STAT_FIRST = SC_EVALS
-SC_STATS = ("evaluations", "scale_out_count", "scale_in_count", "instances_added",
-            "instances_removed", "cooldown_blocks")
-# scaler parameters, from SC_POFF: min, max, interval, out cooldown, in cooldown, policy...
-SP_MIN, SP_MAX, SP_INTERVAL, SP_OUT_CD, SP_IN_CD, SP_POLICY = range(6)
+# Variable-length lists of server indices are rows of one array (LS, lengths in LN). Row
+# bases in RB:
+RB_LB, RB_SC, RB_CA, RB_RO, RB_KSRC, RB_KLB, RB_KRO, RB_NRO = range(8)
+RB_FIELDS = 8
+# Per load balancer, from RB_LB + LB_ROWS * lb: its backends and their weights, the
+# canary group while a split is set, and the pick rows: the backends a request is routed
+# among (outside the group during a split), their weights and their smooth weighted round
+# robin current weights, rebuilt only after the backends or the group change
+# (LB_PICK_STALE), not per request.
+LR_BACKENDS, LR_WEIGHTS, LR_GROUP, LR_PICK, LR_PICK_W, LR_PICK_CUR = range(6)
+LB_ROWS = 6
+# Per scaler, from RB_SC + sc: the instances it created and still manages.
+SC_ROWS = 1
+# Per canary, from RB_CA + CA_ROWS * ca: its group, the baseline.
+CR_GROUP, CR_BASELINE = range(2)
+CA_ROWS = 2
+# Per rolling deployer, from RB_RO + RO_ROWS * ro: the original backends, their weights,
+# whether each was removed, every new instance, the batch's new instances, and per new
+# instance of the batch its passes, awaited probe and when that probe was sent.
+R_OLD, R_OLD_W, R_REMOVED, R_NEW_ALL, R_BATCH_NEW, R_PASSES, R_PENDING, R_SENT = range(8)
+RO_ROWS = 8
 
-# -- canary deployers (int64) ----------------------------------------------------------------
-(CA_LB, CA_TPL, CA_EVAL, CA_NSTAGES, CA_POFF, CA_STATUS, CA_DEPLOYMENT, CA_STAGE,
- CA_STAGE_START, CA_MADE, CA_END, CA_BASE_COMPLETED, CA_BASE_REJECTED, CA_BASE_FAILURES,
- CA_BASE_LATENCY, CA_STARTED, CA_COMPLETED, CA_ROLLED_BACK, CA_STAGES_DONE, CA_EVALS,
- CA_PASSED, CA_FAILED) = range(22)
-CA_FIELDS = 22
-CA_STAT_FIRST = CA_STARTED
-CA_STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
-            "stages_completed", "evaluations_performed", "evaluations_passed",
-            "evaluations_failed")
-# canary parameters, from CA_POFF: interval, evaluator limit, multiplier, (fraction, period)...
-CP_INTERVAL, CP_LIMIT, CP_MULT, CP_STAGES = range(4)
+# Scratch rows (int64, 3 x servers) and the canary's two group counters (2 x 4).
+GC_CANARY, GC_BASELINE = range(2)
 
-# -- rolling deployers (int64) -------------------------------------------------------------------
-(RO_LB, RO_TPL, RO_POFF, RO_STATUS, RO_BATCH_ID, RO_NEXT_OLD, RO_BATCH_OLD0, RO_BATCH_K,
- RO_FAILURES, RO_MADE, RO_PROBES, RO_END, RO_STATE_TOTAL, RO_STATE_REPLACED, RO_STATE_FAILED,
- RO_STATE_BATCH, RO_STARTED, RO_COMPLETED, RO_ROLLED_BACK, RO_REPLACED, RO_HC_PERFORMED,
- RO_HC_PASSED, RO_HC_FAILED) = range(23)
-RO_FIELDS = 23
-RO_STAT_FIRST = RO_STARTED
-RO_STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
-            "instances_replaced", "health_checks_performed", "health_checks_passed",
-            "health_checks_failed")
-# rolling parameters, from RO_POFF: batch_size, interval, healthy_threshold, max_failures
-RP_BATCH, RP_INTERVAL, RP_THRESHOLD, RP_MAX_FAILURES = range(4)
-
-# Deployer outputs: the stats, then status code and end time (ns, -1: not ended).
+# == outputs, per replica ===================================================================
+# totals: G_CREATED .. G_COST_NS, then the scaling events recorded and events handled
+OUT_G_FIELDS = 10
+OG_NSCALE = OUT_G_FIELDS
+OG_EVENTS = OUT_G_FIELDS + 1
+OG_FIELDS = OUT_G_FIELDS + 2
+# latency quantiles (ns, float)
+QUANTILES = (0.5, 0.9, 0.99)
+Q_FIELDS = 3
+# component stats: each component's STATS fields; the deployers' then status and end (ns)
+SC_STATS = _as.STATS
+CA_STATS = _ca.STATS
+RO_STATS = _ro.STATS
+DO_STATUS = 7
+DO_END = 8
 DEPLOYER_OUT = 9
-
-# -- list rows: every variable-length list of server indices is a row of one array -----------
-# Per LB: backends, weights, split group. Per scaler: managed. Per canary: group, baseline.
-# Per rolling: old, old weights, removed flags, all new, batch new, passes, pending probe,
-# pending sent time.
-LISTS_PER_LB = 3
-LISTS_PER_SCALER = 1
-LISTS_PER_CANARY = 2
-LISTS_PER_ROLLING = 8
-
-# Time-series columns.
+# scaling events
+EV_TIME, EV_SCALER, EV_ACTION, EV_FROM, EV_TO = range(5)
+EV_FIELDS = 5
+EV_SCALE_OUT, EV_SCALE_IN = 0, 1
+# time series
 TS_INSTANCES, TS_QUEUE, TS_UTIL, TS_IN_FLIGHT = range(4)
 TS_FIELDS = 4
+# run status: overflow code, then the capacities (servers, pool) that ran out
+RS_OVERFLOW, RS_SERVER_CAP, RS_POOL_CAP = range(3)
+RS_FIELDS = 3

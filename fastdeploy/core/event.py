@@ -44,6 +44,11 @@ class Event:
         """
         self._hooks.append(fn)
 
+    @property
+    def has_completion_hooks(self) -> bool:
+        """Whether add_completion_hook was called on this event."""
+        return bool(self._hooks)
+
     def _finish(self, finish_time: Instant) -> list[Event]:
         out: list[Event] = []
         hooks, self._hooks = self._hooks, []

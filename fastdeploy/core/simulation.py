@@ -124,6 +124,15 @@ class Simulation:
                 raise ValueError(f"two entities are named {name!r}; names must be unique")
             names[name] = e
 
+    def initial_graph(self) -> tuple[list, list, list]:
+        """(sources, entities, scheduled events) as every replica starts from them: as
+        built, before the first run changed them."""
+        if self._snapshot is not None:
+            sources, entities, pending = self._snapshot._copy
+        else:
+            sources, entities, pending = self.sources, self.entities, self._pending
+        return list(sources), list(entities), list(pending)
+
     @property
     def components(self) -> list:
         return discover(self.sources, self.entities)
@@ -270,9 +279,7 @@ def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
             m[name] = None
     cost_ns = 0
     for s in record.costed_servers:
-        cost_ns += s._cost_ns
-        if s._cost_since >= 0:
-            cost_ns += final_ns - s._cost_since
+        cost_ns += s.instance_ns_at(final_ns)
     m["instance_seconds"] = float(cost_ns) / 1e9
     m["final_instances"] = record.instances
     m["peak_instances"] = record.peak_instances

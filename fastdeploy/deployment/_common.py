@@ -51,13 +51,6 @@ def check_fleet(load_balancer, server_factory):
     return load_balancer, server_factory
 
 
-def finish_deployment(state, counts: dict, status: str, counter: str, now_ns: int) -> int:
-    """End a deployment: its status and counter; returns the end time (ns)."""
-    state.status = status
-    counts[counter] += 1
-    return now_ns
-
-
 def deployer_metrics(counts: dict, state, end_ns: int) -> dict:
     """A deployer's stats fields, final status and end time (seconds, None if running)."""
     out = dict(counts)

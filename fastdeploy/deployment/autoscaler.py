@@ -5,16 +5,18 @@ from __future__ import annotations
 import numbers
 from typing import Callable
 
+import numpy as np
+
 from ..core import validate
 from ..core.entity import Entity
 from ..core.event import Event
-from ..core.temporal import Instant, as_duration_ns
-from ..rules import scaling
-from ._common import check_fleet, event_at, has_backend, interval, make_instance
+from ..core.temporal import Instant
+from ..rules import autoscaler as rules
+from ._common import check_fleet, event_at, interval, make_instance
 from .policies import ScalingPolicy, TargetUtilization
 from .stats import AutoScalerStats, ScalingEvent
 
-_EVALUATE = "_autoscaler_evaluate"
+EVALUATE_EVENT = "_autoscaler_evaluate"
 MAX_INSTANCES = 100_000
 
 
@@ -54,21 +56,27 @@ class AutoScaler(Entity):
         self.evaluation_interval = interval("evaluation_interval", evaluation_interval)
         self.scale_out_cooldown = validate.seconds("scale_out_cooldown", scale_out_cooldown)
         self.scale_in_cooldown = validate.seconds("scale_in_cooldown", scale_in_cooldown)
-        self._interval_ns = as_duration_ns(self.evaluation_interval, "evaluation_interval")
-        self._out_cd_ns = as_duration_ns(self.scale_out_cooldown, "scale_out_cooldown")
-        self._in_cd_ns = as_duration_ns(self.scale_in_cooldown, "scale_in_cooldown")
         self._running = False
         self._chain = 0
-        self._counts = dict.fromkeys(AutoScalerStats.__dataclass_fields__, 0)
+        # The shared state machine's record (rules/autoscaler.py) and the parameters it
+        # reads, in its layout (taken from the attributes when a run begins).
+        self._state = np.zeros(rules.FIELDS, np.int64)
+        rules.reset(self._state)
+        self._params = self._param_row()
         self._history: list[ScalingEvent] = []
         self._managed: list = []
-        self._next_k = 1
-        self._last_action_ns = -1
+
+    def _param_row(self) -> np.ndarray:
+        return np.array([float(getattr(self, n)) for n in rules.PARAM_NAMES], np.float64)
+
+    def _begin_run(self, now_ns: int) -> None:
+        self._params = self._param_row()
 
     @property
     def stats(self) -> AutoScalerStats:
         """A frozen snapshot of the counters."""
-        return AutoScalerStats(**self._counts)
+        first = rules.STATS_FIRST
+        return AutoScalerStats(*(int(v) for v in self._state[first:first + len(rules.STATS)]))
 
     @property
     def scaling_history(self) -> list[ScalingEvent]:
@@ -84,79 +92,72 @@ class AutoScaler(Entity):
         While running, a second start() returns an event that does nothing.
         """
         if self._running:
-            return event_at(self, at, _EVALUATE, {"chain": -1}, daemon=True)
+            return event_at(self, at, EVALUATE_EVENT, {"chain": -1}, daemon=True)
         self._running = True
         self._chain += 1
-        return event_at(self, at, _EVALUATE, {"chain": self._chain}, daemon=True)
+        return event_at(self, at, EVALUATE_EVENT, {"chain": self._chain}, daemon=True)
+
+    def evaluates(self, event: Event) -> bool:
+        """Whether ``event`` is an evaluation this scaler will act on (one of its current
+        chain while it runs); others do nothing."""
+        return (event.event_type == EVALUATE_EVENT and self._running
+                and event.context.get("chain") == self._chain)
 
     def stop(self) -> None:
         """Stop evaluating; pending evaluations do nothing."""
         self._running = False
 
     def handle_event(self, event: Event):
-        if event.event_type != _EVALUATE:
+        if event.event_type != EVALUATE_EVENT:
             raise ValueError(f"AutoScaler {self.name!r} got an unexpected event {event!r}")
-        if not self._running or event.context.get("chain") != self._chain:
+        if not self.evaluates(event):
             return None
         self._evaluate()
-        return Event(Instant(event.time.nanoseconds + self._interval_ns), _EVALUATE, self,
-                     context={"chain": self._chain}, daemon=True)
+        return Event(Instant(event.time.nanoseconds + rules.interval_ns(self._params)),
+                     EVALUATE_EVENT, self, context={"chain": self._chain}, daemon=True)
 
     def _evaluate(self):
-        self._counts["evaluations"] += 1
-        lb = self.load_balancer
-        backends = lb.all_backends
+        backends = self.load_balancer.all_backends
         current = len(backends)
         desired = self.policy.evaluate(list(backends), current, self.min_instances,
                                        self.max_instances)
         if isinstance(desired, bool) or not isinstance(desired, numbers.Integral):
             raise TypeError(f"{self.name}: policy {self.policy!r} returned {desired!r}, "
                             "not an int")
-        desired = int(desired)
-        if desired > current:
-            self._scale_out(current, min(desired, self.max_instances) - current)
-        elif desired < current:
-            self._scale_in(current, current - max(desired, self.min_instances))
+        now_ns = self._clock.now_ns
+        action, n = rules.plan(self._state, self._params, current, int(desired), now_ns)
+        if action == rules.SCALE_OUT:
+            self._scale_out(current, int(n), now_ns)
+        elif action == rules.SCALE_IN:
+            self._scale_in(current, int(n), now_ns)
 
-    def _blocked(self, cooldown_ns) -> bool:
-        if scaling.in_cooldown(self._clock.now_ns, self._last_action_ns, cooldown_ns):
-            self._counts["cooldown_blocks"] += 1
-            return True
-        return False
-
-    def _scale_out(self, current, n):
-        if n <= 0 or self._blocked(self._out_cd_ns):
-            return
+    def _scale_out(self, current, n, now_ns):
         for _ in range(n):
-            server = make_instance(self, self.server_factory, f"{self.name}_server_{self._next_k}")
-            self._next_k += 1
+            k = rules.next_instance(self._state)
+            server = make_instance(self, self.server_factory, f"{self.name}_server_{k}")
             self.load_balancer.add_backend(server)
             self._managed.append(server)
         self._record("scale_out", current, current + n, f"Added {n} instances")
-        self._counts["scale_out_count"] += 1
-        self._counts["instances_added"] += n
+        rules.scaled(self._state, rules.SCALE_OUT, n, now_ns)
 
-    def _scale_in(self, current, n):
-        if n <= 0 or self._blocked(self._in_cd_ns):
-            return
+    def _scale_in(self, current, n, now_ns):
         lb = self.load_balancer
-        victims = [s for s in reversed(self._managed) if has_backend(lb, s)][:n]
-        if len(victims) < n:
-            others = [b for b in reversed(lb.all_backends) if all(b is not v for v in victims)]
-            victims += others[: n - len(victims)]
+        backends = lb.all_backends
+        position = {id(b): p for p, b in enumerate(backends)}
+        managed_pos = np.array([position.get(id(s), -1) for s in self._managed], np.int64)
+        out = np.zeros(max(n, 1), np.int64)
+        k = int(rules.choose_victims(managed_pos, len(managed_pos), len(backends), n, out))
+        victims = [backends[p] for p in out[:k]]
         for v in victims:
             lb.remove_backend(v)
         self._managed = [s for s in self._managed if all(s is not v for v in victims)]
-        removed = len(victims)
-        if removed == 0:
+        if k == 0:
             return
-        self._record("scale_in", current, current - removed, f"Removed {removed} instances")
-        self._counts["scale_in_count"] += 1
-        self._counts["instances_removed"] += removed
+        self._record("scale_in", current, current - k, f"Removed {k} instances")
+        rules.scaled(self._state, rules.SCALE_IN, k, now_ns)
 
     def _record(self, action, frm, to, reason):
         self._history.append(ScalingEvent(self.now, action, frm, to, reason))
-        self._last_action_ns = self._clock.now_ns
 
     def _metric_fields(self) -> dict:
-        return dict(self._counts)
+        return dict(vars(self.stats))

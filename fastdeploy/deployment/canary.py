@@ -8,15 +8,20 @@ from typing import Callable
 from ..core import validate
 from ..core.entity import Entity
 from ..core.event import Event
-from ..core.temporal import Instant, as_duration_ns
+import numpy as np
+
+from ..core.temporal import Instant
 from ..rules import canary as rules
-from ._common import (check_fleet, deployer_metrics, event_at, finish_deployment, has_backend,
-                      interval, make_instance)
+from ._common import check_fleet, deployer_metrics, event_at, has_backend, interval, make_instance
 from .evaluators import ErrorRateEvaluator, GroupCounts, LatencyEvaluator, MetricEvaluator
 from .stats import CanaryDeployerStats, CanaryState
 
-_DEPLOY = "_canary_deploy"
-_EVALUATE = "_canary_evaluate"
+DEPLOY_EVENT = "_canary_deploy"
+EVALUATE_EVENT = "_canary_evaluate"
+# The built-in evaluators the shared rule judges (their limit and multiplier are the
+# parameters after the interval).
+BUILTIN_EVALUATORS = {ErrorRateEvaluator: (rules.ERROR_RATE, "max_error_rate"),
+                      LatencyEvaluator: (rules.LATENCY, "max_latency")}
 
 
 @dataclass(frozen=True)
@@ -73,20 +78,32 @@ class CanaryDeployer(Entity):
             raise TypeError("metric_evaluator must have is_healthy(canary, baseline_backends), "
                             f"got {metric_evaluator!r}")
         self.evaluation_interval = interval("evaluation_interval", evaluation_interval)
-        self._interval_ns = as_duration_ns(self.evaluation_interval, "evaluation_interval")
-        self._counts = dict.fromkeys(CanaryDeployerStats.__dataclass_fields__, 0)
+        # The shared state machine's record (rules/canary.py) and its parameter row.
+        self._record = np.zeros(rules.FIELDS, np.int64)
+        rules.reset(self._record)
+        self._params = self._param_row()
         self._state = CanaryState(total_stages=len(stages))
-        self._deployment = 0
         self._group: list = []
         self._baseline: list = []
-        self._baseline_at_deploy = GroupCounts()
-        self._stage_started_ns = 0
-        self._made = 0
-        self._end_ns = -1
+
+    def _param_row(self) -> np.ndarray:
+        ev = self.metric_evaluator
+        builtin = BUILTIN_EVALUATORS.get(type(ev))
+        limit = float(getattr(ev, builtin[1])) if builtin else 0.0
+        multiplier = float(getattr(ev, "threshold_multiplier", 0.0)) if builtin else 0.0
+        row = [float(self.evaluation_interval), limit, multiplier]
+        for st in self.stages:
+            row += [float(st.traffic_percentage), float(st.evaluation_period)]
+        return np.array(row, np.float64)
+
+    def _begin_run(self, now_ns: int) -> None:
+        self._params = self._param_row()
 
     @property
     def stats(self) -> CanaryDeployerStats:
-        return CanaryDeployerStats(**self._counts)
+        first = rules.STATS_FIRST
+        return CanaryDeployerStats(*(int(v) for v in
+                                     self._record[first:first + len(rules.STATS)]))
 
     @property
     def state(self) -> CanaryState:
@@ -105,85 +122,79 @@ class CanaryDeployer(Entity):
 
     @property
     def end_time(self) -> Instant | None:
-        return None if self._end_ns < 0 else Instant(self._end_ns)
+        end = int(self._record[rules.END_NS])
+        return None if end < 0 else Instant(end)
 
     def deploy(self, *, at=None) -> Event:
         """Start a canary deployment (at now, or ``at``); returns the start event.
 
         A deploy event that arrives while a deployment is in progress does nothing.
         """
-        return event_at(self, at, _DEPLOY, {})
+        return event_at(self, at, DEPLOY_EVENT, {})
 
     def handle_event(self, event: Event):
-        if event.event_type == _DEPLOY:
+        if event.event_type == DEPLOY_EVENT:
             return self._deploy()
-        if event.event_type == _EVALUATE:
-            if (self._state.status != "in_progress"
-                    or event.context.get("deployment") != self._deployment):
+        if event.event_type == EVALUATE_EVENT:
+            if not rules.evaluation_due(self._record, event.context.get("deployment", -1)):
                 return None
             return self._evaluate()
         raise ValueError(f"CanaryDeployer {self.name!r} got an unexpected event {event!r}")
 
     # -- the deployment ------------------------------------------------------------------
     def _deploy(self):
-        if self._state.status == "in_progress":
+        if not rules.accepts_deploy(self._record):
             return None
-        self._deployment += 1
-        self._counts["deployments_started"] += 1
         self._baseline = list(self.load_balancer.all_backends)
-        self._baseline_at_deploy = GroupCounts.of(self._baseline)
+        rules.begin(self._record, GroupCounts.of(self._baseline).as_array())
         self._group = []
-        self._end_ns = -1
         self._state = CanaryState("in_progress", 0, len(self.stages), 0.0)
         return self._start_stage(0)
 
     def _start_stage(self, k: int) -> Event:
-        stage = self.stages[k]
-        self._grow_group(rules.canary_group_size(stage.traffic_percentage, len(self._baseline)))
+        fraction = float(rules.stage_fraction(self._params, k))
+        self._grow_group(rules.canary_group_size(fraction, len(self._baseline)))
         split = getattr(self.load_balancer, "set_traffic_split", None)
         if split is not None:
-            split(self._group, stage.traffic_percentage)
+            split(self._group, fraction)
+        rules.stage_started(self._record, k, self._clock.now_ns)
         self._state.current_stage = k
-        self._state.canary_traffic_pct = stage.traffic_percentage
-        self._stage_started_ns = self._clock.now_ns
+        self._state.canary_traffic_pct = self.stages[k].traffic_percentage
         return self._next_evaluation()
 
     def _next_evaluation(self) -> Event:
-        return Event(Instant(self._clock.now_ns + self._interval_ns), _EVALUATE, self,
-                     context={"deployment": self._deployment})
+        return Event(Instant(self._clock.now_ns + rules.interval_ns(self._params)),
+                     EVALUATE_EVENT, self,
+                     context={"deployment": int(self._record[rules.DEPLOYMENT])})
 
     def _grow_group(self, size: int):
         while len(self._group) < size:
-            self._made += 1
-            name = f"{self.name}_canary" if self._made == 1 else f"{self.name}_canary_{self._made}"
+            made = rules.next_instance(self._record)
+            name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
             server = make_instance(self, self.server_factory, name)
             self.load_balancer.add_backend(server)
             self._group.append(server)
 
     def _healthy(self) -> bool:
         ev = self.metric_evaluator
-        if isinstance(ev, (ErrorRateEvaluator, LatencyEvaluator)):
-            baseline = GroupCounts.of(self._baseline).minus(self._baseline_at_deploy)
-            return bool(ev.judge(GroupCounts.of(self._group), baseline))
+        builtin = BUILTIN_EVALUATORS.get(type(ev))
+        if builtin is not None:
+            return bool(rules.builtin_healthy(builtin[0], self._params, self._record,
+                                              GroupCounts.of(self._group).as_array(),
+                                              GroupCounts.of(self._baseline).as_array()))
         return bool(ev.is_healthy(self._group[0], list(self._baseline)))
 
     def _evaluate(self):
-        self._counts["evaluations_performed"] += 1
-        if not self._healthy():
-            self._counts["evaluations_failed"] += 1
+        action = rules.evaluated(self._record, self._params, len(self.stages), self._healthy(),
+                                 self._clock.now_ns)
+        if action == rules.ROLL_BACK:
             self._rollback()
             return None
-        self._counts["evaluations_passed"] += 1
-        stage = self.stages[self._state.current_stage]
-        period_ns = as_duration_ns(stage.evaluation_period, "evaluation_period")
-        if self._clock.now_ns - self._stage_started_ns < period_ns:
+        if action == rules.EVALUATE_AGAIN:
             return self._next_evaluation()
-        self._counts["stages_completed"] += 1
-        nxt = self._state.current_stage + 1
-        if nxt < len(self.stages):
-            return self._start_stage(nxt)
-        # As in happysim, a promoted deployment reports current_stage == total_stages.
-        self._state.current_stage = len(self.stages)
+        if action == rules.NEXT_STAGE:
+            return self._start_stage(int(self._record[rules.STAGE]) + 1)
+        self._state.current_stage = int(self._record[rules.STAGE])
         self._promote()
         return None
 
@@ -199,7 +210,7 @@ class CanaryDeployer(Entity):
         for b in self._baseline:
             if has_backend(lb, b):
                 lb.remove_backend(b)
-        self._finish("completed", "deployments_completed")
+        self._finish(rules.COMPLETED)
 
     def _rollback(self):
         lb = self.load_balancer
@@ -207,11 +218,12 @@ class CanaryDeployer(Entity):
         for s in self._group:
             if has_backend(lb, s):
                 lb.remove_backend(s)
-        self._finish("rolled_back", "deployments_rolled_back")
+        self._finish(rules.ROLLED_BACK)
 
-    def _finish(self, status: str, counter: str):
-        self._end_ns = finish_deployment(self._state, self._counts, status, counter,
-                                         self._clock.now_ns)
+    def _finish(self, status: int):
+        rules.finished(self._record, status, self._clock.now_ns)
+        self._state.status = rules.STATUS_NAMES[status]
 
     def _metric_fields(self) -> dict:
-        return deployer_metrics(self._counts, self._state, self._end_ns)
+        return deployer_metrics(vars(self.stats), self._state,
+                                int(self._record[rules.END_NS]))

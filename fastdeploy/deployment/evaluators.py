@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from ..core import validate
 from ..rules import canary as rules
 
@@ -32,11 +34,24 @@ class GroupCounts:
     def of(cls, servers) -> GroupCounts:
         g = cls()
         for s in servers:
-            g.completed += getattr(s, "_completed", 0)
-            g.rejected += getattr(s, "_rejected", 0)
-            g.failures += getattr(s, "_failures", 0)
-            g.latency_ns += getattr(s, "_latency_ns", 0)
+            counters = getattr(s, "request_counters", None)
+            if counters is not None:
+                c, r, f, lat = counters()
+            else:
+                # Any backend with happysim's public ServerStats.
+                st = s.stats
+                c, r, f = st.requests_completed, st.requests_rejected, st.total_failures
+                lat = int(round(st.total_latency * 1e9))
+            g.completed += c
+            g.rejected += r
+            g.failures += f
+            g.latency_ns += lat
         return g
+
+    def as_array(self):
+        """The shared rules' layout: completed, rejected, failures, latency_ns."""
+        return np.array([self.completed, self.rejected, self.failures, self.latency_ns],
+                        np.int64)
 
     def minus(self, other: GroupCounts) -> GroupCounts:
         return GroupCounts(self.completed - other.completed, self.rejected - other.rejected,

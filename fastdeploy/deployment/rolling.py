@@ -7,15 +7,19 @@ from typing import Callable
 from ..core import validate
 from ..core.entity import Entity
 from ..core.event import Event
-from ..core.temporal import Instant, as_duration_ns
+import numpy as np
+
+from ..core.temporal import Instant
 from ..model.server import Probe
+from ..rules import canary as status_codes
 from ..rules import rng
-from ._common import (check_fleet, deployer_metrics, event_at, finish_deployment, has_backend,
-                      interval, make_instance, weight_of)
+from ..rules import rolling as rules
+from ._common import (check_fleet, deployer_metrics, event_at, has_backend, interval,
+                      make_instance, weight_of)
 from .stats import DeploymentState, RollingDeployerStats
 
-_DEPLOY = "_rolling_deploy"
-_ROUND = "_rolling_health_round"
+DEPLOY_EVENT = "_rolling_deploy"
+ROUND_EVENT = "_rolling_health_round"
 
 
 class RollingDeployer(Entity):
@@ -46,28 +50,30 @@ class RollingDeployer(Entity):
         self.health_check_interval = interval("health_check_interval", health_check_interval)
         self.healthy_threshold = validate.integer("healthy_threshold", healthy_threshold, minimum=1)
         self.max_failures = validate.integer("max_failures", max_failures, minimum=0)
-        self._interval_ns = as_duration_ns(self.health_check_interval, "health_check_interval")
-        self._counts = dict.fromkeys(RollingDeployerStats.__dataclass_fields__, 0)
+        # The shared state machine's record (rules/rolling.py), its parameter row, and
+        # per new instance of the batch: passes, awaited probe number, probe sent time.
+        self._record = np.zeros(rules.FIELDS, np.int64)
+        rules.reset(self._record)
+        self._params = self._param_row()
+        self._passes = np.zeros(0, np.int64)
+        self._pending = np.zeros(0, np.int64)
+        self._sent = np.zeros(0, np.int64)
         self._state = DeploymentState()
-        self._batch_id = 0
         self._old: list = []
         self._old_weights: list[int] = []
-        self._next_old = 0
         self._removed_old: list = []
         self._new_all: list = []
-        self._batch_old: list = []
         self._batch_new: list = []
-        self._passes: list[int] = []
-        self._pending: list = []  # the probe awaited from each new instance of the batch
-        self._failures = 0
-        self._made = 0
-        self._probes_sent = 0
         self._probe_key = None
-        self._end_ns = -1
+
+    def _param_row(self) -> np.ndarray:
+        return np.array([float(getattr(self, n)) for n in rules.PARAM_NAMES], np.float64)
 
     @property
     def stats(self) -> RollingDeployerStats:
-        return RollingDeployerStats(**self._counts)
+        first = rules.STATS_FIRST
+        return RollingDeployerStats(*(int(v) for v in
+                                      self._record[first:first + len(rules.STATS)]))
 
     @property
     def state(self) -> DeploymentState:
@@ -75,128 +81,127 @@ class RollingDeployer(Entity):
 
     @property
     def end_time(self) -> Instant | None:
-        return None if self._end_ns < 0 else Instant(self._end_ns)
+        end = int(self._record[rules.END_NS])
+        return None if end < 0 else Instant(end)
 
     def deploy(self, *, at=None) -> Event:
         """Start a rolling deployment (at now, or ``at``); returns the start event.
 
         A deploy event that arrives while a deployment is in progress does nothing.
         """
-        return event_at(self, at, _DEPLOY, {})
+        return event_at(self, at, DEPLOY_EVENT, {})
 
     def _begin_run(self, now_ns: int) -> None:
         self._probe_key = None
+        self._params = self._param_row()
 
     def handle_event(self, event: Event):
-        if event.event_type == _DEPLOY:
+        if event.event_type == DEPLOY_EVENT:
             return self._deploy()
-        if event.event_type == _ROUND:
-            if self._state.status != "in_progress" or event.context.get("batch") != self._batch_id:
+        if event.event_type == ROUND_EVENT:
+            if not rules.round_due(self._record, event.context.get("batch", -1)):
                 return None
             return self._round()
         raise ValueError(f"RollingDeployer {self.name!r} got an unexpected event {event!r}")
 
     # -- the deployment ------------------------------------------------------------------
+    def _sync_state(self):
+        """The documented DeploymentState, from the shared record."""
+        r = self._record
+        st = self._state
+        st.status = status_codes.STATUS_NAMES[int(r[rules.STATUS])]
+        st.total_instances = int(r[rules.TOTAL_INSTANCES])
+        st.replaced = int(r[rules.REPLACED])
+        st.failed = int(r[rules.FAILED])
+        st.current_batch = int(r[rules.CURRENT_BATCH])
+
     def _deploy(self):
-        if self._state.status == "in_progress":
+        if not rules.accepts_deploy(self._record):
             return None
         lb = self.load_balancer
-        self._counts["deployments_started"] += 1
         self._old = list(lb.all_backends)
         self._old_weights = [weight_of(lb, b) for b in self._old]
-        self._next_old = 0
         self._removed_old = []
         self._new_all = []
-        self._failures = 0
-        self._end_ns = -1
-        self._state = DeploymentState("in_progress", len(self._old), 0, 0, 0)
+        rules.begin(self._record, len(self._old))
+        self._state = DeploymentState()
         return self._start_batch()
 
     def _start_batch(self):
-        if self._next_old >= len(self._old):
-            self._finish("completed", "deployments_completed")
+        now_ns = self._clock.now_ns
+        k = int(rules.next_batch(self._record, self._params, len(self._old), now_ns))
+        self._sync_state()
+        if k == 0:
             return []
-        k = min(self.batch_size, len(self._old) - self._next_old)
-        self._batch_old = self._old[self._next_old:self._next_old + k]
-        self._next_old += k
-        self._batch_id += 1
-        self._state.current_batch += 1
         self._batch_new = []
-        for _ in range(k):
-            self._made += 1
-            server = make_instance(self, self.server_factory, f"{self.name}_v2_{self._made}")
+        self._passes = np.zeros(k, np.int64)
+        self._pending = np.zeros(k, np.int64)
+        self._sent = np.zeros(k, np.int64)
+        for i in range(k):
+            made = rules.new_instance_added(self._record, self._passes, self._pending, i)
+            server = make_instance(self, self.server_factory, f"{self.name}_v2_{made}")
             self.load_balancer.add_backend(server)
             self._batch_new.append(server)
             self._new_all.append(server)
-        self._passes = [0] * k
-        self._pending = [None] * k
         return [self._next_round()]
 
     def _next_round(self) -> Event:
-        return Event(Instant(self._clock.now_ns + self._interval_ns), _ROUND, self,
-                     context={"batch": self._batch_id})
+        return Event(Instant(self._clock.now_ns + rules.interval_ns(self._params)), ROUND_EVENT,
+                     self, context={"batch": int(self._record[rules.BATCH_ID])})
 
     def _round(self):
         now_ns = self._clock.now_ns
-        for i, probe in enumerate(self._pending):
-            if probe is not None:
-                self._pending[i] = None
-                self._probe_failed(i)
-                if self._state.status != "in_progress":
+        for i in range(len(self._batch_new)):
+            if self._pending[i] >= 0:
+                outcome = rules.probe_failed(self._record, self._params, self._passes,
+                                             self._pending, i, now_ns)
+                if self._apply(outcome):
                     return None
         out: list[Event] = []
         if self._probe_key is None:
             self._probe_key = self._clock.run.key(rng.probe_stream(self.name))
         for i, server in enumerate(self._batch_new):
-            if self._passes[i] >= self.healthy_threshold:
+            if not rules.needs_probe(self._params, self._passes, i):
                 continue
-            self._counts["health_checks_performed"] += 1
-            m = self._probes_sent
-            self._probes_sent += 1
+            m = int(rules.probe_sent(self._record, self._pending, self._sent, i, now_ns))
             probe = Probe(now_ns, rng.uniform(self._probe_key, 2 * m),
-                          rng.uniform(self._probe_key, 2 * m + 1), None)
-            probe.on_done = self._make_on_done(self._batch_id, i, probe)
-            self._pending[i] = probe
+                          rng.uniform(self._probe_key, 2 * m + 1), self._make_on_done(m))
             out.extend(server.accept_probe(probe, now_ns))
-            if self._state.status != "in_progress":
+            if self._record[rules.STATUS] != status_codes.IN_PROGRESS:
                 return out
         out.append(self._next_round())
         return out
 
-    def _make_on_done(self, batch_id, i, probe):
+    def _make_on_done(self, m):
         def on_done(finish_ns, failed):
-            if (self._state.status != "in_progress" or batch_id != self._batch_id
-                    or self._pending[i] is not probe):
+            n = len(self._batch_new)
+            i = int(rules.awaited_by(self._record, self._pending, n, m))
+            if i < 0:
                 return []
-            self._pending[i] = None
-            if failed or finish_ns - probe.sent_ns >= self._interval_ns:
-                self._probe_failed(i)
-                return []
-            return self._probe_passed(i)
+            outcome = rules.probe_done(self._record, self._params, self._passes,
+                                       self._pending, self._sent, n, i, bool(failed),
+                                       finish_ns)
+            events = self._apply(outcome)
+            return events if isinstance(events, list) else []
         return on_done
 
-    def _probe_failed(self, i):
-        self._passes[i] = 0
-        self._counts["health_checks_failed"] += 1
-        self._state.failed += 1
-        self._failures += 1
-        if self._failures > self.max_failures:
+    def _apply(self, outcome):
+        """Carry out a probe outcome: roll back (returns True), or replace the batch's old
+        backends and start the next batch (returns its events); else None."""
+        self._sync_state()
+        if outcome == rules.ROLL_BACK:
             self._rollback()
-
-    def _probe_passed(self, i):
-        self._passes[i] += 1
-        self._counts["health_checks_passed"] += 1
-        if any(p < self.healthy_threshold for p in self._passes):
-            return []
-        lb = self.load_balancer
-        for b in self._batch_old:
-            if has_backend(lb, b):
-                lb.remove_backend(b)
-            self._removed_old.append(b)
-        n = len(self._batch_old)
-        self._state.replaced += n
-        self._counts["instances_replaced"] += n
-        return self._start_batch()
+            return True
+        if outcome == rules.BATCH_HEALTHY:
+            lb = self.load_balancer
+            first = int(self._record[rules.BATCH_FIRST_OLD])
+            n = int(rules.batch_replaced(self._record))
+            for b in self._old[first:first + n]:
+                if has_backend(lb, b):
+                    lb.remove_backend(b)
+                self._removed_old.append(b)
+            return self._start_batch()
+        return None
 
     def _rollback(self):
         lb = self.load_balancer
@@ -206,11 +211,7 @@ class RollingDeployer(Entity):
         for b, w in zip(self._old, self._old_weights):
             if any(b is r for r in self._removed_old) and not has_backend(lb, b):
                 lb.add_backend(b, w)
-        self._finish("rolled_back", "deployments_rolled_back")
-
-    def _finish(self, status: str, counter: str):
-        self._end_ns = finish_deployment(self._state, self._counts, status, counter,
-                                         self._clock.now_ns)
 
     def _metric_fields(self) -> dict:
-        return deployer_metrics(self._counts, self._state, self._end_ns)
+        return deployer_metrics(vars(self.stats), self._state,
+                                int(self._record[rules.END_NS]))

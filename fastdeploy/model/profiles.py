@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import validate
+from ..rules import profiles as rules
 
 
 class Profile:
@@ -22,17 +23,21 @@ class Profile:
         return max(0.0, float(a[i] + slope[i] * (t - t0[i])))
 
     def segments(self):
-        raise NotImplementedError
+        """(t0, rate, slope) float64 arrays, from the shared rule (rules/profiles.py)."""
+        kind, prm, npts = self.lowered()
+        size = max(rules.MAX_FIXED_SEGMENTS, npts)
+        t0, rate, slope = (np.zeros(size, np.float64) for _ in range(3))
+        n = int(rules.segments(kind, prm, npts, t0, rate, slope))
+        return t0[:n].copy(), rate[:n].copy(), slope[:n].copy()
+
+    def lowered(self):
+        """(kind, float64 parameters, points) in the shared rule's layout."""
+        raise NotImplementedError(f"{type(self).__name__} is not a built-in profile")
 
     def peak_rate(self) -> float:
         t0, a, slope = self.segments()
         ends = a + slope * np.append(np.diff(t0), 0.0)
         return float(max(a.max(), ends.max()))
-
-
-def _arrays(rows):
-    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
-    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
 
 
 class ConstantRateProfile(Profile):
@@ -41,8 +46,8 @@ class ConstantRateProfile(Profile):
     def __init__(self, rate: float):
         self.rate = validate.number("rate", rate, minimum=0.0)
 
-    def segments(self):
-        return _arrays([(0.0, self.rate, 0.0)])
+    def lowered(self):
+        return rules.CONSTANT, np.array([self.rate], np.float64), 0
 
     def __repr__(self):
         return f"ConstantRateProfile({self.rate})"
@@ -56,9 +61,9 @@ class LinearRampProfile(Profile):
         self.start_rate = validate.number("start_rate", start_rate, minimum=0.0)
         self.end_rate = validate.number("end_rate", end_rate, minimum=0.0)
 
-    def segments(self):
-        slope = (self.end_rate - self.start_rate) / self.duration_s
-        return _arrays([(0.0, self.start_rate, slope), (self.duration_s, self.end_rate, 0.0)])
+    def lowered(self):
+        return (rules.LINEAR, np.array([self.duration_s, self.start_rate, self.end_rate],
+                                       np.float64), 0)
 
     def __repr__(self):
         return f"LinearRampProfile({self.duration_s}, {self.start_rate}, {self.end_rate})"
@@ -74,16 +79,9 @@ class SpikeProfile(Profile):
         self.warmup_s = validate.number("warmup_s", warmup_s, minimum=0.0)
         self.spike_duration_s = validate.number("spike_duration_s", spike_duration_s, minimum=0.0)
 
-    def segments(self):
-        w, d = self.warmup_s, self.spike_duration_s
-        rows = [(0.0, self.baseline_rate, 0.0)]
-        if d > 0:
-            if w > 0:
-                rows.append((w, self.spike_rate, 0.0))
-            else:
-                rows = [(0.0, self.spike_rate, 0.0)]
-            rows.append((w + d, self.baseline_rate, 0.0))
-        return _arrays(rows)
+    def lowered(self):
+        return rules.SPIKE, np.array([self.baseline_rate, self.spike_rate, self.warmup_s,
+                                      self.spike_duration_s], np.float64), 0
 
     def __repr__(self):
         return (f"SpikeProfile({self.baseline_rate}, {self.spike_rate}, {self.warmup_s}, "
@@ -117,8 +115,9 @@ class PiecewiseRateProfile(Profile):
             rows.insert(0, (0.0, 0.0, 0.0))
         self.points = [(r[0], r[1]) for r in rows]
 
-    def segments(self):
-        return _arrays([(t, r, 0.0) for t, r in self.points])
+    def lowered(self):
+        return (rules.PIECEWISE, np.array([v for p in self.points for v in p], np.float64),
+                len(self.points))
 
     def __repr__(self):
         return f"PiecewiseRateProfile({self.points})"

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..core import validate
 from ..core.entity import Entity
 from ..core.event import Event
 from ..core.temporal import Instant
-from ..rules.timeconv import seconds_to_ns
+from ..rules import server as rules
 from .distributions import ConstantLatency, LatencyDistribution
 
 _COMPLETE = "_server_complete"
@@ -67,57 +69,72 @@ class Server(Entity):
 
     def _reset_state(self):
         self._queue: deque = deque()
-        self._in_service = 0
-        self._completed = 0
-        self._rejected = 0
-        self._failures = 0
-        self._service_ns = 0
-        self._latency_ns = 0
-        self._removed = False
-        self._cost_since = -1
-        self._cost_ns = 0
+        # The shared state machine's record (rules/server.py): slots, queue length,
+        # counters and instance time. The queue's items are this engine's own.
+        self._state = np.zeros(rules.FIELDS, np.int64)
+        rules.reset(self._state, self.concurrency,
+                    -1 if self.queue_capacity is None else self.queue_capacity)
         self._ever_costed = False
+
+    def _begin_run(self, now_ns: int) -> None:
+        # Settings may have been changed since construction (a sweep point, a replay).
+        self._state[rules.CONCURRENCY] = self.concurrency
+        self._state[rules.CAPACITY] = -1 if self.queue_capacity is None else self.queue_capacity
 
     # -- observable state ------------------------------------------------------------
     @property
     def utilization(self) -> float:
         """In service / concurrency, now."""
-        return self._in_service / self.concurrency
+        return int(self._state[rules.BUSY]) / self.concurrency
 
     @property
     def depth(self) -> int:
         """Queue length (waiting, not in service)."""
-        return len(self._queue)
+        return int(self._state[rules.QUEUED])
 
     @property
     def active_requests(self) -> int:
-        return self._in_service
+        return int(self._state[rules.BUSY])
 
     @property
     def outstanding(self) -> int:
         """In service plus queued: what LeastConnections compares."""
-        return self._in_service + len(self._queue)
+        return int(rules.outstanding(self._state))
 
     @property
     def stats(self) -> ServerStats:
-        return ServerStats(self._completed, self._rejected, self._service_ns / 1e9,
-                           self._failures, self._latency_ns / 1e9)
+        st = self._state
+        return ServerStats(int(st[rules.COMPLETED]), int(st[rules.REJECTED]),
+                           int(st[rules.SERVICE_NS]) / 1e9, int(st[rules.FAILURES]),
+                           int(st[rules.LATENCY_NS]) / 1e9)
 
     @property
     def average_service_time(self) -> float:
-        return self._service_ns / self._completed / 1e9 if self._completed else 0.0
+        n = int(self._state[rules.COMPLETED])
+        return int(self._state[rules.SERVICE_NS]) / n / 1e9 if n else 0.0
 
     @property
     def average_latency(self) -> float:
-        return self._latency_ns / self._completed / 1e9 if self._completed else 0.0
+        n = int(self._state[rules.COMPLETED])
+        return int(self._state[rules.LATENCY_NS]) / n / 1e9 if n else 0.0
+
+    def request_counters(self) -> tuple[int, int, int, int]:
+        """(completed, rejected, failures, latency in ns) of requests: what the canary
+        evaluators compare, exactly."""
+        st = self._state
+        return (int(st[rules.COMPLETED]), int(st[rules.REJECTED]), int(st[rules.FAILURES]),
+                int(st[rules.LATENCY_NS]))
 
     @property
     def instance_seconds(self) -> float:
         """Instance time so far, counting an open interval up to now."""
-        ns = self._cost_ns
-        if self._cost_since >= 0 and self._clock is not None:
-            ns += self._clock.now_ns - self._cost_since
-        return ns / 1e9
+        if self._clock is None:
+            return int(self._state[rules.COST_NS]) / 1e9
+        return int(rules.instance_ns(self._state, self._clock.now_ns)) / 1e9
+
+    def instance_ns_at(self, now_ns: int) -> int:
+        """Instance time up to now_ns, in ns."""
+        return int(rules.instance_ns(self._state, now_ns))
 
     # -- requests --------------------------------------------------------------------
     def handle_event(self, event: Event):
@@ -137,11 +154,12 @@ class Server(Entity):
         return self._accept(None, probe, now_ns)
 
     def _accept(self, ctx, item, now_ns):
-        if self._in_service < self.concurrency:
+        is_request = not isinstance(item, Probe)
+        action = rules.arrive(self._state, is_request)
+        if action == rules.START:
             return [self._start(item, now_ns)]
-        if self.queue_capacity is not None and len(self._queue) >= self.queue_capacity:
-            if not isinstance(item, Probe):
-                self._rejected += 1
+        if action == rules.REJECT:
+            if is_request:
                 self._clock.run.request_rejected()
                 return []
             # A probe that cannot even queue fails at once.
@@ -152,14 +170,15 @@ class Server(Entity):
         return []
 
     def _start(self, item, now_ns, arrived_ns=None) -> Event:
+        """Item takes a slot (already counted busy): its work and outcome."""
         if isinstance(item, Event):
             item._held = True
             u_work, u_fail = item.context["u_work"], item.context["u_fail"]
         else:
             u_work, u_fail = item.u_work, item.u_fail
-        self._in_service += 1
-        service_ns = max(0, seconds_to_ns(self.service_time.sample(u_work)))
-        failed = u_fail < self.failure_rate
+        d = self.service_time
+        service_ns = int(rules.service_ns(d.kind, d.a, d.b, u_work))
+        failed = bool(rules.fails(self.failure_rate, u_fail))
         return Event(Instant(now_ns + service_ns), _COMPLETE, self, context={
             "item": item, "arrived_ns": now_ns if arrived_ns is None else arrived_ns,
             "service_ns": service_ns, "failed": failed})
@@ -168,21 +187,18 @@ class Server(Entity):
         now_ns = event.time.nanoseconds
         ctx = event.context
         item, failed = ctx["item"], ctx["failed"]
-        self._in_service -= 1
+        is_request = isinstance(item, Event)
+        rules.finished(self._state, is_request, ctx["service_ns"], now_ns - ctx["arrived_ns"],
+                       int(failed))
         out: list[Event] = []
-        if isinstance(item, Event):
-            self._completed += 1
-            self._service_ns += ctx["service_ns"]
-            self._latency_ns += now_ns - ctx["arrived_ns"]
-            if failed:
-                self._failures += 1
+        if is_request:
             self._clock.run.request_done(now_ns - item.context["created_ns"], failed)
         # Free slots are used at once: the head of the queue starts now.
-        while self._queue and self._in_service < self.concurrency:
+        while rules.start_next(self._state):
             nxt, arrived = self._queue.popleft()
             out.append(self._start(nxt, now_ns, arrived))
         self._retire_if_drained(now_ns)
-        if isinstance(item, Event):
+        if is_request:
             out.extend(item._finish(event.time))
         else:
             out.extend(item.on_done(now_ns, failed))
@@ -190,17 +206,13 @@ class Server(Entity):
 
     # -- instance time -----------------------------------------------------------------
     def _on_added(self, now_ns: int) -> None:
-        self._removed = False
-        if self._cost_since < 0:
-            self._cost_since = now_ns
+        if rules.added(self._state, now_ns):
             self._clock.run.instance_up(self)
 
     def _on_removed(self, now_ns: int) -> None:
-        self._removed = True
-        self._retire_if_drained(now_ns)
+        if rules.removed(self._state, now_ns):
+            self._clock.run.instance_down()
 
     def _retire_if_drained(self, now_ns: int) -> None:
-        if self._removed and self._cost_since >= 0 and self._in_service == 0 and not self._queue:
-            self._cost_ns += now_ns - self._cost_since
-            self._cost_since = -1
+        if rules.retire_if_drained(self._state, now_ns):
             self._clock.run.instance_down()

@@ -32,9 +32,9 @@ class RoundRobin(LoadBalancingStrategy):
         self.counter = 0
 
     def select(self, backends, weights, draw):
-        i = self.counter % len(backends)
+        i = routing.round_robin_pick(self.counter, len(backends))
         self.counter += 1
-        return i
+        return int(i)
 
     def reset(self):
         self.counter = 0
@@ -62,12 +62,8 @@ class LeastConnections(LoadBalancingStrategy):
     """Fewest requests in service plus queued; the first on ties."""
 
     def select(self, backends, weights, draw):
-        best, best_n = 0, _outstanding(backends[0])
-        for i in range(1, len(backends)):
-            n = _outstanding(backends[i])
-            if n < best_n:
-                best, best_n = i, n
-        return best
+        loads = np.array([_outstanding(b) for b in backends], np.int64)
+        return int(routing.least_loaded(loads, len(backends)))
 
 
 class Random(LoadBalancingStrategy):
@@ -84,8 +80,7 @@ class PowerOfTwoChoices(LoadBalancingStrategy):
         n = len(backends)
         if n == 1:
             return 0
-        i = routing.index_from_uniform(draw(), n)
-        j = routing.index_from_uniform(draw(), n - 1)
-        if j >= i:
-            j += 1
-        return j if _outstanding(backends[j]) < _outstanding(backends[i]) else i
+        u1 = draw()
+        i, j = routing.two_choices(u1, draw(), n)
+        return int(routing.less_loaded(i, _outstanding(backends[i]), j,
+                                       _outstanding(backends[j])))

@@ -21,8 +21,8 @@ def deploy_start(simulation, deployer: str):
     earliest scheduled deploy event; None when unknown."""
     if simulation is None:
         return None
-    from ..deployment.canary import _DEPLOY as CANARY_DEPLOY
-    from ..deployment.rolling import _DEPLOY as ROLLING_DEPLOY
+    from ..deployment.canary import DEPLOY_EVENT as CANARY_DEPLOY
+    from ..deployment.rolling import DEPLOY_EVENT as ROLLING_DEPLOY
 
     times = [e.time.to_seconds() for e in getattr(simulation, "_pending", ())
              if e.event_type in (CANARY_DEPLOY, ROLLING_DEPLOY)

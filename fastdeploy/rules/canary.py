@@ -2,8 +2,11 @@
 
 import math
 
+import numpy as np
+
 from .exact import ceil_exact
 from .jit import njit, njit_inline
+from .timeconv import seconds_to_ns
 
 
 @njit_inline
@@ -42,3 +45,143 @@ def judge(canary_value, baseline_value, limit, multiplier):
     if baseline_value > 0.0 and canary_value > baseline_value * multiplier:
         return False
     return True
+
+
+# == The CanaryDeployer's state machine (SPEC section 7), shared by both engines ==========
+# State: one int64 record per deployer. Parameters: one float64 row: evaluation_interval,
+# the evaluator's limit and multiplier, then (traffic_percentage, evaluation_period) per
+# stage. The engines create and remove servers and set the split; what to do, and every
+# counter, is decided here.
+
+# Deployment status codes (also the rolling deployer's).
+STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back")
+IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = range(4)
+
+(STATUS, DEPLOYMENT, STAGE, STAGE_START_NS, MADE, END_NS, BASE_COMPLETED, BASE_REJECTED,
+ BASE_FAILURES, BASE_LATENCY_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED,
+ DEPLOYMENTS_ROLLED_BACK, STAGES_COMPLETED, EVALUATIONS_PERFORMED, EVALUATIONS_PASSED,
+ EVALUATIONS_FAILED) = range(17)
+FIELDS = 17
+STATS_FIRST = DEPLOYMENTS_STARTED
+STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
+         "stages_completed", "evaluations_performed", "evaluations_passed",
+         "evaluations_failed")
+
+P_INTERVAL, P_LIMIT, P_MULTIPLIER, P_STAGES = range(4)
+
+# Built-in evaluators.
+ERROR_RATE, LATENCY = 0, 1
+
+# What an evaluation leads to.
+ROLL_BACK, EVALUATE_AGAIN, NEXT_STAGE, PROMOTE = range(4)
+
+# Group counters, as a 4-element int64 array: completed, rejected, failures, latency_ns.
+G_COMPLETED, G_REJECTED, G_FAILURES, G_LATENCY_NS = range(4)
+
+
+@njit
+def reset(st):
+    st[:] = 0
+    st[END_NS] = -1
+
+
+@njit
+def accepts_deploy(st):
+    """A deploy request while a deployment is in progress is ignored (either deployer)."""
+    return st[STATUS] != IN_PROGRESS
+
+
+@njit
+def begin(st, baseline):
+    """A new deployment starts, remembering the baseline group's counters now."""
+    st[DEPLOYMENT] += 1
+    st[DEPLOYMENTS_STARTED] += 1
+    st[BASE_COMPLETED] = baseline[G_COMPLETED]
+    st[BASE_REJECTED] = baseline[G_REJECTED]
+    st[BASE_FAILURES] = baseline[G_FAILURES]
+    st[BASE_LATENCY_NS] = baseline[G_LATENCY_NS]
+    st[END_NS] = -1
+    st[STATUS] = IN_PROGRESS
+    st[STAGE] = 0
+
+
+@njit
+def stage_fraction(prm, k):
+    return prm[P_STAGES + 2 * k]
+
+
+@njit
+def stage_started(st, k, now):
+    st[STAGE] = k
+    st[STAGE_START_NS] = now
+
+
+@njit
+def interval_ns(prm):
+    return seconds_to_ns(prm[P_INTERVAL])
+
+
+@njit
+def evaluation_due(st, deployment):
+    """An evaluation event of ``deployment`` runs only while that deployment is on."""
+    return st[STATUS] == IN_PROGRESS and deployment == st[DEPLOYMENT]
+
+
+@njit
+def next_instance(st):
+    """The number of the next new-version instance (1 for the first)."""
+    st[MADE] += 1
+    return st[MADE]
+
+
+@njit
+def builtin_healthy(evaluator, prm, st, canary, baseline):
+    """A built-in evaluator's verdict on the canary group's counters against the
+    baseline's since the deployment began (both as group-counter arrays)."""
+    bc = baseline[G_COMPLETED] - st[BASE_COMPLETED]
+    br = baseline[G_REJECTED] - st[BASE_REJECTED]
+    bf = baseline[G_FAILURES] - st[BASE_FAILURES]
+    blat = baseline[G_LATENCY_NS] - st[BASE_LATENCY_NS]
+    c = canary[G_COMPLETED]
+    if evaluator == ERROR_RATE:
+        return judge(error_rate(canary[G_FAILURES], canary[G_REJECTED], c),
+                     error_rate(bf, br, bc), prm[P_LIMIT], prm[P_MULTIPLIER])
+    return judge(mean_latency_seconds(canary[G_LATENCY_NS], c),
+                 mean_latency_seconds(blat, bc), prm[P_LIMIT], prm[P_MULTIPLIER])
+
+
+@njit
+def evaluated(st, prm, n_stages, healthy, now):
+    """What an evaluation with this verdict leads to; counts it.
+
+    Unhealthy: roll back. Healthy: evaluate again until the stage's period has passed,
+    then the next stage, or promotion after the last (a promoted deployment reports
+    current_stage == total_stages, as happysim does).
+    """
+    st[EVALUATIONS_PERFORMED] += 1
+    if not healthy:
+        st[EVALUATIONS_FAILED] += 1
+        return ROLL_BACK
+    st[EVALUATIONS_PASSED] += 1
+    k = st[STAGE]
+    if now - st[STAGE_START_NS] < seconds_to_ns(prm[P_STAGES + 2 * k + 1]):
+        return EVALUATE_AGAIN
+    st[STAGES_COMPLETED] += 1
+    if k + 1 < n_stages:
+        return NEXT_STAGE
+    st[STAGE] = n_stages
+    return PROMOTE
+
+
+@njit
+def finished(st, status, now):
+    """The deployment ended (COMPLETED or ROLLED_BACK) at now."""
+    st[STATUS] = status
+    if status == COMPLETED:
+        st[DEPLOYMENTS_COMPLETED] += 1
+    else:
+        st[DEPLOYMENTS_ROLLED_BACK] += 1
+    st[END_NS] = now
+
+
+FIRST_STAGE = np.int64(0)

@@ -107,8 +107,8 @@ def empty_table(model: BatchModel, keys, integer) -> pa.Table:
 def model_fingerprint(model: BatchModel) -> str:
     """A hash of everything the kernels read from a lowered scenario."""
     h = hashlib.sha256()
-    for name in ("TPL", "SRC", "SID", "LB_INIT", "SCS", "CAS", "ROS", "INIT_EV"):
-        arr = np.ascontiguousarray(getattr(model, name))
+    for name, value in model.scenario._asdict().items():
+        arr = np.ascontiguousarray(value)
         h.update(f"{name}:{arr.dtype.str}:{arr.shape};".encode())
         h.update(arr.tobytes())
     slots = [(s.path, s.integer) for s in model.params.slots]

@@ -1,0 +1,136 @@
+"""The named bundles the kernels take: the lowered scenario, a thread's workspace and
+the outputs of a chunk of replicas (numba types a NamedTuple of arrays as one argument,
+so kernels pass one name instead of dozens of positional arrays).
+
+The kernels allocate nothing; a thread keeps one workspace for all its replicas and
+grows it (doubling the servers or the request pool) when a replica outgrows it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..rules import autoscaler, canary, histogram, rolling
+from . import schema as sc
+
+
+class Scenario(NamedTuple):
+    """The lowered scenario's structure (read-only; parameters are rows of P)."""
+
+    templates: np.ndarray  # (n_templates, TPL_FIELDS)
+    sources: np.ndarray  # (n_sources, SRC_FIELDS)
+    stream_ids: np.ndarray  # uint64: requests, each source, load balancer, rolling deployer
+    lb_init: np.ndarray  # (n_lb, LBS_PAIRS + 2 * max backends)
+    scaler_init: np.ndarray  # (n_scalers, SCS_FIELDS)
+    canary_init: np.ndarray  # (n_canaries, CAS_FIELDS)
+    rolling_init: np.ndarray  # (n_rolling, ROS_FIELDS)
+    init_events: np.ndarray  # (n_events, IE_FIELDS)
+
+
+class Workspace(NamedTuple):
+    """Every array one replica's simulation writes (schema.py names their columns)."""
+
+    counters: np.ndarray  # G
+    servers: np.ndarray  # SV: (servers, SV_FIELDS)
+    server_dist: np.ndarray  # SF: (servers, SF_FIELDS) float64
+    nodes: np.ndarray  # ND: (pool, ND_FIELDS)
+    heap: np.ndarray  # H: 3 words per entry (batch/heap.py)
+    hist: np.ndarray  # latency histogram
+    scratch: np.ndarray  # (3, servers)
+    group_counts: np.ndarray  # (2, 4): a canary's and its baseline's counters
+    bases: np.ndarray  # RB: list-row bases, key bases, counts
+    lists: np.ndarray  # LS: (rows, servers)
+    list_len: np.ndarray  # LN: (rows,)
+    keys: np.ndarray  # K: uint64 stream keys, in stream_ids order
+    segments: np.ndarray  # SEG: (sources, 3, max segments) float64
+    n_segments: np.ndarray  # NSEG: (sources,)
+    source_state: np.ndarray  # SRCD: (sources, SD_FIELDS)
+    lbs: np.ndarray  # LBI: (lbs, LB_FIELDS)
+    lb_split: np.ndarray  # LBF: (lbs,) float64 traffic split fraction
+    scalers: np.ndarray  # SC: (scalers, autoscaler.FIELDS), rules/autoscaler.py records
+    step_thresholds: np.ndarray  # (scalers, max steps) float64, sorted highest first
+    step_adjustments: np.ndarray  # (scalers, max steps)
+    canaries: np.ndarray  # CA: (canaries, canary.FIELDS), rules/canary.py records
+    rollings: np.ndarray  # RO: (rollings, rolling.FIELDS), rules/rolling.py records
+
+
+class Outputs(NamedTuple):
+    """What the kernels report for a chunk of m replicas."""
+
+    totals: np.ndarray  # (m, OG_FIELDS)
+    quantiles: np.ndarray  # (m, Q_FIELDS) float64, ns
+    lb_stats: np.ndarray  # (m, n_lb, len(LB_STATS))
+    scaler_stats: np.ndarray  # (m, n_scalers, len(SC_STATS))
+    canary_out: np.ndarray  # (m, n_canaries, DEPLOYER_OUT)
+    rolling_out: np.ndarray  # (m, n_rolling, DEPLOYER_OUT)
+    scaling_events: np.ndarray  # (m, capacity, EV_FIELDS)
+    timeseries: np.ndarray  # (m, samples, TS_FIELDS) float64
+    status: np.ndarray  # (m, RS_FIELDS)
+
+
+def workspace_bytes(ws: Workspace) -> int:
+    return int(sum(a.nbytes for a in ws))
+
+
+def make_workspace(scenario: Scenario, servers: int, pool: int,
+                   max_concurrency: int) -> Workspace:
+    """A workspace for replicas of ``scenario`` with room for ``servers`` servers and
+    ``pool`` requests or probes at a server at once."""
+    n_src = scenario.sources.shape[0]
+    n_lb = scenario.lb_init.shape[0]
+    n_sc = scenario.scaler_init.shape[0]
+    n_ca = scenario.canary_init.shape[0]
+    n_ro = scenario.rolling_init.shape[0]
+    n_rows = sc.LB_ROWS * n_lb + sc.SC_ROWS * n_sc + sc.CA_ROWS * n_ca + sc.RO_ROWS * n_ro
+    max_seg = max([3] + [int(n) for n in scenario.sources[:, sc.SRC_POINTS]])
+    max_steps = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_NSTEPS]])
+    # Pending events: a completion per request or probe in service (at most every
+    # server's concurrency), an arrival per source, the events scheduled before the run,
+    # and a chain or two per component. So the heap cannot overflow.
+    heap = (min(pool, servers * max_concurrency) + n_src + scenario.init_events.shape[0]
+            + n_sc + n_ca + 2 * n_ro + 4)
+    return Workspace(
+        counters=np.zeros(sc.G_FIELDS, np.int64),
+        servers=np.zeros((servers, sc.SV_FIELDS), np.int64),
+        server_dist=np.zeros((servers, sc.SF_FIELDS), np.float64),
+        nodes=np.zeros((pool, sc.ND_FIELDS), np.int64),
+        heap=np.zeros(3 * heap, np.int64),
+        hist=np.zeros(histogram.N_BUCKETS, np.int64),
+        scratch=np.zeros((3, servers), np.int64),
+        group_counts=np.zeros((2, 4), np.int64),
+        bases=np.zeros(sc.RB_FIELDS, np.int64),
+        lists=np.zeros((max(n_rows, 1), servers), np.int64),
+        list_len=np.zeros(max(n_rows, 1), np.int64),
+        keys=np.zeros(scenario.stream_ids.shape[0], np.uint64),
+        segments=np.zeros((n_src, 3, max_seg), np.float64),
+        n_segments=np.zeros(n_src, np.int64),
+        source_state=np.zeros((n_src, sc.SD_FIELDS), np.int64),
+        lbs=np.zeros((n_lb, sc.LB_FIELDS), np.int64),
+        lb_split=np.zeros(n_lb, np.float64),
+        scalers=np.zeros((n_sc, autoscaler.FIELDS), np.int64),
+        step_thresholds=np.zeros((n_sc, max_steps), np.float64),
+        step_adjustments=np.zeros((n_sc, max_steps), np.int64),
+        canaries=np.zeros((n_ca, canary.FIELDS), np.int64),
+        rollings=np.zeros((n_ro, rolling.FIELDS), np.int64),
+    )
+
+
+def make_outputs(scenario: Scenario, m: int, ev_cap: int, n_ts: int) -> Outputs:
+    """Output arrays for m replicas."""
+    n_lb = scenario.lb_init.shape[0]
+    n_sc = scenario.scaler_init.shape[0]
+    n_ca = scenario.canary_init.shape[0]
+    n_ro = scenario.rolling_init.shape[0]
+    return Outputs(
+        totals=np.zeros((m, sc.OG_FIELDS), np.int64),
+        quantiles=np.zeros((m, sc.Q_FIELDS), np.float64),
+        lb_stats=np.zeros((m, n_lb, len(sc.LB_STATS)), np.int64),
+        scaler_stats=np.zeros((m, n_sc, len(sc.SC_STATS)), np.int64),
+        canary_out=np.zeros((m, n_ca, sc.DEPLOYER_OUT), np.int64),
+        rolling_out=np.zeros((m, n_ro, sc.DEPLOYER_OUT), np.int64),
+        scaling_events=np.zeros((m, ev_cap, sc.EV_FIELDS), np.int64),
+        timeseries=np.zeros((m, n_ts, sc.TS_FIELDS), np.float64),
+        status=np.zeros((m, sc.RS_FIELDS), np.int64),
+    )

@@ -1,0 +1,106 @@
+"""AutoScaler in the kernels: the observation and the actions of rules/autoscaler.py."""
+
+from ...rules import autoscaler as rules
+from ...rules import server as srv
+from .. import heap
+from ..compile import kernel
+from ..schema import (EV_ACTION, EV_FROM, EV_SCALE_IN, EV_SCALE_OUT, EV_SCALER, EV_TIME,
+                      EV_TO, G_NSCALE, LIVE_CHAIN, RB_SC, SCALER_EVAL, SCS_LB, SCS_NSTEPS,
+                      SCS_POFF, SCS_POLICY, SCS_TPL, SV_LB)
+from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row, list_remove
+from .servers import new_server
+
+
+@kernel
+def record_scaling(w, events, sc, action, frm, to, now):
+    """One row of the scaling-events output (the count goes on past the capacity, so
+    the caller can tell it was too small)."""
+    G = w.counters
+    n = G[G_NSCALE]
+    if n < events.shape[0]:
+        events[n, EV_TIME] = now
+        events[n, EV_SCALER] = sc
+        events[n, EV_ACTION] = EV_SCALE_OUT if action == rules.SCALE_OUT else EV_SCALE_IN
+        events[n, EV_FROM] = frm
+        events[n, EV_TO] = to
+    G[G_NSCALE] = n + 1
+
+
+@kernel
+def observed_desired(w, sn, P, sc, row, current):
+    """The built-in policy's desired count from the backends' state now."""
+    SV = w.servers
+    LS = w.lists
+    init = sn.scaler_init[sc]
+    depth = 0
+    util = 0.0
+    for i in range(current):
+        b = LS[row, i]
+        depth += SV[b, srv.QUEUED]
+        util += SV[b, srv.BUSY] / SV[b, srv.CONCURRENCY]
+    if current > 0:
+        util = util / current
+    ns = init[SCS_NSTEPS]
+    return rules.builtin_desired(init[SCS_POLICY], P[init[SCS_POFF]:], w.step_thresholds[sc, :ns],
+                                 w.step_adjustments[sc, :ns], current, util, depth)
+
+
+@kernel
+def handle_scaler_eval(w, sn, P, events, sc, live, now):
+    """An evaluation: observe, decide (rules.plan), act, and schedule the next one."""
+    if live == 0:
+        return
+    st = w.scalers[sc]
+    prm = P[sn.scaler_init[sc, SCS_POFF]:]
+    lb = sn.scaler_init[sc, SCS_LB]
+    row = lb_row(w, lb)
+    current = w.list_len[row]
+    desired = observed_desired(w, sn, P, sc, row, current)
+    action, n = rules.plan(st, prm, current, desired, now)
+    if action == rules.SCALE_OUT:
+        mrow = w.bases[RB_SC] + sc
+        for _ in range(n):
+            s = new_server(w, sn, P, sn.scaler_init[sc, SCS_TPL])
+            if s < 0:
+                return
+            rules.next_instance(st)
+            lb_add(w, lb, s, UNIT_WEIGHT, now)
+            w.lists[mrow, w.list_len[mrow]] = s
+            w.list_len[mrow] += 1
+        record_scaling(w, events, sc, action, current, current + n, now)
+        rules.scaled(st, action, n, now)
+    elif action == rules.SCALE_IN:
+        scale_in(w, events, sc, lb, current, n, now)
+    heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), SCALER_EVAL, sc,
+                   LIVE_CHAIN)
+
+
+@kernel
+def scale_in(w, events, sc, lb, current, n, now):
+    """Remove the victims rules.choose_victims picks (they drain)."""
+    LS = w.lists
+    LN = w.list_len
+    mrow = w.bases[RB_SC] + sc
+    row = lb_row(w, lb)
+    pos = w.scratch[0]
+    out = w.scratch[2]
+    n_managed = LN[mrow]
+    for i in range(n_managed):
+        s = LS[mrow, i]
+        pos[i] = -1
+        if w.servers[s, SV_LB] == lb:
+            for p in range(LN[row]):
+                if LS[row, p] == s:
+                    pos[i] = p
+                    break
+    k = rules.choose_victims(pos, n_managed, LN[row], n, out)
+    # Positions shift as backends leave: turn them into servers first.
+    for q in range(k):
+        out[q] = LS[row, out[q]]
+    for q in range(k):
+        lb_remove(w, lb, out[q], now)
+        list_remove(LS, LN, mrow, out[q])
+    if k == 0:
+        return
+    record_scaling(w, events, sc, rules.SCALE_IN, current, current - k, now)
+    rules.scaled(w.scalers[sc], rules.SCALE_IN, k, now)

@@ -1,0 +1,113 @@
+"""CanaryDeployer in the kernels: the actions of rules/canary.py's state machine."""
+
+from ...rules import canary as rules
+from ...rules import server as srv
+from .. import heap
+from ..compile import kernel
+from ..schema import (CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES, CAS_POFF,
+                      CAS_TPL, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
+                      RB_CA, SV_LB)
+from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
+from .servers import new_server
+
+
+@kernel
+def group_counts(w, row, out):
+    """Request counters summed over the servers of list row ``row``."""
+    out[:] = 0
+    SV = w.servers
+    for i in range(w.list_len[row]):
+        s = w.lists[row, i]
+        out[rules.G_COMPLETED] += SV[s, srv.COMPLETED]
+        out[rules.G_REJECTED] += SV[s, srv.REJECTED]
+        out[rules.G_FAILURES] += SV[s, srv.FAILURES]
+        out[rules.G_LATENCY_NS] += SV[s, srv.LATENCY_NS]
+
+
+@kernel
+def grow_group(w, sn, P, ca, size, now):
+    """New-version servers join the group (and the load balancer) until it has size."""
+    grow = w.bases[RB_CA] + CA_ROWS * ca + CR_GROUP
+    LN = w.list_len
+    while LN[grow] < size:
+        s = new_server(w, sn, P, sn.canary_init[ca, CAS_TPL])
+        if s < 0:
+            return
+        rules.next_instance(w.canaries[ca])
+        lb_add(w, sn.canary_init[ca, CAS_LB], s, UNIT_WEIGHT, now)
+        w.lists[grow, LN[grow]] = s
+        LN[grow] += 1
+
+
+@kernel
+def start_stage(w, sn, P, ca, k, now):
+    prm = P[sn.canary_init[ca, CAS_POFF]:]
+    base = w.bases[RB_CA] + CA_ROWS * ca
+    fraction = rules.stage_fraction(prm, k)
+    grow_group(w, sn, P, ca, rules.canary_group_size(fraction, w.list_len[base + CR_BASELINE]),
+               now)
+    set_split(w, sn.canary_init[ca, CAS_LB], base + CR_GROUP, fraction)
+    st = w.canaries[ca]
+    rules.stage_started(st, k, now)
+    heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
+                   st[rules.DEPLOYMENT])
+
+
+@kernel
+def handle_canary_deploy(w, sn, P, ca, now):
+    LS = w.lists
+    LN = w.list_len
+    base = w.bases[RB_CA] + CA_ROWS * ca
+    row = lb_row(w, sn.canary_init[ca, CAS_LB]) + LR_BACKENDS
+    baseline = w.group_counts[GC_BASELINE]
+    if not rules.accepts_deploy(w.canaries[ca]):
+        return
+    # The baseline: the load balancer's backends now.
+    n = LN[row]
+    for i in range(n):
+        LS[base + CR_BASELINE, i] = LS[row, i]
+    LN[base + CR_BASELINE] = n
+    group_counts(w, base + CR_BASELINE, baseline)
+    rules.begin(w.canaries[ca], baseline)
+    LN[base + CR_GROUP] = 0
+    start_stage(w, sn, P, ca, rules.FIRST_STAGE, now)
+
+
+@kernel
+def remove_all(w, lb, row, now):
+    """The servers of list row ``row`` that are still backends of lb leave it."""
+    for i in range(w.list_len[row]):
+        s = w.lists[row, i]
+        if w.servers[s, SV_LB] == lb:
+            lb_remove(w, lb, s, now)
+
+
+@kernel
+def handle_canary_eval(w, sn, P, ca, deployment, now):
+    st = w.canaries[ca]
+    if not rules.evaluation_due(st, deployment):
+        return
+    init = sn.canary_init[ca]
+    prm = P[init[CAS_POFF]:]
+    lb = init[CAS_LB]
+    base = w.bases[RB_CA] + CA_ROWS * ca
+    canary = w.group_counts[GC_CANARY]
+    baseline = w.group_counts[GC_BASELINE]
+    group_counts(w, base + CR_GROUP, canary)
+    group_counts(w, base + CR_BASELINE, baseline)
+    healthy = rules.builtin_healthy(init[CAS_EVALUATOR], prm, st, canary, baseline)
+    action = rules.evaluated(st, prm, init[CAS_NSTAGES], healthy, now)
+    if action == rules.ROLL_BACK:
+        clear_split(w, lb)
+        remove_all(w, lb, base + CR_GROUP, now)
+        rules.finished(st, rules.ROLLED_BACK, now)
+    elif action == rules.EVALUATE_AGAIN:
+        heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
+                       deployment)
+    elif action == rules.NEXT_STAGE:
+        start_stage(w, sn, P, ca, st[rules.STAGE] + 1, now)
+    else:
+        grow_group(w, sn, P, ca, w.list_len[base + CR_BASELINE], now)
+        clear_split(w, lb)
+        remove_all(w, lb, base + CR_BASELINE, now)
+        rules.finished(st, rules.COMPLETED, now)

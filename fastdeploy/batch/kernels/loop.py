@@ -1,0 +1,83 @@
+"""The entry kernel: replicas one after another, each with its event loop."""
+
+import numpy as np
+
+from .. import heap
+from ..compile import entry
+from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
+                      G_OVERFLOW, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, RS_OVERFLOW,
+                      SCALER_EVAL)
+from .autoscaler import handle_scaler_eval
+from .canary import handle_canary_deploy, handle_canary_eval
+from .replica import reset_replica, sample_timeseries, write_results
+from .rolling import handle_roll_deploy, handle_roll_round, probe_done
+from .servers import handle_complete
+from .sources import handle_arrival
+
+ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
+
+
+@entry
+def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out, w):
+    """Run replicas[j] for j in [j0, j1) on one thread (nogil: threads run these in
+    parallel), with parameters P_ROWS[p_index[j]], from span[0] to span[1] (ns).
+
+    Stops at the first replica that outgrows the workspace w: its overflow code goes to
+    out.status[j] and j is returned (the caller grows the workspace and resumes there;
+    results do not depend on capacity). Returns j1 when all are done. The workspace is
+    owned by the calling thread and reset for each replica, so the kernels allocate
+    nothing and need no reference counting.
+    """
+    start_ns = span[0]
+    end_ns = span[1]
+    n_ts = out.timeseries.shape[1]
+    G = w.counters
+    H = w.heap
+    for j in range(j0, j1):
+        P = P_ROWS[p_index[j]]
+        reset_replica(w, sn, P, seed, replicas[j], start_ns)
+        events = out.scaling_events[j]
+        series = out.timeseries[j]
+        # The event loop of replica j. It is written here, not in a function of its own:
+        # every numba function compiles (and optimises) all it calls into its own module,
+        # so one more level would compile the whole engine once more.
+        k_ts = ZERO
+        while G[G_HN] > 0:
+            t = H[0]
+            if t > end_ns:
+                break
+            while k_ts < n_ts and start_ns + k_ts * ts_step < t:
+                sample_timeseries(w, sn, series[k_ts])
+                k_ts += 1
+            t, kind, target, payload = heap.peek(H, G)
+            G[G_EVENTS] += 1
+            if kind == ARRIVAL:
+                handle_arrival(w, sn, target, t)
+            elif kind == COMPLETE:
+                item, failed = handle_complete(w, target, payload, t)
+                if item < 0:
+                    # A probe: its deployer and number are coded in the item.
+                    code = -item - 1
+                    nro = w.bases[RB_NRO]
+                    probe_done(w, sn, P, code % nro, code // nro, failed, t)
+            elif kind == SCALER_EVAL:
+                handle_scaler_eval(w, sn, P, events, target, payload, t)
+            elif kind == CANARY_DEPLOY:
+                handle_canary_deploy(w, sn, P, target, t)
+            elif kind == CANARY_EVAL:
+                handle_canary_eval(w, sn, P, target, payload, t)
+            elif kind == ROLL_DEPLOY:
+                handle_roll_deploy(w, sn, P, target, t)
+            else:
+                handle_roll_round(w, sn, P, target, payload, t)
+            heap.finish(H, G)
+            if G[G_OVERFLOW] != 0:
+                break
+        out.status[j, RS_OVERFLOW] = G[G_OVERFLOW]
+        if G[G_OVERFLOW] != OVERFLOW_NONE:
+            return j
+        while k_ts < n_ts:
+            sample_timeseries(w, sn, series[k_ts])
+            k_ts += 1
+        write_results(w, out, j, end_ns)
+    return j1

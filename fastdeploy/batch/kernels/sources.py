@@ -1,0 +1,65 @@
+"""Sources in the kernels: arrivals (rules/arrivals.py) routed to their target."""
+
+from ...rules import arrivals, profiles, rng
+from .. import heap
+from ..compile import kernel, kernel_inline
+from ..schema import (ARRIVAL, G_CREATED, G_REJECTED, LB_FORWARDED, LB_NOBACKEND,
+                      LB_RECEIVED, NO_PAYLOAD, RB_KSRC, SD_DRAWS, SD_HINT, SD_STOP_NS,
+                      SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS, SRC_POISSON,
+                      SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
+from .balancer import lb_choose
+from .servers import accept
+
+
+@kernel
+def load_segments(w, sn, P, src):
+    """Source src's profile segments for this replica's parameters."""
+    SEG = w.segments
+    row = sn.sources[src]
+    off = row[SRC_POFF]
+    w.n_segments[src] = profiles.segments(row[SRC_PROFILE], P[off:], row[SRC_POINTS],
+                                          SEG[src, SEG_T0], SEG[src, SEG_RATE],
+                                          SEG[src, SEG_SLOPE])
+
+
+@kernel_inline
+def schedule_arrival(w, sn, src, prev):
+    """The next arrival of src after prev (none past its stop time or its profile's end)."""
+    SD = w.source_state
+    if sn.sources[src, SRC_POISSON] == 1:
+        area = arrivals.poisson_area(rng.uniform(w.keys[w.bases[RB_KSRC] + src],
+                                                 SD[src, SD_DRAWS]))
+        SD[src, SD_DRAWS] += 1
+    else:
+        area = 1.0
+    SEG = w.segments
+    t, hint = arrivals.next_arrival_ns(SEG[src, SEG_T0], SEG[src, SEG_RATE],
+                                       SEG[src, SEG_SLOPE], w.n_segments[src],
+                                       SD[src, SD_HINT], prev, area)
+    SD[src, SD_HINT] = hint
+    if t < 0 or (SD[src, SD_STOP_NS] >= 0 and t > SD[src, SD_STOP_NS]):
+        return
+    heap.push(w.heap, w.counters, t, ARRIVAL, src, NO_PAYLOAD)
+
+
+@kernel_inline
+def handle_arrival(w, sn, src, now):
+    """A request is created, routed and accepted (or rejected) at once."""
+    G = w.counters
+    k = G[G_CREATED]
+    G[G_CREATED] = k + 1
+    target = sn.sources[src, SRC_TARGET]
+    s = target
+    if sn.sources[src, SRC_TARGET_KIND] == TO_LB:
+        LBI = w.lbs
+        LBI[target, LB_RECEIVED] += 1
+        s = lb_choose(w, target)
+        if s < 0:
+            LBI[target, LB_NOBACKEND] += 1
+            G[G_REJECTED] += 1
+        else:
+            LBI[target, LB_FORWARDED] += 1
+    # One call site: accept (and what it inlines) is compiled once here.
+    if s >= 0:
+        accept(w, s, k, now)
+    schedule_arrival(w, sn, src, now)

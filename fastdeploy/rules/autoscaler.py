@@ -1,0 +1,142 @@
+"""The AutoScaler's state machine (SPEC section 7), shared by both engines.
+
+State: one int64 record per scaler (the fields below); the object engine's AutoScaler
+holds it as a numpy array, the kernels as a row of their scaler bank. Parameters: one
+float64 row, PARAM_NAMES in order, then the policy's (the lowering's parameter table
+uses the same layout). The engines gather the observation (backend count, utilization,
+queue depth) and carry out the returned action on their own servers; every decision and
+every counter change is here.
+"""
+
+from .jit import njit
+from .scaling import (in_cooldown, queue_depth_desired, step_scaling_desired,
+                      target_utilization_desired)
+from .timeconv import seconds_to_ns
+
+# -- the record ---------------------------------------------------------------------------
+(LAST_ACTION_NS, NEXT_INSTANCE, EVALUATIONS, SCALE_OUT_COUNT, SCALE_IN_COUNT,
+ INSTANCES_ADDED, INSTANCES_REMOVED, COOLDOWN_BLOCKS) = range(8)
+FIELDS = 8
+# The AutoScalerStats fields, in record order from STATS_FIRST.
+STATS_FIRST = EVALUATIONS
+STATS = ("evaluations", "scale_out_count", "scale_in_count", "instances_added",
+         "instances_removed", "cooldown_blocks")
+
+# -- parameters ---------------------------------------------------------------------------
+P_MIN, P_MAX, P_INTERVAL, P_OUT_COOLDOWN, P_IN_COOLDOWN, P_POLICY = range(6)
+PARAM_NAMES = ("min_instances", "max_instances", "evaluation_interval",
+               "scale_out_cooldown", "scale_in_cooldown")
+
+# -- built-in policies (their parameters follow P_POLICY) ---------------------------------
+TARGET = 0  # target, tolerance
+STEP = 1  # steps as (threshold, adjustment) pairs, given to the rule sorted
+QUEUE_DEPTH = 2  # scale_out_threshold, scale_in_threshold
+
+# -- actions ------------------------------------------------------------------------------
+NO_ACTION, SCALE_OUT, SCALE_IN = 0, 1, 2
+
+
+@njit
+def reset(st):
+    """A scaler's record before its first evaluation."""
+    st[:] = 0
+    st[LAST_ACTION_NS] = -1
+    st[NEXT_INSTANCE] = 1
+
+
+@njit
+def interval_ns(prm):
+    return seconds_to_ns(prm[P_INTERVAL])
+
+
+@njit
+def builtin_desired(policy, prm, steps_t, steps_a, current, mean_util, depth):
+    """The desired count of a built-in policy from the observation (current backend
+    count, their mean utilization, their total queue depth)."""
+    lo = int(prm[P_MIN])
+    hi = int(prm[P_MAX])
+    if policy == QUEUE_DEPTH:
+        return queue_depth_desired(depth, current, int(prm[P_POLICY]),
+                                   int(prm[P_POLICY + 1]), lo, hi)
+    if policy == TARGET:
+        return target_utilization_desired(current, mean_util, current, prm[P_POLICY],
+                                          prm[P_POLICY + 1], lo, hi)
+    return step_scaling_desired(steps_t, steps_a, mean_util, current, lo, hi)
+
+
+@njit
+def _blocked(st, cooldown_s, now):
+    if in_cooldown(now, st[LAST_ACTION_NS], seconds_to_ns(cooldown_s)):
+        st[COOLDOWN_BLOCKS] += 1
+        return True
+    return False
+
+
+@njit
+def plan(st, prm, current, desired, now):
+    """One evaluation: (action, n) for a policy's desired count, with the cooldowns.
+
+    Counts the evaluation and any cooldown block. A scale-out is capped at max_instances
+    and a scale-in at min_instances; either is blocked while less than its cooldown has
+    passed since the last scaling action.
+    """
+    st[EVALUATIONS] += 1
+    if desired > current:
+        n = min(desired, int(prm[P_MAX])) - current
+        if n > 0 and not _blocked(st, prm[P_OUT_COOLDOWN], now):
+            return SCALE_OUT, n
+    elif desired < current:
+        n = current - max(desired, int(prm[P_MIN]))
+        if n > 0 and not _blocked(st, prm[P_IN_COOLDOWN], now):
+            return SCALE_IN, n
+    return NO_ACTION, 0
+
+
+@njit
+def next_instance(st):
+    """The number k of the next instance this scaler creates (named ``<name>_server_k``)."""
+    k = st[NEXT_INSTANCE]
+    st[NEXT_INSTANCE] = k + 1
+    return k
+
+
+@njit
+def scaled(st, action, n, now):
+    """Record a scaling action that moved n instances (n > 0)."""
+    st[LAST_ACTION_NS] = now
+    if action == SCALE_OUT:
+        st[SCALE_OUT_COUNT] += 1
+        st[INSTANCES_ADDED] += n
+    else:
+        st[SCALE_IN_COUNT] += 1
+        st[INSTANCES_REMOVED] += n
+
+
+@njit
+def choose_victims(managed_pos, n_managed, n_backends, n, out):
+    """Which backends a scale-in of n removes, as positions in the load balancer's
+    backend list, in removal order; returns how many (fewer when there are fewer).
+
+    ``managed_pos[i]`` is the position of the scaler's i-th created instance still
+    managed (creation order), -1 if it is no longer a backend. The scaler's own
+    instances go first, newest first; then other backends from the end of the list.
+    """
+    k = 0
+    for i in range(n_managed - 1, -1, -1):
+        if k >= n:
+            return k
+        if managed_pos[i] >= 0:
+            out[k] = managed_pos[i]
+            k += 1
+    p = n_backends - 1
+    while k < n and p >= 0:
+        taken = False
+        for q in range(k):
+            if out[q] == p:
+                taken = True
+                break
+        if not taken:
+            out[k] = p
+            k += 1
+        p -= 1
+    return k
