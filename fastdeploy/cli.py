@@ -12,7 +12,9 @@ from . import __version__
 
 RUN_HELP = """\
 Run replicas of a scenario in the batch engine (numba kernels on every core) and print
-each metric's mean with a 95% confidence interval and its spread across replicas.
+each metric's unit, mean with a 95% confidence interval (clipped to what the metric can
+take: counts and times >= 0, probabilities in [0, 1]) and its spread across replicas
+(docs/summaries.md).
 
 SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario file
 (TOML, described in docs/scenarios.md). A preset name wins over a file of the same name
