@@ -12,7 +12,9 @@ from . import __version__
 
 RUN_HELP = """\
 Run replicas of a scenario in the batch engine (numba kernels on every core) and print
-each metric's mean with a 95% confidence interval and its spread across replicas.
+each metric's unit, mean with a 95% confidence interval (clipped to what the metric can
+take: counts and times >= 0, probabilities in [0, 1]) and its spread across replicas
+(docs/summaries.md).
 
 SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario file
 (TOML, described in docs/scenarios.md). A preset name wins over a file of the same name
@@ -218,19 +220,19 @@ HEADLINE = ("latency_mean", "latency_p99", "instance_seconds", "requests_rejecte
 
 
 def _format_points(summary, params: list[str]) -> str:
-    from .summary import _num
+    from .metrics import metric_unit
+    from .summary import format_estimate, format_number
 
     cols = set(summary.column_names)
     metrics = [m for m in HEADLINE if f"{m}.mean" in cols]
-    outcomes = sorted(c[:-2] for c in cols if "status=" in c and c.endswith(".p"))
-    head = ["point"] + params + ["n"] + [f"{m} [95% CI]" for m in metrics] + outcomes
+    outcomes = sorted(c[:-len(".mean")] for c in cols if "status=" in c and c.endswith(".mean"))
+    head = (["point"] + params + ["n"]
+            + [f"{m} ({metric_unit(m)}) [95% CI]" for m in metrics + outcomes])
     rows = []
     for r in summary.to_pylist():
-        row = [str(r["point"])] + [_num(r[p]) for p in params] + [str(r["n"])]
-        row += [f"{_num(r[m + '.mean'])} [{_num(r[m + '.ci_low'])}, {_num(r[m + '.ci_high'])}]"
-                for m in metrics]
-        row += [f"{_num(r[o + '.p'])} [{_num(r[o + '.ci_low'])}, {_num(r[o + '.ci_high'])}]"
-                for o in outcomes]
+        row = [str(r["point"])] + [format_number(r[p]) for p in params] + [str(r["n"])]
+        row += [format_estimate(r[f"{m}.mean"], r[f"{m}.ci_low"], r[f"{m}.ci_high"])
+                for m in metrics + outcomes]
         rows.append(row)
     widths = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
@@ -444,8 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="latency_p99", metavar="METRIC",
                    help="heatmap: the metric (default latency_p99; also instance_seconds, "
                         "requests_rejected, canary.status=rolled_back, ...)")
-    p.add_argument("--stat", default="mean", choices=("mean", "p50", "p90", "p99", "p"),
-                   help="heatmap: the statistic per point (default mean; p for an outcome)")
+    p.add_argument("--stat", default="mean", choices=("mean", "p50", "p90", "p99"),
+                   help="heatmap: the statistic per point (default mean: for an outcome, "
+                        "its probability)")
     p.add_argument("--x", metavar="NAME", help="tradeoff: the metric on x (default "
                    "instance_seconds); heatmap: the parameter on x")
     p.add_argument("--y", metavar="NAME", help="tradeoff: the metric on y (default "

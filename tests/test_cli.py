@@ -107,7 +107,7 @@ def test_run_preset():
     assert err == ""                      # stderr is not a terminal: no progress bar
     assert out.startswith("rolling: 3 replicas, seed 0, ")
     for metric in ("requests_created", "latency_p99", "rolling.deployments_completed",
-                   "P(rolling.status = completed)"):
+                   "rolling.status=completed"):
         assert metric in out
 
 
@@ -277,7 +277,7 @@ def test_sweep_prints_points_and_resumes(tmp_path):
     status, out, err = run_cli("sweep", str(f), "--out", str(out_dir), "--threads", "1")
     assert status == 0, err
     assert "2 points, 4 replicas" in out
-    assert "scaler.max_instances" in out and "latency_p99 [95% CI]" in out
+    assert "scaler.max_instances" in out and "latency_p99 (s) [95% CI]" in out
     first = pq.read_table(out_dir / "_summary.parquet")
     assert first.num_rows == 2
     # The finished chunks are kept: --resume gives the same summary; no --resume refuses.

@@ -65,9 +65,9 @@ def plot_heatmap(sweep, *, metric: str = "latency_p99", stat: str = "mean", x=No
             ``_summary.parquet``; a grid over two parameters.
         metric: A metric of the summary (``latency_p99``, ``instance_seconds``,
             ``requests_rejected``, ``canary.end_time``, ...) or an outcome probability
-            ``<deployer>.status=<value>`` (with ``stat="p"``).
+            ``<deployer>.status=<value>`` (its ``mean`` is the probability).
         stat: Which statistic per point: ``mean`` (default), ``p50``, ``p90``, ``p99``
-            (percentiles across replicas), ``ci_low``/``ci_high``, or ``p`` for outcomes.
+            (percentiles across replicas, not for outcomes), ``ci_low``/``ci_high``.
         x, y: The parameters on the axes (default: the grid's last path on x).
         title: The title.
         out: Save to this path (.png, .svg or .pdf).
@@ -76,8 +76,6 @@ def plot_heatmap(sweep, *, metric: str = "latency_p99", stat: str = "mean", x=No
         The matplotlib Figure; the colour bar is labelled with the metric and its unit.
     """
     data = as_sweep(sweep)
-    if "status=" in metric and stat == "mean":
-        stat = "p"
     x, y, xv, yv, values = grid_values(data, metric, stat, x, y)
     names = short_names(data.keys)
     outcome = "status=" in metric

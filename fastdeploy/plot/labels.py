@@ -4,32 +4,22 @@ from __future__ import annotations
 
 import math
 
-# metric column -> (name, unit); the unit None means a dimensionless number.
+from ..metrics import metric_unit
+
+# metric column -> human name; units come from ``fastdeploy.metrics``.
 METRICS = {
-    "requests_created": ("requests created", "requests"),
-    "requests_completed": ("requests completed", "requests"),
-    "requests_failed": ("requests failed", "requests"),
-    "requests_rejected": ("requests rejected", "requests"),
-    "latency_mean": ("mean latency", "s"),
-    "latency_p50": ("p50 latency", "s"),
-    "latency_p90": ("p90 latency", "s"),
-    "latency_p99": ("p99 latency", "s"),
-    "latency_max": ("max latency", "s"),
-    "instance_seconds": ("cost", "instance-seconds"),
-    "final_instances": ("final instances", "instances"),
-    "peak_instances": ("peak instances", "instances"),
-}
-# Per-component metrics (``<component>.<field>``): units by field.
-FIELD_UNITS = {
-    "end_time": "s",
-    "requests_received": "requests",
-    "requests_forwarded": "requests",
-    "no_backend_available": "requests",
-    "backends_added": "instances",
-    "backends_removed": "instances",
-    "instances_added": "instances",
-    "instances_removed": "instances",
-    "instances_replaced": "instances",
+    "requests_created": "requests created",
+    "requests_completed": "requests completed",
+    "requests_failed": "requests failed",
+    "requests_rejected": "requests rejected",
+    "latency_mean": "mean latency",
+    "latency_p50": "p50 latency",
+    "latency_p90": "p90 latency",
+    "latency_p99": "p99 latency",
+    "latency_max": "max latency",
+    "instance_seconds": "cost",
+    "final_instances": "final instances",
+    "peak_instances": "peak instances",
 }
 STATS = {"mean": "mean over replicas", "p50": "median over replicas",
          "p90": "90th percentile over replicas", "p99": "99th percentile over replicas"}
@@ -44,15 +34,8 @@ DIMENSIONLESS = ("failure_rate", "error_rate", "target", "tolerance", "percentag
 def metric_name(metric: str) -> str:
     """``latency_p99`` -> ``p99 latency``; ``canary.end_time`` -> ``canary end time``."""
     if metric in METRICS:
-        return METRICS[metric][0]
+        return METRICS[metric]
     return metric.replace(".", " ").replace("_", " ")
-
-
-def metric_unit(metric: str) -> str | None:
-    """The unit of a metric column (``s``, ``instance-seconds``, ...) or None."""
-    if metric in METRICS:
-        return METRICS[metric][1]
-    return FIELD_UNITS.get(metric.rsplit(".", 1)[-1], "count" if "." in metric else None)
 
 
 def with_unit(text: str, unit: str | None) -> str:

@@ -15,7 +15,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def deployers(summary) -> list[str]:
-    """Deployer names with outcome columns (``<name>.status=<value>.p``) in a summary."""
+    """Deployer names with outcome columns (``<name>.status=<value>.mean``) in a summary."""
     return sorted({c.split(".status=")[0] for c in summary.column_names if ".status=" in c})
 
 
@@ -26,9 +26,9 @@ def outcome_curve(data, parameter: str, deployer: str, status: str = "rolled_bac
     s = data.summary
     x = np.asarray(s.column(parameter).to_pylist(), dtype=np.float64)
     base = f"{deployer}.status={status}"
-    if f"{base}.p" in s.column_names:
+    if f"{base}.mean" in s.column_names:
         p, lo, hi = (np.asarray(s.column(f"{base}.{k}").to_pylist(), dtype=np.float64)
-                     for k in ("p", "ci_low", "ci_high"))
+                     for k in ("mean", "ci_low", "ci_high"))
     else:
         n = s.column("n").to_pylist()
         p, lo, hi = (np.asarray(v) for v in zip(*(wilson_interval(0, int(k)) for k in n)))

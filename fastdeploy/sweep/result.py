@@ -48,12 +48,12 @@ class SweepResult:
     def summary(self) -> pa.Table:
         """One row per point (see ``fastdeploy.sweep.stats.summarize_points``).
 
-        Columns: ``point``, the parameters, ``n``; per numeric metric ``<m>.mean``,
-        ``<m>.ci_low``, ``<m>.ci_high`` (95% t interval of the mean), ``<m>.p50``,
-        ``<m>.p90``, ``<m>.p99`` across replicas (plus ``<m>.n`` when some values are
-        null, e.g. latencies of replicas that completed nothing); per deployer status
-        value ``<name>.status=<value>.p`` with its 95% Wilson interval
-        ``.ci_low``/``.ci_high``.
+        Columns: ``point``, the parameters, ``n``; per numeric metric ``<m>.n`` (non-null
+        values), ``<m>.mean``, ``<m>.ci_low``, ``<m>.ci_high`` (95% t interval of the mean,
+        clipped to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p99`` across
+        replicas; per deployer status value ``<name>.status=<value>.n``, ``.mean`` (the
+        probability) and its 95% Wilson interval ``.ci_low``/``.ci_high``. The fields of
+        a run summary (``fastdeploy.summary``, docs/summaries.md).
         """
         if self._summary is None:
             self._summary = summarize_points(self.table, self.keys, self.points)
@@ -94,7 +94,7 @@ class SweepResult:
 
         Returns:
             One row per other point: ``point``, the parameters, ``n``, and per metric
-            ``<m>.diff`` (point minus baseline), ``<m>.ci_low``, ``<m>.ci_high`` (95%).
+            ``<m>.n``, ``<m>.diff`` (point minus baseline), ``<m>.ci_low``, ``<m>.ci_high`` (95%).
             Deployer outcomes compare as 0/1 indicators ``<name>.status=<value>``.
         """
         return compare_points(self.table, self.keys, self.points, self.point_index(baseline),

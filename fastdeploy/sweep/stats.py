@@ -1,61 +1,25 @@
 """Per-point statistics of a sweep table: summaries, paired comparisons, CI half-widths.
 
-Means get Student t intervals and outcome probabilities Wilson intervals, both from
-``fastdeploy.intervals``. Null values (a latency with no completed request) are left
-out of a metric's statistics; such a metric gets a ``<metric>.n`` column with the count
-it was computed from.
+The statistics are those of a run summary (``fastdeploy.summary``: the same fields and
+meanings, intervals from ``fastdeploy.intervals``), one row per point with
+``<metric>.<field>`` columns. Null values (a latency with no completed request) are
+left out of a metric's statistics; ``<metric>.n`` counts the values used.
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 
 from ..batch import schema as sc
-from ..intervals import t_quantile, wilson_interval
+from ..intervals import mean_interval, t_half_width, welch_interval, wilson_interval
+from ..metrics import outcome_metric
+from ..summary import FIELDS, describe, describe_outcome
 
 ID_COLUMNS = ("point", "replica", "seed")
-CONFIDENCE = 0.95
-
-
-@lru_cache(maxsize=4096)
-def _tq(df: float) -> float:
-    return t_quantile(0.5 + CONFIDENCE / 2, df)
-
-
-def t_half_width(x: np.ndarray) -> float:
-    """Half-width of the 95% t interval of the mean of ``x`` (inf below two values)."""
-    n = x.size
-    if n < 2:
-        return math.inf
-    return _tq(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
-
-
-def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    h = t_half_width(x)
-    return m, m - h, m + h
-
-
-def _welch_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of a minus mean of b with Welch's t interval."""
-    if a.size == 0 or b.size == 0:
-        return math.nan, math.nan, math.nan
-    d = float(a.mean() - b.mean())
-    if a.size < 2 or b.size < 2:
-        return d, -math.inf, math.inf
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se2 = va + vb
-    if se2 == 0:
-        return d, d, d
-    df = se2 * se2 / (va * va / (a.size - 1) + vb * vb / (b.size - 1))
-    h = _tq(float(df)) * math.sqrt(se2)
-    return d, d - h, d + h
+OUTCOME_FIELDS = FIELDS[:4]  # n, mean, ci_low, ci_high: an indicator has no percentiles
 
 
 def split_columns(table: pa.Table, keys) -> tuple[list[str], list[str]]:
@@ -103,10 +67,12 @@ def summarize_points(table: pa.Table, keys, points) -> pa.Table:
         points: The bound points (dicts over ``keys``), indexed by point id.
 
     Returns:
-        ``point``, the parameters, ``n``; per numeric metric ``<m>.mean``, ``<m>.ci_low``,
-        ``<m>.ci_high`` (95% t interval of the mean), ``<m>.p50``, ``<m>.p90``,
-        ``<m>.p99`` (and ``<m>.n`` when some values are null); per outcome column and
-        value ``<col>=<value>.p``, ``.ci_low``, ``.ci_high`` (95% Wilson interval).
+        ``point``, the parameters, ``n`` (replicas); per numeric metric ``<m>.n``,
+        ``<m>.mean``, ``<m>.ci_low``, ``<m>.ci_high`` (95% t interval of the mean, clipped
+        to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p99``; per outcome
+        column and value, ``<col>=<value>.n``, ``.mean`` (the probability), ``.ci_low``,
+        ``.ci_high`` (95% Wilson interval). The fields are those of
+        ``fastdeploy.summary.summarize``.
     """
     numeric, outcomes = split_columns(table, keys)
     pts = table.column("point").to_numpy()
@@ -117,34 +83,21 @@ def summarize_points(table: pa.Table, keys, points) -> pa.Table:
     cols["n"] = [s.stop - s.start for s in slices]
     for name in numeric:
         x = _floats(table, name)
-        has_null = bool(np.isnan(x).any())
-        stats = {f: [] for f in ("n", "mean", "ci_low", "ci_high", "p50", "p90", "p99")}
-        for s in slices:
-            v = x[s]
-            v = v[~np.isnan(v)]
-            m, lo, hi = _mean_ci(v)
-            q = np.percentile(v, [50, 90, 99]) if v.size else (math.nan,) * 3
-            for f, val in zip(stats, (v.size, m, lo, hi, *q)):
-                stats[f].append(float(val) if f != "n" else int(val))
-        for f, vals in stats.items():
-            if f != "n" or has_null:
-                cols[f"{name}.{f}"] = vals
+        _add_stats(cols, name, FIELDS, [describe(x[s], name) for s in slices])
     for name, values in outcome_values(table, outcomes).items():
         col = _strings(table, name)
+        present = [int(sum(v is not None for v in col[s])) for s in slices]
         for value in values:
             hit = col == value
-            ps, los, his = [], [], []
-            for s in slices:
-                present = sum(v is not None for v in col[s])
-                if present == 0:
-                    p = lo = hi = math.nan
-                else:
-                    p, lo, hi = wilson_interval(int(hit[s].sum()), present)
-                ps.append(p), los.append(lo), his.append(hi)
-            cols[f"{name}={value}.p"] = ps
-            cols[f"{name}={value}.ci_low"] = los
-            cols[f"{name}={value}.ci_high"] = his
+            stats = [describe_outcome(int(hit[s].sum()), k) for s, k in zip(slices, present)]
+            _add_stats(cols, outcome_metric(name, value), OUTCOME_FIELDS, stats)
     return pa.table(cols)
+
+
+def _add_stats(cols: dict, metric: str, fields, stats: list[dict]) -> None:
+    """``<metric>.<field>`` columns from one ``describe`` dict per point."""
+    for f in fields:
+        cols[f"{metric}.{f}"] = [st[f] for st in stats]
 
 
 def compare_points(table: pa.Table, keys, points, baseline: int, paired: bool = True) -> pa.Table:
@@ -157,8 +110,9 @@ def compare_points(table: pa.Table, keys, points, baseline: int, paired: bool = 
 
     Returns:
         ``point``, the parameters, ``n`` (pairs, or the point's replicas unpaired), and
-        per metric ``<m>.diff``, ``<m>.ci_low``, ``<m>.ci_high`` (``<m>.n`` when nulls
-        left some pairs out).
+        per metric ``<m>.n`` (the pairs, or the point's values, without nulls),
+        ``<m>.diff``, ``<m>.ci_low``, ``<m>.ci_high`` (not clipped: a difference may
+        have either sign).
     """
     numeric, outcomes = split_columns(table, keys)
     pts = table.column("point").to_numpy()
@@ -189,9 +143,8 @@ def compare_points(table: pa.Table, keys, points, baseline: int, paired: bool = 
         col = _strings(table, name)
         for value in values:
             ind = np.where(col == None, np.nan, (col == value).astype(np.float64))  # noqa: E711
-            series.append((f"{name}={value}", ind.astype(np.float64)))
+            series.append((outcome_metric(name, value), ind.astype(np.float64)))
     for name, x in series:
-        has_null = bool(np.isnan(x).any())
         n_, d_, lo_, hi_ = [], [], [], []
         for p in others:
             ia, ib = match[p]
@@ -199,15 +152,14 @@ def compare_points(table: pa.Table, keys, points, baseline: int, paired: bool = 
             if paired:
                 d = a - b
                 d = d[~np.isnan(d)]
-                m, lo, hi = _mean_ci(d)
+                m, lo, hi = mean_interval(d)
                 n_.append(int(d.size))
             else:
                 a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-                m, lo, hi = _welch_ci(a, b)
+                m, lo, hi = welch_interval(a, b)
                 n_.append(int(a.size))
             d_.append(m), lo_.append(lo), hi_.append(hi)
-        if has_null:
-            cols[f"{name}.n"] = n_
+        cols[f"{name}.n"] = n_
         cols[f"{name}.diff"] = d_
         cols[f"{name}.ci_low"] = lo_
         cols[f"{name}.ci_high"] = hi_
