@@ -184,6 +184,23 @@ def test_table_layout_and_rows_equal_run_batch(policy_sweep):
             assert mine.column(name).equals(ref.column(name)), (p, name)
 
 
+@pytest.mark.parametrize("crn", [True, False])
+def test_replay_runs_a_points_parameters(crn):
+    sweep = Sweep(scaler_sim, grid({TARGET: [0.5, 0.8], COOLDOWN: [10, 40]}), 3, crn=crn)
+    result = sweep.run()
+    for point, replica in ((3, 2), ({TARGET: 0.5, COOLDOWN: 40}, 1)):
+        i = result.point_index(point)
+        replayed = result.replay(point, replica)
+        assert replayed.batch_parameters()[COOLDOWN] == result.points[i][COOLDOWN]
+        row = [r for r in result.rows_of(i).to_pylist() if r["replica"] == replica][0]
+        assert replayed.summary.seed == row["seed"]
+        for k, v in replayed.summary.metrics.items():
+            assert row[k] == v or (isinstance(v, float) and math.isclose(row[k], v,
+                                                                        rel_tol=1e-9)), k
+    with pytest.raises(ValueError, match="no replica 3"):
+        result.replay(0, 3)
+
+
 def test_integer_parameter_columns_are_integers():
     sweep = Sweep(scaler_sim, grid({"scaler.max_instances": [3, 5], COOLDOWN: [8, 16]}), 2)
     t = sweep.run().table

@@ -49,17 +49,37 @@ class BatchResult:
     wall_time: float
     simulation: object = None
     seed: int = 0
+    params: tuple = ()
 
     def replay(self, replica: int):
-        """Re-run one replica in the object engine with ``trace=True``; returns that
-        Simulation (its ``summary``, ``trace_log`` and objects show the run)."""
-        sim = self.simulation
+        """Re-run one replica in the object engine with ``trace=True``.
+
+        The replica runs with the seed and the parameter values of its row (``params=``
+        of ``run_batch``), so its ``summary.metrics`` equal the row.
+
+        Returns:
+            A new Simulation (the one that ran the batch is left as it is): its
+            ``summary``, ``trace_log`` and objects show the run.
+
+        Raises:
+            ValueError: the replica is not in this result, or it is in several rows with
+                different parameter values.
+        """
+        from .assign import with_parameters
+
         reps = self.table.column("replica").to_numpy()
-        if replica not in reps:
+        rows = np.flatnonzero(reps == replica) if isinstance(
+            replica, (int, np.integer)) and not isinstance(replica, bool) else []
+        if len(rows) == 0:
             raise ValueError(f"replica {replica!r} is not in this result")
+        values = [{p: self.table.column(p)[int(r)].as_py() for p in self.params} for r in rows]
+        if any(v != values[0] for v in values[1:]):
+            raise ValueError(f"replica {replica} is in {len(rows)} rows with different "
+                             "parameter values; replay one with "
+                             "fastdeploy.batch.assign.with_parameters")
+        sim = with_parameters(self.simulation, values[0])
         sim.trace = True
-        if sim.seed != self.seed:
-            sim.seed = self.seed
+        sim.seed = self.seed
         sim.run(replica=int(replica))
         return sim
 
@@ -307,4 +327,4 @@ def run_batch(sim, replicas, *, seed=None, threads=None, params=None, timeseries
     table, events, series, wall = run_model(model, replica_ids, seed, threads=threads,
                                             params=params, timeseries=timeseries,
                                             progress=progress, memory_budget=memory_budget)
-    return BatchResult(table, events, series, wall, sim, seed)
+    return BatchResult(table, events, series, wall, sim, seed, tuple(params or ()))

@@ -258,4 +258,5 @@ class Sweep:
         if store is not None:
             store.finish(table.num_rows)
         return SweepResult(table, self.points, self.keys, counts, digest,
-                           time.perf_counter() - t0, stats["run"], stats["reused"])
+                           time.perf_counter() - t0, stats["run"], stats["reused"],
+                           simulation=self.simulation, seed=self.seed, crn=self.crn)
