@@ -237,6 +237,35 @@ def _format_points(summary, params: list[str]) -> str:
     return "\n".join([line(head), "-" * len(line(head))] + [line(r) for r in rows])
 
 
+# Seconds `sweep --scheduler` waits for the scheduler to answer.
+CONNECT_TIMEOUT = 5
+
+
+def _connect(address: str):
+    """A distributed.Client of the scheduler at ``address``, or the exit status after a
+    one-line message: 2 for an address that is not one, 1 for a scheduler that does not
+    answer within CONNECT_TIMEOUT seconds."""
+    try:
+        from distributed import Client
+        from distributed.comm.addressing import get_address_host_port, parse_address
+    except ImportError:
+        return _error("sweep", "--scheduler needs Dask: pip install 'fastdeploy[dask]'")
+    full = address if "://" in address else f"tcp://{address}"
+    try:
+        parse_address(full, strict=True)
+        host, port = get_address_host_port(full)
+        if not host or not 0 < int(port) < 65536:
+            raise ValueError
+    except (ValueError, TypeError):
+        return _error("sweep", f"--scheduler {address!r} is not a Dask scheduler address: "
+                               "expected tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
+    try:
+        return Client(full, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError):
+        return _error("sweep", f"--scheduler {address!r}: no Dask scheduler answered within "
+                               f"{CONNECT_TIMEOUT} s (is it running and reachable?)", 1)
+
+
 def cmd_sweep(args) -> int:
     from .sweep import Sweep
 
@@ -248,12 +277,10 @@ def cmd_sweep(args) -> int:
     if spec is None:
         return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md)")
     client = None
-    if args.scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            return _error("sweep", "--scheduler needs Dask: pip install 'fastdeploy[dask]'")
-        client = Client(args.scheduler)
+    if args.scheduler is not None:
+        client = _connect(args.scheduler)
+        if isinstance(client, int):
+            return client
     sweep = Sweep(scenario.build(scenario.seed), _sweep_space(spec), spec["replicas"],
                   crn=spec["crn"])
     t0 = time.perf_counter()
@@ -410,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="with --out: skip the chunks already in DIR")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="a Dask scheduler address (tcp://host:port) to spread chunks over")
+                   help="a Dask scheduler address (tcp://host:port) to spread chunks over "
+                        f"(refused if it does not answer within {CONNECT_TIMEOUT} s)")
     p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
                    help="threads per kernel call (default: every core locally)")
     p.add_argument("--quiet", action="store_true", help="no progress output")

@@ -297,3 +297,24 @@ def test_bench_prints_speeds():
     status, out, err = run_cli("bench", "rolling", "--replicas", "2")
     assert status == 0, err
     assert "first result in" in out and "M requests/s" in out
+
+
+@pytest.mark.parametrize("address, status, message", [
+    ("notanaddress", 2, "--scheduler 'notanaddress' is not a Dask scheduler address: "
+                        "expected tcp://HOST:PORT"),
+    ("tcp://host", 2, "--scheduler 'tcp://host' is not a Dask scheduler address"),
+    ("", 2, "--scheduler '' is not a Dask scheduler address"),
+    ("tcp://127.0.0.1:1", 1, "--scheduler 'tcp://127.0.0.1:1': no Dask scheduler answered "
+                             "within 5 s"),
+])
+def test_sweep_scheduler_errors_are_one_line(tmp_path, address, status, message):
+    pytest.importorskip("distributed")
+    import fastdeploy.cli as cli
+
+    assert cli.CONNECT_TIMEOUT == 5
+    f = tmp_path / "tiny-sweep.toml"
+    f.write_text(SWEEP)
+    proc = subprocess_cli("sweep", str(f), "--scheduler", address)
+    assert proc.returncode == status and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"fastdeploy sweep: {message}"), lines
