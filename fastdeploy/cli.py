@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,8 +19,11 @@ SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario f
 (TOML, described in docs/scenarios.md). A preset name wins over a file of the same name
 in the current directory: write ./NAME to run the file.
 
-A progress bar (replicas done, rate, time left) is shown on stderr when it is a terminal;
---quiet turns it off. The first run compiles the kernels (about 15 s; cached on disk).
+Progress goes to stderr: a progress bar (replicas done, rate, time left) on a terminal,
+else a line every few seconds; a run estimated to take more than half a minute says so
+when its first replicas finish. --quiet turns both off. A run refused by the memory
+budget (--memory-budget) is refused before anything runs. The first run compiles the
+kernels (about 20 s on 2 cores, said when it happens; cached on disk after that).
 
 Exit status: 0 on success, 2 for a mistake in the command line or the scenario file (the
 message names the key), 1 when the run fails.
@@ -54,8 +58,43 @@ def _seed(text: str) -> int:
     return value
 
 
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _size(text: str) -> int:
+    """Bytes from ``8G``, ``512M``, ``1.5GiB``, ``4096`` (units are powers of 1024)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*", text, re.IGNORECASE)
+    value = float(m.group(1)) * _UNITS[m.group(2).upper()] if m else 0
+    if not m or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 8G, 512M or a number of "
+                                         f"bytes, got {text!r}")
+    return int(value)
+
+
+# The library's messages name Python arguments; the command line names its flags.
+_CLI_WORDS = (
+    (re.compile(r"\bout=('[^']*'|\S+)"), r"--out \1"),
+    (re.compile(r"\bpass resume=True\b"), "pass --resume"),
+    (re.compile(r"\bresume=True needs out=DIR\b"), "--resume needs --out DIR"),
+    (re.compile(r"\braise memory_budget\b"), "raise --memory-budget"),
+    (re.compile(r"\ba coarser timeseries step\b"), "a coarser --step"),
+    (re.compile(r"\(a sweep with out= writes them to disk chunk by chunk\)"),
+     "(`fastdeploy sweep FILE --out DIR` writes them to disk chunk by chunk)"),
+)
+
+
+def _cli_words(message: str) -> str:
+    """``message`` with Python argument names (``resume=True``, ``out=DIR``,
+    ``memory_budget``) replaced by the flags that set them."""
+    for pattern, flag in _CLI_WORDS[::-1]:
+        message = pattern.sub(flag, message)
+    return message
+
+
 def _error(command: str, message: str, status: int = 2) -> int:
-    print(f"fastdeploy {command}: {message}", file=sys.stderr)
+    print(f"fastdeploy {command}: {_cli_words(message)}", file=sys.stderr)
     return status
 
 
@@ -148,7 +187,74 @@ def cmd_presets(args) -> int:
     return 0
 
 
+# A run estimated (from its first slice) to take longer than this says so; off a
+# terminal, progress is a line on stderr this often.
+LONG_RUN = 30.0
+PROGRESS_EVERY = 5.0
+
+
+class RunProgress:
+    """The batch engine's progress callback for ``run``: the progress bar on a terminal,
+    else a line every PROGRESS_EVERY seconds; and, when the first slice of replicas
+    finishes, the estimated time of a run longer than LONG_RUN seconds."""
+
+    def __init__(self, label: str, total: int, threads: int, stream, terminal: bool):
+        self.label = label
+        self.total = total
+        self.threads = threads
+        self.stream = stream
+        self.bar = ProgressBar(total, stream) if terminal else None
+        self.t0 = self.last = time.perf_counter()
+        self.first = True
+
+    def start(self) -> None:
+        if self.bar is not None:
+            self.bar.show(0, None, "starting")
+
+    def say(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        print(line, file=self.stream, flush=True)
+
+    def update(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        elapsed = now - self.t0
+        if self.first and done:
+            self.first = False
+            # Every thread worked on a slice meanwhile: threads x done replicas per elapsed.
+            estimate = elapsed * max(1.0, total / (self.threads * done))
+            if estimate >= LONG_RUN:
+                self.say(f"{self.label}: {total} replicas will take about {_clock(estimate)} "
+                         f"(estimated from the first {done}); Ctrl-C stops the run")
+        if self.bar is not None:
+            self.bar.update(done, total)
+        elif now - self.last >= PROGRESS_EVERY and done < total:
+            self.last = now
+            rate = done / elapsed if elapsed > 0 else 0.0
+            left = f", {_clock((total - done) / rate)} left" if rate > 0 else ""
+            self.say(f"{self.label}: {done}/{total} replicas, {rate:,.0f}/s{left}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _warm_up(command: str, sim, quiet: bool) -> None:
+    """Load the kernels (compile them when numba's cache lacks them, saying so) on one
+    replica, so that progress and the estimate measure the run alone."""
+    import numpy as np
+
+    from .batch.compiled import COMPILE_SECONDS, will_compile
+
+    if will_compile() and not quiet:
+        print(f"fastdeploy {command}: compiling the batch kernels first (once; about "
+              f"{COMPILE_SECONDS} s on 2 cores, then cached on disk)", file=sys.stderr,
+              flush=True)
+    sim.run_batch(np.array([0]), threads=1)
+
+
 def cmd_run(args) -> int:
+    from .batch.run import default_threads
     from .summary import format_summary, summarize
 
     loaded = _load_scenario("run", args.scenario)
@@ -162,19 +268,28 @@ def cmd_run(args) -> int:
     if scenario.sweep is not None and not args.quiet:
         print(f"note: {label} has a [sweep] section; `run` runs the scenario as written "
               "and ignores it", file=sys.stderr)
-    show = not args.quiet and sys.stderr.isatty()
-    bar = ProgressBar(args.replicas, sys.stderr) if show else None
+    threads = args.threads or default_threads()
+    progress = (None if args.quiet else
+                RunProgress(label, args.replicas, threads, sys.stderr, sys.stderr.isatty()))
     t0 = time.perf_counter()
-    if bar is not None:
-        bar.show(0, None, "starting")
     try:
+        # The memory check first: a run that cannot fit is refused before compiling.
+        from .batch.lower import lower
+        from .batch.run import CHUNK_REPLICAS, _check_memory
+
+        _check_memory(lower(sim), args.replicas, 0, 1, CHUNK_REPLICAS, args.memory_budget)
+        _warm_up("run", sim, args.quiet)
+        if progress is not None:
+            progress.start()
+            progress.t0 = progress.last = time.perf_counter()
         table = sim.run_batch(args.replicas, threads=args.threads,
-                              progress=bar.update if bar is not None else False).table
+                              progress=progress.update if progress is not None else False,
+                              memory_budget=args.memory_budget).table
     except MemoryError as e:
         return _error("run", str(e), 1)
     finally:
-        if bar is not None:
-            bar.close()
+        if progress is not None:
+            progress.close()
     wall = time.perf_counter() - t0
     if args.out:
         import pyarrow.parquet as pq
@@ -276,6 +391,8 @@ def cmd_sweep(args) -> int:
     spec = scenario.sweep
     if spec is None:
         return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md)")
+    if args.resume and args.out is None:
+        return _error("sweep", "--resume needs --out DIR (the directory of the sweep to resume)")
     client = None
     if args.scheduler is not None:
         client = _connect(args.scheduler)
@@ -291,7 +408,7 @@ def cmd_sweep(args) -> int:
                            max_replicas=spec.get("max_replicas"), out=args.out,
                            resume=args.resume, client=client,
                            progress=not args.quiet and sys.stderr.isatty(), **chunking)
-    except (ValueError, FileExistsError) as e:
+    except (ValueError, FileExistsError, NotADirectoryError) as e:
         return _error("sweep", str(e))
     except KeyboardInterrupt:
         saved = f"; finished chunks are in {args.out} (rerun with --resume)" if args.out else ""
@@ -426,7 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.parquet",
                    help="also write the per-replica table (one row per replica) to this "
                         "Parquet file")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--memory-budget", type=_size, default=None, metavar="SIZE",
+                   help="memory the run may hold, e.g. 8G or 512M (default: half of the "
+                        "machine's); a larger run is refused before it starts")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("sweep", help="run a scenario file's [sweep] and print each point's "
                                      "intervals", description=SWEEP_HELP,

@@ -553,6 +553,11 @@ def test_a_run_over_the_memory_budget_is_refused_before_it_starts():
         sim.run_batch(10**7, timeseries=0.01)
     with pytest.raises(ValueError, match="memory_budget"):
         sim.run_batch(1, memory_budget=0)
+    # Refused by the budget, before numpy is asked for the replica indices (745 GiB).
+    with pytest.raises(MemoryError, match=r"99999999999 replicas\), over the memory budget"):
+        sim.run_batch(99_999_999_999)
+    with pytest.raises(MemoryError, match="over the memory budget"):
+        sim.run_batch(10**9, params={"rolling.batch_size": 3})
 
 
 def test_a_replica_planning_absurd_traffic_is_refused_before_it_runs():

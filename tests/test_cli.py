@@ -318,3 +318,56 @@ def test_sweep_scheduler_errors_are_one_line(tmp_path, address, status, message)
     assert proc.returncode == status and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"fastdeploy sweep: {message}"), lines
+
+
+# -- first use: memory, progress, the flags' names ----------------------------------------------
+def test_memory_budget_is_checked_before_any_allocation():
+    status, out, err = run_cli("run", "rolling", "--replicas", "99999999999")
+    assert status == 1 and out == ""
+    assert "over the memory budget" in err and "99999999999 replicas" in err
+    assert "Unable to allocate" not in err and "raise --memory-budget" in err
+    assert "memory_budget" not in err and "out=" not in err
+
+
+def test_memory_budget_flag(tiny):
+    status, _, err = run_cli("run", str(tiny), "--replicas", "1000", "--memory-budget", "1K")
+    assert status == 1 and "over the memory budget of 1.0 KiB" in err
+    status, _, err = run_cli("run", str(tiny), "--replicas", "2", "--memory-budget", "64M",
+                             "--quiet")
+    assert status == 0 and err == ""
+    status, _, err = run_cli("run", str(tiny), "--memory-budget", "lots")
+    assert status == 2 and "argument --memory-budget: expected a size such as 8G" in err
+
+
+def test_progress_off_a_terminal_and_the_estimate_of_a_long_run(tiny, monkeypatch):
+    import fastdeploy.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(cli, "LONG_RUN", 0.0)
+    status, _, err = run_cli("run", str(tiny), "--replicas", "200", "--threads", "1")
+    assert status == 0
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{tiny}: 200 replicas will take about ")
+    assert "(estimated from the first " in lines[0] and "Ctrl-C stops the run" in lines[0]
+    assert any(line.startswith(f"{tiny}: ") and "/200 replicas, " in line and "left" in line
+               for line in lines[1:])
+    assert "\r" not in err
+    monkeypatch.setattr(cli, "LONG_RUN", 1e9)
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 1e9)
+    status, _, err = run_cli("run", str(tiny), "--replicas", "20")
+    assert status == 0 and err == ""
+
+
+def test_sweep_messages_name_flags_not_python_arguments(tmp_path):
+    f = tmp_path / "tiny-sweep.toml"
+    f.write_text(SWEEP)
+    status, _, err = run_cli("sweep", str(f), "--resume")
+    assert status == 2 and "--resume needs --out DIR" in err and "=" not in err
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("")
+    status, _, err = run_cli("sweep", str(f), "--out", str(full))
+    assert status == 2 and "pass --resume to continue" in err and f"--out '{full}'" in err
+    assert "resume=True" not in err and "out=" not in err
+    status, _, err = run_cli("sweep", str(f), "--out", str(full / "x"))
+    assert status == 2 and "exists and is not a directory" in err and "out=" not in err
