@@ -544,3 +544,22 @@ def test_cli_help_documents_plot(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "plot" in capsys.readouterr().out
+
+
+# -- first use ---------------------------------------------------------------------------------
+@needs_mpl
+@pytest.mark.parametrize("compiles", [False, True])
+def test_cli_says_the_kernels_compile_only_when_they_will(tmp_path, files, capsys, monkeypatch,
+                                                          compiles):
+    import fastdeploy.batch.compiled as compiled
+
+    monkeypatch.setattr(compiled, "will_compile", lambda: compiles)
+    for extra in (["--kind", "latency"], ["--kind", "tradeoff", "--param",
+                                          "scaler.policy.target=0.5,0.7"]):
+        code = main(["plot", str(files["spike"]), "--replicas", "2", *extra, "-o",
+                     str(tmp_path / "x.png")])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        said = "compiling the batch kernels first: once, about 18 s on 2 cores" in err
+        assert said == compiles, err
+        assert "minute" not in err

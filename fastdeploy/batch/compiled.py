@@ -6,11 +6,10 @@ from __future__ import annotations
 import glob
 import os
 
-# Seconds a compile of the kernels takes on 2 cores (benchmarks/RESULTS.md measures
-# 17-19 s from an empty cache to the first result); quoted by the command line and README.
-COMPILE_SECONDS = 20
-COMPILE_NOTE = (f"the first run compiles the batch kernels, about {COMPILE_SECONDS} s on 2 cores; "
-                "they are cached on disk after that")
+# Seconds from an empty numba cache to the first result on the project's 2-core machine
+# (benchmarks/RESULTS.md: 17.5-18.7 s); the one figure the command line, README and docs
+# quote.
+COMPILE_SECONDS = 18
 
 
 def will_compile() -> bool:

@@ -87,6 +87,15 @@ def _log(args, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def _compile_note() -> str:
+    """What to add to the "running" message: a note when the kernels will compile first
+    (numba's cache lacks them), else nothing."""
+    from ..batch.compiled import COMPILE_SECONDS, will_compile
+
+    return (f" (compiling the batch kernels first: once, about {COMPILE_SECONDS} s on 2 cores)"
+            if will_compile() else "")
+
+
 def _run_batch(args, label, scenario, kind) -> Runs:
     seed = scenario.seed if args.seed is None else args.seed
     sim = scenario.build(seed)
@@ -96,8 +105,8 @@ def _run_batch(args, label, scenario, kind) -> Runs:
         horizon = sim.end_time.to_seconds() - sim.start_time.to_seconds()
         step = args.step or horizon / SERIES_SAMPLES
     _log(args, f"{label}: running {replicas} replicas (seed {seed})"
-               + (f" with a time series every {step:g} s" if step else "")
-               + " ... (the first run compiles the kernels, about a minute)")
+               + (f" with a time series every {step:g} s" if step else "") + " ..."
+               + _compile_note())
     t0 = time.perf_counter()
     try:
         res = sim.run_batch(replicas, seed=seed, threads=args.threads, timeseries=step)
@@ -135,8 +144,8 @@ def _run_sweep(args, label, scenario) -> SweepData:
         sweep = Sweep(scenario.build(seed), space, replicas, crn=spec["crn"] if spec else True)
     except ValueError as e:
         raise PlotInputError(f"{label}: {e}") from None
-    _log(args, f"{label}: sweeping {len(sweep.points)} points x {replicas} replicas ... "
-               "(the first run compiles the kernels, about a minute)")
+    _log(args, f"{label}: sweeping {len(sweep.points)} points x {replicas} replicas ..."
+               + _compile_note())
     t0 = time.perf_counter()
     try:
         result = sweep.run(threads=args.threads, **run)
