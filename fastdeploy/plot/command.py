@@ -116,6 +116,83 @@ def _run_batch(args, label, scenario, kind) -> Runs:
     return Runs(res.table, res.timeseries, sim, label)
 
 
+def _param_values(args, label, sim) -> dict:
+    """{path: [values]} of the --param options, each path and value checked against the
+    scenario's parameters; PlotInputError naming the option and the value."""
+    import difflib
+
+    from ..batch.lower import lower
+    from ..batch.params import number_text
+
+    slots = lower(sim).params.by_path
+    values: dict = {}
+    for text in args.param or ():
+        path, vals = parse_param(text)
+        if path in values:
+            raise PlotInputError(f"--param {path} is given twice: give its values once, "
+                                 "comma-separated")
+        slot = slots.get(path)
+        if slot is None:
+            close = difflib.get_close_matches(path, list(slots), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise PlotInputError(f"--param {text}: {label} has no parameter {path}{hint}; "
+                                 f"`fastdeploy params {label}` lists them")
+        for v in vals:
+            try:
+                slot.check([v])
+            except ValueError:
+                raise PlotInputError(f"--param {text}: {number_text(v)} is not allowed for "
+                                     f"{path}: expected {slot.expected()}") from None
+        values[path] = vals
+    return values
+
+
+def check_scenario(args, kind: str, label: str, scenario) -> None:
+    """Refuse, before anything runs, a plot of ``scenario`` that would be refused after:
+    --param values the scenario does not take, a heat map without two swept parameters,
+    a rollback or durations plot of a scenario without a deployer."""
+    from ..deployment import CanaryDeployer, RollingDeployer
+    from .heatmap import heatmap_axes
+
+    sim = scenario.build(scenario.seed)
+    params = _param_values(args, label, sim)
+    if kind in ("rollback", "durations"):
+        names = [e.name for e in sim.components
+                 if isinstance(e, (CanaryDeployer, RollingDeployer))]
+        if not names:
+            raise PlotInputError(f"{label}: --kind {kind} needs a canary or rolling deployer; "
+                                 "this scenario has none")
+        if args.deployer is not None and args.deployer not in names:
+            raise PlotInputError(f"{label}: --deployer {args.deployer}: no such deployer "
+                                 f"(deployers: {', '.join(names)})")
+    if kind not in SWEEP_KINDS:
+        if params:
+            raise PlotInputError(f"--param sweeps a scenario for --kind tradeoff, heatmap or "
+                                 f"rollback, not --kind {kind}")
+        return
+    keys = list(params) or (list(scenario.sweep["parameters"]) if scenario.sweep else [])
+    if not keys:
+        raise PlotInputError(f"{label}: a sweep plot of a scenario needs --param "
+                             "PATH=V1,V2,... (repeatable) or a scenario file with a [sweep] "
+                             "section")
+    if kind == "heatmap":
+        if args.x is None and args.y is None and len(keys) != 2:
+            raise PlotInputError(f"--kind heatmap needs a sweep of 2 parameters (--param "
+                                 f"twice, or choose them with --x and --y); {label} sweeps "
+                                 f"{len(keys)} ({', '.join(keys)})")
+        try:
+            heatmap_axes(keys, args.x, args.y)
+        except ValueError as e:
+            raise PlotInputError(f"--kind heatmap: {e}") from None
+    if kind == "rollback":
+        if args.parameter is not None and args.parameter not in keys:
+            raise PlotInputError(f"--parameter {args.parameter}: {label} does not sweep it "
+                                 f"(it sweeps {', '.join(keys)})")
+        if args.parameter is None and len(keys) > 1:
+            raise PlotInputError(f"--kind rollback: {label} sweeps {', '.join(keys)}; "
+                                 "choose the one on x with --parameter")
+
+
 def _run_sweep(args, label, scenario) -> SweepData:
     from ..sweep import Sweep, grid, latin_hypercube, random
 
@@ -183,6 +260,7 @@ def load_inputs(args) -> tuple[str, list]:
     # Check what was read before running anything: a run may take a while.
     for arg, got in read:
         if isinstance(got, tuple):
+            check_scenario(args, kind, *got)
             continue
         if args.param:
             raise PlotInputError(f"--param sweeps a scenario; {arg} is a results file")
