@@ -622,12 +622,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicas", type=_positive_int, default=1000, metavar="N",
                    help="replicas per measurement (default 1000)")
     p.set_defaults(func=cmd_bench)
+    parser.commands = dict(sub.choices)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # An option the command does not take: the command's usage, not the top level's.
+        command = parser.commands.get(getattr(args, "command", None) or "", parser)
+        hint = ""
+        if args.command == "run" and any(a.split("=")[0] == "--param" for a in extra):
+            hint = (" (run runs one setting: --set PATH=VALUE changes it; sweep values with "
+                    "`fastdeploy sweep FILE --param PATH=V1,V2,...` or `fastdeploy plot`)")
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     if not getattr(args, "command", None):
         parser.print_help()
         return 0

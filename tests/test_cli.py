@@ -371,3 +371,16 @@ def test_sweep_messages_name_flags_not_python_arguments(tmp_path):
     assert "resume=True" not in err and "out=" not in err
     status, _, err = run_cli("sweep", str(f), "--out", str(full / "x"))
     assert status == 2 and "exists and is not a directory" in err and "out=" not in err
+
+
+@pytest.mark.parametrize("argv, usage, extra", [
+    (["run", "autoscale-spike", "--param", "scaler.policy.target=0.5"], "usage: fastdeploy run ",
+     "--param scaler.policy.target=0.5"),
+    (["sweep", "x.toml", "--bogus"], "usage: fastdeploy sweep ", "--bogus"),
+    (["presets", "--bogus"], "usage: fastdeploy presets ", "--bogus"),
+])
+def test_an_unknown_option_shows_the_commands_usage(argv, usage, extra):
+    status, out, err = run_cli(*argv)
+    assert status == 2 and out == ""
+    assert err.startswith(usage), err
+    assert f"fastdeploy {argv[0]}: error: unrecognized arguments: {extra}" in err
