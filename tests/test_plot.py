@@ -607,3 +607,31 @@ def test_library_messages_show_plain_numbers():
     assert str(e.value) == ("space point 1 {'scaler.policy.target': 1.5}: "
                             "params['scaler.policy.target'] = 1.5 is not allowed: expected a "
                             "finite number in (0, 1]")
+
+
+def test_coincident_points_are_grouped():
+    from fastdeploy.plot.tradeoff import coincident
+
+    x = [1.0, 2.0, 1.0, 3.0, 1.0 + 1e-13, float("nan"), 2.0]
+    y = [5.0, 4.0, 5.0, 1.0, 5.0, 5.0, 4.5]
+    assert coincident(x, y) == [[0, 2, 4]]
+    assert coincident([1.0, 2.0], [1.0, 1.0]) == []
+
+
+@needs_mpl
+def test_tradeoff_marks_points_drawn_on_top_of_each_other(tmp_path, spike_sweep):
+    s = spike_sweep.summary
+    twin = s.set_column(s.column_names.index("point"), "point",
+                        pa.array([p + s.num_rows for p in s.column("point").to_pylist()]))
+    col = "scaler.scale_in_cooldown"
+    twin = twin.set_column(twin.column_names.index(col), col,
+                           pa.array([v + 1000 for v in twin.column(col).to_pylist()]))
+    doubled = pa.concat_tables([s, twin])
+    out = tmp_path / "t.svg"
+    fig = plot_tradeoff(doubled, out=out)
+    _, texts = svg_texts(out)
+    assert texts.count("×2") == s.num_rows, texts
+    assert "+1 same" in texts and "k points with equal means, drawn once" in texts
+    check_svg(out, fig, [])
+    plot_tradeoff(s, out=tmp_path / "plain.svg")
+    assert "×" not in svg_texts(tmp_path / "plain.svg")[1]
