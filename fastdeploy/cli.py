@@ -423,9 +423,6 @@ def cmd_sweep(args) -> int:
           f"{wall:.1f} s")
     print(_format_points(result.summary, params))
     if args.out:
-        import pyarrow.parquet as pq
-
-        pq.write_table(result.summary, os.path.join(args.out, "_summary.parquet"))
         print(f"per-replica rows in {args.out}, the summary in "
               f"{os.path.join(args.out, '_summary.parquet')}")
     return 0
@@ -615,8 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure the batch engine's speed on a preset",
                        description="Run a preset with 1 thread and with every core and print "
                                    "requests simulated per second and replicas per second. "
-                                   "benchmarks/ in the repository compares with the C++ "
-                                   "baseline.")
+                                   "The first line times the first result: it includes "
+                                   "compiling the kernels when numba's cache lacks them.")
     p.add_argument("scenario", nargs="?", default="autoscale-spike", metavar="PRESET",
                    help="a preset name (default autoscale-spike)")
     p.add_argument("--replicas", type=_positive_int, default=1000, metavar="N",

@@ -384,3 +384,20 @@ def test_an_unknown_option_shows_the_commands_usage(argv, usage, extra):
     assert status == 2 and out == ""
     assert err.startswith(usage), err
     assert f"fastdeploy {argv[0]}: error: unrecognized arguments: {extra}" in err
+
+
+def test_what_a_package_user_reads_names_no_repository_files():
+    """Presets and help texts ship in the package; the repository's files do not."""
+    from fastdeploy.presets import PRESET_DIR
+
+    texts = [p.read_text() for p in PRESET_DIR.glob("*.toml")]
+    texts += [run_cli(*argv, "--help")[1] for argv in
+              ([], ["presets"], ["run"], ["sweep"], ["plot"], ["bench"])]
+    for text in texts:
+        for where in ("shared/", "benchmarks/", "tests/"):
+            assert where not in text, (where, text[:200])
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    import re
+
+    for md in [*docs.glob("*.md"), docs.parent / "README.md"]:
+        assert not re.search(r"(?<!_)summary\.parquet", md.read_text()), md

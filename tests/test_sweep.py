@@ -515,3 +515,13 @@ def test_chunk_layout():
         ((0, 1, 2, 3, 4), 0, 3), ((0, 1, 2, 3, 4), 3, 6), ((0, 1, 2, 3, 4), 6, 7)]
     nxt = next_round(np.array([1, 4]), 5, 7, 1, 3, 8)
     assert [(c.point_ids, c.lo, c.hi, c.block) for c in nxt] == [((1, 4), 7, 8, (0, 5))]
+
+
+def test_a_python_sweep_with_out_writes_the_summary_as_the_cli_does(tmp_path):
+    from fastdeploy.sweep.store import SUMMARY
+
+    result = Sweep(scaler_sim, grid({TARGET: [0.5, 0.8]}), 2).run(out=tmp_path / "o")
+    assert SUMMARY == "_summary.parquet"
+    assert pq.read_table(tmp_path / "o" / SUMMARY).equals(result.summary)
+    # Not part of the dataset of rows.
+    assert pq.read_table(tmp_path / "o").num_rows == result.table.num_rows
