@@ -141,6 +141,74 @@ class ProgressBar:
         self.stream.flush()
 
 
+# -- parameters on the command line -----------------------------------------------------------
+def parameter_options(flag: str, texts, scenario_arg: str, sim, *, single: bool) -> dict:
+    """``{path: [values]}`` of ``--set PATH=VALUE`` (single) or ``--param PATH=V1,V2,...``
+    options, each path and value checked against ``sim``'s batch parameters.
+
+    Raises:
+        ValueError: a malformed option, a path given twice, an unknown path (with the
+            closest one and how to list them), or a value the parameter does not take; the
+            message names the option as typed.
+    """
+    import difflib
+
+    from .batch.lower import lower
+    from .batch.params import number_text
+
+    slots = lower(sim).params.by_path
+    shape = "PATH=VALUE" if single else "PATH=V1,V2,..."
+    values: dict = {}
+    for text in texts or ():
+        path, sep, raw = text.partition("=")
+        path = path.strip()
+        items = [v.strip() for v in raw.split(",")]
+        if not sep or not path or not raw.strip() or (single and len(items) > 1):
+            raise ValueError(f"{flag} {text!r}: expected {shape} (e.g. scaler.policy.target="
+                             f"{'0.5' if single else '0.5,0.6,0.7'})")
+        if path in values:
+            raise ValueError(f"{flag} {path} is given twice"
+                             + ("" if single else ": give its values once, comma-separated"))
+        slot = slots.get(path)
+        if slot is None:
+            close = difflib.get_close_matches(path, list(slots), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"{flag} {text}: {scenario_arg} has no parameter {path}{hint}; "
+                             f"`fastdeploy params {scenario_arg}` lists them")
+        out = []
+        for item in items:
+            try:
+                v = float(item)
+            except ValueError:
+                raise ValueError(f"{flag} {text}: {item!r} is not a number") from None
+            try:
+                slot.check([v])
+            except ValueError:
+                raise ValueError(f"{flag} {text}: {number_text(v)} is not allowed for {path}: "
+                                 f"expected {slot.expected()}") from None
+            out.append(int(v) if slot.integer else v)
+        values[path] = out
+    return values
+
+
+def _with_settings(command: str, sim, args):
+    """``sim`` with the --set options applied, or the exit status after saying why not."""
+    if not getattr(args, "set", None):
+        return sim
+    from .batch.assign import with_parameters
+    from .batch.lower import lower
+
+    try:
+        values = parameter_options("--set", args.set, args.scenario, sim, single=True)
+        new = with_parameters(sim, {k: v[0] for k, v in values.items()})
+        lower(new).params.rows(1, None)  # rules between parameters (min <= max, ...)
+    except ValueError as e:
+        message = str(e).replace(" (replica position 0)", "")
+        return _error(command, message if message.startswith("--set") else
+                      f"--set {' --set '.join(args.set)}: {message}")
+    return new
+
+
 # -- commands -------------------------------------------------------------------------------
 def _resolve(arg: str):
     """(label, Scenario) for a preset name or a scenario file; ScenarioError on mistakes."""
@@ -264,7 +332,9 @@ def cmd_run(args) -> int:
     if args.out and not Path(args.out).resolve().parent.is_dir():
         return _error("run", f"--out {args.out}: the directory does not exist")
     seed = scenario.seed if args.seed is None else args.seed
-    sim = scenario.build(seed)
+    sim = _with_settings("run", scenario.build(seed), args)
+    if isinstance(sim, int):
+        return sim
     if scenario.sweep is not None and not args.quiet:
         print(f"note: {label} has a [sweep] section; `run` runs the scenario as written "
               "and ignores it", file=sys.stderr)
@@ -299,7 +369,8 @@ def cmd_run(args) -> int:
         except OSError as e:
             return _error("run", f"cannot write {args.out}: {e}", 1)
     plural = "replica" if args.replicas == 1 else "replicas"
-    print(f"{label}: {args.replicas} {plural}, seed {seed}, {wall:.1f} s")
+    settings = f", {', '.join(args.set)}" if args.set else ""
+    print(f"{label}: {args.replicas} {plural}, seed {seed}{settings}, {wall:.1f} s")
     print(format_summary(summarize(table)))
     if args.out:
         print(f"per-replica table written to {args.out}")
@@ -318,6 +389,9 @@ finished chunks and ends with the same table. --scheduler ADDRESS spreads the ch
 a Dask cluster (pip install 'fastdeploy[dask]').
 
 Exit status: 0 done, 1 the run failed, 2 a mistake in the file or the arguments."""
+
+
+DEFAULT_SWEEP_REPLICAS = 200
 
 
 def _sweep_space(spec: dict):
@@ -382,30 +456,46 @@ def _connect(address: str):
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import Sweep
+    from .sweep import Sweep, grid
 
     loaded = _load_scenario("sweep", args.scenario)
     if isinstance(loaded, int):
         return loaded
     label, scenario = loaded
-    spec = scenario.sweep
-    if spec is None:
-        return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md)")
+    spec = scenario.sweep or {}
+    if not spec and not args.param:
+        return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md); give the "
+                               "values to sweep with --param PATH=V1,V2,...")
     if args.resume and args.out is None:
         return _error("sweep", "--resume needs --out DIR (the directory of the sweep to resume)")
+    sim = _with_settings("sweep", scenario.build(scenario.seed), args)
+    if isinstance(sim, int):
+        return sim
+    replicas = args.replicas or spec.get("replicas") or DEFAULT_SWEEP_REPLICAS
+    max_replicas = spec.get("max_replicas")
+    if max_replicas is not None and max_replicas < replicas:
+        return _error("sweep", f"--replicas {replicas} is above the [sweep] section's "
+                               f"max_replicas ({max_replicas})")
+    try:
+        if args.param:
+            values = parameter_options("--param", args.param, args.scenario, sim, single=False)
+            space, params = grid(values), list(values)
+        else:
+            space, params = _sweep_space(spec), list(spec["parameters"])
+        sweep = Sweep(sim, space, replicas, crn=spec.get("crn", True))
+    except ValueError as e:
+        return _error("sweep", str(e))
     client = None
     if args.scheduler is not None:
         client = _connect(args.scheduler)
         if isinstance(client, int):
             return client
-    sweep = Sweep(scenario.build(scenario.seed), _sweep_space(spec), spec["replicas"],
-                  crn=spec["crn"])
     t0 = time.perf_counter()
     try:
         chunking = ({} if spec.get("chunk_replicas") is None
                     else {"chunk_replicas": spec["chunk_replicas"]})
         result = sweep.run(threads=args.threads, until=spec.get("until"),
-                           max_replicas=spec.get("max_replicas"), out=args.out,
+                           max_replicas=max_replicas, out=args.out,
                            resume=args.resume, client=client,
                            progress=not args.quiet and sys.stderr.isatty(), **chunking)
     except (ValueError, FileExistsError, NotADirectoryError) as e:
@@ -418,13 +508,43 @@ def cmd_sweep(args) -> int:
         if client is not None:
             client.close()
     wall = time.perf_counter() - t0
-    params = list(spec["parameters"])
     print(f"{label}: {len(sweep.points)} points, {result.table.num_rows} replicas, "
           f"{wall:.1f} s")
     print(_format_points(result.summary, params))
     if args.out:
         print(f"per-replica rows in {args.out}, the summary in "
               f"{os.path.join(args.out, '_summary.parquet')}")
+    return 0
+
+
+PARAMS_HELP = """\
+List the parameters of a preset or scenario file that --set, --param and sweeps take: each
+dotted path with its value in the scenario and the values it accepts.
+
+    fastdeploy params autoscale-spike
+    fastdeploy run autoscale-spike --set scaler.policy.target=0.5
+    fastdeploy sweep autoscale-spike --param scaler.policy.target=0.5,0.6,0.7
+"""
+
+
+def cmd_params(args) -> int:
+    from .batch.lower import LoweringError, lower
+    from .batch.params import number_text
+
+    loaded = _load_scenario("params", args.scenario)
+    if isinstance(loaded, int):
+        return loaded
+    label, scenario = loaded
+    try:
+        table = lower(scenario.build(scenario.seed)).params
+    except LoweringError as e:
+        return _error("params", str(e))
+    rows = [(s.path, number_text(v), s.expected())
+            for s, v in zip(table.slots, table.values) if s.path]
+    head = ("path", "value", "accepts")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    for r in [head, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
 
 
@@ -525,6 +645,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="print only the path of this preset's scenario file")
     p.set_defaults(func=cmd_presets)
+    p = sub.add_parser("params", help="list the parameters --set, --param and sweeps take",
+                       description=PARAMS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", metavar="SCENARIO",
+                   help="a preset name or the path of a scenario file (.toml)")
+    p.set_defaults(func=cmd_params)
     p = sub.add_parser("run", help="run replicas of a preset or scenario file and print a "
                                    "summary", description=RUN_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -540,6 +666,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.parquet",
                    help="also write the per-replica table (one row per replica) to this "
                         "Parquet file")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="change one parameter for this run (repeatable), e.g. --set "
+                        "scaler.policy.target=0.5; `fastdeploy params SCENARIO` lists them")
     p.add_argument("--memory-budget", type=_size, default=None, metavar="SIZE",
                    help="memory the run may hold, e.g. 8G or 512M (default: half of the "
                         "machine's); a larger run is refused before it starts")
@@ -548,7 +677,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a scenario file's [sweep] and print each point's "
                                      "intervals", description=SWEEP_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", metavar="FILE", help="a scenario file with a [sweep] section")
+    p.add_argument("scenario", metavar="FILE",
+                   help="a scenario file with a [sweep] section, or any scenario (a preset "
+                        "name too) with --param")
+    p.add_argument("--param", action="append", metavar="PATH=V1,V2,...",
+                   help="sweep this parameter over these values (repeat for a grid); "
+                        "replaces the [sweep] section's parameters")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="change one parameter of the scenario first (repeatable)")
+    p.add_argument("--replicas", type=_positive_int, default=None, metavar="N",
+                   help="replicas per point (default: the [sweep] section's, else "
+                        f"{DEFAULT_SWEEP_REPLICAS})")
     p.add_argument("--out", metavar="DIR", help="write the per-replica rows chunk by chunk to "
                                                 "a Parquet dataset in DIR")
     p.add_argument("--resume", action="store_true",

@@ -401,3 +401,72 @@ def test_what_a_package_user_reads_names_no_repository_files():
 
     for md in [*docs.glob("*.md"), docs.parent / "README.md"]:
         assert not re.search(r"(?<!_)summary\.parquet", md.read_text()), md
+
+
+# -- one-off what-ifs: --set, sweep --param, params ----------------------------------------------
+def test_run_set_changes_one_parameter(tmp_path):
+    from fastdeploy.presets import preset_scenario
+
+    out = tmp_path / "set.parquet"
+    status, stdout, err = run_cli("run", "rolling", "--replicas", "3", "--quiet", "--out",
+                                  str(out), "--set", "rolling.batch_size=4",
+                                  "--set", "server_0.service_time.mean_latency=0.08")
+    assert status == 0, err
+    assert "rolling: 3 replicas, seed 0, rolling.batch_size=4, " in stdout
+    expected = preset_scenario("rolling").build().run_batch(3, params={
+        "rolling.batch_size": 4, "server_0.service_time.mean_latency": 0.08}).table
+    got = pq.read_table(out)
+    assert got.to_pylist() == expected.drop_columns(
+        ["rolling.batch_size", "server_0.service_time.mean_latency"]).to_pylist()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "rolling.batch_size=0"],
+     "--set rolling.batch_size=0: 0 is not allowed for rolling.batch_size: expected an "
+     "integer >= 1"),
+    (["--set", "rolling.batch_siz=2"], "rolling has no parameter rolling.batch_siz (did you "
+                                       "mean rolling.batch_size?); `fastdeploy params rolling`"),
+    (["--set", "rolling.batch_size=1,2"], "--set 'rolling.batch_size=1,2': expected PATH=VALUE"),
+    (["--set", "rolling.batch_size=1", "--set", "rolling.batch_size=2"],
+     "--set rolling.batch_size is given twice"),
+    (["--set", "rolling.batch_size=two"], "'two' is not a number"),
+])
+def test_run_set_mistakes(argv, message):
+    status, out, err = run_cli("run", "rolling", "--replicas", "1", *argv)
+    assert status == 2 and out == "" and message in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_run_set_checks_rules_between_parameters():
+    status, _, err = run_cli("run", "autoscale-spike", "--set", "scaler.min_instances=30")
+    assert status == 2
+    assert err.strip() == ("fastdeploy run: --set scaler.min_instances=30: scaler: "
+                           "min_instances must be <= max_instances")
+
+
+def test_sweep_param_and_set_on_a_preset(tmp_path):
+    status, out, err = run_cli("sweep", "rolling", "--param", "rolling.batch_size=1,4",
+                               "--set", "rolling.max_failures=3", "--replicas", "2",
+                               "--out", str(tmp_path / "o"), "--quiet")
+    assert status == 0, err
+    assert "rolling: 2 points, 4 replicas" in out and "rolling.batch_size" in out
+    table = pq.read_table(tmp_path / "o")
+    assert sorted(set(table.column("rolling.batch_size").to_pylist())) == [1, 4]
+    status, _, err = run_cli("sweep", "rolling", "--param", "rolling.batch_size=1,0")
+    assert status == 2 and "0 is not allowed for rolling.batch_size" in err
+    status, _, err = run_cli("sweep", "rolling")
+    assert status == 2 and "no [sweep] section" in err and "--param PATH=V1,V2" in err
+
+
+def test_params_lists_paths_values_and_ranges():
+    status, out, err = run_cli("params", "autoscale-spike")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["path", "value", "accepts"]
+    row = next(line for line in lines if line.startswith("scaler.policy.target "))
+    assert row.split(None, 2) == ["scaler.policy.target", "0.6", "a finite number in (0, 1]"]
+    from fastdeploy.presets import autoscale_spike
+
+    assert len(lines) - 2 == len(autoscale_spike().batch_parameters())
+    status, _, err = run_cli("params", "no-such")
+    assert status == 2 and "neither a preset" in err

@@ -116,38 +116,18 @@ def _run_batch(args, label, scenario, kind) -> Runs:
     return Runs(res.table, res.timeseries, sim, label)
 
 
-def _param_values(args, label, sim) -> dict:
+def _param_values(args, arg, sim) -> dict:
     """{path: [values]} of the --param options, each path and value checked against the
     scenario's parameters; PlotInputError naming the option and the value."""
-    import difflib
+    from ..cli import parameter_options
 
-    from ..batch.lower import lower
-    from ..batch.params import number_text
-
-    slots = lower(sim).params.by_path
-    values: dict = {}
-    for text in args.param or ():
-        path, vals = parse_param(text)
-        if path in values:
-            raise PlotInputError(f"--param {path} is given twice: give its values once, "
-                                 "comma-separated")
-        slot = slots.get(path)
-        if slot is None:
-            close = difflib.get_close_matches(path, list(slots), n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise PlotInputError(f"--param {text}: {label} has no parameter {path}{hint}; "
-                                 f"`fastdeploy params {label}` lists them")
-        for v in vals:
-            try:
-                slot.check([v])
-            except ValueError:
-                raise PlotInputError(f"--param {text}: {number_text(v)} is not allowed for "
-                                     f"{path}: expected {slot.expected()}") from None
-        values[path] = vals
-    return values
+    try:
+        return parameter_options("--param", args.param, arg, sim, single=False)
+    except ValueError as e:
+        raise PlotInputError(str(e)) from None
 
 
-def check_scenario(args, kind: str, label: str, scenario) -> None:
+def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
     """Refuse, before anything runs, a plot of ``scenario`` that would be refused after:
     --param values the scenario does not take, a heat map without two swept parameters,
     a rollback or durations plot of a scenario without a deployer."""
@@ -155,7 +135,7 @@ def check_scenario(args, kind: str, label: str, scenario) -> None:
     from .heatmap import heatmap_axes
 
     sim = scenario.build(scenario.seed)
-    params = _param_values(args, label, sim)
+    params = _param_values(args, arg, sim)
     if kind in ("rollback", "durations"):
         names = [e.name for e in sim.components
                  if isinstance(e, (CanaryDeployer, RollingDeployer))]
@@ -260,7 +240,7 @@ def load_inputs(args) -> tuple[str, list]:
     # Check what was read before running anything: a run may take a while.
     for arg, got in read:
         if isinstance(got, tuple):
-            check_scenario(args, kind, *got)
+            check_scenario(args, kind, *got, arg)
             continue
         if args.param:
             raise PlotInputError(f"--param sweeps a scenario; {arg} is a results file")
