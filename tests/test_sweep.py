@@ -401,8 +401,9 @@ def test_parquet_output_is_a_dataset_of_chunks(tmp_path):
     n = scale(12, 6)
     sweep = Sweep(scaler_sim, grid({TARGET: [0.5, 0.6, 0.8]}), n)
     res = sweep.run(out=out, chunk_replicas=4)
-    files = sorted(f for f in os.listdir(out) if f.endswith(".parquet"))
+    files = sorted(f for f in os.listdir(out) if f.startswith("chunk-"))
     assert len(files) == -(-n // 4) and res.chunks_run == len(files)
+    assert sorted(set(os.listdir(out)) - set(files)) == ["_manifest.json", "_summary.parquet"]
     assert files[0] == "chunk-p000000-000003-r000000000-000000004.parquet"
     manifest = json.loads((out / "_manifest.json").read_text())
     assert manifest["definition_hash"] == res.definition_hash and manifest["complete"]
