@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,8 +21,11 @@ SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario f
 (TOML, described in docs/scenarios.md). A preset name wins over a file of the same name
 in the current directory: write ./NAME to run the file.
 
-A progress bar (replicas done, rate, time left) is shown on stderr when it is a terminal;
---quiet turns it off. The first run compiles the kernels (about 15 s; cached on disk).
+Progress goes to stderr: a progress bar (replicas done, rate, time left) on a terminal,
+else a line every few seconds; a run estimated to take more than half a minute says so
+when its first replicas finish. --quiet turns both off. A run refused by the memory
+budget (--memory-budget) is refused before anything runs. The first run compiles the
+kernels (about 18 s on 2 cores, said when it happens; cached on disk after that).
 
 Exit status: 0 on success, 2 for a mistake in the command line or the scenario file (the
 message names the key), 1 when the run fails.
@@ -56,8 +60,43 @@ def _seed(text: str) -> int:
     return value
 
 
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _size(text: str) -> int:
+    """Bytes from ``8G``, ``512M``, ``1.5GiB``, ``4096`` (units are powers of 1024)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*", text, re.IGNORECASE)
+    value = float(m.group(1)) * _UNITS[m.group(2).upper()] if m else 0
+    if not m or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 8G, 512M or a number of "
+                                         f"bytes, got {text!r}")
+    return int(value)
+
+
+# The library's messages name Python arguments; the command line names its flags.
+_CLI_WORDS = (
+    (re.compile(r"\bout=('[^']*'|\S+)"), r"--out \1"),
+    (re.compile(r"\bpass resume=True\b"), "pass --resume"),
+    (re.compile(r"\bresume=True needs out=DIR\b"), "--resume needs --out DIR"),
+    (re.compile(r"\braise memory_budget\b"), "raise --memory-budget"),
+    (re.compile(r"\ba coarser timeseries step\b"), "a coarser --step"),
+    (re.compile(r"\(a sweep with out= writes them to disk chunk by chunk\)"),
+     "(`fastdeploy sweep FILE --out DIR` writes them to disk chunk by chunk)"),
+)
+
+
+def _cli_words(message: str) -> str:
+    """``message`` with Python argument names (``resume=True``, ``out=DIR``,
+    ``memory_budget``) replaced by the flags that set them."""
+    for pattern, flag in _CLI_WORDS[::-1]:
+        message = pattern.sub(flag, message)
+    return message
+
+
 def _error(command: str, message: str, status: int = 2) -> int:
-    print(f"fastdeploy {command}: {message}", file=sys.stderr)
+    print(f"fastdeploy {command}: {_cli_words(message)}", file=sys.stderr)
     return status
 
 
@@ -102,6 +141,74 @@ class ProgressBar:
     def close(self) -> None:
         self.stream.write("\r" + " " * self.last_len + "\r")
         self.stream.flush()
+
+
+# -- parameters on the command line -----------------------------------------------------------
+def parameter_options(flag: str, texts, scenario_arg: str, sim, *, single: bool) -> dict:
+    """``{path: [values]}`` of ``--set PATH=VALUE`` (single) or ``--param PATH=V1,V2,...``
+    options, each path and value checked against ``sim``'s batch parameters.
+
+    Raises:
+        ValueError: a malformed option, a path given twice, an unknown path (with the
+            closest one and how to list them), or a value the parameter does not take; the
+            message names the option as typed.
+    """
+    import difflib
+
+    from .batch.lower import lower
+    from .batch.params import number_text
+
+    slots = lower(sim).params.by_path
+    shape = "PATH=VALUE" if single else "PATH=V1,V2,..."
+    values: dict = {}
+    for text in texts or ():
+        path, sep, raw = text.partition("=")
+        path = path.strip()
+        items = [v.strip() for v in raw.split(",")]
+        if not sep or not path or not raw.strip() or (single and len(items) > 1):
+            raise ValueError(f"{flag} {text!r}: expected {shape} (e.g. scaler.policy.target="
+                             f"{'0.5' if single else '0.5,0.6,0.7'})")
+        if path in values:
+            raise ValueError(f"{flag} {path} is given twice"
+                             + ("" if single else ": give its values once, comma-separated"))
+        slot = slots.get(path)
+        if slot is None:
+            close = difflib.get_close_matches(path, list(slots), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"{flag} {text}: {scenario_arg} has no parameter {path}{hint}; "
+                             f"`fastdeploy params {scenario_arg}` lists them")
+        out = []
+        for item in items:
+            try:
+                v = float(item)
+            except ValueError:
+                raise ValueError(f"{flag} {text}: {item!r} is not a number") from None
+            try:
+                slot.check([v])
+            except ValueError:
+                raise ValueError(f"{flag} {text}: {number_text(v)} is not allowed for {path}: "
+                                 f"expected {slot.expected()}") from None
+            out.append(int(v) if slot.integer else v)
+        values[path] = out
+    return values
+
+
+def _with_settings(command: str, sim, args):
+    """``sim`` with the --set options applied, or the exit status after saying why not."""
+    if not getattr(args, "set", None):
+        return sim
+    from .batch.assign import with_parameters
+    from .batch.lower import lower
+
+    try:
+        values = parameter_options("--set", args.set, args.scenario, sim, single=True)
+        new = with_parameters(sim, {k: v[0] for k, v in values.items()})
+        lower(new).params.rows(1, None)  # rules between parameters (min <= max, ...)
+    except ValueError as e:
+        message = str(e).replace(" (replica position 0)", "")
+        return _error(command, message if message.startswith("--set") else
+                      f"--set {' --set '.join(args.set)}: {message}")
+    return new
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -150,7 +257,74 @@ def cmd_presets(args) -> int:
     return 0
 
 
+# A run estimated (from its first slice) to take longer than this says so; off a
+# terminal, progress is a line on stderr this often.
+LONG_RUN = 30.0
+PROGRESS_EVERY = 5.0
+
+
+class RunProgress:
+    """The batch engine's progress callback for ``run``: the progress bar on a terminal,
+    else a line every PROGRESS_EVERY seconds; and, when the first slice of replicas
+    finishes, the estimated time of a run longer than LONG_RUN seconds."""
+
+    def __init__(self, label: str, total: int, threads: int, stream, terminal: bool):
+        self.label = label
+        self.total = total
+        self.threads = threads
+        self.stream = stream
+        self.bar = ProgressBar(total, stream) if terminal else None
+        self.t0 = self.last = time.perf_counter()
+        self.first = True
+
+    def start(self) -> None:
+        if self.bar is not None:
+            self.bar.show(0, None, "starting")
+
+    def say(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        print(line, file=self.stream, flush=True)
+
+    def update(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        elapsed = now - self.t0
+        if self.first and done:
+            self.first = False
+            # Every thread worked on a slice meanwhile: threads x done replicas per elapsed.
+            estimate = elapsed * max(1.0, total / (self.threads * done))
+            if estimate >= LONG_RUN:
+                self.say(f"{self.label}: {total} replicas will take about {_clock(estimate)} "
+                         f"(estimated from the first {done}); Ctrl-C stops the run")
+        if self.bar is not None:
+            self.bar.update(done, total)
+        elif now - self.last >= PROGRESS_EVERY and done < total:
+            self.last = now
+            rate = done / elapsed if elapsed > 0 else 0.0
+            left = f", {_clock((total - done) / rate)} left" if rate > 0 else ""
+            self.say(f"{self.label}: {done}/{total} replicas, {rate:,.0f}/s{left}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _warm_up(command: str, sim, quiet: bool) -> None:
+    """Load the kernels (compile them when numba's cache lacks them, saying so) on one
+    replica, so that progress and the estimate measure the run alone."""
+    import numpy as np
+
+    from .batch.compiled import COMPILE_SECONDS, will_compile
+
+    if will_compile() and not quiet:
+        print(f"fastdeploy {command}: compiling the batch kernels first (once; about "
+              f"{COMPILE_SECONDS} s on 2 cores, then cached on disk)", file=sys.stderr,
+              flush=True)
+    sim.run_batch(np.array([0]), threads=1)
+
+
 def cmd_run(args) -> int:
+    from .batch.run import default_threads
     from .summary import format_summary, summarize
 
     loaded = _load_scenario("run", args.scenario)
@@ -160,23 +334,34 @@ def cmd_run(args) -> int:
     if args.out and not Path(args.out).resolve().parent.is_dir():
         return _error("run", f"--out {args.out}: the directory does not exist")
     seed = scenario.seed if args.seed is None else args.seed
-    sim = scenario.build(seed)
+    sim = _with_settings("run", scenario.build(seed), args)
+    if isinstance(sim, int):
+        return sim
     if scenario.sweep is not None and not args.quiet:
         print(f"note: {label} has a [sweep] section; `run` runs the scenario as written "
               "and ignores it", file=sys.stderr)
-    show = not args.quiet and sys.stderr.isatty()
-    bar = ProgressBar(args.replicas, sys.stderr) if show else None
+    threads = args.threads or default_threads()
+    progress = (None if args.quiet else
+                RunProgress(label, args.replicas, threads, sys.stderr, sys.stderr.isatty()))
     t0 = time.perf_counter()
-    if bar is not None:
-        bar.show(0, None, "starting")
     try:
+        # The memory check first: a run that cannot fit is refused before compiling.
+        from .batch.lower import lower
+        from .batch.run import CHUNK_REPLICAS, _check_memory
+
+        _check_memory(lower(sim), args.replicas, 0, 1, CHUNK_REPLICAS, args.memory_budget)
+        _warm_up("run", sim, args.quiet)
+        if progress is not None:
+            progress.start()
+            progress.t0 = progress.last = time.perf_counter()
         table = sim.run_batch(args.replicas, threads=args.threads,
-                              progress=bar.update if bar is not None else False).table
+                              progress=progress.update if progress is not None else False,
+                              memory_budget=args.memory_budget).table
     except MemoryError as e:
         return _error("run", str(e), 1)
     finally:
-        if bar is not None:
-            bar.close()
+        if progress is not None:
+            progress.close()
     wall = time.perf_counter() - t0
     if args.out:
         import pyarrow.parquet as pq
@@ -186,7 +371,8 @@ def cmd_run(args) -> int:
         except OSError as e:
             return _error("run", f"cannot write {args.out}: {e}", 1)
     plural = "replica" if args.replicas == 1 else "replicas"
-    print(f"{label}: {args.replicas} {plural}, seed {seed}, {wall:.1f} s")
+    settings = f", {', '.join(args.set)}" if args.set else ""
+    print(f"{label}: {args.replicas} {plural}, seed {seed}{settings}, {wall:.1f} s")
     print(format_summary(summarize(table)))
     if args.out:
         print(f"per-replica table written to {args.out}")
@@ -205,6 +391,9 @@ finished chunks and ends with the same table. --scheduler ADDRESS spreads the ch
 a Dask cluster (pip install 'fastdeploy[dask]').
 
 Exit status: 0 done, 1 the run failed, 2 a mistake in the file or the arguments."""
+
+
+DEFAULT_SWEEP_REPLICAS = 200
 
 
 def _sweep_space(spec: dict):
@@ -239,34 +428,79 @@ def _format_points(summary, params: list[str]) -> str:
     return "\n".join([line(head), "-" * len(line(head))] + [line(r) for r in rows])
 
 
+# Seconds `sweep --scheduler` waits for the scheduler to answer.
+CONNECT_TIMEOUT = 5
+
+
+def _connect(address: str):
+    """A distributed.Client of the scheduler at ``address``, or the exit status after a
+    one-line message: 2 for an address that is not one, 1 for a scheduler that does not
+    answer within CONNECT_TIMEOUT seconds."""
+    try:
+        from distributed import Client
+        from distributed.comm.addressing import get_address_host_port, parse_address
+    except ImportError:
+        return _error("sweep", "--scheduler needs Dask: pip install 'fastdeploy[dask]'")
+    full = address if "://" in address else f"tcp://{address}"
+    try:
+        parse_address(full, strict=True)
+        host, port = get_address_host_port(full)
+        if not host or not 0 < int(port) < 65536:
+            raise ValueError
+    except (ValueError, TypeError):
+        return _error("sweep", f"--scheduler {address!r} is not a Dask scheduler address: "
+                               "expected tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
+    try:
+        return Client(full, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError):
+        return _error("sweep", f"--scheduler {address!r}: no Dask scheduler answered within "
+                               f"{CONNECT_TIMEOUT} s (is it running and reachable?)", 1)
+
+
 def cmd_sweep(args) -> int:
-    from .sweep import Sweep
+    from .sweep import Sweep, grid
 
     loaded = _load_scenario("sweep", args.scenario)
     if isinstance(loaded, int):
         return loaded
     label, scenario = loaded
-    spec = scenario.sweep
-    if spec is None:
-        return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md)")
+    spec = scenario.sweep or {}
+    if not spec and not args.param:
+        return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md); give the "
+                               "values to sweep with --param PATH=V1,V2,...")
+    if args.resume and args.out is None:
+        return _error("sweep", "--resume needs --out DIR (the directory of the sweep to resume)")
+    sim = _with_settings("sweep", scenario.build(scenario.seed), args)
+    if isinstance(sim, int):
+        return sim
+    replicas = args.replicas or spec.get("replicas") or DEFAULT_SWEEP_REPLICAS
+    max_replicas = spec.get("max_replicas")
+    if max_replicas is not None and max_replicas < replicas:
+        return _error("sweep", f"--replicas {replicas} is above the [sweep] section's "
+                               f"max_replicas ({max_replicas})")
+    try:
+        if args.param:
+            values = parameter_options("--param", args.param, args.scenario, sim, single=False)
+            space, params = grid(values), list(values)
+        else:
+            space, params = _sweep_space(spec), list(spec["parameters"])
+        sweep = Sweep(sim, space, replicas, crn=spec.get("crn", True))
+    except ValueError as e:
+        return _error("sweep", str(e))
     client = None
-    if args.scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            return _error("sweep", "--scheduler needs Dask: pip install 'fastdeploy[dask]'")
-        client = Client(args.scheduler)
-    sweep = Sweep(scenario.build(scenario.seed), _sweep_space(spec), spec["replicas"],
-                  crn=spec["crn"])
+    if args.scheduler is not None:
+        client = _connect(args.scheduler)
+        if isinstance(client, int):
+            return client
     t0 = time.perf_counter()
     try:
         chunking = ({} if spec.get("chunk_replicas") is None
                     else {"chunk_replicas": spec["chunk_replicas"]})
         result = sweep.run(threads=args.threads, until=spec.get("until"),
-                           max_replicas=spec.get("max_replicas"), out=args.out,
+                           max_replicas=max_replicas, out=args.out,
                            resume=args.resume, client=client,
                            progress=not args.quiet and sys.stderr.isatty(), **chunking)
-    except (ValueError, FileExistsError) as e:
+    except (ValueError, FileExistsError, NotADirectoryError) as e:
         return _error("sweep", str(e))
     except KeyboardInterrupt:
         saved = f"; finished chunks are in {args.out} (rerun with --resume)" if args.out else ""
@@ -276,16 +510,43 @@ def cmd_sweep(args) -> int:
         if client is not None:
             client.close()
     wall = time.perf_counter() - t0
-    params = list(spec["parameters"])
     print(f"{label}: {len(sweep.points)} points, {result.table.num_rows} replicas, "
           f"{wall:.1f} s")
     print(_format_points(result.summary, params))
     if args.out:
-        import pyarrow.parquet as pq
-
-        pq.write_table(result.summary, os.path.join(args.out, "_summary.parquet"))
         print(f"per-replica rows in {args.out}, the summary in "
               f"{os.path.join(args.out, '_summary.parquet')}")
+    return 0
+
+
+PARAMS_HELP = """\
+List the parameters of a preset or scenario file that --set, --param and sweeps take: each
+dotted path with its value in the scenario and the values it accepts.
+
+    fastdeploy params autoscale-spike
+    fastdeploy run autoscale-spike --set scaler.policy.target=0.5
+    fastdeploy sweep autoscale-spike --param scaler.policy.target=0.5,0.6,0.7
+"""
+
+
+def cmd_params(args) -> int:
+    from .batch.lower import LoweringError, lower
+    from .batch.params import number_text
+
+    loaded = _load_scenario("params", args.scenario)
+    if isinstance(loaded, int):
+        return loaded
+    label, scenario = loaded
+    try:
+        table = lower(scenario.build(scenario.seed)).params
+    except LoweringError as e:
+        return _error("params", str(e))
+    rows = [(s.path, number_text(v), s.expected())
+            for s, v in zip(table.slots, table.values) if s.path]
+    head = ("path", "value", "accepts")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    for r in [head, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
 
 
@@ -386,6 +647,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="print only the path of this preset's scenario file")
     p.set_defaults(func=cmd_presets)
+    p = sub.add_parser("params", help="list the parameters --set, --param and sweeps take",
+                       description=PARAMS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", metavar="SCENARIO",
+                   help="a preset name or the path of a scenario file (.toml)")
+    p.set_defaults(func=cmd_params)
     p = sub.add_parser("run", help="run replicas of a preset or scenario file and print a "
                                    "summary", description=RUN_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -401,18 +668,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.parquet",
                    help="also write the per-replica table (one row per replica) to this "
                         "Parquet file")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="change one parameter for this run (repeatable), e.g. --set "
+                        "scaler.policy.target=0.5; `fastdeploy params SCENARIO` lists them")
+    p.add_argument("--memory-budget", type=_size, default=None, metavar="SIZE",
+                   help="memory the run may hold, e.g. 8G or 512M (default: half of the "
+                        "machine's); a larger run is refused before it starts")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("sweep", help="run a scenario file's [sweep] and print each point's "
                                      "intervals", description=SWEEP_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", metavar="FILE", help="a scenario file with a [sweep] section")
+    p.add_argument("scenario", metavar="FILE",
+                   help="a scenario file with a [sweep] section, or any scenario (a preset "
+                        "name too) with --param")
+    p.add_argument("--param", action="append", metavar="PATH=V1,V2,...",
+                   help="sweep this parameter over these values (repeat for a grid); "
+                        "replaces the [sweep] section's parameters")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="change one parameter of the scenario first (repeatable)")
+    p.add_argument("--replicas", type=_positive_int, default=None, metavar="N",
+                   help="replicas per point (default: the [sweep] section's, else "
+                        f"{DEFAULT_SWEEP_REPLICAS})")
     p.add_argument("--out", metavar="DIR", help="write the per-replica rows chunk by chunk to "
                                                 "a Parquet dataset in DIR")
     p.add_argument("--resume", action="store_true",
                    help="with --out: skip the chunks already in DIR")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="a Dask scheduler address (tcp://host:port) to spread chunks over")
+                   help="a Dask scheduler address (tcp://host:port) to spread chunks over "
+                        f"(refused if it does not answer within {CONNECT_TIMEOUT} s)")
     p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
                    help="threads per kernel call (default: every core locally)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -470,19 +754,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure the batch engine's speed on a preset",
                        description="Run a preset with 1 thread and with every core and print "
                                    "requests simulated per second and replicas per second. "
-                                   "benchmarks/ in the repository compares with the C++ "
-                                   "baseline.")
+                                   "The first line times the first result: it includes "
+                                   "compiling the kernels when numba's cache lacks them.")
     p.add_argument("scenario", nargs="?", default="autoscale-spike", metavar="PRESET",
                    help="a preset name (default autoscale-spike)")
     p.add_argument("--replicas", type=_positive_int, default=1000, metavar="N",
                    help="replicas per measurement (default 1000)")
     p.set_defaults(func=cmd_bench)
+    parser.commands = dict(sub.choices)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # An option the command does not take: the command's usage, not the top level's.
+        command = parser.commands.get(getattr(args, "command", None) or "", parser)
+        hint = ""
+        if args.command == "run" and any(a.split("=")[0] == "--param" for a in extra):
+            hint = (" (run runs one setting: --set PATH=VALUE changes it; sweep values with "
+                    "`fastdeploy sweep FILE --param PATH=V1,V2,...` or `fastdeploy plot`)")
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     if not getattr(args, "command", None):
         parser.print_help()
         return 0

@@ -470,6 +470,71 @@ def test_replay_reruns_one_replica_in_the_object_engine(row_diff):
         res.replay(4)
 
 
+def test_replay_uses_the_rows_parameters(row_diff):
+    """The README's example: replay(42) is replica 42 of the batch, params included."""
+    sim = autoscale_spike()
+    res = sim.run_batch(np.array([3, 42]), params={"scaler.policy.target": 0.5})
+    replayed = res.replay(42)
+    assert replayed.entities[1].policy.target == 0.5
+    assert sim.entities[1].policy.target == 0.6  # the batch's simulation is left alone
+    row = without(rows_of(res.table)[42], {"scaler.policy.target"})
+    assert row_diff(row, replayed.summary.metrics) == []
+
+
+REPLAY_PARAMS = {
+    "scaler.policy.target": [0.5, 0.8], "scaler.scale_in_cooldown": [3, 12],
+    "scaler.evaluation_interval": [1.5, 3], "scaler.max_instances": [3, 6],
+    "scaler.server.service_time.mean_latency": [0.05, 0.2],
+    "s0.service_time.mean_latency": [0.02, 0.3], "s1.concurrency": [1, 3],
+    "p0.service_time.high": [0.1, 0.4], "p1.queue_capacity": [0, 5],
+    "traffic.profile.spike_rate": [30, 90], "other.profile.rate": [5, 20],
+    "canary.stages.1.traffic_percentage": [0.5, 0.9], "canary.evaluation_interval": [1, 3],
+    "canary.metric_evaluator.max_error_rate": [0.01, 0.3], "canary.server.failure_rate": [0, 0.2],
+    "roll.batch_size": [2, 1], "roll.health_check_interval": [0.5, 2],
+    "roll.server.service_time.mean_latency": [0.01, 0.5],
+}
+
+
+def test_replay_applies_every_kind_of_parameter(row_diff):
+    sim = build(horizon=10)
+    res = sim.run_batch(2, params=REPLAY_PARAMS)
+    for i in (0, 1):
+        replayed = res.replay(i)
+        for path, values in REPLAY_PARAMS.items():
+            assert replayed.batch_parameters()[path] == values[i], path
+        row = without(rows_of(res.table)[i], set(REPLAY_PARAMS))
+        assert row_diff(row, replayed.summary.metrics) == [], i
+
+
+def test_replay_of_steps_points_stop_after_and_latency_evaluator(row_diff):
+    from fastdeploy import PiecewiseRateProfile
+    from fastdeploy.deployment.evaluators import LatencyEvaluator
+
+    def server(name):
+        return Server(name, concurrency=2, service_time=ExponentialLatency(0.1))
+
+    lb = LoadBalancer("lb", backends=[server("s0")])
+    src = Source("src", PiecewiseRateProfile([(0, 10), (4, 40), (8, 5)]), lb, stop_after=10)
+    scaler = AutoScaler("scaler", lb, server, policy=StepScaling([(0.8, 2), (0.3, -1)]),
+                        max_instances=6, evaluation_interval=1)
+    canary = CanaryDeployer("canary", lb, server, evaluation_interval=1,
+                            stages=[CanaryStage(0.2, 2), CanaryStage(1.0, 2)],
+                            metric_evaluator=LatencyEvaluator(0.5))
+    sim = Simulation(end_time=12, sources=[src], entities=[lb, scaler, canary], seed=3)
+    sim.schedule(scaler.start())
+    sim.schedule(canary.deploy(at=2))
+    params = {"scaler.policy.steps.0.threshold": [0.9, 0.6],
+              "scaler.policy.steps.1.adjustment": [-2, 0],
+              "src.profile.points.2.rate": [20, 1], "src.profile.points.1.time": [2, 6],
+              "src.stop_after": [6, 11], "canary.metric_evaluator.max_latency": [0.05, 2],
+              "canary.stages.0.evaluation_period": [1, 4]}
+    res = sim.run_batch(2, params=params)
+    for i in (0, 1):
+        replayed = res.replay(i)
+        row = without(rows_of(res.table)[i], set(params))
+        assert row_diff(row, replayed.summary.metrics) == [], i
+
+
 def test_replay_uses_the_batch_seed(row_diff):
     sim = build(seed=1, horizon=10)
     res = sim.run_batch(2, seed=12)
@@ -488,6 +553,11 @@ def test_a_run_over_the_memory_budget_is_refused_before_it_starts():
         sim.run_batch(10**7, timeseries=0.01)
     with pytest.raises(ValueError, match="memory_budget"):
         sim.run_batch(1, memory_budget=0)
+    # Refused by the budget, before numpy is asked for the replica indices (745 GiB).
+    with pytest.raises(MemoryError, match=r"99999999999 replicas\), over the memory budget"):
+        sim.run_batch(99_999_999_999)
+    with pytest.raises(MemoryError, match="over the memory budget"):
+        sim.run_batch(10**9, params={"rolling.batch_size": 3})
 
 
 def test_a_replica_planning_absurd_traffic_is_refused_before_it_runs():
@@ -496,3 +566,26 @@ def test_a_replica_planning_absurd_traffic_is_refused_before_it_runs():
     sim = rolling()
     with pytest.raises(ValueError, match=r"arrivals in one replica .* lower the rates"):
         sim.run_batch(1, params={"traffic.profile.rate": 1e12})
+
+
+def test_will_compile_reads_numbas_cache_without_compiling(tmp_path):
+    """True in a new process with an empty cache directory (and answered at once), False
+    once the kernels ran; the figure quoted for a compile is the README's."""
+    import subprocess
+    import sys
+    import time
+
+    from fastdeploy.batch.compiled import COMPILE_SECONDS, will_compile
+
+    build(horizon=1).run_batch(1)
+    assert will_compile() is False
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", "from fastdeploy.batch.compiled import "
+                           "will_compile; print(will_compile())"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ("False" if NO_JIT else "True")
+    assert time.perf_counter() - t0 < 10
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    assert f"about {COMPILE_SECONDS} s on 2 cores" in readme

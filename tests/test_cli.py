@@ -297,3 +297,176 @@ def test_bench_prints_speeds():
     status, out, err = run_cli("bench", "rolling", "--replicas", "2")
     assert status == 0, err
     assert "first result in" in out and "M requests/s" in out
+
+
+@pytest.mark.parametrize("address, status, message", [
+    ("notanaddress", 2, "--scheduler 'notanaddress' is not a Dask scheduler address: "
+                        "expected tcp://HOST:PORT"),
+    ("tcp://host", 2, "--scheduler 'tcp://host' is not a Dask scheduler address"),
+    ("", 2, "--scheduler '' is not a Dask scheduler address"),
+    ("tcp://127.0.0.1:1", 1, "--scheduler 'tcp://127.0.0.1:1': no Dask scheduler answered "
+                             "within 5 s"),
+])
+def test_sweep_scheduler_errors_are_one_line(tmp_path, address, status, message):
+    pytest.importorskip("distributed")
+    import fastdeploy.cli as cli
+
+    assert cli.CONNECT_TIMEOUT == 5
+    f = tmp_path / "tiny-sweep.toml"
+    f.write_text(SWEEP)
+    proc = subprocess_cli("sweep", str(f), "--scheduler", address)
+    assert proc.returncode == status and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"fastdeploy sweep: {message}"), lines
+
+
+# -- first use: memory, progress, the flags' names ----------------------------------------------
+def test_memory_budget_is_checked_before_any_allocation():
+    status, out, err = run_cli("run", "rolling", "--replicas", "99999999999")
+    assert status == 1 and out == ""
+    assert "over the memory budget" in err and "99999999999 replicas" in err
+    assert "Unable to allocate" not in err and "raise --memory-budget" in err
+    assert "memory_budget" not in err and "out=" not in err
+
+
+def test_memory_budget_flag(tiny):
+    status, _, err = run_cli("run", str(tiny), "--replicas", "1000", "--memory-budget", "1K")
+    assert status == 1 and "over the memory budget of 1.0 KiB" in err
+    status, _, err = run_cli("run", str(tiny), "--replicas", "2", "--memory-budget", "64M",
+                             "--quiet")
+    assert status == 0 and err == ""
+    status, _, err = run_cli("run", str(tiny), "--memory-budget", "lots")
+    assert status == 2 and "argument --memory-budget: expected a size such as 8G" in err
+
+
+def test_progress_off_a_terminal_and_the_estimate_of_a_long_run(tiny, monkeypatch):
+    import fastdeploy.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(cli, "LONG_RUN", 0.0)
+    status, _, err = run_cli("run", str(tiny), "--replicas", "200", "--threads", "1")
+    assert status == 0
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{tiny}: 200 replicas will take about ")
+    assert "(estimated from the first " in lines[0] and "Ctrl-C stops the run" in lines[0]
+    assert any(line.startswith(f"{tiny}: ") and "/200 replicas, " in line and "left" in line
+               for line in lines[1:])
+    assert "\r" not in err
+    monkeypatch.setattr(cli, "LONG_RUN", 1e9)
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 1e9)
+    status, _, err = run_cli("run", str(tiny), "--replicas", "20")
+    assert status == 0 and err == ""
+
+
+def test_sweep_messages_name_flags_not_python_arguments(tmp_path):
+    f = tmp_path / "tiny-sweep.toml"
+    f.write_text(SWEEP)
+    status, _, err = run_cli("sweep", str(f), "--resume")
+    assert status == 2 and "--resume needs --out DIR" in err and "=" not in err
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("")
+    status, _, err = run_cli("sweep", str(f), "--out", str(full))
+    assert status == 2 and "pass --resume to continue" in err and f"--out '{full}'" in err
+    assert "resume=True" not in err and "out=" not in err
+    status, _, err = run_cli("sweep", str(f), "--out", str(full / "x"))
+    assert status == 2 and "exists and is not a directory" in err and "out=" not in err
+
+
+@pytest.mark.parametrize("argv, usage, extra", [
+    (["run", "autoscale-spike", "--param", "scaler.policy.target=0.5"], "usage: fastdeploy run ",
+     "--param scaler.policy.target=0.5"),
+    (["sweep", "x.toml", "--bogus"], "usage: fastdeploy sweep ", "--bogus"),
+    (["presets", "--bogus"], "usage: fastdeploy presets ", "--bogus"),
+])
+def test_an_unknown_option_shows_the_commands_usage(argv, usage, extra):
+    status, out, err = run_cli(*argv)
+    assert status == 2 and out == ""
+    assert err.startswith(usage), err
+    assert f"fastdeploy {argv[0]}: error: unrecognized arguments: {extra}" in err
+
+
+def test_what_a_package_user_reads_names_no_repository_files():
+    """Presets and help texts ship in the package; the repository's files do not."""
+    from fastdeploy.presets import PRESET_DIR
+
+    texts = [p.read_text() for p in PRESET_DIR.glob("*.toml")]
+    texts += [run_cli(*argv, "--help")[1] for argv in
+              ([], ["presets"], ["run"], ["sweep"], ["plot"], ["bench"])]
+    for text in texts:
+        for where in ("shared/", "benchmarks/", "tests/"):
+            assert where not in text, (where, text[:200])
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    import re
+
+    for md in [*docs.glob("*.md"), docs.parent / "README.md"]:
+        assert not re.search(r"(?<!_)summary\.parquet", md.read_text()), md
+
+
+# -- one-off what-ifs: --set, sweep --param, params ----------------------------------------------
+def test_run_set_changes_one_parameter(tmp_path):
+    from fastdeploy.presets import preset_scenario
+
+    out = tmp_path / "set.parquet"
+    status, stdout, err = run_cli("run", "rolling", "--replicas", "3", "--quiet", "--out",
+                                  str(out), "--set", "rolling.batch_size=4",
+                                  "--set", "server_0.service_time.mean_latency=0.08")
+    assert status == 0, err
+    assert "rolling: 3 replicas, seed 0, rolling.batch_size=4, " in stdout
+    expected = preset_scenario("rolling").build().run_batch(3, params={
+        "rolling.batch_size": 4, "server_0.service_time.mean_latency": 0.08}).table
+    got = pq.read_table(out)
+    assert got.to_pylist() == expected.drop_columns(
+        ["rolling.batch_size", "server_0.service_time.mean_latency"]).to_pylist()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "rolling.batch_size=0"],
+     "--set rolling.batch_size=0: 0 is not allowed for rolling.batch_size: expected an "
+     "integer >= 1"),
+    (["--set", "rolling.batch_siz=2"], "rolling has no parameter rolling.batch_siz (did you "
+                                       "mean rolling.batch_size?); `fastdeploy params rolling`"),
+    (["--set", "rolling.batch_size=1,2"], "--set 'rolling.batch_size=1,2': expected PATH=VALUE"),
+    (["--set", "rolling.batch_size=1", "--set", "rolling.batch_size=2"],
+     "--set rolling.batch_size is given twice"),
+    (["--set", "rolling.batch_size=two"], "'two' is not a number"),
+])
+def test_run_set_mistakes(argv, message):
+    status, out, err = run_cli("run", "rolling", "--replicas", "1", *argv)
+    assert status == 2 and out == "" and message in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_run_set_checks_rules_between_parameters():
+    status, _, err = run_cli("run", "autoscale-spike", "--set", "scaler.min_instances=30")
+    assert status == 2
+    assert err.strip() == ("fastdeploy run: --set scaler.min_instances=30: scaler: "
+                           "min_instances must be <= max_instances")
+
+
+def test_sweep_param_and_set_on_a_preset(tmp_path):
+    status, out, err = run_cli("sweep", "rolling", "--param", "rolling.batch_size=1,4",
+                               "--set", "rolling.max_failures=3", "--replicas", "2",
+                               "--out", str(tmp_path / "o"), "--quiet")
+    assert status == 0, err
+    assert "rolling: 2 points, 4 replicas" in out and "rolling.batch_size" in out
+    table = pq.read_table(tmp_path / "o")
+    assert sorted(set(table.column("rolling.batch_size").to_pylist())) == [1, 4]
+    status, _, err = run_cli("sweep", "rolling", "--param", "rolling.batch_size=1,0")
+    assert status == 2 and "0 is not allowed for rolling.batch_size" in err
+    status, _, err = run_cli("sweep", "rolling")
+    assert status == 2 and "no [sweep] section" in err and "--param PATH=V1,V2" in err
+
+
+def test_params_lists_paths_values_and_ranges():
+    status, out, err = run_cli("params", "autoscale-spike")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["path", "value", "accepts"]
+    row = next(line for line in lines if line.startswith("scaler.policy.target "))
+    assert row.split(None, 2) == ["scaler.policy.target", "0.6", "a finite number in (0, 1]"]
+    from fastdeploy.presets import autoscale_spike
+
+    assert len(lines) - 2 == len(autoscale_spike().batch_parameters())
+    status, _, err = run_cli("params", "no-such")
+    assert status == 2 and "neither a preset" in err

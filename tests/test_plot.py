@@ -500,7 +500,8 @@ def test_cli_reads_run_and_timeseries_files(tmp_path, files, spike_run, capsys):
     (["autoscale-spike", "--kind", "tradeoff"], "needs --param PATH=V1,V2,..."),
     (["autoscale-spike", "-o", "x.jpg"], "must end in .png, .svg, .pdf"),
     (["autoscale-spike", "canary-bad"], "--kind instances plots one result; got 2"),
-    (["canary-bad", "--kind", "rollback", "--param", "nope=1,2"], "unknown parameter path"),
+    (["canary-bad", "--kind", "rollback", "--param", "nope=1,2"],
+     "--param nope=1,2: canary-bad has no parameter nope; `fastdeploy params canary-bad`"),
     (["canary-bad", "--kind", "rollback", "--param", "x"], "expected PATH=V1,V2,..."),
     (["autoscale-spike", "--step", "0"], "--step must be a number of seconds > 0"),
     (["autoscale-spike", "--label", "a", "--label", "b"], "2 --label for 1 RESULTS"),
@@ -544,3 +545,93 @@ def test_cli_help_documents_plot(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "plot" in capsys.readouterr().out
+
+
+# -- first use ---------------------------------------------------------------------------------
+@needs_mpl
+@pytest.mark.parametrize("compiles", [False, True])
+def test_cli_says_the_kernels_compile_only_when_they_will(tmp_path, files, capsys, monkeypatch,
+                                                          compiles):
+    import fastdeploy.batch.compiled as compiled
+
+    monkeypatch.setattr(compiled, "will_compile", lambda: compiles)
+    for extra in (["--kind", "latency"], ["--kind", "tradeoff", "--param",
+                                          "scaler.policy.target=0.5,0.7"]):
+        code = main(["plot", str(files["spike"]), "--replicas", "2", *extra, "-o",
+                     str(tmp_path / "x.png")])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        said = "compiling the batch kernels first: once, about 18 s on 2 cores" in err
+        assert said == compiles, err
+        assert "minute" not in err
+
+
+@needs_mpl
+@pytest.mark.parametrize("args, message", [
+    (["--kind", "tradeoff", "--param", "scaler.policy.target=0.5,1.5"],
+     "--param scaler.policy.target=0.5,1.5: 1.5 is not allowed for scaler.policy.target: "
+     "expected a finite number in (0, 1]"),
+    (["--kind", "tradeoff", "--param", "scaler.max_instances=3,4.5"],
+     "4.5 is not allowed for scaler.max_instances: expected an integer in [1, 100000]"),
+    (["--kind", "tradeoff", "--param", "scaler.policy.target=0.5", "--param",
+      "scaler.policy.target=0.6"], "--param scaler.policy.target is given twice"),
+    (["--kind", "heatmap", "--param", "scaler.policy.target=0.5,0.7"],
+     "--kind heatmap needs a sweep of 2 parameters"),
+    (["--kind", "durations"], "--kind durations needs a canary or rolling deployer"),
+    (["--kind", "rollback", "--param", "scaler.policy.target=0.5,0.7"],
+     "--kind rollback needs a canary or rolling deployer"),
+    (["--kind", "latency", "--param", "scaler.policy.target=0.5"],
+     "--param sweeps a scenario for --kind tradeoff, heatmap or rollback, not --kind latency"),
+])
+def test_cli_refuses_before_simulating_in_the_command_lines_words(args, message, capsys,
+                                                                 tmp_path, monkeypatch):
+    from fastdeploy.core.simulation import Simulation
+
+    def no_runs(*a, **k):
+        raise AssertionError("a simulation ran before the plot was refused")
+
+    monkeypatch.setattr(Simulation, "run_batch", no_runs)
+    monkeypatch.setattr("fastdeploy.sweep.sweep.Sweep.run", no_runs)
+    code = main(["plot", "autoscale-spike", *args, "-o", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert "np." not in err and "params[" not in err and "[0]" not in err
+
+
+def test_library_messages_show_plain_numbers():
+    from fastdeploy.presets import autoscale_spike
+
+    with pytest.raises(ValueError) as e:
+        Sweep(autoscale_spike(), grid({"scaler.policy.target": [0.5, 1.5]}), 2)
+    assert str(e.value) == ("space point 1 {'scaler.policy.target': 1.5}: "
+                            "params['scaler.policy.target'] = 1.5 is not allowed: expected a "
+                            "finite number in (0, 1]")
+
+
+def test_coincident_points_are_grouped():
+    from fastdeploy.plot.tradeoff import coincident
+
+    x = [1.0, 2.0, 1.0, 3.0, 1.0 + 1e-13, float("nan"), 2.0]
+    y = [5.0, 4.0, 5.0, 1.0, 5.0, 5.0, 4.5]
+    assert coincident(x, y) == [[0, 2, 4]]
+    assert coincident([1.0, 2.0], [1.0, 1.0]) == []
+
+
+@needs_mpl
+def test_tradeoff_marks_points_drawn_on_top_of_each_other(tmp_path, spike_sweep):
+    s = spike_sweep.summary
+    twin = s.set_column(s.column_names.index("point"), "point",
+                        pa.array([p + s.num_rows for p in s.column("point").to_pylist()]))
+    col = "scaler.scale_in_cooldown"
+    twin = twin.set_column(twin.column_names.index(col), col,
+                           pa.array([v + 1000 for v in twin.column(col).to_pylist()]))
+    doubled = pa.concat_tables([s, twin])
+    out = tmp_path / "t.svg"
+    fig = plot_tradeoff(doubled, out=out)
+    _, texts = svg_texts(out)
+    assert texts.count("×2") == s.num_rows, texts
+    assert "+1 same" in texts and "k points with equal means, drawn once" in texts
+    check_svg(out, fig, [])
+    plot_tradeoff(s, out=tmp_path / "plain.svg")
+    assert "×" not in svg_texts(tmp_path / "plain.svg")[1]

@@ -184,6 +184,23 @@ def test_table_layout_and_rows_equal_run_batch(policy_sweep):
             assert mine.column(name).equals(ref.column(name)), (p, name)
 
 
+@pytest.mark.parametrize("crn", [True, False])
+def test_replay_runs_a_points_parameters(crn):
+    sweep = Sweep(scaler_sim, grid({TARGET: [0.5, 0.8], COOLDOWN: [10, 40]}), 3, crn=crn)
+    result = sweep.run()
+    for point, replica in ((3, 2), ({TARGET: 0.5, COOLDOWN: 40}, 1)):
+        i = result.point_index(point)
+        replayed = result.replay(point, replica)
+        assert replayed.batch_parameters()[COOLDOWN] == result.points[i][COOLDOWN]
+        row = [r for r in result.rows_of(i).to_pylist() if r["replica"] == replica][0]
+        assert replayed.summary.seed == row["seed"]
+        for k, v in replayed.summary.metrics.items():
+            assert row[k] == v or (isinstance(v, float) and math.isclose(row[k], v,
+                                                                        rel_tol=1e-9)), k
+    with pytest.raises(ValueError, match="no replica 3"):
+        result.replay(0, 3)
+
+
 def test_integer_parameter_columns_are_integers():
     sweep = Sweep(scaler_sim, grid({"scaler.max_instances": [3, 5], COOLDOWN: [8, 16]}), 2)
     t = sweep.run().table
@@ -386,8 +403,9 @@ def test_parquet_output_is_a_dataset_of_chunks(tmp_path):
     n = scale(12, 6)
     sweep = Sweep(scaler_sim, grid({TARGET: [0.5, 0.6, 0.8]}), n)
     res = sweep.run(out=out, chunk_replicas=4)
-    files = sorted(f for f in os.listdir(out) if f.endswith(".parquet"))
+    files = sorted(f for f in os.listdir(out) if f.startswith("chunk-"))
     assert len(files) == -(-n // 4) and res.chunks_run == len(files)
+    assert sorted(set(os.listdir(out)) - set(files)) == ["_manifest.json", "_summary.parquet"]
     assert files[0] == "chunk-p000000-000003-r000000000-000000004.parquet"
     manifest = json.loads((out / "_manifest.json").read_text())
     assert manifest["definition_hash"] == res.definition_hash and manifest["complete"]
@@ -500,3 +518,13 @@ def test_chunk_layout():
         ((0, 1, 2, 3, 4), 0, 3), ((0, 1, 2, 3, 4), 3, 6), ((0, 1, 2, 3, 4), 6, 7)]
     nxt = next_round(np.array([1, 4]), 5, 7, 1, 3, 8)
     assert [(c.point_ids, c.lo, c.hi, c.block) for c in nxt] == [((1, 4), 7, 8, (0, 5))]
+
+
+def test_a_python_sweep_with_out_writes_the_summary_as_the_cli_does(tmp_path):
+    from fastdeploy.sweep.store import SUMMARY
+
+    result = Sweep(scaler_sim, grid({TARGET: [0.5, 0.8]}), 2).run(out=tmp_path / "o")
+    assert SUMMARY == "_summary.parquet"
+    assert pq.read_table(tmp_path / "o" / SUMMARY).equals(result.summary)
+    # Not part of the dataset of rows.
+    assert pq.read_table(tmp_path / "o").num_rows == result.table.num_rows

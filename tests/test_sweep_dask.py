@@ -16,8 +16,19 @@ from sweep_scenarios import canary_sim, scale, scaler_sim  # noqa: E402
 TARGET = "scaler.policy.target"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def scratch(tmp_path_factory):
+    """Where the scheduler and workers keep their files: pytest's temporary directory,
+    not dask-scratch-space in the system's, which Dask would leave behind."""
+    import dask
+
+    path = tmp_path_factory.mktemp("dask")
+    with dask.config.set({"temporary-directory": str(path)}):
+        yield path
+
+
 @pytest.fixture(scope="module")
-def client():
+def client(scratch):
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address=":0")
     c = distributed.Client(cluster)
@@ -26,6 +37,16 @@ def client():
     finally:
         c.close()
         cluster.close()
+
+
+def test_the_cluster_keeps_its_files_in_the_tests_directory(client, scratch):
+    dirs = client.run(lambda dask_worker: dask_worker.local_directory)
+    assert len(dirs) == 2
+    dirs["scheduler"] = client.run_on_scheduler(lambda dask_scheduler:
+                                                dask_scheduler.local_directory)
+    for d in dirs.values():
+        assert os.path.commonpath([os.path.realpath(d), os.path.realpath(scratch)]) == \
+            os.path.realpath(scratch), d
 
 
 def test_dask_table_equals_the_local_table(client):
@@ -63,7 +84,7 @@ def test_dask_sequential_stopping_and_output(client, tmp_path):
     assert remote.table.equals(local.table)
     manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
     assert manifest["complete"] and manifest["rows"] == local.table.num_rows
-    files = [f for f in os.listdir(tmp_path / "out") if f.endswith(".parquet")]
+    files = [f for f in os.listdir(tmp_path / "out") if f.startswith("chunk-")]
     assert len(files) == remote.chunks_run
     # Resuming on Dask reads everything back.
     again = Sweep(canary_sim, space, 6).run(client=client, out=tmp_path / "out", resume=True,

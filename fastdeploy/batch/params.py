@@ -35,17 +35,31 @@ class Slot:
             bad |= (arr >= self.maximum) if self.max_open else (arr > self.maximum)
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"params[{self.path!r}][{i}] = {arr[i]!r} is not allowed: expected "
-                             f"{self.expected()}")
+            at = f"[{i}]" if arr.size > 1 else ""
+            raise ValueError(f"params[{self.path!r}]{at} = {number_text(arr[i])} is not "
+                             f"allowed: expected {self.expected()}")
         return arr
 
     def expected(self) -> str:
-        parts = ["an integer" if self.integer else "a finite number"]
-        if self.minimum is not None:
-            parts.append(f"{'>' if self.min_open else '>='} {self.minimum}")
-        if self.maximum is not None:
-            parts.append(f"{'<' if self.max_open else '<='} {self.maximum}")
-        return " ".join(parts)
+        """``an integer >= 1``, ``a finite number in (0, 1]``, ..."""
+        what = "an integer" if self.integer else "a finite number"
+        lo, hi = self.minimum, self.maximum
+        if lo is not None and hi is not None:
+            return (f"{what} in {'(' if self.min_open else '['}{number_text(lo)}, "
+                    f"{number_text(hi)}{')' if self.max_open else ']'}")
+        if lo is not None:
+            return f"{what} {'>' if self.min_open else '>='} {number_text(lo)}"
+        if hi is not None:
+            return f"{what} {'<' if self.max_open else '<='} {number_text(hi)}"
+        return what
+
+
+def number_text(value) -> str:
+    """A number as a person writes it: ``1.5``, ``3``, ``nan`` (no numpy repr)."""
+    v = float(value)
+    if math.isfinite(v) and v == int(v) and abs(v) < 2**53:
+        return str(int(v))
+    return repr(v)
 
 
 class ParamTable:

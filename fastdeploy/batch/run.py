@@ -50,17 +50,37 @@ class BatchResult:
     wall_time: float
     simulation: object = None
     seed: int = 0
+    params: tuple = ()
 
     def replay(self, replica: int):
-        """Re-run one replica in the object engine with ``trace=True``; returns that
-        Simulation (its ``summary``, ``trace_log`` and objects show the run)."""
-        sim = self.simulation
+        """Re-run one replica in the object engine with ``trace=True``.
+
+        The replica runs with the seed and the parameter values of its row (``params=``
+        of ``run_batch``), so its ``summary.metrics`` equal the row.
+
+        Returns:
+            A new Simulation (the one that ran the batch is left as it is): its
+            ``summary``, ``trace_log`` and objects show the run.
+
+        Raises:
+            ValueError: the replica is not in this result, or it is in several rows with
+                different parameter values.
+        """
+        from .assign import with_parameters
+
         reps = self.table.column("replica").to_numpy()
-        if replica not in reps:
+        rows = np.flatnonzero(reps == replica) if isinstance(
+            replica, (int, np.integer)) and not isinstance(replica, bool) else []
+        if len(rows) == 0:
             raise ValueError(f"replica {replica!r} is not in this result")
+        values = [{p: self.table.column(p)[int(r)].as_py() for p in self.params} for r in rows]
+        if any(v != values[0] for v in values[1:]):
+            raise ValueError(f"replica {replica} is in {len(rows)} rows with different "
+                             "parameter values; replay one with "
+                             "fastdeploy.batch.assign.with_parameters")
+        sim = with_parameters(self.simulation, values[0])
         sim.trace = True
-        if sim.seed != self.seed:
-            sim.seed = self.seed
+        sim.seed = self.seed
         sim.run(replica=int(replica))
         return sim
 
@@ -120,7 +140,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
         if np.isfinite(min_interval):
             ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
     max_conc = model.max_concurrency(P_ROWS)
-    _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget)
+    _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget, n if params else 1)
     _check_work(model, P_ROWS)
     seed_u = np.uint64(seed)
     span = np.array([model.start_ns, model.end_ns], np.int64)
@@ -197,36 +217,39 @@ def machine_memory() -> int:
         return 0
 
 
-def planned_bytes(model, n: int, n_ts: int, ev_cap: int, chunk: int) -> int:
-    """What a run of n replicas holds at its peak: one chunk's output arrays, the result
-    tables (8 bytes a value), and a workspace per thread (small, left out)."""
+def planned_bytes(model, n: int, n_ts: int, ev_cap: int, chunk: int,
+                  param_rows: int = 1) -> int:
+    """What a run of n replicas holds at its peak: the replica indices and parameter rows,
+    one chunk's output arrays, the result tables (8 bytes a value), and a workspace per
+    thread (small, left out)."""
     sn = model.scenario
     n_cols = (16 + len(sc.LB_STATS) * sn.lb_init.shape[0]
               + len(sc.SC_STATS) * sn.scaler_init.shape[0]
               + sc.DEPLOYER_OUT * (sn.canary_init.shape[0] + sn.rolling_init.shape[0]))
     m = min(n, chunk)
-    arrays = m * (8 * (n_cols + 5 * ev_cap) + 32 * n_ts)
+    arrays = n * 16 + param_rows * 8 * len(model.params.slots)
+    arrays += m * (8 * (n_cols + 5 * ev_cap) + 32 * n_ts)
     tables = n * 8 * n_cols + n * n_ts * 48
     # Scaling events: a table row (48 bytes) per event actually recorded, at most ev_cap.
     tables += n * 48 * min(ev_cap, 64)
     return int(arrays + tables)
 
 
-def _check_memory(model, n, n_ts, ev_cap, chunk, budget) -> None:
+def _check_memory(model, n, n_ts, ev_cap, chunk, budget, param_rows=1) -> None:
     if budget is None:
         total = machine_memory()
         if total == 0:
             return
         budget = total // 2
     budget = validate.integer("memory_budget", budget, minimum=1)
-    need = planned_bytes(model, n, n_ts, ev_cap, chunk)
+    need = planned_bytes(model, n, n_ts, ev_cap, chunk, param_rows)
     if need > budget:
         raise MemoryError(
             f"this run needs about {_size(need)} ({n} replicas"
             + (f", {n_ts} time-series samples each" if n_ts else "")
             + f"), over the memory budget of {_size(budget)}: run fewer replicas "
-            "at a time (a sweep with out= writes them to disk chunk by chunk), a coarser "
-            "timeseries step, or raise memory_budget")
+            "at a time (a sweep with out= writes them to disk chunk by chunk), "
+            + ("a coarser timeseries step, " if n_ts else "") + "or raise memory_budget")
 
 
 # Most arrivals one replica may plan: its counters and histogram are sized for this, and
@@ -253,6 +276,8 @@ def _check_work(model, P_ROWS) -> None:
 
 
 def _size(nbytes: int) -> str:
+    if nbytes < 2**20:
+        return f"{nbytes} bytes" if nbytes < 2**10 else f"{nbytes / 2**10:.1f} KiB"
     return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
 
 
@@ -280,11 +305,15 @@ def _check_status(ids, STATUS) -> None:
 def run_batch(sim, replicas, *, seed=None, threads=None, params=None, timeseries=None,
               progress=False, memory_budget=None) -> BatchResult:
     """Run replicas of ``sim`` in the batch engine (see Simulation.run_batch)."""
-    replica_ids = _replica_array(replicas)
     seed = sim.seed if seed is None else validate.integer("seed", seed, minimum=0,
                                                           maximum=2**63 - 1)
     model = lower(sim)
+    if isinstance(replicas, (int, np.integer)) and not isinstance(replicas, bool):
+        # Before any per-replica array exists: a lower bound of what run_model checks.
+        n = validate.integer("replicas", int(replicas), minimum=1)
+        _check_memory(model, n, 0, 1, CHUNK_REPLICAS, memory_budget, n if params else 1)
+    replica_ids = _replica_array(replicas)
     table, events, series, wall = run_model(model, replica_ids, seed, threads=threads,
                                             params=params, timeseries=timeseries,
                                             progress=progress, memory_budget=memory_budget)
-    return BatchResult(table, events, series, wall, sim, seed)
+    return BatchResult(table, events, series, wall, sim, seed, tuple(params or ()))

@@ -55,15 +55,14 @@ class Server(Entity):
                  service_time: LatencyDistribution | None = None,
                  queue_capacity: int | None = None, failure_rate: float = 0.0):
         super().__init__(name)
-        self.concurrency = validate.integer("concurrency", concurrency, minimum=1)
+        self.concurrency = concurrency
         if service_time is None:
             service_time = ConstantLatency(0.01)
         if not isinstance(service_time, LatencyDistribution):
             raise TypeError(f"service_time must be a built-in latency distribution, "
                             f"got {service_time!r}")
         self.service_time = service_time
-        self.queue_capacity = (None if queue_capacity is None else
-                               validate.integer("queue_capacity", queue_capacity, minimum=0))
+        self.queue_capacity = queue_capacity
         self.failure_rate = validate.number("failure_rate", failure_rate, minimum=0.0, maximum=1.0)
         self._reset_state()
 
@@ -76,10 +75,28 @@ class Server(Entity):
                     -1 if self.queue_capacity is None else self.queue_capacity)
         self._ever_costed = False
 
-    def _begin_run(self, now_ns: int) -> None:
-        # Settings may have been changed since construction (a sweep point, a replay).
-        self._state[rules.CONCURRENCY] = self.concurrency
-        self._state[rules.CAPACITY] = -1 if self.queue_capacity is None else self.queue_capacity
+    # The record keeps its own copy of the slots and the queue bound: setting either (a
+    # sweep point, a replay) updates it.
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    @concurrency.setter
+    def concurrency(self, value) -> None:
+        self._concurrency = validate.integer("concurrency", value, minimum=1)
+        if hasattr(self, "_state"):
+            self._state[rules.CONCURRENCY] = self._concurrency
+
+    @property
+    def queue_capacity(self) -> int | None:
+        return self._queue_capacity
+
+    @queue_capacity.setter
+    def queue_capacity(self, value) -> None:
+        self._queue_capacity = (None if value is None else
+                                validate.integer("queue_capacity", value, minimum=0))
+        if hasattr(self, "_state"):
+            self._state[rules.CAPACITY] = -1 if value is None else self._queue_capacity
 
     # -- observable state ------------------------------------------------------------
     @property

@@ -87,6 +87,15 @@ def _log(args, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def _compile_note() -> str:
+    """What to add to the "running" message: a note when the kernels will compile first
+    (numba's cache lacks them), else nothing."""
+    from ..batch.compiled import COMPILE_SECONDS, will_compile
+
+    return (f" (compiling the batch kernels first: once, about {COMPILE_SECONDS} s on 2 cores)"
+            if will_compile() else "")
+
+
 def _run_batch(args, label, scenario, kind) -> Runs:
     seed = scenario.seed if args.seed is None else args.seed
     sim = scenario.build(seed)
@@ -96,8 +105,8 @@ def _run_batch(args, label, scenario, kind) -> Runs:
         horizon = sim.end_time.to_seconds() - sim.start_time.to_seconds()
         step = args.step or horizon / SERIES_SAMPLES
     _log(args, f"{label}: running {replicas} replicas (seed {seed})"
-               + (f" with a time series every {step:g} s" if step else "")
-               + " ... (the first run compiles the kernels, about a minute)")
+               + (f" with a time series every {step:g} s" if step else "") + " ..."
+               + _compile_note())
     t0 = time.perf_counter()
     try:
         res = sim.run_batch(replicas, seed=seed, threads=args.threads, timeseries=step)
@@ -105,6 +114,63 @@ def _run_batch(args, label, scenario, kind) -> Runs:
         raise PlotInputError(f"{label}: {e}") from None
     _log(args, f"{label}: done in {time.perf_counter() - t0:.1f} s")
     return Runs(res.table, res.timeseries, sim, label)
+
+
+def _param_values(args, arg, sim) -> dict:
+    """{path: [values]} of the --param options, each path and value checked against the
+    scenario's parameters; PlotInputError naming the option and the value."""
+    from ..cli import parameter_options
+
+    try:
+        return parameter_options("--param", args.param, arg, sim, single=False)
+    except ValueError as e:
+        raise PlotInputError(str(e)) from None
+
+
+def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
+    """Refuse, before anything runs, a plot of ``scenario`` that would be refused after:
+    --param values the scenario does not take, a heat map without two swept parameters,
+    a rollback or durations plot of a scenario without a deployer."""
+    from ..deployment import CanaryDeployer, RollingDeployer
+    from .heatmap import heatmap_axes
+
+    sim = scenario.build(scenario.seed)
+    params = _param_values(args, arg, sim)
+    if kind in ("rollback", "durations"):
+        names = [e.name for e in sim.components
+                 if isinstance(e, (CanaryDeployer, RollingDeployer))]
+        if not names:
+            raise PlotInputError(f"{label}: --kind {kind} needs a canary or rolling deployer; "
+                                 "this scenario has none")
+        if args.deployer is not None and args.deployer not in names:
+            raise PlotInputError(f"{label}: --deployer {args.deployer}: no such deployer "
+                                 f"(deployers: {', '.join(names)})")
+    if kind not in SWEEP_KINDS:
+        if params:
+            raise PlotInputError(f"--param sweeps a scenario for --kind tradeoff, heatmap or "
+                                 f"rollback, not --kind {kind}")
+        return
+    keys = list(params) or (list(scenario.sweep["parameters"]) if scenario.sweep else [])
+    if not keys:
+        raise PlotInputError(f"{label}: a sweep plot of a scenario needs --param "
+                             "PATH=V1,V2,... (repeatable) or a scenario file with a [sweep] "
+                             "section")
+    if kind == "heatmap":
+        if args.x is None and args.y is None and len(keys) != 2:
+            raise PlotInputError(f"--kind heatmap needs a sweep of 2 parameters (--param "
+                                 f"twice, or choose them with --x and --y); {label} sweeps "
+                                 f"{len(keys)} ({', '.join(keys)})")
+        try:
+            heatmap_axes(keys, args.x, args.y)
+        except ValueError as e:
+            raise PlotInputError(f"--kind heatmap: {e}") from None
+    if kind == "rollback":
+        if args.parameter is not None and args.parameter not in keys:
+            raise PlotInputError(f"--parameter {args.parameter}: {label} does not sweep it "
+                                 f"(it sweeps {', '.join(keys)})")
+        if args.parameter is None and len(keys) > 1:
+            raise PlotInputError(f"--kind rollback: {label} sweeps {', '.join(keys)}; "
+                                 "choose the one on x with --parameter")
 
 
 def _run_sweep(args, label, scenario) -> SweepData:
@@ -135,8 +201,8 @@ def _run_sweep(args, label, scenario) -> SweepData:
         sweep = Sweep(scenario.build(seed), space, replicas, crn=spec["crn"] if spec else True)
     except ValueError as e:
         raise PlotInputError(f"{label}: {e}") from None
-    _log(args, f"{label}: sweeping {len(sweep.points)} points x {replicas} replicas ... "
-               "(the first run compiles the kernels, about a minute)")
+    _log(args, f"{label}: sweeping {len(sweep.points)} points x {replicas} replicas ..."
+               + _compile_note())
     t0 = time.perf_counter()
     try:
         result = sweep.run(threads=args.threads, **run)
@@ -174,6 +240,7 @@ def load_inputs(args) -> tuple[str, list]:
     # Check what was read before running anything: a run may take a while.
     for arg, got in read:
         if isinstance(got, tuple):
+            check_scenario(args, kind, *got, arg)
             continue
         if args.param:
             raise PlotInputError(f"--param sweeps a scenario; {arg} is a results file")

@@ -11,10 +11,10 @@ from .labels import fmt, metric_label, metric_name, param_label, short_names, ti
 MAX_CELLS = 900
 
 
-def grid_values(sweep_data, metric: str, stat: str = "mean", x=None, y=None):
-    """(x path, y path, x values, y values, values[len(y), len(x)]) of a 2-parameter grid;
-    cells no point covers are NaN. ValueError when the sweep is not such a grid."""
-    keys = list(sweep_data.keys)
+def heatmap_axes(keys, x=None, y=None) -> tuple[str, str]:
+    """(x path, y path) of a heat map over a sweep of ``keys``: the two swept paths (the
+    last one on x) unless given. ValueError when they cannot be chosen."""
+    keys = list(keys)
     if x is None and y is None:
         if len(keys) != 2:
             raise ValueError(f"a heat map needs a sweep of 2 parameters; this one has "
@@ -30,6 +30,14 @@ def grid_values(sweep_data, metric: str, stat: str = "mean", x=None, y=None):
             raise ValueError(f"{p!r} is not a swept parameter ({', '.join(keys)})")
     if x == y:
         raise ValueError("x and y must be two different parameters")
+    return x, y
+
+
+def grid_values(sweep_data, metric: str, stat: str = "mean", x=None, y=None):
+    """(x path, y path, x values, y values, values[len(y), len(x)]) of a 2-parameter grid;
+    cells no point covers are NaN. ValueError when the sweep is not such a grid."""
+    keys = list(sweep_data.keys)
+    x, y = heatmap_axes(keys, x, y)
     others = [k for k in keys if k not in (x, y)]
     s = sweep_data.summary
     col = f"{metric}.{stat}"

@@ -30,10 +30,35 @@ def _stat(summary, metric: str, stat: str) -> np.ndarray:
     return np.asarray(summary.column(name).to_pylist(), dtype=np.float64)
 
 
+def coincident(x, y, rel: float = 1e-9) -> list[list[int]]:
+    """Groups (two or more indices, in order) of points drawn at the same place: equal x
+    and y to ``rel`` of each axis' span. Common random numbers make this common: a
+    parameter that changes nothing in a run gives identical means."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return []
+    tx = rel * max(np.ptp(x[ok]), abs(x[ok]).max(), 1e-300)
+    ty = rel * max(np.ptp(y[ok]), abs(y[ok]).max(), 1e-300)
+    seen = np.zeros(x.size, bool)
+    groups = []
+    for i in np.flatnonzero(ok):
+        if seen[i]:
+            continue
+        same = np.flatnonzero(ok & (np.abs(x - x[i]) <= tx) & (np.abs(y - y[i]) <= ty))
+        seen[same] = True
+        if same.size > 1:
+            groups.append([int(j) for j in same])
+    return groups
+
+
 def plot_tradeoff(sweep, *, x: str = "instance_seconds", y: str = "latency_p99",
                   log=None, title=None, out=None):
     """Each point's mean cost against its mean p99 latency, with 95% confidence bars,
     and the Pareto front (no other point is cheaper and faster) labelled with its settings.
+    Points with equal means are drawn once and marked ``×k`` (k points); a front label
+    then names the first setting and how many more share it.
 
     Args:
         sweep: A SweepResult, its summary or table, a sweep output directory or its
@@ -53,7 +78,10 @@ def plot_tradeoff(sweep, *, x: str = "instance_seconds", y: str = "latency_p99",
     xm, xl, xh = (_stat(s, x, k) for k in ("mean", "ci_low", "ci_high"))
     ym, yl, yh = (_stat(s, y, k) for k in ("mean", "ci_low", "ci_high"))
     xl, yl = np.maximum(xl, 0.0), np.maximum(yl, 0.0)   # for the label placement too
-    front = pareto_front(xm, ym)
+    groups = coincident(xm, ym)
+    shared = {g[0]: g for g in groups}
+    hidden = {j for g in groups for j in g[1:]}
+    front = np.array([i for i in pareto_front(xm, ym) if i not in hidden], dtype=np.int64)
     on = np.zeros(xm.size, bool)
     on[front] = True
     names = short_names(data.keys)
@@ -69,6 +97,7 @@ def plot_tradeoff(sweep, *, x: str = "instance_seconds", y: str = "latency_p99",
     with _mpl.style():
         fig, ax = _mpl.figure(8.5, 5.5)
         rest = ~on
+        rest[list(hidden)] = False
         if rest.any():
             ax.errorbar(xm[rest], ym[rest], xerr=err(xm, xl, xh)[:, rest],
                         yerr=err(ym, yl, yh)[:, rest], fmt="o", ms=5, color=_mpl.GREY,
@@ -92,10 +121,17 @@ def plot_tradeoff(sweep, *, x: str = "instance_seconds", y: str = "latency_p99",
         ax.set_ylabel(metric_label(y, "mean", log=logy))
         ax.set_title(_mpl.wrap(title or titled(
             data.label, f"{metric_name(x)} vs {metric_name(y)} ({len(points)} points)"), fig))
+        for first, group in shared.items():
+            ax.annotate(f"×{len(group)}", (xm[first], ym[first]), xytext=(-6, -4),
+                        textcoords="offset points", ha="right", va="top", fontsize=7,
+                        color=_mpl.RED if on[first] else "#555555")
+        if shared:
+            ax.plot([], [], " ", label="×k: k points with equal means, drawn once")
         ax.legend(loc="upper right")
         ax.margins(0.12)
         # Values only, in the order the legend names them: short labels place cleanly.
-        texts = [", ".join(fmt(points[i][k]) for k in data.keys) for i in front]
+        texts = [", ".join(fmt(points[i][k]) for k in data.keys)
+                 + (f" (+{len(shared[i]) - 1} same)" if i in shared else "") for i in front]
         segments = []
         for i in range(xm.size):
             segments += [((xl[i], ym[i]), (xh[i], ym[i])), ((xm[i], yl[i]), (xm[i], yh[i]))]

@@ -1,4 +1,5 @@
-"""Named scenarios of the project's benchmarks (shared/BENCHMARKS.md).
+"""Named scenarios: an autoscaler under a traffic spike, good and bad canaries, a rolling
+deployment (``fastdeploy presets`` lists them with a description).
 
 Each preset is a scenario file next to this module (``autoscale-spike.toml``, ...) that
 users can copy and edit; ``fastdeploy presets`` prints where they are.

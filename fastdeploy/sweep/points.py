@@ -36,6 +36,11 @@ class BoundPoints:
         return {k: np.repeat(v[point_ids], repeat) for k, v in self.values.items()}
 
 
+def _plain(value):
+    """numpy scalars as Python numbers, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def bind(space, model: BatchModel) -> BoundPoints:
     """Check ``space`` against ``model`` and resolve its values.
 
@@ -81,6 +86,8 @@ def bind(space, model: BatchModel) -> BoundPoints:
             try:
                 table.rows(1, {k: v[i:i + 1] for k, v in values.items()})
             except (ValueError, TypeError) as err:
-                raise ValueError(f"space point {i} {p}: {err}") from None
+                shown = {k: _plain(v) for k, v in p.items()}
+                raise ValueError(f"space point {i} {shown}: "
+                                 f"{str(err).replace(' (replica position 0)', '')}") from None
         raise
     return BoundPoints(keys, points, values)

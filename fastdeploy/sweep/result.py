@@ -27,6 +27,9 @@ class SweepResult:
         wall_time: Seconds the run took.
         chunks_run: Chunks computed by this run (not read back from ``out``).
         chunks_reused: Chunks read back from ``out`` when resuming.
+        simulation: The swept Simulation (for ``replay``), or None.
+        seed: The sweep's seed.
+        crn: Whether the points shared their random streams (common random numbers).
     """
 
     table: pa.Table
@@ -38,6 +41,9 @@ class SweepResult:
     chunks_run: int = 0
     chunks_reused: int = 0
     _summary: pa.Table | None = field(default=None, repr=False)
+    simulation: object = field(default=None, repr=False)
+    seed: int = 0
+    crn: bool = True
 
     def __repr__(self) -> str:
         return (f"SweepResult({len(self.points)} points over {list(self.keys)}, "
@@ -105,3 +111,33 @@ class SweepResult:
         i = self.point_index(point)
         pts = self.table.column("point").to_numpy()
         return self.table.filter(pa.array(pts == i))
+
+    def replay(self, point, replica: int):
+        """Re-run one row in the object engine with ``trace=True``: ``replica`` of
+        ``point`` (an index or a dict of its parameters), with that point's parameter
+        values and seed, so its ``summary.metrics`` equal the row.
+
+        Returns:
+            A new Simulation; its ``summary``, ``trace_log`` and objects show the run.
+
+        Raises:
+            ValueError: no such point, or the point has no row for ``replica``; a result
+                read back without its Simulation.
+        """
+        from ..batch.assign import with_parameters
+        from .execute import point_seed
+
+        i = self.point_index(point)
+        if self.simulation is None:
+            raise ValueError("this SweepResult has no Simulation to replay")
+        reps = self.rows_of(i).column("replica").to_numpy()
+        if isinstance(replica, bool) or not isinstance(replica, (int, np.integer)) \
+                or replica not in reps:
+            raise ValueError(f"point {i} has no replica {replica!r} (it ran replicas "
+                             f"{int(reps.min())}..{int(reps.max())})" if reps.size else
+                             f"point {i} has no rows")
+        sim = with_parameters(self.simulation, self.points[i])
+        sim.trace = True
+        sim.seed = self.seed if self.crn else point_seed(self.seed, i)
+        sim.run(replica=int(replica))
+        return sim

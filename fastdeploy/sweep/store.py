@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from .plan import Chunk
 
 MANIFEST = "_manifest.json"
+SUMMARY = "_summary.parquet"
 FORMAT = "fastdeploy-sweep"
 TEMP_PREFIX = ".tmp-"
 
@@ -138,6 +139,11 @@ class SweepStore:
     def write(self, chunk: Chunk, table: pa.Table) -> None:
         """Write the chunk's file atomically."""
         _atomic_write(self.file_of(chunk), lambda f: pq.write_table(table, f))
+
+    def write_summary(self, summary: pa.Table) -> None:
+        """Write the per-point summary to ``_summary.parquet`` (atomically; the leading
+        underscore keeps it out of the dataset pyarrow reads from the directory)."""
+        _atomic_write(os.path.join(self.path, SUMMARY), lambda f: pq.write_table(summary, f))
 
     def finish(self, rows: int) -> None:
         """Mark the sweep complete in the manifest."""

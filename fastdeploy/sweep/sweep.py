@@ -158,7 +158,8 @@ class Sweep:
                 consecutive points (about 4096 rows).
             out: A directory: each chunk is written there as a Parquet file when it
                 finishes (atomically), with a ``_manifest.json``; it reads back as one
-                dataset.
+                dataset. At the end the summary (``SweepResult.summary``) is written to
+                ``_summary.parquet`` there.
             resume: Continue the sweep in ``out``: chunks whose files are complete and
                 readable are read back, not run; the others (missing, corrupt) are run.
             client: A ``distributed.Client``: chunks run on its workers. The table equals
@@ -255,7 +256,10 @@ class Sweep:
         if progress:
             print(file=sys.stderr)
         table = _sort(tables, self.schema)
+        result = SweepResult(table, self.points, self.keys, counts, digest,
+                             time.perf_counter() - t0, stats["run"], stats["reused"],
+                             simulation=self.simulation, seed=self.seed, crn=self.crn)
         if store is not None:
+            store.write_summary(result.summary)
             store.finish(table.num_rows)
-        return SweepResult(table, self.points, self.keys, counts, digest,
-                           time.perf_counter() - t0, stats["run"], stats["reused"])
+        return result

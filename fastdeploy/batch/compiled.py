@@ -1,0 +1,38 @@
+"""Whether the batch kernels are compiled already (numba's on-disk cache), without
+compiling them: the command line says a compile is coming only when one is."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+# Seconds from an empty numba cache to the first result on the project's 2-core machine
+# (benchmarks/RESULTS.md: 17.5-18.7 s); the one figure the command line, README and docs
+# quote.
+COMPILE_SECONDS = 18
+
+
+def will_compile() -> bool:
+    """True when the next batch run in this process compiles the kernels: numba's cache
+    has no entry for the entry kernel that matches its source and this machine (or none
+    can be read). False when they are compiled in this process already, loaded from the
+    cache (well under a second), or when numba's JIT is disabled."""
+    from numba.core.config import DISABLE_JIT
+
+    if DISABLE_JIT:
+        return False
+    from .kernels import run_replicas
+
+    if run_replicas.overloads:
+        return False
+    try:
+        cache = run_replicas._cache
+        index = cache._cache_file._load_index()  # {} when the source changed since
+        magic = run_replicas.targetctx.codegen().magic_tuple()
+        return not any(key[1] == magic and os.path.exists(os.path.join(cache._cache_path, name))
+                       for key, name in index.items())
+    except Exception:  # numba's internals moved: any index file for the kernel will do
+        here = os.path.dirname(os.path.abspath(__file__))
+        dirs = [os.path.join(here, "kernels", "__pycache__"), os.environ.get("NUMBA_CACHE_DIR", "")]
+        return not any(glob.glob(os.path.join(d, "**", "loop.run_replicas-*.nbi"),
+                                 recursive=True) for d in dirs if d)
