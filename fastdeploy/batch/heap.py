@@ -77,7 +77,8 @@ def peek(H, G):
     """The first event, (time, kind, target, payload), left in place; its slot is free."""
     G[G_TOP_FREE] = 1
     word = H[2]
-    return H[0], word >> 60, (word >> 32) & 0xFFFFFFF, word & 0xFFFFFFFF
+    # The mask: kinds 8..15 set the sign bit, which the arithmetic shift would extend.
+    return H[0], (word >> 60) & 0xF, (word >> 32) & 0xFFFFFFF, word & 0xFFFFFFFF
 
 
 @njit_inline

@@ -69,6 +69,9 @@ def sample_seconds(kind, a, b, u):
         return -a * math.log(1.0 - u)
     if kind == UNIFORM:
         return a + u * (b - a)
-    # LOGNORMAL: parameterised by its mean, so mu = ln(mean) - sigma^2 / 2.
+    # LOGNORMAL: parameterised by its mean, so mu = ln(mean) - sigma^2 / 2. Without
+    # spread it is the mean (sigma * normal_quantile(0) would be 0 * -inf).
+    if b == 0.0:
+        return a
     mu = math.log(a) - 0.5 * b * b
     return math.exp(mu + b * normal_quantile(u))

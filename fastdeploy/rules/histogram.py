@@ -21,6 +21,10 @@ MAX_LATENCY_NS = int(GROWTH ** (N_BUCKETS - 2))
 # finding the bucket takes no logarithm: a third of the batch kernel's log calls were
 # here, about 15% of its time.
 EDGES = np.exp((np.arange(N_BUCKETS, dtype=np.float64) - 1.0) * _LOG_G)
+# The smallest integer latency in each bucket: an integer lat_ns is >= EDGES[b] exactly
+# when it is >= ceil(EDGES[b]). Compared as integers, a latency above 2**53 ns, which a
+# float cannot hold exactly, still lands in the right bucket.
+FIRST_NS = np.ceil(EDGES).astype(np.int64)
 _BUCKETS_PER_OCTAVE = math.log(2.0) / _LOG_G
 # log2(1 + f) on [0, 1] as a cubic in f (least squares; error below 0.0014, a twentieth
 # of a bucket), so that the estimate below is rarely off the exact bucket.
@@ -41,9 +45,9 @@ def bucket_of(lat_ns):
     if b > N_BUCKETS - 1:
         b = N_BUCKETS - 1
     # The estimate is at most one bucket off: step to the exact one.
-    while b < N_BUCKETS - 1 and EDGES[b + 1] <= x:
+    while b < N_BUCKETS - 1 and FIRST_NS[b + 1] <= lat_ns:
         b += 1
-    while b > 1 and EDGES[b] > x:
+    while b > 1 and FIRST_NS[b] > lat_ns:
         b -= 1
     return b
 
