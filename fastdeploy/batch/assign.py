@@ -46,6 +46,12 @@ def _with(obj, parts: list[str], value, path: str, field_names=None):
     if not parts:
         return value
     head, rest = parts[0], parts[1:]
+    if isinstance(obj, dict):  # a NumbaPolicy's params
+        if head not in obj:
+            raise KeyError(path)
+        new = dict(obj)
+        new[head] = _with(obj[head], rest, value, path)
+        return new
     if isinstance(obj, list):
         new = list(obj)
         new[int(head)] = _with(obj[int(head)], rest, value, path, field_names)

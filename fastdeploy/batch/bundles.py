@@ -27,6 +27,10 @@ class Scenario(NamedTuple):
     canary_init: np.ndarray  # (n_canaries, CAS_FIELDS)
     rolling_init: np.ndarray  # (n_rolling, ROS_FIELDS)
     init_events: np.ndarray  # (n_events, IE_FIELDS)
+    # NumbaPolicy functions (C callbacks), MAX_POLICY_FUNCTIONS of them, unused ones
+    # placeholders: numba types them as one function-pointer type, so the kernels are
+    # compiled (and cached) once for any policies.
+    policy_functions: tuple
 
 
 class Workspace(NamedTuple):
@@ -52,6 +56,8 @@ class Workspace(NamedTuple):
     scalers: np.ndarray  # SC: (scalers, autoscaler.FIELDS), rules/autoscaler.py records
     step_thresholds: np.ndarray  # (scalers, max steps) float64, sorted highest first
     step_adjustments: np.ndarray  # (scalers, max steps)
+    observation: np.ndarray  # (OBS_FIELDS,) float64: what a NumbaPolicy's function reads
+    policy_memory: np.ndarray  # (scalers, max memory) float64: each NumbaPolicy's memory
     canaries: np.ndarray  # CA: (canaries, canary.FIELDS), rules/canary.py records
     rollings: np.ndarray  # RO: (rollings, rolling.FIELDS), rules/rolling.py records
 
@@ -86,6 +92,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int,
     n_rows = sc.LB_ROWS * n_lb + sc.SC_ROWS * n_sc + sc.CA_ROWS * n_ca + sc.RO_ROWS * n_ro
     max_seg = max([3] + [int(n) for n in scenario.sources[:, sc.SRC_POINTS]])
     max_steps = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_NSTEPS]])
+    max_memory = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_MEMORY]])
     # Pending events: a completion per request or probe in service (at most every
     # server's concurrency), an arrival per source, the events scheduled before the run,
     # and a chain or two per component. So the heap cannot overflow.
@@ -112,6 +119,8 @@ def make_workspace(scenario: Scenario, servers: int, pool: int,
         scalers=np.zeros((n_sc, autoscaler.FIELDS), np.int64),
         step_thresholds=np.zeros((n_sc, max_steps), np.float64),
         step_adjustments=np.zeros((n_sc, max_steps), np.int64),
+        observation=np.zeros(autoscaler.OBS_FIELDS, np.float64),
+        policy_memory=np.zeros((n_sc, max_memory), np.float64),
         canaries=np.zeros((n_ca, canary.FIELDS), np.int64),
         rollings=np.zeros((n_ro, rolling.FIELDS), np.int64),
     )

@@ -17,6 +17,7 @@ from ..deployment.autoscaler import MAX_INSTANCES, AutoScaler
 from ..deployment.canary import DEPLOY_EVENT as CANARY_EVENT
 from ..deployment.canary import CanaryDeployer
 from ..deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
+from ..deployment.numba_policy import NumbaPolicy, placeholder_kernel_function
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
 from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
@@ -261,6 +262,9 @@ class _Lowerer:
 
         pt = self.pt
         SCS = np.zeros((len(scalers), sc.SCS_FIELDS), np.int64)
+        SCS[:, sc.SCS_FUNCTION] = -1
+        functions: list = []  # the distinct NumbaPolicy functions
+        kernels_of: dict = {}
         scaler_slots = []
         for i, a in enumerate(scalers):
             n = a.name
@@ -296,6 +300,18 @@ class _Lowerer:
                        minimum=0)
                 pt.require(f"{n}.policy: scale_in_threshold must be below scale_out_threshold",
                            lambda P, o=o: P[:, o + 1] < P[:, o])
+            elif type(pol) is NumbaPolicy:
+                row[sc.SCS_POLICY] = autoscaler.FUNCTION
+                for name, value in pol.params.items():
+                    pt.add(f"{n}.policy.params.{name}", value)
+                if pol.function not in functions:
+                    if len(functions) == sc.MAX_POLICY_FUNCTIONS:
+                        _refuse(a, f"a scenario may use at most {sc.MAX_POLICY_FUNCTIONS} "
+                                   "different NumbaPolicy functions")
+                    functions.append(pol.function)
+                row[sc.SCS_FUNCTION] = functions.index(pol.function)
+                row[sc.SCS_MEMORY] = pol.memory
+                kernels_of[pol.function] = pol.kernel_function()
             else:
                 _refuse(a, f"its policy {pol!r} is not a built-in policy")
             row[sc.SCS_POFF] = off
@@ -412,9 +428,11 @@ class _Lowerer:
         # First guesses; a replica that needs more gets twice the room (batch/run.py).
         server_cap = min(server_cap, 1024)
         pool_cap = min(max(256, 4 * conc), 4096)
+        policy_functions = tuple([kernels_of[f] for f in functions] + [
+            placeholder_kernel_function()] * (sc.MAX_POLICY_FUNCTIONS - len(functions)))
         scenario = Scenario(templates=TPL, sources=SRC, stream_ids=SID, lb_init=LB_INIT,
                             scaler_init=SCS, canary_init=CAS, rolling_init=ROS,
-                            init_events=INIT_EV)
+                            init_events=INIT_EV, policy_functions=policy_functions)
         return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns, [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)))
 

@@ -61,8 +61,13 @@ ST_ROUND_ROBIN, ST_WEIGHTED, ST_LEAST_CONN, ST_RANDOM, ST_POWER_OF_TWO = (
     _rt.ROUND_ROBIN, _rt.WEIGHTED, _rt.LEAST_CONNECTIONS, _rt.RANDOM, _rt.POWER_OF_TWO)
 
 # scalers
-SCS_LB, SCS_TPL, SCS_POLICY, SCS_POFF, SCS_NSTEPS = range(5)
-SCS_FIELDS = 5
+# (SCS_FUNCTION: slot of a NumbaPolicy's function in Scenario.policy_functions, -1 for a
+# built-in policy; SCS_MEMORY: its memory slots.)
+SCS_LB, SCS_TPL, SCS_POLICY, SCS_POFF, SCS_NSTEPS, SCS_FUNCTION, SCS_MEMORY = range(7)
+SCS_FIELDS = 7
+# Distinct NumbaPolicy functions a scenario may use: the function tuple has a fixed
+# length, so the kernels compile once whatever the scenario.
+MAX_POLICY_FUNCTIONS = 4
 # canaries
 CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
 CAS_FIELDS = 5

@@ -3,6 +3,7 @@
 from .autoscaler import AutoScaler
 from .canary import CanaryDeployer, CanaryStage
 from .evaluators import ErrorRateEvaluator, LatencyEvaluator, MetricEvaluator
+from .numba_policy import NumbaPolicy
 from .policies import QueueDepthScaling, ScalingPolicy, StepScaling, TargetUtilization
 from .rolling import RollingDeployer
 from .stats import (AutoScalerStats, CanaryDeployerStats, CanaryState, DeploymentState,
@@ -10,7 +11,7 @@ from .stats import (AutoScalerStats, CanaryDeployerStats, CanaryState, Deploymen
 
 __all__ = [
     "AutoScaler", "AutoScalerStats", "ScalingEvent", "ScalingPolicy", "TargetUtilization",
-    "StepScaling", "QueueDepthScaling", "CanaryDeployer", "CanaryDeployerStats", "CanaryStage",
+    "StepScaling", "QueueDepthScaling", "NumbaPolicy", "CanaryDeployer", "CanaryDeployerStats", "CanaryStage",
     "CanaryState", "MetricEvaluator", "ErrorRateEvaluator", "LatencyEvaluator",
     "RollingDeployer", "RollingDeployerStats", "DeploymentState",
 ]

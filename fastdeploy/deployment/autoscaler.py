@@ -13,7 +13,8 @@ from ..core.event import Event
 from ..core.temporal import Instant
 from ..rules import autoscaler as rules
 from ._common import check_fleet, event_at, interval, make_instance
-from .policies import ScalingPolicy, TargetUtilization
+from .numba_policy import NumbaPolicy
+from .policies import ScalingPolicy, TargetUtilization, mean_utilization, total_depth
 from .stats import AutoScalerStats, ScalingEvent
 
 EVALUATE_EVENT = "_autoscaler_evaluate"
@@ -65,12 +66,16 @@ class AutoScaler(Entity):
         self._params = self._param_row()
         self._history: list[ScalingEvent] = []
         self._managed: list = []
+        # A NumbaPolicy's memory: zero at the start of every run (the graph is restored).
+        self._policy_memory = np.zeros(getattr(self.policy, "memory", 0), np.float64)
 
     def _param_row(self) -> np.ndarray:
         return np.array([float(getattr(self, n)) for n in rules.PARAM_NAMES], np.float64)
 
     def _begin_run(self, now_ns: int) -> None:
         self._params = self._param_row()
+        if isinstance(self.policy, NumbaPolicy):
+            self._policy_memory = np.zeros(self.policy.memory, np.float64)
 
     @property
     def stats(self) -> AutoScalerStats:
@@ -119,17 +124,30 @@ class AutoScaler(Entity):
     def _evaluate(self):
         backends = self.load_balancer.all_backends
         current = len(backends)
-        desired = self.policy.evaluate(list(backends), current, self.min_instances,
-                                       self.max_instances)
+        now_ns = self._clock.now_ns
+        if isinstance(self.policy, NumbaPolicy):
+            desired = self._numba_desired(backends, current, now_ns)
+        else:
+            desired = self.policy.evaluate(list(backends), current, self.min_instances,
+                                           self.max_instances)
         if isinstance(desired, bool) or not isinstance(desired, numbers.Integral):
             raise TypeError(f"{self.name}: policy {self.policy!r} returned {desired!r}, "
                             "not an int")
-        now_ns = self._clock.now_ns
         action, n = rules.plan(self._state, self._params, current, int(desired), now_ns)
         if action == rules.SCALE_OUT:
             self._scale_out(current, int(n), now_ns)
         elif action == rules.SCALE_IN:
             self._scale_in(current, int(n), now_ns)
+
+    def _numba_desired(self, backends, current, now_ns) -> int:
+        """A NumbaPolicy's answer from the observation record (rules.observe)."""
+        obs = np.zeros(rules.OBS_FIELDS, np.float64)
+        stats = getattr(self.load_balancer, "stats", None)
+        rules.observe(obs, self._params, now_ns, current, mean_utilization(backends),
+                      total_depth(backends),
+                      sum(int(getattr(b, "active_requests", 0)) for b in backends),
+                      int(getattr(stats, "requests_received", 0)))
+        return self.policy.decide(obs, self.policy.param_row(), self._policy_memory)
 
     def _scale_out(self, current, n, now_ns):
         for _ in range(n):

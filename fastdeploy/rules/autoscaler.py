@@ -31,6 +31,15 @@ PARAM_NAMES = ("min_instances", "max_instances", "evaluation_interval",
 TARGET = 0  # target, tolerance
 STEP = 1  # steps as (threshold, adjustment) pairs, given to the rule sorted
 QUEUE_DEPTH = 2  # scale_out_threshold, scale_in_threshold
+FUNCTION = 3  # a NumbaPolicy: its function's own parameters
+
+# -- what a NumbaPolicy's function observes (float64 record) -------------------------------
+# Time (s), backend count, min and max instances, the backends' mean utilization, their
+# total queue depth, requests in service at them, requests the load balancer received so
+# far (a counter: its change between evaluations is the arrival count).
+(OBS_TIME, OBS_CURRENT, OBS_MIN, OBS_MAX, OBS_UTILIZATION, OBS_QUEUE_DEPTH, OBS_IN_SERVICE,
+ OBS_RECEIVED) = range(8)
+OBS_FIELDS = 8
 
 # -- actions ------------------------------------------------------------------------------
 NO_ACTION, SCALE_OUT, SCALE_IN = 0, 1, 2
@@ -62,6 +71,19 @@ def builtin_desired(policy, prm, steps_t, steps_a, current, mean_util, depth):
         return target_utilization_desired(current, mean_util, current, prm[P_POLICY],
                                           prm[P_POLICY + 1], lo, hi)
     return step_scaling_desired(steps_t, steps_a, mean_util, current, lo, hi)
+
+
+@njit
+def observe(obs, prm, now, current, mean_util, depth, in_service, received):
+    """Fill the observation record a NumbaPolicy's function reads."""
+    obs[OBS_TIME] = now / 1e9
+    obs[OBS_CURRENT] = current
+    obs[OBS_MIN] = prm[P_MIN]
+    obs[OBS_MAX] = prm[P_MAX]
+    obs[OBS_UTILIZATION] = mean_util
+    obs[OBS_QUEUE_DEPTH] = depth
+    obs[OBS_IN_SERVICE] = in_service
+    obs[OBS_RECEIVED] = received
 
 
 @njit

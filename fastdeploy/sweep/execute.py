@@ -108,6 +108,12 @@ def model_fingerprint(model: BatchModel) -> str:
     """A hash of everything the kernels read from a lowered scenario."""
     h = hashlib.sha256()
     for name, value in model.scenario._asdict().items():
+        if name == "policy_functions":
+            # NumbaPolicy functions by name; their parameters are in the table below.
+            names = [f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', repr(f))}"
+                     for f in value]
+            h.update(repr(names).encode())
+            continue
         arr = np.ascontiguousarray(value)
         h.update(f"{name}:{arr.dtype.str}:{arr.shape};".encode())
         h.update(arr.tobytes())

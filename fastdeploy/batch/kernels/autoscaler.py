@@ -5,8 +5,8 @@ from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (EV_ACTION, EV_FROM, EV_SCALE_IN, EV_SCALE_OUT, EV_SCALER, EV_TIME,
-                      EV_TO, G_NSCALE, LIVE_CHAIN, RB_SC, SCALER_EVAL, SCS_LB, SCS_NSTEPS,
-                      SCS_POFF, SCS_POLICY, SCS_TPL, SV_LB)
+                      EV_TO, G_NSCALE, LB_RECEIVED, LIVE_CHAIN, RB_SC, SCALER_EVAL,
+                      SCS_FUNCTION, SCS_LB, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SCS_TPL, SV_LB)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row, list_remove
 from .servers import new_server
 
@@ -27,21 +27,32 @@ def record_scaling(w, events, sc, action, frm, to, now):
 
 
 @kernel
-def observed_desired(w, sn, P, sc, row, current):
-    """The built-in policy's desired count from the backends' state now."""
+def observed_desired(w, sn, P, sc, now):
+    """The policy's desired count from the backends' state now."""
     SV = w.servers
     LS = w.lists
     init = sn.scaler_init[sc]
+    lb = init[SCS_LB]
+    row = lb_row(w, lb)
+    current = w.list_len[row]
     depth = 0
+    busy = 0
     util = 0.0
     for i in range(current):
         b = LS[row, i]
         depth += SV[b, srv.QUEUED]
+        busy += SV[b, srv.BUSY]
         util += SV[b, srv.BUSY] / SV[b, srv.CONCURRENCY]
     if current > 0:
         util = util / current
+    prm = P[init[SCS_POFF]:]
+    if init[SCS_POLICY] == rules.FUNCTION:
+        rules.observe(w.observation, prm, now, current, util, depth, busy,
+                      w.lbs[lb, LB_RECEIVED])
+        return sn.policy_functions[init[SCS_FUNCTION]](w.observation, prm[rules.P_POLICY:],
+                                                       w.policy_memory[sc])
     ns = init[SCS_NSTEPS]
-    return rules.builtin_desired(init[SCS_POLICY], P[init[SCS_POFF]:], w.step_thresholds[sc, :ns],
+    return rules.builtin_desired(init[SCS_POLICY], prm, w.step_thresholds[sc, :ns],
                                  w.step_adjustments[sc, :ns], current, util, depth)
 
 
@@ -55,7 +66,7 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
     lb = sn.scaler_init[sc, SCS_LB]
     row = lb_row(w, lb)
     current = w.list_len[row]
-    desired = observed_desired(w, sn, P, sc, row, current)
+    desired = observed_desired(w, sn, P, sc, now)
     action, n = rules.plan(st, prm, current, desired, now)
     if action == rules.SCALE_OUT:
         mrow = w.bases[RB_SC] + sc

@@ -137,6 +137,7 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
     for s in range(n_init):
         new_server(w, sn, P, s)
     reset_load_balancers(w, sn, start_ns)
+    w.policy_memory[:, :] = 0.0
     for i in range(n_sc):
         autoscaler.reset(w.scalers[i])
         if sn.scaler_init[i, SCS_POLICY] == autoscaler.STEP:
