@@ -3,7 +3,12 @@
 The classes follow happysim 0.2.5's documented API; see docs/happysim-differences.md.
 """
 
-from .core.clock import Clock
+# First: numba's cache must not hand out machine code older than its sources.
+from .numba_cache import refresh as _refresh_numba_cache
+
+_refresh_numba_cache()
+
+from .core.clock import Clock  # noqa: E402
 from .core.entity import Entity
 from .core.event import Event
 from .core.simulation import Simulation, SimulationSummary

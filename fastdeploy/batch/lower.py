@@ -29,6 +29,7 @@ from ..model.source import Source
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
 from ..rules import autoscaler, canary, rng, rolling
+from ..rules.timeconv import MAX_SECONDS
 from . import schema as sc
 from .bundles import Scenario
 from .params import ParamTable
@@ -37,6 +38,9 @@ STRATEGY_CODES = {RoundRobin: sc.ST_ROUND_ROBIN, WeightedRoundRobin: sc.ST_WEIGH
                   LeastConnections: sc.ST_LEAST_CONN, Random: sc.ST_RANDOM,
                   PowerOfTwoChoices: sc.ST_POWER_OF_TWO}
 POINTER = "run it in the object engine with sim.run(replica=i) instead"
+# Bounds of a duration in seconds (the constructors' validate.seconds).
+SECONDS = dict(minimum=0.0, maximum=MAX_SECONDS, max_open=True)
+POSITIVE_SECONDS = dict(SECONDS, min_open=True)
 TEMPLATE_CHECKS = 16
 
 
@@ -251,8 +255,8 @@ class _Lowerer:
             if s.stop_after is None:
                 row[sc.SRC_STOP_SLOT] = -1
             else:
-                row[sc.SRC_STOP_SLOT] = self.pt.add(f"{s.name}.stop_after", s.stop_after.to_seconds(),
-                                        minimum=0.0)
+                row[sc.SRC_STOP_SLOT] = self.pt.add(f"{s.name}.stop_after",
+                                                    s.stop_after.to_seconds(), **SECONDS)
 
         def lb_of(component):
             lb = component.load_balancer
@@ -273,9 +277,8 @@ class _Lowerer:
             # The parameters in rules/autoscaler.py's layout (PARAM_NAMES, then the policy's).
             limits = dict(min_instances=dict(integer=True, minimum=0),
                           max_instances=dict(integer=True, minimum=1, maximum=MAX_INSTANCES),
-                          evaluation_interval=dict(minimum=0.0, min_open=True),
-                          scale_out_cooldown=dict(minimum=0.0),
-                          scale_in_cooldown=dict(minimum=0.0))
+                          evaluation_interval=POSITIVE_SECONDS,
+                          scale_out_cooldown=SECONDS, scale_in_cooldown=SECONDS)
             slots = [pt.add(f"{n}.{name}", getattr(a, name), **limits[name])
                      for name in autoscaler.PARAM_NAMES]
             off = slots[autoscaler.P_MIN]
@@ -323,8 +326,7 @@ class _Lowerer:
             row = CAS[i]
             row[sc.CAS_LB] = lb_of(c)
             # rules/canary.py's layout: interval, the evaluator's limit and multiplier, stages.
-            off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, minimum=0.0,
-                         min_open=True)
+            off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, **POSITIVE_SECONDS)
             ev = c.metric_evaluator
             if type(ev) is ErrorRateEvaluator:
                 row[sc.CAS_EVALUATOR] = canary.ERROR_RATE
@@ -341,7 +343,7 @@ class _Lowerer:
             for k, st in enumerate(c.stages):
                 pt.add(f"{n}.stages.{k}.traffic_percentage", st.traffic_percentage, minimum=0.0,
                        maximum=1.0, min_open=True)
-                pt.add(f"{n}.stages.{k}.evaluation_period", st.evaluation_period, minimum=0.0)
+                pt.add(f"{n}.stages.{k}.evaluation_period", st.evaluation_period, **SECONDS)
             row[sc.CAS_NSTAGES] = len(c.stages)
             row[sc.CAS_POFF] = off
 
@@ -350,7 +352,7 @@ class _Lowerer:
             n = r.name
             ROS[i, sc.ROS_LB] = lb_of(r)
             limits = dict(batch_size=dict(integer=True, minimum=1),
-                          health_check_interval=dict(minimum=0.0, min_open=True),
+                          health_check_interval=POSITIVE_SECONDS,
                           healthy_threshold=dict(integer=True, minimum=1),
                           max_failures=dict(integer=True, minimum=0))
             slots = [pt.add(f"{n}.{name}", getattr(r, name), **limits[name])

@@ -9,6 +9,7 @@ only the kernels keep (queue links, load-balancer membership).
 import numpy as np
 
 from ..rules import autoscaler as _as
+from ..rules import balancer as _bl
 from ..rules import canary as _ca
 from ..rules import rolling as _ro
 from ..rules import profiles as _pf
@@ -107,13 +108,15 @@ SD_FIELDS = 3
 # profile segments, per source: SEG[src, SEG_T0 | SEG_RATE | SEG_SLOPE, i]
 SEG_T0, SEG_RATE, SEG_SLOPE = range(3)
 
-# load balancers (int64)
-(LB_STRATEGY, LB_RR, LB_DRAWS, LB_RECEIVED, LB_FORWARDED, LB_NOBACKEND, LB_ADDED,
- LB_REMOVED, LB_SPLIT_COUNT, LB_SPLIT_TURN, LB_PICK_STALE) = range(11)
-LB_FIELDS = 11
-LB_STAT_FIRST = LB_RECEIVED
-LB_STATS = ("requests_received", "requests_forwarded", "no_backend_available",
-            "backends_added", "backends_removed")
+# load balancers (int64): the shared record (rules/balancer.py), then the kernels' own:
+# strategy code, round-robin counter, and whether the pick rows must be rebuilt.
+LB_RECEIVED = _bl.REQUESTS_RECEIVED
+LB_ADDED = _bl.BACKENDS_ADDED
+LB_REMOVED = _bl.BACKENDS_REMOVED
+LB_STRATEGY, LB_RR, LB_PICK_STALE = range(_bl.FIELDS, _bl.FIELDS + 3)
+LB_FIELDS = _bl.FIELDS + 3
+LB_STAT_FIRST = _bl.STATS_FIRST
+LB_STATS = _bl.STATS
 
 # Variable-length lists of server indices are rows of one array (LS, lengths in LN). Row
 # bases in RB:

@@ -7,7 +7,7 @@ from functools import total_ordering
 
 _INF_NS = 2**63 - 1
 # Times are int64 nanoseconds: the largest span in seconds that fits.
-MAX_SECONDS = 9.2e9
+from ..rules.timeconv import MAX_SECONDS  # noqa: E402  (re-exported)
 
 
 def _seconds_to_ns(x: float, what: str) -> int:

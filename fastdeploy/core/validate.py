@@ -40,5 +40,9 @@ def integer(name: str, value, *, minimum=None, maximum=None):
 
 
 def seconds(name: str, value, *, allow_zero=True):
-    """A non-negative (or positive) finite number of seconds."""
-    return number(name, value, minimum=0.0, min_open=not allow_zero)
+    """A non-negative (or positive) finite number of seconds, below the end of
+    simulation time (MAX_SECONDS, about 292 years)."""
+    from ..rules.timeconv import MAX_SECONDS
+
+    return number(name, value, minimum=0.0, min_open=not allow_zero, maximum=MAX_SECONDS,
+                  max_open=True)

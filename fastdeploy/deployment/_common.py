@@ -34,7 +34,7 @@ def weight_of(lb, backend) -> int:
 
 
 def interval(name: str, value) -> float:
-    return validate.number(name, value, minimum=0.0, min_open=True)
+    return validate.seconds(name, value, allow_zero=False)
 
 
 def end_time_seconds(ns: int):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..core import validate
 from ..core.entity import Entity
 from ..core.event import Event, deliver
-from ..rules import canary as canary_rules
+from ..rules import balancer as rules
 from ..rules import rng
 from .strategies import LoadBalancingStrategy, RoundRobin
 
@@ -47,17 +49,12 @@ class LoadBalancer(Entity):
         self.strategy = strategy
         self._backends: list = []
         self._weights: list[int] = []
-        self._received = 0
-        self._forwarded = 0
-        self._no_backend = 0
-        self._added = 0
-        self._removed = 0
+        # The shared state machine's record (rules/balancer.py): counters, the split's
+        # count and turns, the routing stream's draws.
+        self._state = np.zeros(rules.FIELDS, np.int64)
         self._split_group: list = []
         self._split_fraction = 0.0
-        self._split_count = 0
-        self._split_turn = 0
         self._routing_key = None
-        self._routing_draws = 0
         for b in backends or []:
             self._insert(b, 1)
 
@@ -69,8 +66,8 @@ class LoadBalancer(Entity):
 
     @property
     def stats(self) -> LoadBalancerStats:
-        return LoadBalancerStats(self._received, self._forwarded, self._no_backend,
-                                 self._added, self._removed)
+        first = rules.STATS_FIRST
+        return LoadBalancerStats(*(int(v) for v in self._state[first:first + len(rules.STATS)]))
 
     def weight_of(self, backend) -> int:
         """The weight a backend was added with."""
@@ -92,7 +89,7 @@ class LoadBalancer(Entity):
     def add_backend(self, backend, weight: int = 1) -> None:
         """Add a backend; it takes requests from now on."""
         self._insert(backend, weight)
-        self._added += 1
+        rules.backend_added(self._state)
         if self._clock is not None:
             if getattr(backend, "_clock", None) is None and hasattr(backend, "set_clock"):
                 backend.set_clock(self._clock)
@@ -111,7 +108,7 @@ class LoadBalancer(Entity):
                              f"load balancer {self.name!r}")
         if backend in self._split_group:
             self._split_group = [b for b in self._split_group if b is not backend]
-        self._removed += 1
+        rules.backend_removed(self._state)
         if self._clock is not None and hasattr(backend, "_on_removed"):
             backend._on_removed(self._clock.now_ns)
 
@@ -124,14 +121,12 @@ class LoadBalancer(Entity):
         """
         self._split_group = list(group)
         self._split_fraction = validate.number("fraction", fraction, minimum=0.0, maximum=1.0)
-        self._split_count = 0
-        self._split_turn = 0
+        rules.split_restarted(self._state)
 
     def clear_traffic_split(self) -> None:
         self._split_group = []
         self._split_fraction = 0.0
-        self._split_count = 0
-        self._split_turn = 0
+        rules.split_restarted(self._state)
 
     @property
     def traffic_split(self) -> tuple[list, float]:
@@ -141,18 +136,13 @@ class LoadBalancer(Entity):
     def _draw(self) -> float:
         if self._routing_key is None:
             self._routing_key = self._clock.run.key(rng.routing_stream(self.name))
-        u = rng.uniform(self._routing_key, self._routing_draws)
-        self._routing_draws += 1
-        return u
+        return rng.uniform(self._routing_key, rules.next_draw(self._state))
 
     def _choose(self):
         if self._split_group:
-            i = self._split_count
-            self._split_count += 1
-            if canary_rules.split_to_canary(i, self._split_fraction):
-                b = self._split_group[self._split_turn % len(self._split_group)]
-                self._split_turn += 1
-                return b
+            g = rules.split_member(self._state, self._split_fraction, len(self._split_group))
+            if g >= 0:
+                return self._split_group[g]
             others = [(b, w) for b, w in zip(self._backends, self._weights)
                       if all(b is not g for g in self._split_group)]
             if not others:
@@ -164,18 +154,16 @@ class LoadBalancer(Entity):
         return self._backends[self.strategy.select(self._backends, self._weights, self._draw)]
 
     def handle_event(self, event: Event):
-        self._received += 1
         backend = self._choose()
+        rules.routed(self._state, backend is not None)
         if backend is None:
-            self._no_backend += 1
             self._clock.run.request_rejected()
             return []
-        self._forwarded += 1
         return deliver(event, backend)
 
     def _begin_run(self, now_ns: int) -> None:
         self._routing_key = None
-        self._routing_draws = 0
+        self._state[rules.DRAWS] = 0
         self.strategy.reset()
         for b in self._backends:
             if getattr(b, "_clock", None) is None and hasattr(b, "set_clock"):

@@ -9,7 +9,7 @@ source, Exp(1) for a Poisson one), solved in closed form segment by segment.
 import math
 
 from .jit import njit_inline
-from .timeconv import seconds_to_ns
+from .timeconv import MAX_SECONDS, seconds_to_ns
 
 
 @njit_inline
@@ -54,10 +54,11 @@ def next_time_seconds(t0, a, slope, n, i, t, area):
 
 @njit_inline
 def next_arrival_ns(t0, a, slope, n, i, prev_ns, area):
-    """Next arrival in ns after prev_ns, at least 1 ns later, or -1 if there is none;
+    """Next arrival in ns after prev_ns, at least 1 ns later, or -1 if there is none
+    (before the end of simulation time);
     returned with the segment hint for the next call."""
     t, i = next_time_seconds(t0, a, slope, n, i, prev_ns / 1e9, area)
-    if t == math.inf:
+    if t >= MAX_SECONDS:  # never (inf), or past the end of simulation time
         return -1, i
     ns = seconds_to_ns(t)
     if ns <= prev_ns:

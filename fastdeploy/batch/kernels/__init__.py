@@ -5,19 +5,6 @@ workspace arrays; the loop dispatches events to them. Only ``run_replicas`` is c
 from Python.
 """
 
-import glob
-import os
-
-from ..compile import refresh_kernel_cache
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_BATCH = os.path.dirname(_HERE)
-# Before any kernel module is imported: numba checks its cache at decoration time.
-refresh_kernel_cache(
-    sorted(glob.glob(os.path.join(_HERE, "*.py"))),
-    glob.glob(os.path.join(_BATCH, "..", "rules", "*.py"))
-    + [os.path.join(_BATCH, name) for name in ("heap.py", "schema.py", "compile.py")])
-
-from .loop import run_replicas  # noqa: E402
+from .loop import run_replicas
 
 __all__ = ["run_replicas"]

@@ -3,11 +3,11 @@ strategies, with the choices themselves from rules/routing.py and rules/canary.p
 
 import numpy as np
 
-from ...rules import canary, rng, routing
+from ...rules import balancer as rules
+from ...rules import rng, routing
 from ...rules import server as srv
 from ..compile import kernel, kernel_inline
-from ..schema import (G_INSTANCES, G_PEAK, LB_ADDED, LB_DRAWS, LB_PICK_STALE, LB_REMOVED,
-                      LB_ROWS, LB_RR, LB_SPLIT_COUNT, LB_SPLIT_TURN, LB_STRATEGY,
+from ..schema import (G_INSTANCES, G_PEAK, LB_PICK_STALE, LB_ROWS, LB_RR, LB_STRATEGY,
                       LR_BACKENDS, LR_GROUP, LR_PICK, LR_PICK_CUR, LR_PICK_W, LR_WEIGHTS,
                       RB_KLB, RB_LB, ST_LEAST_CONN, ST_RANDOM, ST_ROUND_ROBIN, ST_WEIGHTED,
                       SV_LB)
@@ -41,7 +41,7 @@ def lb_add(w, lb, s, weight, now):
     LS[row + LR_WEIGHTS, n] = weight
     LN[row] = n + 1
     LN[row + LR_WEIGHTS] = n + 1
-    w.lbs[lb, LB_ADDED] += 1
+    rules.backend_added(w.lbs[lb])
     w.lbs[lb, LB_PICK_STALE] = 1
     w.servers[s, SV_LB] = lb
     on_added(w, s, now)
@@ -72,7 +72,7 @@ def lb_remove(w, lb, s, now):
         LS[row + LR_WEIGHTS, j] = LS[row + LR_WEIGHTS, j + 1]
     LN[row + LR_WEIGHTS] = n - 1
     list_remove(LS, LN, row + LR_GROUP, s)
-    w.lbs[lb, LB_REMOVED] += 1
+    rules.backend_removed(w.lbs[lb])
     w.lbs[lb, LB_PICK_STALE] = 1
     w.servers[s, SV_LB] = -1
     if srv.removed(w.servers[s], now):
@@ -82,10 +82,7 @@ def lb_remove(w, lb, s, now):
 @kernel
 def lb_draw(w, lb):
     """The next uniform of load balancer lb's routing stream."""
-    LBI = w.lbs
-    u = rng.uniform(w.keys[w.bases[RB_KLB] + lb], LBI[lb, LB_DRAWS])
-    LBI[lb, LB_DRAWS] += 1
-    return u
+    return rng.uniform(w.keys[w.bases[RB_KLB] + lb], rules.next_draw(w.lbs[lb]))
 
 
 @kernel_inline
@@ -126,12 +123,9 @@ def lb_choose(w, lb):
     row = lb_row(w, lb)
     ng = LN[row + LR_GROUP]
     if ng > 0:
-        i = LBI[lb, LB_SPLIT_COUNT]
-        LBI[lb, LB_SPLIT_COUNT] = i + 1
-        if canary.split_to_canary(i, w.lb_split[lb]):
-            g = LS[row + LR_GROUP, LBI[lb, LB_SPLIT_TURN] % ng]
-            LBI[lb, LB_SPLIT_TURN] += 1
-            return g
+        g = rules.split_member(LBI[lb], w.lb_split[lb], ng)
+        if g >= 0:
+            return LS[row + LR_GROUP, g]
     if LBI[lb, LB_PICK_STALE] == 1:
         rebuild_pick_rows(w, row, lb)
     n = LN[row + LR_PICK]
@@ -201,7 +195,5 @@ def clear_split(w, lb):
 
 @kernel_inline
 def restart_split(w, lb):
-    LBI = w.lbs
-    LBI[lb, LB_SPLIT_COUNT] = 0
-    LBI[lb, LB_SPLIT_TURN] = 0
-    LBI[lb, LB_PICK_STALE] = 1
+    rules.split_restarted(w.lbs[lb])
+    w.lbs[lb, LB_PICK_STALE] = 1

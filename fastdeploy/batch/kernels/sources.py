@@ -1,12 +1,11 @@
 """Sources in the kernels: arrivals (rules/arrivals.py) routed to their target."""
 
-from ...rules import arrivals, profiles, rng
+from ...rules import arrivals, balancer, profiles, rng
 from .. import heap
 from ..compile import kernel, kernel_inline
-from ..schema import (ARRIVAL, G_CREATED, G_REJECTED, LB_FORWARDED, LB_NOBACKEND,
-                      LB_RECEIVED, NO_PAYLOAD, RB_KSRC, SD_DRAWS, SD_HINT, SD_STOP_NS,
-                      SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS, SRC_POISSON,
-                      SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
+from ..schema import (ARRIVAL, G_CREATED, G_REJECTED, NO_PAYLOAD, RB_KSRC, SD_DRAWS,
+                      SD_HINT, SD_STOP_NS, SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS,
+                      SRC_POISSON, SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
 from .balancer import lb_choose
 from .servers import accept
 
@@ -51,14 +50,10 @@ def handle_arrival(w, sn, src, now):
     target = sn.sources[src, SRC_TARGET]
     s = target
     if sn.sources[src, SRC_TARGET_KIND] == TO_LB:
-        LBI = w.lbs
-        LBI[target, LB_RECEIVED] += 1
         s = lb_choose(w, target)
+        balancer.routed(w.lbs[target], s >= 0)
         if s < 0:
-            LBI[target, LB_NOBACKEND] += 1
             G[G_REJECTED] += 1
-        else:
-            LBI[target, LB_FORWARDED] += 1
     # One call site: accept (and what it inlines) is compiled once here.
     if s >= 0:
         accept(w, s, k, now)
