@@ -11,6 +11,7 @@ _refresh_numba_cache()
 from .core.clock import Clock  # noqa: E402
 from .core.entity import Entity
 from .core.event import Event
+from .core import simulation as _simulation_module
 from .core.simulation import Simulation, SimulationSummary
 from .core.temporal import Duration, Instant
 from .model.distributions import (ConstantLatency, ExponentialLatency, LogNormalLatency,
@@ -24,6 +25,18 @@ from .model.strategies import (LeastConnections, PowerOfTwoChoices, Random, Roun
                                WeightedRoundRobin)
 
 __version__ = "0.1.0"
+
+
+def _load_batch_engine():
+    # Imported on first use: an object-engine-only program never loads pyarrow or the
+    # kernels.
+    from .batch.lower import lower
+    from .batch.run import run_batch
+
+    return run_batch, lower
+
+
+_simulation_module.set_batch_engine(_load_batch_engine)
 
 __all__ = [
     "Instant", "Duration", "Event", "Entity", "Clock", "Simulation", "SimulationSummary",

@@ -244,16 +244,31 @@ class Simulation:
         Raises:
             LoweringError: a part of the scenario is not built-in (use ``run``).
         """
-        from ..batch.run import run_batch
-
+        run_batch, _ = _batch_engine()
         return run_batch(self, replicas, seed=seed, threads=threads, params=params,
                          timeseries=timeseries, progress=progress, memory_budget=memory_budget)
 
     def batch_parameters(self) -> dict:
         """Every number the batch engine lowers, by dotted path, with its current value."""
-        from ..batch.lower import lower
-
+        _, lower = _batch_engine()
         return lower(self).params.defaults()
+
+
+# The batch engine's entry points (run_batch, lower), given by the package above both
+# engines (fastdeploy/__init__.py), so that core/ never imports batch/.
+_BATCH_ENGINE = None
+
+
+def set_batch_engine(loader) -> None:
+    """Give the facade the batch engine: ``loader()`` returns (run_batch, lower)."""
+    global _BATCH_ENGINE
+    _BATCH_ENGINE = loader
+
+
+def _batch_engine():
+    if _BATCH_ENGINE is None:
+        raise RuntimeError("the batch engine is not available (import fastdeploy)")
+    return _BATCH_ENGINE()
 
 
 LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99))
