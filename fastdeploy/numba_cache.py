@@ -32,10 +32,10 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _cache_dirs(folder: str) -> list[str]:
-    """Where numba may keep the cache of the modules in ``folder``, the one it uses
-    first: a user-given NUMBA_CACHE_DIR, else the __pycache__ beside the source (else,
-    for a read-only install, a user-wide cache)."""
+def _cache_dir(folder: str) -> str:
+    """Where numba keeps the cache of the modules in ``folder``: under a user-given
+    NUMBA_CACHE_DIR, else in the __pycache__ beside the source, else (a read-only
+    install) in the user-wide cache (numba's locators, in its order)."""
     path = os.path.join(_ROOT, folder)
     in_tree = os.path.join(path, "__pycache__")
     try:
@@ -45,12 +45,13 @@ def _cache_dirs(folder: str) -> list[str]:
 
         # Any file in the folder gives the folder's subpath.
         sub = _CacheLocator.get_suitable_cache_subpath(os.path.join(path, "x.py"))
-        user_wide = os.path.join(AppDirs(appname="numba", appauthor=False).user_cache_dir, sub)
         if config.CACHE_DIR:
-            return [os.path.join(config.CACHE_DIR, sub), in_tree, user_wide]
-        return [in_tree, user_wide]
+            return os.path.join(config.CACHE_DIR, sub)
+        if os.access(path, os.W_OK):
+            return in_tree
+        return os.path.join(AppDirs(appname="numba", appauthor=False).user_cache_dir, sub)
     except Exception:  # numba's internals moved: the in-tree cache is the usual one
-        return [in_tree]
+        return in_tree
 
 
 def refresh() -> None:
@@ -59,7 +60,7 @@ def refresh() -> None:
         fingerprint = _fingerprint()
     except OSError:
         return
-    stamp_dir = _cache_dirs(COMPILED[0])[0]
+    stamp_dir = _cache_dir(COMPILED[0])
     stamp = os.path.join(stamp_dir, STAMP)
     try:
         with open(stamp) as f:
@@ -72,11 +73,11 @@ def refresh() -> None:
                for folder in COMPILED}
     try:
         for folder, names in modules.items():
-            for d in _cache_dirs(folder):
-                for name in names:
-                    for pattern in (f"{name}.*.nbi", f"{name}.*.nbc"):
-                        for path in glob.glob(os.path.join(d, pattern)):
-                            os.remove(path)
+            d = _cache_dir(folder)
+            for name in names:
+                for pattern in (f"{name}.*.nbi", f"{name}.*.nbc"):
+                    for path in glob.glob(os.path.join(d, pattern)):
+                        os.remove(path)
         os.makedirs(stamp_dir, exist_ok=True)
         with open(stamp, "w") as f:
             f.write(fingerprint)

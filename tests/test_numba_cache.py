@@ -47,3 +47,18 @@ def test_a_change_in_any_compiled_source_deletes_the_cached_code(tmp_path, monke
     paths, _ = _entries(root)
     numba_cache.refresh()
     assert all(os.path.exists(p) for p in paths)
+
+
+def test_another_cache_directory_leaves_this_one_alone(tmp_path, monkeypatch):
+    """A process with NUMBA_CACHE_DIR set keeps its own fingerprint there and deletes
+    only there."""
+    root = str(tmp_path / "pkg")
+    _tree(root)
+    monkeypatch.setattr(numba_cache, "_ROOT", root)
+    monkeypatch.setattr("numba.core.config.CACHE_DIR", "")
+    numba_cache.refresh()
+    paths, _ = _entries(root)
+    monkeypatch.setattr("numba.core.config.CACHE_DIR", str(tmp_path / "elsewhere"))
+    numba_cache.refresh()
+    assert all(os.path.exists(p) for p in paths)
+    assert os.path.exists(os.path.join(numba_cache._cache_dir("rules"), numba_cache.STAMP))
