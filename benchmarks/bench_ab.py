@@ -1,0 +1,112 @@
+"""Interleaved A/B of two checkouts of fastdeploy: throughput per thread and cold start.
+
+    python benchmarks/bench_ab.py --a PATH_A --b PATH_B [--scenarios autoscale-spike,...]
+        [--replicas 400] [--rounds 6] [--cold-rounds 3]
+
+Each round runs A then B, each in a new process with PYTHONPATH set to its checkout:
+requests simulated per second on one thread (the kernels warmed up first, so the figure
+is the steady state), and the time to the first result with an empty numba cache (a new
+NUMBA_CACHE_DIR each time). Prints every round, the medians, and the median of the
+per-round ratios B/A (the figure that holds when the machine's speed drifts), then a JSON
+line with all of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from statistics import median
+
+THROUGHPUT = r"""
+import sys, time
+from fastdeploy.presets import PRESETS
+sim = PRESETS[sys.argv[1]](0)
+sim.run_batch(2, threads=1)
+t = time.perf_counter()
+r = sim.run_batch(int(sys.argv[2]), threads=1)
+wall = time.perf_counter() - t
+print(sum(r.table.column("requests_created").to_pylist()) / wall)
+"""
+
+COLD = r"""
+import time
+from fastdeploy.presets import PRESETS
+sim = PRESETS["autoscale-spike"](0)
+t = time.perf_counter()
+sim.run_batch(1, threads=1)
+print(time.perf_counter() - t)
+"""
+
+
+def child(checkout: str, code: str, *args, cache_dir=None) -> float:
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def interleaved(a: str, b: str, rounds: int, run) -> dict:
+    pairs = []
+    for k in range(rounds):
+        fa, fb = run(a), run(b)
+        pairs.append((fa, fb))
+        print(f"  round {k + 1}: A {fa:.4g}  B {fb:.4g}  B/A {fb / fa:.3f}", flush=True)
+    return {"a": [p[0] for p in pairs], "b": [p[1] for p in pairs],
+            "a_median": median(p[0] for p in pairs), "b_median": median(p[1] for p in pairs),
+            "ratio_median": median(p[1] / p[0] for p in pairs)}
+
+
+def cold(checkout: str) -> float:
+    d = tempfile.mkdtemp(prefix="fastdeploy-cold-")
+    try:
+        return child(checkout, COLD, cache_dir=d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--a", required=True, help="checkout A (the previous build)")
+    p.add_argument("--b", required=True, help="checkout B (the new build)")
+    p.add_argument("--scenarios", default="autoscale-spike,canary-bad,rolling")
+    p.add_argument("--replicas", type=int, default=400)
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--cold-rounds", type=int, default=3)
+    args = p.parse_args(argv)
+    for name, value in (("--replicas", args.replicas), ("--rounds", args.rounds)):
+        if value < 1:
+            p.error(f"{name} must be >= 1, got {value}")
+    if args.cold_rounds < 0:
+        p.error(f"--cold-rounds must be >= 0, got {args.cold_rounds}")
+    for path in (args.a, args.b):
+        if not os.path.isdir(os.path.join(path, "fastdeploy")):
+            p.error(f"{path!r} is not a fastdeploy checkout (no fastdeploy/ in it)")
+    results = {}
+    for scenario in args.scenarios.split(","):
+        for checkout in (args.a, args.b):  # compile (or load) the kernels once
+            child(checkout, THROUGHPUT, scenario, "2")
+        print(f"{scenario}: requests/s per thread ({args.replicas} replicas)")
+        r = interleaved(args.a, args.b, args.rounds,
+                        lambda c, s=scenario: child(c, THROUGHPUT, s, str(args.replicas)))
+        print(f"  median A {r['a_median'] / 1e6:.2f} M/s, B {r['b_median'] / 1e6:.2f} M/s, "
+              f"B/A {r['ratio_median']:.3f}")
+        results[scenario] = r
+    if args.cold_rounds:
+        print("cold start to the first result, empty numba cache (s)")
+        r = interleaved(args.a, args.b, args.cold_rounds, cold)
+        print(f"  median A {r['a_median']:.2f} s, B {r['b_median']:.2f} s, "
+              f"B/A {r['ratio_median']:.3f}")
+        results["cold_start"] = r
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
