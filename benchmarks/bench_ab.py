@@ -47,8 +47,10 @@ def child(checkout: str, code: str, *args, cache_dir=None) -> float:
     env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
+    # In the checkout's folder: ``python -c`` puts the working directory first on the
+    # path, before PYTHONPATH, so from elsewhere it could import another checkout.
     out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
-                         text=True, check=True).stdout
+                         text=True, check=True, cwd=os.path.abspath(checkout)).stdout
     return float(out.strip().splitlines()[-1])
 
 

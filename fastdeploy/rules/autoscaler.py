@@ -8,7 +8,7 @@ queue depth) and carry out the returned action on their own servers; every decis
 every counter change is here.
 """
 
-from .jit import njit, njit_small
+from .jit import njit
 from .scaling import (in_cooldown, queue_depth_desired, step_scaling_desired,
                       target_utilization_desired)
 from .timeconv import seconds_to_ns
@@ -45,7 +45,7 @@ OBS_FIELDS = 8
 NO_ACTION, SCALE_OUT, SCALE_IN = 0, 1, 2
 
 
-@njit_small
+@njit
 def reset(st):
     """A scaler's record before its first evaluation."""
     st[:] = 0
@@ -53,7 +53,7 @@ def reset(st):
     st[NEXT_INSTANCE] = 1
 
 
-@njit_small
+@njit
 def interval_ns(prm):
     return seconds_to_ns(prm[P_INTERVAL])
 
@@ -73,7 +73,7 @@ def builtin_desired(policy, prm, steps_t, steps_a, current, mean_util, depth):
     return step_scaling_desired(steps_t, steps_a, mean_util, current, lo, hi)
 
 
-@njit_small
+@njit
 def observe(obs, prm, now, current, mean_util, depth, in_service, received):
     """Fill the observation record a NumbaPolicy's function reads."""
     obs[OBS_TIME] = now / 1e9
@@ -86,7 +86,7 @@ def observe(obs, prm, now, current, mean_util, depth, in_service, received):
     obs[OBS_RECEIVED] = received
 
 
-@njit_small
+@njit
 def _blocked(st, cooldown_s, now):
     if in_cooldown(now, st[LAST_ACTION_NS], seconds_to_ns(cooldown_s)):
         st[COOLDOWN_BLOCKS] += 1
@@ -114,7 +114,7 @@ def plan(st, prm, current, desired, now):
     return NO_ACTION, 0
 
 
-@njit_small
+@njit
 def next_instance(st):
     """The number k of the next instance this scaler creates (named ``<name>_server_k``)."""
     k = st[NEXT_INSTANCE]
@@ -122,7 +122,7 @@ def next_instance(st):
     return k
 
 
-@njit_small
+@njit
 def scaled(st, action, n, now):
     """Record a scaling action that moved n instances (n > 0)."""
     st[LAST_ACTION_NS] = now

@@ -8,7 +8,7 @@ load-balancer bank.
 """
 
 from .canary import split_to_canary
-from .jit import njit_inline, njit_small
+from .jit import njit_inline
 
 (REQUESTS_RECEIVED, REQUESTS_FORWARDED, NO_BACKEND_AVAILABLE, BACKENDS_ADDED,
  BACKENDS_REMOVED, SPLIT_COUNT, SPLIT_TURN, DRAWS) = range(8)
@@ -33,14 +33,14 @@ def split_member(st, fraction, n_group):
     return -1
 
 
-@njit_small
+@njit_inline
 def split_restarted(st):
     """A split was set or cleared: its count and turns start again."""
     st[SPLIT_COUNT] = 0
     st[SPLIT_TURN] = 0
 
 
-@njit_small
+@njit_inline
 def routed(st, found):
     """A request was received and forwarded (found) or had no backend."""
     st[REQUESTS_RECEIVED] += 1
@@ -50,7 +50,7 @@ def routed(st, found):
         st[NO_BACKEND_AVAILABLE] += 1
 
 
-@njit_small
+@njit_inline
 def next_draw(st):
     """The number of the next uniform of the routing stream."""
     n = st[DRAWS]
@@ -58,11 +58,11 @@ def next_draw(st):
     return n
 
 
-@njit_small
+@njit_inline
 def backend_added(st):
     st[BACKENDS_ADDED] += 1
 
 
-@njit_small
+@njit_inline
 def backend_removed(st):
     st[BACKENDS_REMOVED] += 1

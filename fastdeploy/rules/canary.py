@@ -5,24 +5,24 @@ import math
 import numpy as np
 
 from .exact import ceil_exact
-from .jit import njit, njit_small
+from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
 
 
-@njit_small
+@njit_inline
 def split_to_canary(i, fraction):
     """The i-th request routed since the split was set goes to the canary group?"""
     return math.floor((i + 1) * fraction) > math.floor(i * fraction)
 
 
-@njit_small
+@njit
 def canary_group_size(fraction, n_baseline):
     """max(1, ceil(fraction * n)); a product within rounding error of an integer is it
     (0.55 * 20 is 11.000000000000002 in floating point, and gives 11)."""
     return max(1, ceil_exact(fraction * n_baseline))
 
 
-@njit_small
+@njit
 def error_rate(failures, rejected, completed):
     denom = completed + rejected
     if denom <= 0:
@@ -30,14 +30,14 @@ def error_rate(failures, rejected, completed):
     return (failures + rejected) / denom
 
 
-@njit_small
+@njit
 def mean_latency_seconds(total_latency_ns, completed):
     if completed <= 0:
         return 0.0
     return total_latency_ns / completed / 1e9
 
 
-@njit_small
+@njit
 def judge(canary_value, baseline_value, limit, multiplier):
     """Healthy unless the canary is over the limit or over baseline x multiplier."""
     if canary_value > limit:
@@ -79,13 +79,13 @@ ROLL_BACK, EVALUATE_AGAIN, NEXT_STAGE, PROMOTE = range(4)
 G_COMPLETED, G_REJECTED, G_FAILURES, G_LATENCY_NS = range(4)
 
 
-@njit_small
+@njit
 def reset(st):
     st[:] = 0
     st[END_NS] = -1
 
 
-@njit_small
+@njit
 def accepts_deploy(st):
     """A deploy request while a deployment is in progress is ignored (either deployer)."""
     return st[STATUS] != IN_PROGRESS
@@ -105,29 +105,29 @@ def begin(st, baseline):
     st[STAGE] = 0
 
 
-@njit_small
+@njit
 def stage_fraction(prm, k):
     return prm[P_STAGES + 2 * k]
 
 
-@njit_small
+@njit
 def stage_started(st, k, now):
     st[STAGE] = k
     st[STAGE_START_NS] = now
 
 
-@njit_small
+@njit
 def interval_ns(prm):
     return seconds_to_ns(prm[P_INTERVAL])
 
 
-@njit_small
+@njit
 def evaluation_due(st, deployment):
     """An evaluation event of ``deployment`` runs only while that deployment is on."""
     return st[STATUS] == IN_PROGRESS and deployment == st[DEPLOYMENT]
 
 
-@njit_small
+@njit
 def next_instance(st):
     """The number of the next new-version instance (1 for the first)."""
     st[MADE] += 1
@@ -173,7 +173,7 @@ def evaluated(st, prm, n_stages, healthy, now):
     return PROMOTE
 
 
-@njit_small
+@njit
 def finished(st, status, now):
     """The deployment ended (COMPLETED or ROLLED_BACK) at now."""
     st[STATUS] = status

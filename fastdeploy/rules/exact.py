@@ -7,13 +7,13 @@ value across a threshold, a band edge or an integer.
 
 import math
 
-from .jit import njit_small
+from .jit import njit
 
 # Relative slack of those comparisons.
 EPS = 1e-9
 
 
-@njit_small
+@njit
 def ceil_exact(x):
     """ceil(x), except that x within rounding error of an integer k gives k."""
     k = math.floor(x + 0.5)

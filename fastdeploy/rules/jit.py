@@ -14,9 +14,3 @@ njit = numba.njit(cache=True, nogil=True, forceinline=False)
 
 # For small functions on the kernels' hot path.
 njit_inline = numba.njit(cache=True, nogil=True, forceinline=True)
-
-# For tiny functions (a few lines: accessors, counters, one comparison): numba's IR
-# inliner copies them into the caller, so they are typed there and never compiled on
-# their own (each separately compiled function costs tens of milliseconds of cold start;
-# the copy of a tiny body costs next to nothing).
-njit_small = numba.njit(cache=True, nogil=True, inline="always")

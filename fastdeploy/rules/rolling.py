@@ -8,7 +8,7 @@ and every counter are decided here.
 """
 
 from .canary import COMPLETED, IN_PROGRESS, ROLLED_BACK, accepts_deploy  # noqa: F401
-from .jit import njit, njit_small
+from .jit import njit
 from .timeconv import seconds_to_ns
 
 (STATUS, BATCH_ID, NEXT_OLD, BATCH_FIRST_OLD, BATCH_SIZE_NOW, FAILURES, MADE, PROBES_SENT,
@@ -28,7 +28,7 @@ PARAM_NAMES = ("batch_size", "health_check_interval", "healthy_threshold", "max_
 NOTHING, ROLL_BACK, BATCH_HEALTHY = range(3)
 
 
-@njit_small
+@njit
 def reset(st):
     st[:] = 0
     st[END_NS] = -1
@@ -66,7 +66,7 @@ def next_batch(st, prm, n_old, now):
     return k
 
 
-@njit_small
+@njit
 def new_instance_added(st, passes, pending, i):
     """New instance i of the batch exists: no passes, no probe awaited."""
     st[MADE] += 1
@@ -75,23 +75,23 @@ def new_instance_added(st, passes, pending, i):
     return st[MADE]
 
 
-@njit_small
+@njit
 def interval_ns(prm):
     return seconds_to_ns(prm[P_INTERVAL])
 
 
-@njit_small
+@njit
 def round_due(st, batch):
     """A health round of ``batch`` runs only while that batch is the current one."""
     return st[STATUS] == IN_PROGRESS and batch == st[BATCH_ID]
 
 
-@njit_small
+@njit
 def needs_probe(prm, passes, i):
     return passes[i] < int(prm[P_HEALTHY_THRESHOLD])
 
 
-@njit_small
+@njit
 def probe_sent(st, pending, sent, i, now):
     """A probe goes to new instance i; returns its number (unique within the run)."""
     st[HEALTH_CHECKS_PERFORMED] += 1
@@ -102,7 +102,7 @@ def probe_sent(st, pending, sent, i, now):
     return m
 
 
-@njit_small
+@njit
 def awaited_by(st, pending, n, m):
     """The new instance of the current batch awaiting probe m, or -1 (a stale probe)."""
     if st[STATUS] != IN_PROGRESS:
@@ -144,7 +144,7 @@ def probe_done(st, prm, passes, pending, sent, n, i, failed, now):
     return BATCH_HEALTHY
 
 
-@njit_small
+@njit
 def batch_replaced(st):
     """The batch's old backends are gone; returns how many."""
     k = st[BATCH_SIZE_NOW]
@@ -153,7 +153,7 @@ def batch_replaced(st):
     return k
 
 
-@njit_small
+@njit
 def finished(st, status, now):
     st[STATUS] = status
     if status == COMPLETED:

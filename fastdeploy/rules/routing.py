@@ -1,6 +1,6 @@
 """Load-balancing choices that need more than one line."""
 
-from .jit import njit, njit_inline, njit_small
+from .jit import njit, njit_inline
 
 
 @njit
@@ -17,20 +17,20 @@ def smooth_weighted_pick(weights, current, n):
     return best
 
 
-@njit_small
+@njit_inline
 def index_from_uniform(u, n):
     """Uniform index in [0, n) from u in [0, 1)."""
     i = int(u * n)
     return n - 1 if i >= n else i
 
 
-@njit_small
+@njit_inline
 def round_robin_pick(counter, n):
     """Round robin: the counter counts selections."""
     return counter % n
 
 
-@njit_small
+@njit
 def least_loaded(loads, n):
     """Index of the smallest of loads[:n] (outstanding requests), the first on ties."""
     best = 0
@@ -40,7 +40,7 @@ def least_loaded(loads, n):
     return best
 
 
-@njit_small
+@njit_inline
 def two_choices(u1, u2, n):
     """Two distinct indices in [0, n) from two uniforms (n >= 2)."""
     i = index_from_uniform(u1, n)
@@ -50,7 +50,7 @@ def two_choices(u1, u2, n):
     return i, j
 
 
-@njit_small
+@njit_inline
 def less_loaded(i, load_i, j, load_j):
     """Of two choices, the one with fewer outstanding requests; the first on ties."""
     return j if load_j < load_i else i

@@ -2,10 +2,10 @@
 
 
 from .exact import EPS, ceil_exact
-from .jit import njit_small
+from .jit import njit
 
 
-@njit_small
+@njit
 def clamp(x, lo, hi):
     if x < lo:
         return lo
@@ -14,7 +14,7 @@ def clamp(x, lo, hi):
     return x
 
 
-@njit_small
+@njit
 def target_utilization_desired(n_backends, mean_util, current, target, tolerance, lo, hi):
     """Kubernetes HPA rule: ceil(current * util / target) outside the tolerance band."""
     if n_backends == 0:
@@ -27,7 +27,7 @@ def target_utilization_desired(n_backends, mean_util, current, target, tolerance
     return clamp(desired, lo, hi)
 
 
-@njit_small
+@njit
 def step_scaling_desired(thresholds, adjustments, mean_util, current, lo, hi):
     """Steps sorted by threshold, highest first: the first crossed gives the adjustment."""
     for i in range(thresholds.shape[0]):
@@ -36,7 +36,7 @@ def step_scaling_desired(thresholds, adjustments, mean_util, current, lo, hi):
     return clamp(current, lo, hi)
 
 
-@njit_small
+@njit
 def queue_depth_desired(total_depth, current, out_threshold, in_threshold, lo, hi):
     if total_depth >= out_threshold:
         return clamp(current + 1, lo, hi)
@@ -45,7 +45,7 @@ def queue_depth_desired(total_depth, current, out_threshold, in_threshold, lo, h
     return clamp(current, lo, hi)
 
 
-@njit_small
+@njit
 def in_cooldown(now_ns, last_action_ns, cooldown_ns):
     """True while less than the cooldown has passed since the last action (-1: none)."""
     return last_action_ns >= 0 and now_ns - last_action_ns < cooldown_ns

@@ -9,7 +9,7 @@ is each engine's storage; its length and every counter are here.
 """
 
 from .distributions import sample_seconds
-from .jit import njit_inline, njit_small
+from .jit import njit_inline
 from .timeconv import seconds_to_ns
 
 (CONCURRENCY, CAPACITY, BUSY, QUEUED, COMPLETED, REJECTED, FAILURES, SERVICE_NS,
@@ -20,7 +20,7 @@ FIELDS = 12
 START, QUEUE, REJECT = 0, 1, 2
 
 
-@njit_small
+@njit_inline
 def reset(st, concurrency, capacity):
     """A new server: ``capacity`` -1 means an unbounded queue."""
     st[:FIELDS] = 0
@@ -44,21 +44,21 @@ def arrive(st, is_request):
     return QUEUE
 
 
-@njit_small
+@njit_inline
 def service_ns(kind, a, b, u_work):
     """The work of a request whose work uniform is u_work, in ns (never negative)."""
     ns = seconds_to_ns(sample_seconds(kind, a, b, u_work))
     return ns if ns > 0 else 0
 
 
-@njit_small
+@njit_inline
 def fails(failure_rate, u_fail):
     """Does a served request with failure uniform u_fail fail? (Never with rate 0, so a
     caller may skip the draw then.)"""
     return u_fail < failure_rate
 
 
-@njit_small
+@njit_inline
 def finished(st, is_request, service, latency, failed):
     """A request or probe leaves its slot; a request's service time, latency at the
     server (wait + service) and failure are counted."""
@@ -70,7 +70,7 @@ def finished(st, is_request, service, latency, failed):
         st[FAILURES] += failed
 
 
-@njit_small
+@njit_inline
 def start_next(st):
     """After a completion: does the head of the queue start now? (Free slots are used at
     once, so this is called until it says no.)"""
@@ -81,7 +81,7 @@ def start_next(st):
     return False
 
 
-@njit_small
+@njit_inline
 def added(st, now):
     """The server joins a load balancer; True when its instance time starts (it was not
     already running)."""
@@ -92,7 +92,7 @@ def added(st, now):
     return False
 
 
-@njit_small
+@njit_inline
 def removed(st, now):
     """The server leaves its load balancer; True when its instance time ends now (it
     holds nothing), else it drains first."""
@@ -100,7 +100,7 @@ def removed(st, now):
     return retire_if_drained(st, now)
 
 
-@njit_small
+@njit_inline
 def retire_if_drained(st, now):
     """True when a removed server holds nothing: its instance time ends now."""
     if st[REMOVED] == 1 and st[COST_SINCE] >= 0 and st[BUSY] == 0 and st[QUEUED] == 0:
@@ -110,13 +110,13 @@ def retire_if_drained(st, now):
     return False
 
 
-@njit_small
+@njit_inline
 def outstanding(st):
     """In service plus queued: what LeastConnections and PowerOfTwoChoices compare."""
     return st[BUSY] + st[QUEUED]
 
 
-@njit_small
+@njit_inline
 def instance_ns(st, now):
     """Instance time so far, counting an open interval up to now."""
     ns = st[COST_NS]
