@@ -11,7 +11,7 @@ import pytest
 from fastdeploy import ConstantLatency, LoadBalancer, Server, Simulation, Source
 from fastdeploy.batch.lower import LoweringError
 from fastdeploy.deployment import AutoScaler, NumbaPolicy
-from fastdeploy.deployment.numba_policy import OBS_CURRENT, OBS_MAX, OBS_TIME
+from fastdeploy.deployment.numba_policy import OBS_MAX, OBS_TIME
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "predictive_policy.py")
 

@@ -435,7 +435,8 @@ class _Lowerer:
         scenario = Scenario(templates=TPL, sources=SRC, stream_ids=SID, lb_init=LB_INIT,
                             scaler_init=SCS, canary_init=CAS, rolling_init=ROS,
                             init_events=INIT_EV, policy_functions=policy_functions)
-        return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns, [a.name for a in scalers],
+        return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns,
+                          [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)))
 
 

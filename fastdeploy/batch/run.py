@@ -298,7 +298,8 @@ def _check_status(ids, STATUS) -> None:
         limit = MAX_SERVERS if code == sc.OVERFLOW_SERVERS else MAX_CAPACITY
         raise MemoryError(
             f"replica {int(ids[j])} needs more than {limit} entries of its {what} "
-            f"(servers: {STATUS[j, sc.RS_SERVER_CAP]}, request pool: {STATUS[j, sc.RS_POOL_CAP]}): the scenario queues "
+            f"(servers: {STATUS[j, sc.RS_SERVER_CAP]}, request pool: "
+            f"{STATUS[j, sc.RS_POOL_CAP]}): the scenario queues "
             "without bound; shorten the horizon, add capacity or a queue_capacity")
 
 

@@ -31,7 +31,8 @@ LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its ch
 
 # Deployment status codes (the deployers' records use them).
 STATUS_NAMES = _ca.STATUS_NAMES
-IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = _ca.IDLE, _ca.IN_PROGRESS, _ca.COMPLETED, _ca.ROLLED_BACK
+IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_ca.IDLE, _ca.IN_PROGRESS, _ca.COMPLETED,
+                                           _ca.ROLLED_BACK)
 
 # Overflow codes (which capacity ran out).
 OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP = range(4)

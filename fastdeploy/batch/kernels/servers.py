@@ -72,7 +72,8 @@ def start_service(w, s, node, now):
     ND[node, ND_SERVICE] = service
     # With a zero failure rate the draw is skipped: it cannot change the outcome.
     fail = SF[s, SF_FAIL]
-    ND[node, ND_FAILED] = 1 if fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW)) else 0
+    failed = fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW))
+    ND[node, ND_FAILED] = 1 if failed else 0
     heap.push(w.heap, w.counters, now + service, COMPLETE, s, node)
 
 
