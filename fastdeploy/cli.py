@@ -457,26 +457,26 @@ def _connect(address: str):
                                f"{CONNECT_TIMEOUT} s (is it running and reachable?)", 1)
 
 
-def cmd_sweep(args) -> int:
+def _prepare_sweep(command: str, args):
+    """(label, spec, sweep, swept parameter paths) from the scenario and --param/--set/
+    --replicas, or the exit status after a one-line message."""
     from .sweep import Sweep, grid
 
-    loaded = _load_scenario("sweep", args.scenario)
+    loaded = _load_scenario(command, args.scenario)
     if isinstance(loaded, int):
         return loaded
     label, scenario = loaded
     spec = scenario.sweep or {}
     if not spec and not args.param:
-        return _error("sweep", f"{label} has no [sweep] section (docs/scenarios.md); give the "
-                               "values to sweep with --param PATH=V1,V2,...")
-    if args.resume and args.out is None:
-        return _error("sweep", "--resume needs --out DIR (the directory of the sweep to resume)")
-    sim = _with_settings("sweep", scenario.build(scenario.seed), args)
+        return _error(command, f"{label} has no [sweep] section (docs/scenarios.md); give "
+                               "the values to sweep with --param PATH=V1,V2,...")
+    sim = _with_settings(command, scenario.build(scenario.seed), args)
     if isinstance(sim, int):
         return sim
     replicas = args.replicas or spec.get("replicas") or DEFAULT_SWEEP_REPLICAS
     max_replicas = spec.get("max_replicas")
     if max_replicas is not None and max_replicas < replicas:
-        return _error("sweep", f"--replicas {replicas} is above the [sweep] section's "
+        return _error(command, f"--replicas {replicas} is above the [sweep] section's "
                                f"max_replicas ({max_replicas})")
     try:
         if args.param:
@@ -486,7 +486,18 @@ def cmd_sweep(args) -> int:
             space, params = _sweep_space(spec), list(spec["parameters"])
         sweep = Sweep(sim, space, replicas, crn=spec.get("crn", True))
     except ValueError as e:
-        return _error("sweep", str(e))
+        return _error(command, str(e))
+    return label, spec, sweep, params
+
+
+def cmd_sweep(args) -> int:
+    if args.resume and args.out is None:
+        return _error("sweep", "--resume needs --out DIR (the directory of the sweep to resume)")
+    prepared = _prepare_sweep("sweep", args)
+    if isinstance(prepared, int):
+        return prepared
+    label, spec, sweep, params = prepared
+    max_replicas = spec.get("max_replicas")
     client = None
     if args.scheduler is not None:
         client = _connect(args.scheduler)
@@ -516,6 +527,59 @@ def cmd_sweep(args) -> int:
     if args.out:
         print(f"per-replica rows in {args.out}, the summary in "
               f"{os.path.join(args.out, '_summary.parquet')}")
+    return 0
+
+
+COMPARE_HELP = """\
+How much better or worse is each setting than the first? Runs every point with common
+random numbers (the same replicas see the same traffic and work), then prints, for each
+point after the first, the paired difference of every metric from the first point with
+its 95% t interval (the same numbers as SweepResult.compare(0) in Python). A difference
+whose interval excludes 0 is one the replicas can tell apart.
+
+    fastdeploy compare autoscale-spike --param scaler.scale_in_cooldown=60,120
+    fastdeploy compare canary-good --param canary.metric_evaluator.max_error_rate=0.05,0.2
+"""
+
+
+def cmd_compare(args) -> int:
+    from .metrics import metric_unit
+    from .summary import format_estimate, format_number
+
+    prepared = _prepare_sweep("compare", args)
+    if isinstance(prepared, int):
+        return prepared
+    label, spec, sweep, params = prepared
+    if len(sweep.points) < 2:
+        return _error("compare", "give at least two values to compare, e.g. "
+                                 "--param PATH=V1,V2")
+    t0 = time.perf_counter()
+    try:
+        result = sweep.run(threads=args.threads,
+                           progress=not args.quiet and sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    table = result.compare(0)
+    base = sweep.points[0]
+    print(f"{label}: {len(sweep.points)} points x {sweep.replicas} replicas, "
+          f"{time.perf_counter() - t0:.1f} s; baseline: point 0 ("
+          + ", ".join(f"{p}={format_number(base[p])}" for p in params) + ")")
+    print("difference = point - baseline, paired by replica (common random numbers), "
+          "95% t interval")
+    names = [c[:-len(".diff")] for c in table.column_names if c.endswith(".diff")]
+    for row in table.to_pylist():
+        print()
+        print(f"point {row['point']} ("
+              + ", ".join(f"{p}={format_number(row[p])}" for p in params)
+              + f"), {row['n']} pairs")
+        cells = [(m, metric_unit(m), format_estimate(row[f"{m}.diff"], row[f"{m}.ci_low"],
+                                                     row[f"{m}.ci_high"]))
+                 for m in names if row[f"{m}.diff"] is not None]
+        w0 = max(len(c[0]) for c in cells)
+        w1 = max(len(c[1]) for c in cells)
+        for m, unit, est in cells:
+            print(f"  {m.ljust(w0)}  {unit.ljust(w1)}  {est}")
     return 0
 
 
@@ -701,6 +765,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads per kernel call (default: every core locally)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("compare", help="the paired difference of every metric between "
+                                       "settings, with 95%% intervals",
+                       description=COMPARE_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", metavar="PRESET|FILE",
+                   help="a preset name or a scenario file")
+    p.add_argument("--param", action="append", metavar="PATH=V1,V2,...",
+                   help="the values to compare (repeat for a grid); the first point is the "
+                        "baseline; without it, the file's [sweep] section")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="change one parameter of the scenario first (repeatable)")
+    p.add_argument("--replicas", type=_positive_int, default=None, metavar="N",
+                   help=f"replicas per point (default: {DEFAULT_SWEEP_REPLICAS})")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
+                   help="threads per kernel call (default: every core)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_compare)
     p = sub.add_parser("plot", help="plot runs or sweeps to a PNG/SVG file",
                        description=PLOT_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -470,3 +470,32 @@ def test_params_lists_paths_values_and_ranges():
     assert len(lines) - 2 == len(autoscale_spike().batch_parameters())
     status, _, err = run_cli("params", "no-such")
     assert status == 2 and "neither a preset" in err
+
+
+def test_compare_prints_the_paired_differences_python_gives():
+    status, out, err = run_cli("compare", "rolling", "--param", "rolling.batch_size=2,4",
+                               "--replicas", "20", "--quiet")
+    assert status == 0, err
+    assert "baseline: point 0 (rolling.batch_size=2)" in out
+    assert "point 1 (rolling.batch_size=4), 20 pairs" in out
+    from fastdeploy.presets import PRESETS
+    from fastdeploy.summary import format_estimate
+    from fastdeploy.sweep import Sweep, grid
+
+    sweep = Sweep(PRESETS["rolling"](0), grid({"rolling.batch_size": [2, 4]}), 20)
+    row = sweep.run().compare(0).to_pylist()[0]
+    m = "rolling.end_time"
+    line = [x for x in out.splitlines() if x.strip().startswith(m + " ")][0]
+    assert line.split()[1] == "s"
+    assert line.endswith(format_estimate(row[f"{m}.diff"], row[f"{m}.ci_low"],
+                                         row[f"{m}.ci_high"]))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compare", "rolling", "--param", "rolling.batch_size=2"], "at least two values"),
+    (["compare", "rolling"], "no [sweep] section"),
+    (["compare", "rolling", "--param", "rolling.nope=1,2"], "rolling.nope"),
+])
+def test_compare_refuses_in_one_line(argv, message):
+    status, out, err = run_cli(*argv)
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1
