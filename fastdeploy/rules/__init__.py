@@ -1,6 +1,7 @@
-"""Decisions shared by both engines, as plain numba functions on scalars and arrays.
+"""Decisions and state transitions shared by both engines, as plain numba functions.
 
-Nothing here knows about the object engine or the batch engine: each function takes
-numbers (and small arrays) and returns numbers, so a rule is written once and both
-engines call it.
+Nothing here knows about the object engine or the batch engine. Leaf rules take numbers
+(and small arrays) and return numbers; each component's state machine (server.py,
+balancer.py, autoscaler.py, canary.py, rolling.py) works on that component's own int64
+record, whose fields it names, and returns what to do. docs/architecture.md has the map.
 """
