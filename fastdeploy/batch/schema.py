@@ -11,6 +11,7 @@ import numpy as np
 from ..rules import autoscaler as _as
 from ..rules import balancer as _bl
 from ..rules import canary as _ca
+from ..rules import deployer as _dp
 from ..rules import rolling as _ro
 from ..rules import profiles as _pf
 from ..rules import routing as _rt
@@ -30,9 +31,9 @@ NO_PAYLOAD = np.int64(0)
 LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its chain
 
 # Deployment status codes (the deployers' records use them).
-STATUS_NAMES = _ca.STATUS_NAMES
-IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_ca.IDLE, _ca.IN_PROGRESS, _ca.COMPLETED,
-                                           _ca.ROLLED_BACK)
+STATUS_NAMES = _dp.STATUS_NAMES
+IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_dp.IDLE, _dp.IN_PROGRESS, _dp.COMPLETED,
+                                           _dp.ROLLED_BACK)
 
 # Overflow codes (which capacity ran out).
 OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP = range(4)

@@ -13,8 +13,8 @@ from ..core.event import Event
 from ..core.temporal import Instant
 from ..rules import autoscaler as rules
 from ._common import check_fleet, event_at, interval, make_instance
-from .numba_policy import NumbaPolicy
-from .policies import ScalingPolicy, TargetUtilization, mean_utilization, total_depth
+from .numba_policy import NumbaPolicy, observation
+from .policies import ScalingPolicy, TargetUtilization
 from .stats import AutoScalerStats, ScalingEvent
 
 EVALUATE_EVENT = "_autoscaler_evaluate"
@@ -141,12 +141,9 @@ class AutoScaler(Entity):
 
     def _numba_desired(self, backends, current, now_ns) -> int:
         """A NumbaPolicy's answer from the observation record (rules.observe)."""
-        obs = np.zeros(rules.OBS_FIELDS, np.float64)
         stats = getattr(self.load_balancer, "stats", None)
-        rules.observe(obs, self._params, now_ns, current, mean_utilization(backends),
-                      total_depth(backends),
-                      sum(int(getattr(b, "active_requests", 0)) for b in backends),
-                      int(getattr(stats, "requests_received", 0)))
+        obs = observation(self._params, now_ns, current, backends,
+                          int(getattr(stats, "requests_received", 0)))
         return self.policy.decide(obs, self.policy.param_row(), self._policy_memory)
 
     def _scale_out(self, current, n, now_ns):

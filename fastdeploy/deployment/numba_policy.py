@@ -18,6 +18,7 @@ from numba import types
 
 from ..core import validate
 from ..rules import autoscaler as rules
+from .policies import mean_utilization, total_depth
 from ..rules.autoscaler import (OBS_CURRENT, OBS_FIELDS, OBS_IN_SERVICE, OBS_MAX,  # noqa: F401
                                 OBS_MIN, OBS_QUEUE_DEPTH, OBS_RECEIVED, OBS_TIME,
                                 OBS_UTILIZATION)
@@ -29,6 +30,15 @@ MAX_MEMORY = 1 << 16
 # numba calls function pointers "experimental"; this use (one signature, C callbacks) is
 # the documented one.
 warnings.filterwarnings("ignore", message="First-class function type feature is experimental")
+
+
+def observation(prm, now_ns: int, current: int, backends, received: int) -> np.ndarray:
+    """The observation record of ``backends`` (anything with the documented
+    ``utilization``, ``depth`` and ``active_requests``), through rules.observe."""
+    obs = np.zeros(OBS_FIELDS, np.float64)
+    rules.observe(obs, prm, now_ns, current, mean_utilization(backends), total_depth(backends),
+                  sum(int(getattr(b, "active_requests", 0)) for b in backends), received)
+    return obs
 
 
 def _cfunc(function):
@@ -104,13 +114,8 @@ class NumbaPolicy:
     def evaluate(self, backends, current_count, min_instances, max_instances) -> int:
         """The ScalingPolicy protocol, for a caller other than an AutoScaler: the
         observation without time or arrivals (0) and a memory of this call only."""
-        util = (sum(getattr(b, "utilization", 0.0) for b in backends) / len(backends)
-                if backends else 0.0)
-        obs = np.zeros(OBS_FIELDS, np.float64)
         prm = np.array([min_instances, max_instances], np.float64)
-        rules.observe(obs, prm, 0, current_count, util,
-                      sum(int(getattr(b, "depth", 0)) for b in backends),
-                      sum(int(getattr(b, "active_requests", 0)) for b in backends), 0)
+        obs = observation(prm, 0, current_count, backends, 0)
         return self.decide(obs, self.param_row(), np.zeros(self.memory, np.float64))
 
     def __repr__(self):

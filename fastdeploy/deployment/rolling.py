@@ -11,7 +11,6 @@ import numpy as np
 
 from ..core.temporal import Instant
 from ..model.server import Probe
-from ..rules import canary as status_codes
 from ..rules import rng
 from ..rules import rolling as rules
 from ._common import (check_fleet, deployer_metrics, event_at, has_backend, interval,
@@ -109,7 +108,7 @@ class RollingDeployer(Entity):
         """The documented DeploymentState, from the shared record."""
         r = self._record
         st = self._state
-        st.status = status_codes.STATUS_NAMES[int(r[rules.STATUS])]
+        st.status = rules.STATUS_NAMES[int(r[rules.STATUS])]
         st.total_instances = int(r[rules.TOTAL_INSTANCES])
         st.replaced = int(r[rules.REPLACED])
         st.failed = int(r[rules.FAILED])
@@ -167,7 +166,7 @@ class RollingDeployer(Entity):
             probe = Probe(now_ns, rng.uniform(self._probe_key, 2 * m),
                           rng.uniform(self._probe_key, 2 * m + 1), self._make_on_done(m))
             out.extend(server.accept_probe(probe, now_ns))
-            if self._record[rules.STATUS] != status_codes.IN_PROGRESS:
+            if self._record[rules.STATUS] != rules.IN_PROGRESS:
                 return out
         out.append(self._next_round())
         return out

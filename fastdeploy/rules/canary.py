@@ -4,6 +4,9 @@ import math
 
 import numpy as np
 
+from . import deployer
+from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
+                       accepts_deploy, finished, reset, started)
 from .exact import ceil_exact
 from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
@@ -53,16 +56,14 @@ def judge(canary_value, baseline_value, limit, multiplier):
 # stage. The engines create and remove servers and set the split; what to do, and every
 # counter, is decided here.
 
-# Deployment status codes (also the rolling deployer's).
-STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back")
-IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = range(4)
-
-(STATUS, DEPLOYMENT, STAGE, STAGE_START_NS, MADE, END_NS, BASE_COMPLETED, BASE_REJECTED,
- BASE_FAILURES, BASE_LATENCY_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED,
- DEPLOYMENTS_ROLLED_BACK, STAGES_COMPLETED, EVALUATIONS_PERFORMED, EVALUATIONS_PASSED,
- EVALUATIONS_FAILED) = range(17)
-FIELDS = 17
-STATS_FIRST = DEPLOYMENTS_STARTED
+# The record: the deployer lifecycle's head (rules/deployer.py), then the canary's own.
+(STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
+ STAGES_COMPLETED, EVALUATIONS_PERFORMED, EVALUATIONS_PASSED, EVALUATIONS_FAILED) = range(
+    deployer.OWN_FIRST)
+(DEPLOYMENT, STAGE, STAGE_START_NS, MADE, BASE_COMPLETED, BASE_REJECTED, BASE_FAILURES,
+ BASE_LATENCY_NS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 8)
+FIELDS = deployer.OWN_FIRST + 8
+STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "stages_completed", "evaluations_performed", "evaluations_passed",
          "evaluations_failed")
@@ -80,28 +81,14 @@ G_COMPLETED, G_REJECTED, G_FAILURES, G_LATENCY_NS = range(4)
 
 
 @njit
-def reset(st):
-    st[:] = 0
-    st[END_NS] = -1
-
-
-@njit
-def accepts_deploy(st):
-    """A deploy request while a deployment is in progress is ignored (either deployer)."""
-    return st[STATUS] != IN_PROGRESS
-
-
-@njit
 def begin(st, baseline):
     """A new deployment starts, remembering the baseline group's counters now."""
+    started(st)
     st[DEPLOYMENT] += 1
-    st[DEPLOYMENTS_STARTED] += 1
     st[BASE_COMPLETED] = baseline[G_COMPLETED]
     st[BASE_REJECTED] = baseline[G_REJECTED]
     st[BASE_FAILURES] = baseline[G_FAILURES]
     st[BASE_LATENCY_NS] = baseline[G_LATENCY_NS]
-    st[END_NS] = -1
-    st[STATUS] = IN_PROGRESS
     st[STAGE] = 0
 
 
@@ -171,17 +158,6 @@ def evaluated(st, prm, n_stages, healthy, now):
         return NEXT_STAGE
     st[STAGE] = n_stages
     return PROMOTE
-
-
-@njit
-def finished(st, status, now):
-    """The deployment ended (COMPLETED or ROLLED_BACK) at now."""
-    st[STATUS] = status
-    if status == COMPLETED:
-        st[DEPLOYMENTS_COMPLETED] += 1
-    else:
-        st[DEPLOYMENTS_ROLLED_BACK] += 1
-    st[END_NS] = now
 
 
 FIRST_STAGE = np.int64(0)

@@ -7,16 +7,22 @@ create, add and remove servers and send the probes; which to send, what a result
 and every counter are decided here.
 """
 
-from .canary import COMPLETED, IN_PROGRESS, ROLLED_BACK, accepts_deploy  # noqa: F401
+from . import deployer
+from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
+                       accepts_deploy, finished, reset, started)
 from .jit import njit
 from .timeconv import seconds_to_ns
 
-(STATUS, BATCH_ID, NEXT_OLD, BATCH_FIRST_OLD, BATCH_SIZE_NOW, FAILURES, MADE, PROBES_SENT,
- END_NS, TOTAL_INSTANCES, REPLACED, FAILED, CURRENT_BATCH, DEPLOYMENTS_STARTED,
- DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK, INSTANCES_REPLACED,
- HEALTH_CHECKS_PERFORMED, HEALTH_CHECKS_PASSED, HEALTH_CHECKS_FAILED) = range(20)
-FIELDS = 20
-STATS_FIRST = DEPLOYMENTS_STARTED
+# The record: the deployer lifecycle's head (rules/deployer.py), then the rolling
+# deployer's own.
+(STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
+ INSTANCES_REPLACED, HEALTH_CHECKS_PERFORMED, HEALTH_CHECKS_PASSED,
+ HEALTH_CHECKS_FAILED) = range(deployer.OWN_FIRST)
+(BATCH_ID, NEXT_OLD, BATCH_FIRST_OLD, BATCH_SIZE_NOW, FAILURES, MADE, PROBES_SENT,
+ TOTAL_INSTANCES, REPLACED, FAILED, CURRENT_BATCH) = range(deployer.OWN_FIRST,
+                                                          deployer.OWN_FIRST + 11)
+FIELDS = deployer.OWN_FIRST + 11
+STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "instances_replaced", "health_checks_performed", "health_checks_passed",
          "health_checks_failed")
@@ -29,19 +35,11 @@ NOTHING, ROLL_BACK, BATCH_HEALTHY = range(3)
 
 
 @njit
-def reset(st):
-    st[:] = 0
-    st[END_NS] = -1
-
-
-@njit
 def begin(st, n_old):
-    """A new deployment of n_old backends starts (see canary.accepts_deploy)."""
-    st[DEPLOYMENTS_STARTED] += 1
+    """A new deployment of n_old backends starts (after accepts_deploy said yes)."""
+    started(st)
     st[NEXT_OLD] = 0
     st[FAILURES] = 0
-    st[END_NS] = -1
-    st[STATUS] = IN_PROGRESS
     st[TOTAL_INSTANCES] = n_old
     st[REPLACED] = 0
     st[FAILED] = 0
@@ -151,13 +149,3 @@ def batch_replaced(st):
     st[REPLACED] += k
     st[INSTANCES_REPLACED] += k
     return k
-
-
-@njit
-def finished(st, status, now):
-    st[STATUS] = status
-    if status == COMPLETED:
-        st[DEPLOYMENTS_COMPLETED] += 1
-    else:
-        st[DEPLOYMENTS_ROLLED_BACK] += 1
-    st[END_NS] = now
