@@ -811,7 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="latency_p99", metavar="METRIC",
                    help="heatmap: the metric (default latency_p99; also instance_seconds, "
                         "requests_rejected, canary.status=rolled_back, ...)")
-    p.add_argument("--stat", default="mean", choices=("mean", "p50", "p90", "p99"),
+    p.add_argument("--stat", default="mean", choices=("mean", "p50", "p90", "p95", "p99"),
                    help="heatmap: the statistic per point (default mean: for an outcome, "
                         "its probability)")
     p.add_argument("--x", metavar="NAME", help="tradeoff: the metric on x (default "

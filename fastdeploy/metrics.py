@@ -18,6 +18,7 @@ UNITS = {
     "latency_mean": "s",
     "latency_p50": "s",
     "latency_p90": "s",
+    "latency_p95": "s",
     "latency_p99": "s",
     "latency_max": "s",
     "instance_seconds": "instance-seconds",

@@ -379,7 +379,7 @@ def test_user_policy_must_return_an_int():
 # -- metric names (SPEC 8) -----------------------------------------------------------------------
 BASE_METRICS = ["requests_created", "requests_completed", "requests_failed",
                 "requests_rejected", "latency_mean", "latency_p50", "latency_p90",
-                "latency_p99", "latency_max", "instance_seconds", "final_instances",
+                "latency_p95", "latency_p99", "latency_max", "instance_seconds", "final_instances",
                 "peak_instances"]
 
 
@@ -428,7 +428,8 @@ def test_no_latency_without_completions_and_lb_rejections_count():
     assert m["requests_rejected"] == 10
     assert m["lb.no_backend_available"] == 10
     assert m["requests_completed"] == 0
-    for k in ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_max"):
+    for k in ("latency_mean", "latency_p50", "latency_p90", "latency_p95", "latency_p99",
+              "latency_max"):
         assert m[k] is None
     assert (m["instance_seconds"], m["final_instances"], m["peak_instances"]) == (0.0, 0, 0)
 
@@ -456,7 +457,8 @@ def test_latency_percentiles_within_one_percent(seed):
     n = len(lat)
     assert m["requests_completed"] == n > 3000
     lat.sort()
-    for key, q in (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99)):
+    for key, q in (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p95", 0.95),
+                   ("latency_p99", 0.99)):
         exact = lat[math.ceil(q * n) - 1] / 1e9  # nearest rank
         assert m[key] == pytest.approx(exact, rel=0.01)
     assert m["latency_max"] == lat[-1] / 1e9

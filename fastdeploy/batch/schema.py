@@ -152,8 +152,8 @@ OG_NSCALE = OUT_G_FIELDS
 OG_EVENTS = OUT_G_FIELDS + 1
 OG_FIELDS = OUT_G_FIELDS + 2
 # latency quantiles (ns, float)
-QUANTILES = (0.5, 0.9, 0.99)
-Q_FIELDS = 3
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+Q_FIELDS = len(QUANTILES)
 # component stats: each component's STATS fields; the deployers' then status and end (ns)
 SC_STATS = _as.STATS
 CA_STATS = _ca.STATS

@@ -271,7 +271,8 @@ def _batch_engine():
     return _BATCH_ENGINE()
 
 
-LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99))
+LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p95", 0.95),
+                     ("latency_p99", 0.99))
 
 
 def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
@@ -290,7 +291,7 @@ def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
                                             record.latency_max_ns) / 1e9
         m["latency_max"] = record.latency_max_ns / 1e9
     else:
-        for name in ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_max"):
+        for name in ("latency_mean", *(q[0] for q in LATENCY_QUANTILES), "latency_max"):
             m[name] = None
     cost_ns = 0
     for s in record.costed_servers:

@@ -27,8 +27,8 @@ def metric_names(model) -> tuple[list[str], list[str]]:
     """(numeric columns, outcome columns) of the scenario's result table."""
     from ..batch.results import G_COLUMNS, STAT_NAMES
 
-    numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p99",
-                                 "latency_max", "instance_seconds", "final_instances",
+    numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p95",
+                                 "latency_p99", "latency_max", "instance_seconds", "final_instances",
                                  "peak_instances"]
     outcomes = []
     for col in model.columns:

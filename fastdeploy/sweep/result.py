@@ -56,7 +56,7 @@ class SweepResult:
 
         Columns: ``point``, the parameters, ``n``; per numeric metric ``<m>.n`` (non-null
         values), ``<m>.mean``, ``<m>.ci_low``, ``<m>.ci_high`` (95% t interval of the mean,
-        clipped to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p99`` across
+        clipped to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p95``, ``<m>.p99`` across
         replicas; per deployer status value ``<name>.status=<value>.n``, ``.mean`` (the
         probability) and its 95% Wilson interval ``.ci_low``/``.ci_high``. The fields of
         a run summary (``fastdeploy.summary``, docs/summaries.md).

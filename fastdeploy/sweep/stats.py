@@ -69,7 +69,7 @@ def summarize_points(table: pa.Table, keys, points) -> pa.Table:
     Returns:
         ``point``, the parameters, ``n`` (replicas); per numeric metric ``<m>.n``,
         ``<m>.mean``, ``<m>.ci_low``, ``<m>.ci_high`` (95% t interval of the mean, clipped
-        to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p99``; per outcome
+        to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p95``, ``<m>.p99``; per outcome
         column and value, ``<col>=<value>.n``, ``.mean`` (the probability), ``.ci_low``,
         ``.ci_high`` (95% Wilson interval). The fields are those of
         ``fastdeploy.summary.summarize``.

@@ -13,7 +13,7 @@ from ..schema import (CA_ROWS, DO_END, DO_STATUS, G_COMPLETED, G_COST_NS, G_CREA
                       IE_KIND, IE_PAYLOAD, IE_TARGET, IE_TIME, LBS_ADDED, LBS_BACKENDS, LBS_PAIRS,
                       LBS_REMOVED, LBS_STRATEGY, LB_ADDED, LB_PICK_STALE, LB_REMOVED, LB_ROWS,
                       LB_STATS, LB_STAT_FIRST, LB_STRATEGY, LR_WEIGHTS, ND_NEXT, OG_EVENTS,
-                      OG_NSCALE, OUT_G_FIELDS, QUANTILES, RB_CA, RB_KLB, RB_KRO, RB_KSRC, RB_LB,
+                      OG_NSCALE, OUT_G_FIELDS, Q_FIELDS, QUANTILES, RB_CA, RB_KLB, RB_KRO, RB_KSRC, RB_LB,
                       RB_NRO, RB_RO, RB_SC, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SC_ROWS, SD_STOP_NS,
                       SRC_STOP_SLOT, SV_LB, TS_INSTANCES, TS_IN_FLIGHT, TS_QUEUE, TS_UTIL)
 from .balancer import lb_row, on_added
@@ -25,7 +25,6 @@ N_LB_STATS = len(LB_STATS)
 N_SC_STATS = len(autoscaler.STATS)
 N_CA_STATS = len(canary.STATS)
 N_RO_STATS = len(rolling.STATS)
-Q50, Q90, Q99 = QUANTILES
 
 
 @kernel
@@ -196,9 +195,8 @@ def write_results(w, out, j, end_ns):
     n = G[G_COMPLETED]
     lo = G[G_LAT_MIN]
     hi = G[G_LAT_MAX]
-    out.quantiles[j, 0] = histogram.quantile_ns(w.hist, n, Q50, lo, hi)
-    out.quantiles[j, 1] = histogram.quantile_ns(w.hist, n, Q90, lo, hi)
-    out.quantiles[j, 2] = histogram.quantile_ns(w.hist, n, Q99, lo, hi)
+    for q in range(Q_FIELDS):
+        out.quantiles[j, q] = histogram.quantile_ns(w.hist, n, QUANTILES[q], lo, hi)
     for lb in range(w.lbs.shape[0]):
         for f in range(N_LB_STATS):
             out.lb_stats[j, lb, f] = w.lbs[lb, LB_STAT_FIRST + f]
