@@ -211,6 +211,40 @@ def _with_settings(command: str, sim, args):
     return new
 
 
+# -- service-level objectives ---------------------------------------------------------------
+SLO_HELP = ("a service-level objective METRIC<=VALUE or METRIC>=VALUE (repeatable), e.g. "
+            "latency_p99<=0.5: adds P(a replica meets it) with its 95%% Wilson interval")
+
+
+def _slo_arg(text: str):
+    """An ``--slo`` value: a ``fastdeploy.slo.SLO``."""
+    from .slo import parse_slo
+
+    try:
+        return parse_slo(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("slo ")) from None
+
+
+def _check_slos(command: str, sim, slos):
+    """None when every --slo names a metric of ``sim`` (once), else the exit status
+    after saying which does not."""
+    import numpy as np
+
+    from .batch.lower import lower
+    from .batch.run import run_model
+    from .slo import check_metrics, parse_slos
+    from .sweep.stats import split_columns
+
+    # The run's columns from a run of no replicas: the one list of what a row holds.
+    empty = run_model(lower(sim), np.zeros(0, np.int64), 0, threads=1)[0]
+    try:
+        check_metrics(parse_slos(slos), split_columns(empty, ())[0])
+    except ValueError as e:
+        return _error(command, f"--{e}")
+    return None
+
+
 # -- commands -------------------------------------------------------------------------------
 def _resolve(arg: str):
     """(label, Scenario) for a preset name or a scenario file; ScenarioError on mistakes."""
@@ -337,6 +371,9 @@ def cmd_run(args) -> int:
     sim = _with_settings("run", scenario.build(seed), args)
     if isinstance(sim, int):
         return sim
+    status = _check_slos("run", sim, args.slo)
+    if status is not None:
+        return status
     if scenario.sweep is not None and not args.quiet:
         print(f"note: {label} has a [sweep] section; `run` runs the scenario as written "
               "and ignores it", file=sys.stderr)
@@ -364,19 +401,59 @@ def cmd_run(args) -> int:
             progress.close()
     wall = time.perf_counter() - t0
     if args.out:
-        import pyarrow.parquet as pq
+        from .runfile import RunInfo, write_run
 
+        settings = parameter_options("--set", args.set, args.scenario, sim, single=True)
+        info = RunInfo(scenario.path.read_text(encoding="utf-8"), label, seed, args.replicas,
+                       {k: v[0] for k, v in settings.items()})
         try:
-            pq.write_table(table, args.out)
+            write_run(args.out, table, info)
         except OSError as e:
             return _error("run", f"cannot write {args.out}: {e}", 1)
-    plural = "replica" if args.replicas == 1 else "replicas"
-    settings = f", {', '.join(args.set)}" if args.set else ""
-    print(f"{label}: {args.replicas} {plural}, seed {seed}{settings}, {wall:.1f} s")
-    print(format_summary(summarize(table)))
+    print(_run_header(label, sim, args.replicas, seed, args.set, wall))
+    print(format_summary(summarize(table, args.slo)))
+    print(_latency_note(table, args.slo))
     if args.out:
-        print(f"per-replica table written to {args.out}")
+        print(f"per-replica table written to {args.out} (with the scenario and settings in "
+              "its metadata: `fastdeploy plot` and `fastdeploy compare` read them)")
     return 0
+
+
+def _run_header(label: str, sim, replicas: int, seed: int, settings, wall: float) -> str:
+    """One line: what ran (label, replicas, seed, --set) and the scenario's servers,
+    traffic and controllers with their settings."""
+    from .describe import scenario_line
+
+    plural = "replica" if replicas == 1 else "replicas"
+    changed = f", --set {' '.join(settings)}" if settings else ""
+    return f"{label}: {replicas} {plural}, seed {seed}{changed}, {wall:.1f} s | {scenario_line(sim)}"
+
+
+def _latency_note(table, slos) -> str:
+    """What the latency rows mean, the pooled quantiles, and what an SLO row is."""
+    from .metrics import metric_unit
+    from .pooled import pooled_quantile
+    from .summary import decimals_for, format_number
+
+    lines = ["latency_p50..p99 are per replica (the quantile of that replica's requests); "
+             "the columns are across replicas:", "latency_p99's mean is the mean of the "
+             "replicas' p99, its p95 the 95th percentile of the replicas' p99."]
+    try:
+        pooled = [pooled_quantile(table, q) for q in (0.5, 0.9, 0.95, 0.99)]
+    except ValueError:
+        lines.append("pooled latency: none (no replica completed a request)")
+    else:
+        d = decimals_for(pooled)
+        cells = ", ".join(f"p{round(q * 100)} {format_number(v, d)} s"
+                          for q, v in zip((0.5, 0.9, 0.95, 0.99), pooled))
+        lines.append(f"pooled over every replica's requests: {cells} (estimated from each "
+                     "replica's quantiles: `fastdeploy docs summaries`)")
+    for slo in slos or ():
+        unit = metric_unit(slo.metric)
+        lines.append(f"{slo.name}: the share of replicas whose {slo.metric} is {slo.op} "
+                     f"{format_number(slo.threshold)}{f' {unit}' if unit else ''}, with its "
+                     "95% Wilson interval")
+    return "\n".join(lines)
 
 
 SWEEP_HELP = """Run the [sweep] section of a scenario file: every point's replicas in the batch
@@ -408,13 +485,14 @@ def _sweep_space(spec: dict):
 HEADLINE = ("latency_mean", "latency_p99", "instance_seconds", "requests_rejected")
 
 
-def _format_points(summary, params: list[str]) -> str:
+def _format_points(summary, params: list[str], slos=()) -> str:
     from .metrics import metric_unit
     from .summary import format_estimate, format_number
 
     cols = set(summary.column_names)
     metrics = [m for m in HEADLINE if f"{m}.mean" in cols]
     outcomes = sorted(c[:-len(".mean")] for c in cols if "status=" in c and c.endswith(".mean"))
+    outcomes += [s.name for s in slos]
     head = (["point"] + params + ["n"]
             + [f"{m} ({metric_unit(m)}) [95% CI]" for m in metrics + outcomes])
     rows = []
@@ -473,6 +551,9 @@ def _prepare_sweep(command: str, args):
     sim = _with_settings(command, scenario.build(scenario.seed), args)
     if isinstance(sim, int):
         return sim
+    status = _check_slos(command, sim, args.slo)
+    if status is not None:
+        return status
     replicas = args.replicas or spec.get("replicas") or DEFAULT_SWEEP_REPLICAS
     max_replicas = spec.get("max_replicas")
     if max_replicas is not None and max_replicas < replicas:
@@ -509,7 +590,7 @@ def cmd_sweep(args) -> int:
                     else {"chunk_replicas": spec["chunk_replicas"]})
         result = sweep.run(threads=args.threads, until=spec.get("until"),
                            max_replicas=max_replicas, out=args.out,
-                           resume=args.resume, client=client,
+                           resume=args.resume, client=client, slos=args.slo,
                            progress=not args.quiet and sys.stderr.isatty(), **chunking)
     except (ValueError, FileExistsError, NotADirectoryError) as e:
         return _error("sweep", str(e))
@@ -523,7 +604,7 @@ def cmd_sweep(args) -> int:
     wall = time.perf_counter() - t0
     print(f"{label}: {len(sweep.points)} points, {result.table.num_rows} replicas, "
           f"{wall:.1f} s")
-    print(_format_points(result.summary, params))
+    print(_format_points(result.summary, params, args.slo or ()))
     if args.out:
         print(f"per-replica rows in {args.out}, the summary in "
               f"{os.path.join(args.out, '_summary.parquet')}")
@@ -560,7 +641,7 @@ def cmd_compare(args) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    table = result.compare(0)
+    table = result.compare(0, slos=args.slo)
     base = sweep.points[0]
     print(f"{label}: {len(sweep.points)} points x {sweep.replicas} replicas, "
           f"{time.perf_counter() - t0:.1f} s; baseline: point 0 ("
@@ -738,6 +819,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-budget", type=_size, default=None, metavar="SIZE",
                    help="memory the run may hold, e.g. 8G or 512M (default: half of the "
                         "machine's); a larger run is refused before it starts")
+    p.add_argument("--slo", action="append", type=_slo_arg, metavar="METRIC<=VALUE",
+                   help=SLO_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("sweep", help="run a scenario file's [sweep] and print each point's "
@@ -758,6 +841,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "a Parquet dataset in DIR")
     p.add_argument("--resume", action="store_true",
                    help="with --out: skip the chunks already in DIR")
+    p.add_argument("--slo", action="append", type=_slo_arg, metavar="METRIC<=VALUE",
+                   help=SLO_HELP + " per point")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="a Dask scheduler address (tcp://host:port) to spread chunks over "
                         f"(refused if it does not answer within {CONNECT_TIMEOUT} s)")
@@ -778,6 +863,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change one parameter of the scenario first (repeatable)")
     p.add_argument("--replicas", type=_positive_int, default=None, metavar="N",
                    help=f"replicas per point (default: {DEFAULT_SWEEP_REPLICAS})")
+    p.add_argument("--slo", action="append", type=_slo_arg, metavar="METRIC<=VALUE",
+                   help="a service-level objective METRIC<=VALUE or METRIC>=VALUE "
+                        "(repeatable): adds the paired difference of attainment (the share "
+                        "of replicas meeting it) with its 95%% interval")
     p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
                    help="threads per kernel call (default: every core)")
     p.add_argument("--quiet", action="store_true", help="no progress output")

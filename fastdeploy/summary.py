@@ -58,13 +58,19 @@ def outcome_counts(values) -> dict[str, tuple[int, int]]:
     return {v: (sum(x == v for x in present), len(present)) for v in sorted(set(present))}
 
 
-def summarize(table: pa.Table) -> pa.Table:
+def summarize(table: pa.Table, slos=()) -> pa.Table:
     """One row per metric of a replica table: ``metric``, ``unit`` and the ``FIELDS``.
 
     Numeric columns give one row each; a string column (``<deployer>.status``) gives one
     row per value seen, named ``<column>=<value>`` with unit ``probability``. The
-    ``replica`` and ``seed`` columns are skipped.
+    ``replica`` and ``seed`` columns are skipped. Each objective of ``slos``
+    (``fastdeploy.slo``: ``"latency_p99<=0.5"`` or an SLO) adds a last row named as the
+    objective, unit ``probability``: the share of replicas meeting it with its Wilson
+    interval (its attainment).
     """
+    from .slo import counts, indicator, parse_slos
+
+    objectives = parse_slos(slos)
     rows: dict[str, list] = {"metric": [], "unit": [], **{f: [] for f in FIELDS}}
 
     def add(metric: str, stats: dict) -> None:
@@ -82,6 +88,8 @@ def summarize(table: pa.Table) -> pa.Table:
                 add(outcome_metric(name, value), describe_outcome(hits, present))
         else:
             add(name, describe(col.to_numpy(zero_copy_only=False), name))
+    for slo in objectives:
+        add(slo.name, describe_outcome(*counts(indicator(table, slo))))
     return pa.table(rows, schema=SUMMARY_SCHEMA)
 
 

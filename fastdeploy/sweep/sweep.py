@@ -16,6 +16,7 @@ from ..core.simulation import Simulation
 from .execute import empty_table, make_task, model_fingerprint
 from .plan import chunk_points, first_round, next_round
 from .points import bind
+from ..slo import check_metrics, parse_slos
 from .result import SweepResult
 from .runners import DaskRunner, LocalRunner
 from .stats import half_widths, parse_until, split_columns
@@ -140,7 +141,8 @@ class Sweep:
 
     def run(self, threads: int | None = None, until: dict | None = None,
             max_replicas: int | None = None, chunk_replicas: int = DEFAULT_CHUNK_REPLICAS,
-            out=None, resume: bool = False, client=None, progress: bool = False) -> SweepResult:
+            out=None, resume: bool = False, client=None, progress: bool = False,
+            slos=()) -> SweepResult:
         """Run the sweep.
 
         Args:
@@ -165,6 +167,9 @@ class Sweep:
             client: A ``distributed.Client``: chunks run on its workers. The table equals
                 a local run's.
             progress: Print progress to stderr.
+            slos: Service-level objectives (``"latency_p99<=0.5"`` or
+                ``fastdeploy.slo.SLO``): the summary (and ``_summary.parquet``) gets each
+                one's attainment per point (``SweepResult.summary``).
 
         Returns:
             SweepResult; its table is sorted by (point, replica) and is the same whether
@@ -196,6 +201,8 @@ class Sweep:
             bounds = parse_until(dict(until), *split_columns(empty, self.keys))
         if resume and out is None:
             raise ValueError("resume=True needs out=DIR (the directory of the sweep to resume)")
+        slos = parse_slos(slos)
+        check_metrics(slos, split_columns(self.schema.empty_table(), self.keys)[0])
 
         definition = self.definition(chunk_replicas=chunk_replicas, until=until,
                                      max_replicas=max_replicas)
@@ -258,7 +265,8 @@ class Sweep:
         table = _sort(tables, self.schema)
         result = SweepResult(table, self.points, self.keys, counts, digest,
                              time.perf_counter() - t0, stats["run"], stats["reused"],
-                             simulation=self.simulation, seed=self.seed, crn=self.crn)
+                             simulation=self.simulation, seed=self.seed, crn=self.crn,
+                             slos=slos)
         if store is not None:
             store.write_summary(result.summary)
             store.finish(table.num_rows)
