@@ -620,13 +620,27 @@ whose interval excludes 0 is one the replicas can tell apart.
 
     fastdeploy compare autoscale-spike --param scaler.scale_in_cooldown=60,120
     fastdeploy compare canary-good --param canary.metric_evaluator.max_error_rate=0.05,0.2
+
+Results already on disk compare without running anything:
+    fastdeploy compare results/                  a sweep output directory: its points
+    fastdeploy compare base.parquet new.parquet  run files (`fastdeploy run --out`): each
+                                                 file a point, its --set values (from the
+                                                 file's metadata) its parameters
+Run files of the same seed share their random streams and pair by replica; of different
+seeds they compare unpaired (Welch's interval).
+
+--slo METRIC<=VALUE (repeatable, also >=) adds the difference of attainment: the share of
+replicas meeting the objective, compared as 0/1 per replica.
 """
 
 
 def cmd_compare(args) -> int:
-    from .metrics import metric_unit
-    from .summary import format_estimate, format_number
+    from .compare_results import is_results
+    from .summary import format_number
 
+    if len(args.scenario) > 1 or is_results(args.scenario[0]):
+        return _compare_results(args)
+    args.scenario = args.scenario[0]
     prepared = _prepare_sweep("compare", args)
     if isinstance(prepared, int):
         return prepared
@@ -646,14 +660,66 @@ def cmd_compare(args) -> int:
     print(f"{label}: {len(sweep.points)} points x {sweep.replicas} replicas, "
           f"{time.perf_counter() - t0:.1f} s; baseline: point 0 ("
           + ", ".join(f"{p}={format_number(base[p])}" for p in params) + ")")
-    print("difference = point - baseline, paired by replica (common random numbers), "
-          "95% t interval")
+    _print_differences(table, params, paired=True)
+    return 0
+
+
+def _compare_results(args) -> int:
+    """``fastdeploy compare`` of run files or a sweep directory: nothing runs."""
+    from .compare_results import from_run_files, from_sweep_dir
+    from .slo import check_metrics
+    from .summary import format_number
+    from .sweep.stats import split_columns
+
+    for flag in ("param", "set", "replicas", "threads"):
+        if getattr(args, flag):
+            return _error("compare", f"--{flag} applies to a scenario; {args.scenario[0]} "
+                                     "holds results (compare them as they are)")
+    paths = args.scenario
+    try:
+        if len(paths) == 1 and os.path.isdir(paths[0]):
+            points = from_sweep_dir(paths[0])
+        elif len(paths) == 1:
+            return _error("compare", f"{paths[0]}: give two or more run files (`fastdeploy "
+                                     "run --out`) to compare, the first the baseline")
+        else:
+            dirs = [p for p in paths if os.path.isdir(p)]
+            if dirs:
+                return _error("compare", f"{dirs[0]}: compare one sweep directory, or two or "
+                                         "more run files")
+            points = from_run_files(paths)
+        check_metrics(args.slo or (), split_columns(points.table, points.keys)[0])
+    except ValueError as e:
+        message = str(e)
+        return _error("compare", f"--{message}" if message.startswith("slo ") else message)
+    base = [f"{k}={format_number(points.points[0][k])}" for k in points.keys]
+    if points.labels is not None:
+        base.insert(0, points.labels[0])
+    what = f"{len(paths)} run files" if len(paths) > 1 else f"sweep {paths[0]}"
+    print(f"{what}: {len(points.points)} points; baseline: point 0 ({', '.join(base)})")
+    for line in points.notes:
+        print(line)
+    _print_differences(points.compare(args.slo), list(points.keys), points.paired,
+                       points.labels)
+    return 0
+
+
+def _print_differences(table, params, paired: bool, labels=None) -> None:
+    """Each point's differences from the baseline, one metric a line."""
+    from .metrics import metric_unit
+    from .summary import format_estimate, format_number
+
+    how = ("paired by replica (common random numbers), 95% t interval" if paired else
+           "unpaired (different random streams), 95% Welch interval")
+    print(f"difference = point - baseline, {how}")
     names = [c[:-len(".diff")] for c in table.column_names if c.endswith(".diff")]
     for row in table.to_pylist():
         print()
-        print(f"point {row['point']} ("
-              + ", ".join(f"{p}={format_number(row[p])}" for p in params)
-              + f"), {row['n']} pairs")
+        what = [f"{p}={format_number(row[p])}" for p in params]
+        if labels is not None:
+            what.insert(0, labels[row["point"]])
+        print(f"point {row['point']} ({', '.join(what)}), {row['n']} "
+              + ("pairs" if paired else "replicas"))
         cells = [(m, metric_unit(m), format_estimate(row[f"{m}.diff"], row[f"{m}.ci_low"],
                                                      row[f"{m}.ci_high"]))
                  for m in names if row[f"{m}.diff"] is not None]
@@ -661,7 +727,6 @@ def cmd_compare(args) -> int:
         w1 = max(len(c[1]) for c in cells)
         for m, unit, est in cells:
             print(f"  {m.ljust(w0)}  {unit.ljust(w1)}  {est}")
-    return 0
 
 
 PARAMS_HELP = """\
@@ -854,8 +919,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "settings, with 95%% intervals",
                        description=COMPARE_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", metavar="PRESET|FILE",
-                   help="a preset name or a scenario file")
+    p.add_argument("scenario", nargs="+", metavar="RESULTS",
+                   help="a preset name or a scenario file (run here with --param); or a "
+                        "sweep output directory; or two or more run files (`fastdeploy run "
+                        "--out`), the first the baseline")
     p.add_argument("--param", action="append", metavar="PATH=V1,V2,...",
                    help="the values to compare (repeat for a grid); the first point is the "
                         "baseline; without it, the file's [sweep] section")
