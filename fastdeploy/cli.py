@@ -229,17 +229,10 @@ def _slo_arg(text: str):
 def _check_slos(command: str, sim, slos):
     """None when every --slo names a metric of ``sim`` (once), else the exit status
     after saying which does not."""
-    import numpy as np
+    from .slo import check_metrics, parse_slos, scenario_metrics
 
-    from .batch.lower import lower
-    from .batch.run import run_model
-    from .slo import check_metrics, parse_slos
-    from .sweep.stats import split_columns
-
-    # The run's columns from a run of no replicas: the one list of what a row holds.
-    empty = run_model(lower(sim), np.zeros(0, np.int64), 0, threads=1)[0]
     try:
-        check_metrics(parse_slos(slos), split_columns(empty, ())[0])
+        check_metrics(parse_slos(slos), scenario_metrics(sim))
     except ValueError as e:
         return _error(command, f"--{e}")
     return None
@@ -809,6 +802,9 @@ deployer, else latency; tradeoff for a sweep):
   rollback   P(rollback) with 95% Wilson intervals against the swept --parameter, one
              curve per RESULTS (e.g. canary-bad and canary-good)
   durations  deployment durations by outcome, one panel per RESULTS
+  slo_attainment
+             the share of replicas meeting each --slo objective (e.g. latency_p99<=0.5)
+             with 95% Wilson intervals against the swept --parameter
 
 Examples:
   fastdeploy plot autoscale-spike --kind instances -o instances.png
@@ -818,6 +814,9 @@ Examples:
   fastdeploy plot canary-bad canary-good --kind rollback \\
       --param canary.metric_evaluator.threshold_multiplier=1.5,2,3,4,6,8 -o rollback.png
   fastdeploy sweep my-sweep.toml --out results/ && fastdeploy plot results/ --kind heatmap
+  fastdeploy plot autoscale-spike --kind slo_attainment --slo 'latency_p99<=0.5' \\
+      --slo 'latency_p99<=1' --param scaler.policy.target=0.4,0.5,0.6,0.7,0.8
+  fastdeploy run canary-good --out run.parquet && fastdeploy plot run.parquet --kind durations
 
 Exit status: 0 written, 2 a mistake in RESULTS or the options (or matplotlib missing),
 1 the file could not be written. docs/plots.md describes each plot.
@@ -944,7 +943,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", metavar="RESULTS",
                    help="a preset, scenario file, sweep output directory or Parquet file")
     p.add_argument("--kind", choices=("instances", "latency", "tradeoff", "heatmap",
-                                      "rollback", "durations"),
+                                      "rollback", "durations", "slo_attainment"),
                    help="what to plot (default: chosen from RESULTS, see above)")
     p.add_argument("-o", "--out", metavar="FILE",
                    help="the picture: .png, .svg or .pdf (default KIND.png)")
@@ -961,9 +960,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instances: time-series step (default: the horizon / 300)")
     p.add_argument("--scenario", metavar="SCENARIO",
                    help="for a results file: the preset or scenario file that made it (the "
-                        "traffic rate for instances, the deploy time for durations)")
-    p.add_argument("--slo", type=float, default=None, metavar="SECONDS",
-                   help="latency: draw this latency objective")
+                        "traffic rate for instances, the deploy time for durations); a "
+                        "`fastdeploy run --out` file carries its own")
+    p.add_argument("--slo", action="append", metavar="OBJECTIVE",
+                   help="latency: draw this latency objective (SECONDS, or "
+                        "latency_p99<=SECONDS); slo_attainment: an objective METRIC<=VALUE "
+                        "or METRIC>=VALUE (repeatable)")
     p.add_argument("--metric", default="latency_p99", metavar="METRIC",
                    help="heatmap: the metric (default latency_p99; also instance_seconds, "
                         "requests_rejected, canary.status=rolled_back, ...)")
@@ -975,7 +977,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--y", metavar="NAME", help="tradeoff: the metric on y (default "
                    "latency_p99); heatmap: the parameter on y")
     p.add_argument("--parameter", metavar="PATH",
-                   help="rollback: the swept parameter on x (default: the only one)")
+                   help="rollback, slo_attainment: the swept parameter on x (default: the "
+                        "only one)")
     p.add_argument("--deployer", metavar="NAME",
                    help="rollback, durations: the deployer (default: the only one)")
     p.add_argument("--status", default="rolled_back",

@@ -121,6 +121,17 @@ def check_metrics(slos, numeric) -> None:
                              f"scenario{hint}; metrics: {', '.join(numeric)}")
 
 
+def scenario_metrics(sim) -> list[str]:
+    """The numeric metric columns of ``sim``'s per-replica rows, from a batch run of no
+    replicas (the one list of what a row holds)."""
+    from .batch.lower import lower
+    from .batch.run import run_model
+    from .sweep.stats import split_columns
+
+    empty = run_model(lower(sim), np.zeros(0, np.int64), 0, threads=1)[0]
+    return split_columns(empty, ())[0]
+
+
 def indicator(table: pa.Table, slo: SLO) -> np.ndarray:
     """Per row of ``table``: 1.0 meets ``slo``, 0.0 misses it, NaN for a null value.
 

@@ -13,6 +13,7 @@ tables) or paths (Parquet files, sweep output directories), returns a matplotlib
 | ``plot_heatmap`` | any metric over a 2-parameter grid | a grid sweep |
 | ``plot_rollback`` | P(rollback) with Wilson intervals against a swept parameter, one curve per sweep (bad and good canary) | sweeps |
 | ``plot_durations`` | deployment durations by outcome | runs with a canary or rolling deployer |
+| ``plot_slo_attainment`` | the share of replicas meeting each service-level objective, with 95% Wilson intervals, against a swept parameter | a sweep |
 
 >>> from fastdeploy.presets import autoscale_spike
 >>> from fastdeploy.plot import plot_instances
@@ -29,6 +30,7 @@ from .heatmap import plot_heatmap
 from .instances import plot_instances
 from .latency import plot_latency
 from .rollback import plot_rollback
+from .slo import plot_slo_attainment
 from .tradeoff import plot_tradeoff
 
 KINDS = {
@@ -38,7 +40,8 @@ KINDS = {
     "heatmap": plot_heatmap,
     "rollback": plot_rollback,
     "durations": plot_durations,
+    "slo_attainment": plot_slo_attainment,
 }
 
 __all__ = ["KINDS", "MatplotlibMissing", "plot_durations", "plot_heatmap", "plot_instances",
-           "plot_latency", "plot_rollback", "plot_tradeoff", "save"]
+           "plot_latency", "plot_rollback", "plot_slo_attainment", "plot_tradeoff", "save"]
