@@ -15,10 +15,10 @@ RUN_HELP = """\
 Run replicas of a scenario in the batch engine (numba kernels on every core) and print
 each metric's unit, mean with a 95% confidence interval (clipped to what the metric can
 take: counts and times >= 0, probabilities in [0, 1]) and its spread across replicas
-(docs/summaries.md).
+(`fastdeploy docs summaries`).
 
 SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario file
-(TOML, described in docs/scenarios.md). A preset name wins over a file of the same name
+(TOML, described in `fastdeploy docs scenarios`). A preset name wins over a file of the same name
 in the current directory: write ./NAME to run the file.
 
 Progress goes to stderr: a progress bar (replicas done, rate, time left) on a terminal,
@@ -280,7 +280,7 @@ def cmd_presets(args) -> int:
         print(f"{name:{width}s}{sc.description}")
         print(f"{'':{width}s}{preset_path(name)}")
     print("\nCopy a file, edit it and run it: fastdeploy run my-scenario.toml "
-          "(its keys: docs/scenarios.md)")
+          "(its keys: `fastdeploy docs scenarios`)")
     return 0
 
 
@@ -418,7 +418,7 @@ def _run_header(label: str, sim, replicas: int, seed: int, settings, wall: float
     from .describe import scenario_line
 
     plural = "replica" if replicas == 1 else "replicas"
-    changed = f", --set {' '.join(settings)}" if settings else ""
+    changed = f", {', '.join(settings)}" if settings else ""
     return f"{label}: {replicas} {plural}, seed {seed}{changed}, {wall:.1f} s | {scenario_line(sim)}"
 
 
@@ -539,7 +539,7 @@ def _prepare_sweep(command: str, args):
     label, scenario = loaded
     spec = scenario.sweep or {}
     if not spec and not args.param:
-        return _error(command, f"{label} has no [sweep] section (docs/scenarios.md); give "
+        return _error(command, f"{label} has no [sweep] section (`fastdeploy docs scenarios`); give "
                                "the values to sweep with --param PATH=V1,V2,...")
     sim = _with_settings(command, scenario.build(scenario.seed), args)
     if isinstance(sim, int):
@@ -753,6 +753,33 @@ def cmd_params(args) -> int:
     return 0
 
 
+DOCS_HELP = """\
+The documentation that comes with the package. Without TOPIC, list the topics with their
+titles; with one, print its page (markdown).
+
+    fastdeploy docs
+    fastdeploy docs scenarios | less
+"""
+
+
+def cmd_docs(args) -> int:
+    from .topics import read, topics
+
+    if args.topic is None:
+        known = topics()
+        width = max(len(t) for t in known) + 2
+        for topic, title in known.items():
+            print(f"{topic:{width}s}{title}")
+        print("\nRead one: fastdeploy docs TOPIC")
+        return 0
+    try:
+        text = read(args.topic)
+    except LookupError as e:
+        return _error("docs", str(e).strip("'\""))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .presets import PRESETS
 
@@ -819,7 +846,7 @@ Examples:
   fastdeploy run canary-good --out run.parquet && fastdeploy plot run.parquet --kind durations
 
 Exit status: 0 written, 2 a mistake in RESULTS or the options (or matplotlib missing),
-1 the file could not be written. docs/plots.md describes each plot.
+1 the file could not be written. `fastdeploy docs plots` describes each plot.
 """
 
 
@@ -847,7 +874,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastdeploy", description=__doc__,
         epilog="`fastdeploy COMMAND --help` describes a command. Scenario files: "
-               "docs/scenarios.md.")
+               "`fastdeploy docs scenarios`.")
     parser.add_argument("--version", action="version", version=f"fastdeploy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("presets", help="list the preset scenarios and where their files are",
@@ -991,6 +1018,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", metavar="TEXT", help="the plot's title")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_plot)
+    p = sub.add_parser("docs", help="list the documentation topics, or print one",
+                       description=DOCS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("topic", nargs="?", metavar="TOPIC",
+                   help="the topic to print (default: list them)")
+    p.set_defaults(func=cmd_docs)
     p = sub.add_parser("bench", help="measure the batch engine's speed on a preset",
                        description="Run a preset with 1 thread and with every core and print "
                                    "requests simulated per second and replicas per second. "

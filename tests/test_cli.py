@@ -224,7 +224,7 @@ def test_progress_callback_sees_every_replica_and_table_is_unchanged(tiny):
 @pytest.mark.parametrize("argv, expect", [
     ([], ["presets", "run", "--version", "COMMAND --help"]),
     (["presets"], ["preset scenarios", "path", "NAME", "cp "]),
-    (["run"], ["SCENARIO", "preset name", "scenario file", "docs/scenarios.md", "--replicas",
+    (["run"], ["SCENARIO", "preset name", "scenario file", "fastdeploy docs scenarios", "--replicas",
                "--seed", "--threads", "--out", "--quiet", "progress bar", "Exit status"]),
 ])
 def test_help_documents_each_command(argv, expect):
@@ -396,10 +396,12 @@ def test_what_a_package_user_reads_names_no_repository_files():
     for text in texts:
         for where in ("shared/", "benchmarks/", "tests/"):
             assert where not in text, (where, text[:200])
-    docs = Path(__file__).resolve().parent.parent / "docs"
+    docs = Path(__file__).resolve().parent.parent / "fastdeploy" / "docs"
     import re
 
-    for md in [*docs.glob("*.md"), docs.parent / "README.md"]:
+    pages = sorted(docs.glob("*.md"))
+    assert len(pages) >= 10
+    for md in [*pages, docs.parent.parent / "README.md"]:
         assert not re.search(r"(?<!_)summary\.parquet", md.read_text()), md
 
 

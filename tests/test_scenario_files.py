@@ -857,7 +857,7 @@ def test_sweep_mistakes_name_their_key(body, key, fragment):
 
 # -- documentation ---------------------------------------------------------------------------
 def test_docs_describe_every_key():
-    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    doc = (ROOT / "fastdeploy" / "docs" / "scenarios.md").read_text()
     keys = set(parse_module.TOP_KEYS) | set(parse_module.SIMULATION_KEYS)
     keys |= set(parse_module.SERVER_FIELDS) | {"extends", "template", "count", "prefix",
                                                 "weight", "weights", "backends", "strategy",
@@ -884,7 +884,7 @@ def test_docs_describe_every_key():
 
 
 def test_docs_examples_load():
-    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    doc = (ROOT / "fastdeploy" / "docs" / "scenarios.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
     assert blocks
     for block in blocks:
