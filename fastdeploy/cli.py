@@ -100,49 +100,6 @@ def _error(command: str, message: str, status: int = 2) -> int:
     return status
 
 
-# -- progress -------------------------------------------------------------------------------
-def _clock(seconds: float) -> str:
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class ProgressBar:
-    """One self-rewriting line: ``[#####-----] 640/2000 replicas  212/s  0:06 left``."""
-
-    def __init__(self, total: int, stream, width: int = 28):
-        self.total = total
-        self.stream = stream
-        self.width = width
-        self.last_len = 0
-        self.t0 = time.perf_counter()
-
-    def update(self, done: int, total: int) -> None:
-        """The batch engine's progress callback."""
-        elapsed = time.perf_counter() - self.t0
-        self.show(done, done / elapsed if elapsed > 0 and done else None)
-
-    def show(self, done: int, rate: float | None, note: str = "") -> None:
-        filled = int(self.width * done / self.total) if self.total else self.width
-        bar = "#" * filled + "-" * (self.width - filled)
-        line = f"[{bar}] {done}/{self.total} replicas"
-        if rate:
-            line += f"  {rate:,.0f}/s" if rate >= 10 else f"  {rate:.2f}/s"
-            if done < self.total:
-                line += f"  {_clock((self.total - done) / rate)} left"
-        if note:
-            line += f"  {note}"
-        pad = max(0, self.last_len - len(line))
-        self.stream.write("\r" + line + " " * pad)
-        self.stream.flush()
-        self.last_len = len(line)
-
-    def close(self) -> None:
-        self.stream.write("\r" + " " * self.last_len + "\r")
-        self.stream.flush()
-
-
 # -- parameters on the command line -----------------------------------------------------------
 def parameter_options(flag: str, texts, scenario_arg: str, sim, *, single: bool) -> dict:
     """``{path: [values]}`` of ``--set PATH=VALUE`` (single) or ``--param PATH=V1,V2,...``
@@ -284,58 +241,6 @@ def cmd_presets(args) -> int:
     return 0
 
 
-# A run estimated (from its first slice) to take longer than this says so; off a
-# terminal, progress is a line on stderr this often.
-LONG_RUN = 30.0
-PROGRESS_EVERY = 5.0
-
-
-class RunProgress:
-    """The batch engine's progress callback for ``run``: the progress bar on a terminal,
-    else a line every PROGRESS_EVERY seconds; and, when the first slice of replicas
-    finishes, the estimated time of a run longer than LONG_RUN seconds."""
-
-    def __init__(self, label: str, total: int, threads: int, stream, terminal: bool):
-        self.label = label
-        self.total = total
-        self.threads = threads
-        self.stream = stream
-        self.bar = ProgressBar(total, stream) if terminal else None
-        self.t0 = self.last = time.perf_counter()
-        self.first = True
-
-    def start(self) -> None:
-        if self.bar is not None:
-            self.bar.show(0, None, "starting")
-
-    def say(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        print(line, file=self.stream, flush=True)
-
-    def update(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        elapsed = now - self.t0
-        if self.first and done:
-            self.first = False
-            # Every thread worked on a slice meanwhile: threads x done replicas per elapsed.
-            estimate = elapsed * max(1.0, total / (self.threads * done))
-            if estimate >= LONG_RUN:
-                self.say(f"{self.label}: {total} replicas will take about {_clock(estimate)} "
-                         f"(estimated from the first {done}); Ctrl-C stops the run")
-        if self.bar is not None:
-            self.bar.update(done, total)
-        elif now - self.last >= PROGRESS_EVERY and done < total:
-            self.last = now
-            rate = done / elapsed if elapsed > 0 else 0.0
-            left = f", {_clock((total - done) / rate)} left" if rate > 0 else ""
-            self.say(f"{self.label}: {done}/{total} replicas, {rate:,.0f}/s{left}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _warm_up(command: str, sim, quiet: bool) -> None:
     """Load the kernels (compile them when numba's cache lacks them, saying so) on one
     replica, so that progress and the estimate measure the run alone."""
@@ -352,6 +257,7 @@ def _warm_up(command: str, sim, quiet: bool) -> None:
 
 def cmd_run(args) -> int:
     from .batch.run import default_threads
+    from .progress import Progress
     from .summary import format_summary, summarize
 
     loaded = _load_scenario("run", args.scenario)
@@ -371,8 +277,7 @@ def cmd_run(args) -> int:
         print(f"note: {label} has a [sweep] section; `run` runs the scenario as written "
               "and ignores it", file=sys.stderr)
     threads = args.threads or default_threads()
-    progress = (None if args.quiet else
-                RunProgress(label, args.replicas, threads, sys.stderr, sys.stderr.isatty()))
+    progress = None if args.quiet else Progress(label, args.replicas, threads)
     t0 = time.perf_counter()
     try:
         # The memory check first: a run that cannot fit is refused before compiling.
@@ -383,7 +288,6 @@ def cmd_run(args) -> int:
         _warm_up("run", sim, args.quiet)
         if progress is not None:
             progress.start()
-            progress.t0 = progress.last = time.perf_counter()
         table = sim.run_batch(args.replicas, threads=args.threads,
                               progress=progress.update if progress is not None else False,
                               memory_budget=args.memory_budget).table
@@ -419,7 +323,8 @@ def _run_header(label: str, sim, replicas: int, seed: int, settings, wall: float
 
     plural = "replica" if replicas == 1 else "replicas"
     changed = f", {', '.join(settings)}" if settings else ""
-    return f"{label}: {replicas} {plural}, seed {seed}{changed}, {wall:.1f} s | {scenario_line(sim)}"
+    return (f"{label}: {replicas} {plural}, seed {seed}{changed}, {wall:.1f} s | "
+            f"{scenario_line(sim)}")
 
 
 def _latency_note(table, slos) -> str:
@@ -539,8 +444,9 @@ def _prepare_sweep(command: str, args):
     label, scenario = loaded
     spec = scenario.sweep or {}
     if not spec and not args.param:
-        return _error(command, f"{label} has no [sweep] section (`fastdeploy docs scenarios`); give "
-                               "the values to sweep with --param PATH=V1,V2,...")
+        return _error(command, f"{label} has no [sweep] section (`fastdeploy docs "
+                               "scenarios`); give the values to sweep with --param "
+                               "PATH=V1,V2,...")
     sim = _with_settings(command, scenario.build(scenario.seed), args)
     if isinstance(sim, int):
         return sim

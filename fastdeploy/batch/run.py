@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -13,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..core import validate
+from ..progress import Progress
 from . import schema as sc
 from ..rules import profiles
 from .bundles import make_outputs, make_workspace
@@ -146,6 +146,10 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     span = np.array([model.start_ns, model.end_ns], np.int64)
     local = threading.local()
     tables, event_tables, series_tables = [], [], []
+    reporter = None
+    if progress and not callable(progress):
+        reporter = Progress("run_batch", n, threads)
+        reporter.start()
     t0 = time.perf_counter()
     done = 0
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -186,11 +190,13 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                     done += fut.result()
                     if callable(progress):
                         progress(done, n)
-                    elif progress:
-                        _report(done, n, t0)
+                    elif reporter is not None:
+                        reporter.update(done, n)
             except BaseException:
                 for fut in futures:
                     fut.cancel()
+                if reporter is not None:
+                    reporter.close()
                 raise
             _check_status(ids, STATUS)
             counts = out.totals[:, sc.OG_NSCALE]
@@ -202,8 +208,8 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             event_tables.append(scaling_events_table(model, ids, out.scaling_events, counts))
             if n_ts:
                 series_tables.append(timeseries_table(model, ids, out.timeseries, step_ns))
-    if progress and not callable(progress):
-        print(file=sys.stderr)
+    if reporter is not None:
+        reporter.close()
     wall = time.perf_counter() - t0
     series = pa.concat_tables(series_tables) if n_ts else None
     return pa.concat_tables(tables), pa.concat_tables(event_tables), series, wall
@@ -279,14 +285,6 @@ def _size(nbytes: int) -> str:
     if nbytes < 2**20:
         return f"{nbytes} bytes" if nbytes < 2**10 else f"{nbytes / 2**10:.1f} KiB"
     return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
-
-
-def _report(done: int, total: int, t0: float) -> None:
-    elapsed = time.perf_counter() - t0
-    rate = done / max(elapsed, 1e-9)
-    left = (total - done) / rate if rate > 0 else float("inf")
-    print(f"\r{done}/{total} replicas, {rate:.0f}/s, {left:.0f} s left ", end="",
-          file=sys.stderr, flush=True)
 
 
 def _check_status(ids, STATUS) -> None:

@@ -28,8 +28,8 @@ def metric_names(model) -> tuple[list[str], list[str]]:
     from ..batch.results import G_COLUMNS, STAT_NAMES
 
     numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p95",
-                                 "latency_p99", "latency_max", "instance_seconds", "final_instances",
-                                 "peak_instances"]
+                                 "latency_p99", "latency_max", "instance_seconds",
+                                 "final_instances", "peak_instances"]
     outcomes = []
     for col in model.columns:
         numeric += [f"{col.name}.{f}" for f in STAT_NAMES[col.kind]]

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pyarrow as pa
+from tqdm import tqdm
 
 from ..batch.lower import lower
 from ..core import validate
@@ -219,9 +220,15 @@ class Sweep:
         counts = np.zeros(n_points, dtype=np.int64)
         tables: list[pa.Table] = []
         stats = {"run": 0, "reused": 0, "rows": 0}
+        # Rows done of rows planned so far (sequential stopping adds rounds as it goes).
+        bar = tqdm(desc="sweep", total=0, unit=" rows", file=sys.stderr, leave=False,
+                   dynamic_ncols=True) if progress else None
 
         def execute(chunks, round_):
             tasks = []
+            if bar is not None:
+                bar.total += sum(len(c.point_ids) * (c.hi - c.lo) for c in chunks)
+                bar.set_postfix_str(f"round {round_}")
             for chunk in chunks:
                 table = store.read(chunk, self.schema) if store is not None else None
                 if table is None:
@@ -231,17 +238,16 @@ class Sweep:
                     tables.append(table)
                     stats["reused"] += 1
                     stats["rows"] += table.num_rows
+                    if bar is not None:
+                        bar.update(table.num_rows)
             for task, table in runner.run(tasks):
                 if store is not None:
                     store.write(task.chunk, table)
                 tables.append(table)
                 stats["run"] += 1
                 stats["rows"] += table.num_rows
-                if progress:
-                    rate = stats["rows"] / max(time.perf_counter() - t0, 1e-9)
-                    print(f"\rsweep: round {round_}, {stats['run'] + stats['reused']} chunks, "
-                          f"{stats['rows']} rows, {rate:.0f} rows/s", end="", file=sys.stderr,
-                          flush=True)
+                if bar is not None:
+                    bar.update(table.num_rows)
             for chunk in chunks:
                 counts[list(chunk.point_ids)] = chunk.hi
 
@@ -260,8 +266,8 @@ class Sweep:
                 execute(next_round(active, n_points, done, round_, chunk_replicas, max_replicas),
                         round_)
                 done = min(max_replicas, done + chunk_replicas)
-        if progress:
-            print(file=sys.stderr)
+        if bar is not None:
+            bar.close()
         table = _sort(tables, self.schema)
         result = SweepResult(table, self.points, self.keys, counts, digest,
                              time.perf_counter() - t0, stats["run"], stats["reused"],

@@ -13,8 +13,8 @@ from ..schema import (CA_ROWS, DO_END, DO_STATUS, G_COMPLETED, G_COST_NS, G_CREA
                       IE_KIND, IE_PAYLOAD, IE_TARGET, IE_TIME, LBS_ADDED, LBS_BACKENDS, LBS_PAIRS,
                       LBS_REMOVED, LBS_STRATEGY, LB_ADDED, LB_PICK_STALE, LB_REMOVED, LB_ROWS,
                       LB_STATS, LB_STAT_FIRST, LB_STRATEGY, LR_WEIGHTS, ND_NEXT, OG_EVENTS,
-                      OG_NSCALE, OUT_G_FIELDS, Q_FIELDS, QUANTILES, RB_CA, RB_KLB, RB_KRO, RB_KSRC, RB_LB,
-                      RB_NRO, RB_RO, RB_SC, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SC_ROWS, SD_STOP_NS,
+                      OG_NSCALE, OUT_G_FIELDS, Q_FIELDS, QUANTILES, RB_CA, RB_KLB, RB_KRO,
+                      RB_KSRC, RB_LB, RB_NRO, RB_RO, RB_SC, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SC_ROWS, SD_STOP_NS,
                       SRC_STOP_SLOT, SV_LB, TS_INSTANCES, TS_IN_FLIGHT, TS_QUEUE, TS_UTIL)
 from .balancer import lb_row, on_added
 from .servers import new_server
