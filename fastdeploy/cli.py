@@ -341,8 +341,8 @@ def _latency_note(table, slos) -> str:
     except ValueError:
         lines.append("pooled latency: none (no replica completed a request)")
     else:
-        d = decimals_for(pooled)
-        cells = ", ".join(f"p{round(q * 100)} {format_number(v, d)} s"
+        # Each with 4 significant digits: the pooled p50 and p99 may differ a hundredfold.
+        cells = ", ".join(f"p{round(q * 100)} {format_number(v, decimals_for([v]))} s"
                           for q, v in zip((0.5, 0.9, 0.95, 0.99), pooled))
         lines.append(f"pooled over every replica's requests: {cells} (estimated from each "
                      "replica's quantiles: `fastdeploy docs summaries`)")
