@@ -13,16 +13,24 @@ from . import __version__
 
 RUN_HELP = """\
 Run replicas of a scenario in the batch engine (numba kernels on every core) and print
+one line of what ran (servers, traffic, each controller's settings, replicas, seed), then
 each metric's unit, mean with a 95% confidence interval (clipped to what the metric can
 take: counts and times >= 0, probabilities in [0, 1]) and its spread across replicas
-(`fastdeploy docs summaries`).
+(p50, p90, p95, p99), then what the latency rows mean and the pooled latency quantiles of
+all replicas' requests together (`fastdeploy docs summaries`).
+
+--slo METRIC<=VALUE (or >=; repeatable) adds the share of replicas meeting the objective
+with its 95% Wilson interval, e.g. --slo 'latency_p99<=0.5'. --out FILE.parquet writes
+the per-replica table with the scenario file's text, seed, replica count, --set values
+and fastdeploy version in its Parquet metadata: `fastdeploy plot FILE` and `fastdeploy
+compare A B` read them back.
 
 SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario file
-(TOML, described in `fastdeploy docs scenarios`). A preset name wins over a file of the same name
-in the current directory: write ./NAME to run the file.
+(TOML, described in `fastdeploy docs scenarios`). A preset name wins over a file of the
+same name in the current directory: write ./NAME to run the file.
 
-Progress goes to stderr: a progress bar (replicas done, rate, time left) on a terminal,
-else a line every few seconds; a run estimated to take more than half a minute says so
+Progress goes to stderr: a progress bar (tqdm's: replicas done, rate, time left) on a
+terminal, else a line every few seconds; a run estimated to take more than half a minute says so
 when its first replicas finish. --quiet turns both off. A run refused by the memory
 budget (--memory-budget) is refused before anything runs. The first run compiles the
 kernels (about 18 s on 2 cores, said when it happens; cached on disk after that).
@@ -364,6 +372,10 @@ With --out DIR the per-replica rows are written chunk by chunk to a Parquet data
 DIR as chunks finish; after an interruption, the same command with --resume skips the
 finished chunks and ends with the same table. --scheduler ADDRESS spreads the chunks over
 a Dask cluster (pip install 'fastdeploy[dask]').
+
+--slo METRIC<=VALUE (or >=; repeatable) adds each point's share of replicas meeting the
+objective with its 95% Wilson interval (also in DIR/_summary.parquet), e.g. --slo
+'latency_p99<=0.5'. `fastdeploy compare DIR` compares the points of DIR afterwards.
 
 Exit status: 0 done, 1 the run failed, 2 a mistake in the file or the arguments."""
 
