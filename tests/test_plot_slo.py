@@ -79,7 +79,7 @@ def test_cli_slo_attainment_and_slo_options(tmp_path):
       "scaler.policy.target=0.5,0.8"], "--slo applies to --kind latency and slo_attainment"),
     (["--slo", "latency_p99<=1"], "the plot of autoscale-spike is --kind instances"),
     (["--kind", "latency", "--slo", "latency_p99>=1"], "the latency plot draws a latency"),
-    (["--kind", "latency", "--slo", "-2"], "expected a latency in seconds > 0"),
+    (["--kind", "latency", "--slo", "-2"], "--slo must be a latency in seconds > 0, got -2"),
     (["--kind", "slo_attainment", "--slo", "latency_p99<=1", "--param",
       "scaler.policy.target=0.5,0.8", "--param", "scaler.scale_in_cooldown=30,60"],
      "choose the one on x with --parameter"),

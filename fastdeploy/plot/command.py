@@ -311,7 +311,7 @@ def slo_options(kind, texts) -> tuple[float | None, tuple]:
                                  "(SECONDS or latency_pNN<=SECONDS)")
         seconds = float(slo.threshold)
     if not (0 < seconds < float("inf")):
-        raise PlotInputError(f"--slo {text}: expected a latency in seconds > 0")
+        raise PlotInputError(f"--slo must be a latency in seconds > 0, got {text}")
     return seconds, ()
 
 
