@@ -12,15 +12,62 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_cli import run_cli
+from test_cli import TINY, run_cli
 
 from fastdeploy import __version__
-from fastdeploy.presets import preset_path, preset_scenario
+from fastdeploy.presets import preset_path
+from fastdeploy.scenario import load
 from fastdeploy.runfile import RunInfo, read_info, write_run
 from fastdeploy.summary import format_estimate, format_summary, summarize
 from fastdeploy.sweep import Sweep, grid
 
 ROOT = Path(__file__).resolve().parents[1]
+# Small scenarios: these tests run without the JIT too.
+ROLL = """name = "tiny-rolling"
+description = "a small rolling deployment for the tests"
+
+[simulation]
+end_time = 40
+seed = 0
+
+[templates.app]
+concurrency = 2
+service_time = { kind = "exponential", mean_latency = 0.05 }
+queue_capacity = 20
+
+[[load_balancers]]
+name = "lb"
+backends = [{ template = "app", count = 4, prefix = "server_" }]
+
+[[sources]]
+name = "traffic"
+target = "lb"
+rate = 20
+
+[[rolling]]
+name = "rolling"
+load_balancer = "lb"
+template = "app"
+batch_size = 2
+health_check_interval = 2
+healthy_threshold = 2
+max_failures = 1
+deploy_at = 5
+"""
+
+
+@pytest.fixture
+def roll(tmp_path) -> str:
+    f = tmp_path / "roll.toml"
+    f.write_text(ROLL)
+    return str(f)
+
+
+@pytest.fixture
+def tiny(tmp_path) -> str:
+    f = tmp_path / "tiny.toml"
+    f.write_text(TINY)
+    return str(f)
 
 
 def lines_of(out: str, start: str) -> list[str]:
@@ -28,21 +75,22 @@ def lines_of(out: str, start: str) -> list[str]:
 
 
 # -- run: the echo, the latency note, --slo --------------------------------------------------
-def test_run_echoes_the_scenario_and_explains_latency_and_slos(tmp_path):
-    status, out, err = run_cli("run", "autoscale-spike", "--replicas", "30", "--quiet",
+def test_run_echoes_the_scenario_and_explains_latency_and_slos(tiny):
+    status, out, err = run_cli("run", tiny, "--replicas", "12", "--quiet",
                                "--set", "scaler.policy.target=0.5",
-                               "--slo", "latency_p99<=0.5", "--slo", "instance_seconds>=1000")
+                               "--slo", "latency_p99<=0.4", "--slo", "instance_seconds>=20")
     assert status == 0, err
     head = out.splitlines()[0]
-    assert head.startswith("autoscale-spike: 30 replicas, seed 0, scaler.policy.target=0.5, ")
-    assert "scaler (AutoScaler, TargetUtilization policy): " in head
-    assert "policy.target=0.5 " in head and "max_instances=20" in head
-    assert "traffic (Source): profile.baseline_rate=20" in head
+    assert head.startswith(f"{tiny}: 12 replicas, seed 3, scaler.policy.target=0.5, ")
+    assert head.endswith(" s | 2 servers; traffic (Source): profile.rate=30; scaler "
+                         "(AutoScaler, TargetUtilization policy): min_instances=1 "
+                         "max_instances=4 evaluation_interval=2 scale_out_cooldown=30 "
+                         "scale_in_cooldown=60 policy.target=0.5 policy.tolerance=0.1")
     assert "mean of the replicas' p99" in out
     from fastdeploy.batch.assign import with_parameters
 
-    table = with_parameters(preset_scenario("autoscale-spike").build(0),
-                            {"scaler.policy.target": 0.5}).run_batch(30).table
+    table = with_parameters(load(tiny).build(), {"scaler.policy.target": 0.5}).run_batch(
+        12).table
     from fastdeploy.pooled import pooled_quantile
 
     (pooled,) = lines_of(out, "pooled over every replica's requests: ")
@@ -51,12 +99,12 @@ def test_run_echoes_the_scenario_and_explains_latency_and_slos(tmp_path):
     for q, text in shown.items():
         assert float(text) == pytest.approx(pooled_quantile(table, int(q[1:]) / 100), rel=2e-3)
     # The SLO rows are the summary's rows for those objectives, as printed.
-    expected = format_summary(summarize(table, ["latency_p99<=0.5", "instance_seconds>=1000"]))
+    expected = format_summary(summarize(table, ["latency_p99<=0.4", "instance_seconds>=20"]))
     assert expected in out
-    (row,) = lines_of(out, "latency_p99<=0.5 ")
-    k = int((table.column("latency_p99").to_numpy() <= 0.5).sum())
-    assert row.split()[1:3] == ["probability", "30"] and 0 < k < 30
-    assert lines_of(out, "latency_p99<=0.5: the share of replicas whose latency_p99 is <= 0.5 s")
+    (row,) = lines_of(out, "latency_p99<=0.4 ")
+    k = int((table.column("latency_p99").to_numpy() <= 0.4).sum())
+    assert row.split()[1:3] == ["probability", "12"] and 0 < k < 12
+    assert lines_of(out, "latency_p99<=0.4: the share of replicas whose latency_p99 is <= 0.4 s")
 
 
 @pytest.mark.parametrize("argv, status, message", [
@@ -78,27 +126,28 @@ def test_bad_slo_is_refused_before_running(argv, status, message):
     assert "Traceback" not in err
 
 
-def test_sweep_and_compare_show_attainment():
-    status, out, err = run_cli("sweep", "rolling", "--param", "rolling.batch_size=2,4",
-                               "--replicas", "20", "--quiet", "--slo", "rolling.end_time<=60")
+def test_sweep_and_compare_show_attainment(roll):
+    status, out, err = run_cli("sweep", roll, "--param", "rolling.batch_size=2,4",
+                               "--replicas", "10", "--quiet", "--slo", "rolling.end_time<=13.1")
     assert status == 0, err
-    assert "rolling.end_time<=60 (probability) [95% CI]" in out
-    result = Sweep(preset_scenario("rolling").build(0), grid({"rolling.batch_size": [2, 4]}),
-                   20).run(slos=["rolling.end_time<=60"])
+    assert "rolling.end_time<=13.1 (probability) [95% CI]" in out
+    result = Sweep(load(roll).build(), grid({"rolling.batch_size": [2, 4]}),
+                   10).run(slos=["rolling.end_time<=13.1"])
     s = result.summary.to_pylist()
+    assert 0 < s[0]["rolling.end_time<=13.1.mean"] < 1
     for point, line in zip(s, out.splitlines()[3:]):
         assert line.rstrip().endswith(format_estimate(
-            point["rolling.end_time<=60.mean"], point["rolling.end_time<=60.ci_low"],
-            point["rolling.end_time<=60.ci_high"]))
-    status, out, err = run_cli("compare", "rolling", "--param", "rolling.batch_size=2,4",
-                               "--replicas", "20", "--quiet", "--slo", "rolling.end_time<=60")
+            point["rolling.end_time<=13.1.mean"], point["rolling.end_time<=13.1.ci_low"],
+            point["rolling.end_time<=13.1.ci_high"]))
+    status, out, err = run_cli("compare", roll, "--param", "rolling.batch_size=2,4",
+                               "--replicas", "10", "--quiet", "--slo", "rolling.end_time<=13.1")
     assert status == 0, err
-    row = result.compare(0, slos=["rolling.end_time<=60"]).to_pylist()[0]
-    (line,) = [x for x in out.splitlines() if x.strip().startswith("rolling.end_time<=60 ")]
+    row = result.compare(0, slos=["rolling.end_time<=13.1"]).to_pylist()[0]
+    (line,) = [x for x in out.splitlines() if x.strip().startswith("rolling.end_time<=13.1 ")]
     assert line.split()[1] == "probability"
-    assert line.endswith(format_estimate(row["rolling.end_time<=60.diff"],
-                                         row["rolling.end_time<=60.ci_low"],
-                                         row["rolling.end_time<=60.ci_high"]))
+    assert line.endswith(format_estimate(row["rolling.end_time<=13.1.diff"],
+                                         row["rolling.end_time<=13.1.ci_low"],
+                                         row["rolling.end_time<=13.1.ci_high"]))
 
 
 # -- run files: metadata, plot and compare without the scenario ---------------------------------
@@ -143,7 +192,7 @@ def test_run_info_refuses_broken_metadata(tmp_path):
 def test_plot_reads_the_scenario_of_a_run_file(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "c.parquet"
-    assert run_cli("run", "canary-good", "--replicas", "20", "--quiet", "--out", str(out))[0] == 0
+    assert run_cli("run", "canary-good", "--replicas", "3", "--quiet", "--out", str(out))[0] == 0
     # durations needs the deploy time: from the file's metadata, not --scenario.
     status, stdout, err = run_cli("plot", str(out), "--kind", "durations", "-o",
                                   str(tmp_path / "d.png"), "--quiet")
@@ -157,21 +206,21 @@ def test_plot_reads_the_scenario_of_a_run_file(tmp_path):
     assert read(tmp_path / "bare.parquet").simulation is None
 
 
-def test_compare_run_files(tmp_path):
+def test_compare_run_files(tmp_path, roll):
     a, b, c = (tmp_path / f"{n}.parquet" for n in "abc")
-    base = ["run", "rolling", "--replicas", "15", "--quiet"]
+    base = ["run", roll, "--replicas", "8", "--quiet"]
     assert run_cli(*base, "--out", str(a))[0] == 0
     assert run_cli(*base, "--out", str(b), "--set", "rolling.batch_size=4")[0] == 0
     assert run_cli(*base, "--out", str(c), "--seed", "9")[0] == 0
-    status, out, err = run_cli("compare", str(a), str(b), "--slo", "rolling.end_time<=60")
+    status, out, err = run_cli("compare", str(a), str(b), "--slo", "rolling.end_time<=13.1")
     assert status == 0, err
     assert f"baseline: point 0 ({a}, rolling.batch_size=2)" in out
-    assert "paired by replica" in out and f"point 1 ({b}, rolling.batch_size=4), 15 pairs" in out
+    assert "paired by replica" in out and f"point 1 ({b}, rolling.batch_size=4), 8 pairs" in out
     # The same numbers as a sweep over the setting (same seed: the same replicas).
-    result = Sweep(preset_scenario("rolling").build(0), grid({"rolling.batch_size": [2, 4]}),
-                   15).run()
-    row = result.compare(0, slos=["rolling.end_time<=60"]).to_pylist()[0]
-    for m in ("rolling.end_time", "rolling.end_time<=60"):
+    result = Sweep(load(roll).build(), grid({"rolling.batch_size": [2, 4]}), 8).run()
+    row = result.compare(0, slos=["rolling.end_time<=13.1"]).to_pylist()[0]
+    assert row["rolling.end_time<=13.1.diff"] > 0
+    for m in ("rolling.end_time", "rolling.end_time<=13.1"):
         (line,) = [x for x in out.splitlines() if x.strip().startswith(m + " ")]
         assert line.endswith(format_estimate(row[f"{m}.diff"], row[f"{m}.ci_low"],
                                              row[f"{m}.ci_high"]))
@@ -179,19 +228,18 @@ def test_compare_run_files(tmp_path):
     status, out, err = run_cli("compare", str(a), str(c))
     assert status == 0, err
     assert "unpaired (different random streams), 95% Welch interval" in out
-    assert "15 replicas" in out
+    assert "8 replicas" in out
 
 
-def test_compare_a_sweep_directory(tmp_path):
+def test_compare_a_sweep_directory(tmp_path, roll):
     d = tmp_path / "sw"
-    assert run_cli("sweep", "rolling", "--param", "rolling.batch_size=2,4", "--replicas", "10",
+    assert run_cli("sweep", roll, "--param", "rolling.batch_size=2,4", "--replicas", "6",
                    "--quiet", "--out", str(d))[0] == 0
     status, out, err = run_cli("compare", str(d), "--slo", "rolling.end_time<=60")
     assert status == 0, err
     assert out.splitlines()[0] == (f"sweep {d}: 2 points; baseline: point 0 "
                                    "(rolling.batch_size=2)")
-    result = Sweep(preset_scenario("rolling").build(0), grid({"rolling.batch_size": [2, 4]}),
-                   10).run()
+    result = Sweep(load(roll).build(), grid({"rolling.batch_size": [2, 4]}), 6).run()
     row = result.compare(0).to_pylist()[0]
     (line,) = [x for x in out.splitlines() if x.strip().startswith("rolling.end_time ")]
     assert line.endswith(format_estimate(row["rolling.end_time.diff"],

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_cli import run_cli
+from test_cli import TINY, run_cli
 
 from fastdeploy.plot.inputs import as_sweep
 from fastdeploy.plot.slo import attainment_curves, plot_slo_attainment
-from fastdeploy.presets import autoscale_spike
+from fastdeploy.scenario import loads
 from fastdeploy.slo import parse_slos
 from fastdeploy.sweep import Sweep, grid
 
@@ -17,20 +17,28 @@ pytest.importorskip("matplotlib")
 
 @pytest.fixture(scope="module")
 def swept():
-    space = grid({"scaler.policy.target": [0.5, 0.8],
-                  "scaler.scale_in_cooldown": [30, 120]})
-    return Sweep(autoscale_spike(), space, 12).run(threads=1)
+    # A small scenario (quick without the JIT too): more traffic, fewer replicas meet it.
+    space = grid({"traffic.profile.rate": [30, 45], "scaler.scale_in_cooldown": [30, 120]})
+    return Sweep(loads(TINY).build(), space, 12).run(threads=1)
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    f = tmp_path / "tiny.toml"
+    f.write_text(TINY)
+    return str(f)
 
 
 def test_curves_are_the_summary_attainment(swept):
-    slos = parse_slos(["latency_p99<=1", "latency_p99<=3"])
-    curves = attainment_curves(as_sweep(swept), slos, "scaler.policy.target")
+    slos = parse_slos(["latency_p99<=0.4", "latency_p99<=1"])
+    curves = attainment_curves(as_sweep(swept), slos, "traffic.profile.rate")
     assert len(curves) == 4          # 2 objectives x 2 values of the other parameter
     summary = swept.summarize(slos).to_pylist()
+    assert any(0 < c[3][0] < 1 for c in curves)
     for slo, other, x, p, lo, hi in curves:
-        assert list(x) == [0.5, 0.8]
+        assert list(x) == [30, 45]
         for xi, pi, li, hi_ in zip(x, p, lo, hi):
-            (row,) = [r for r in summary if r["scaler.policy.target"] == xi
+            (row,) = [r for r in summary if r["traffic.profile.rate"] == xi
                       and r["scaler.scale_in_cooldown"] == other["scaler.scale_in_cooldown"]]
             assert (pi, li, hi_) == (row[f"{slo.name}.mean"], row[f"{slo.name}.ci_low"],
                                      row[f"{slo.name}.ci_high"])
@@ -39,7 +47,7 @@ def test_curves_are_the_summary_attainment(swept):
 
 
 def test_plot_draws_one_curve_per_objective_and_setting(swept, tmp_path):
-    fig = plot_slo_attainment(swept, ["latency_p99<=1"], parameter="scaler.policy.target",
+    fig = plot_slo_attainment(swept, ["latency_p99<=1"], parameter="traffic.profile.rate",
                               out=tmp_path / "a.svg")
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -49,22 +57,22 @@ def test_plot_draws_one_curve_per_objective_and_setting(swept, tmp_path):
     with pytest.raises(ValueError, match="choose the parameter on x"):
         plot_slo_attainment(swept, ["latency_p99<=1"])
     with pytest.raises(ValueError, match="needs an objective"):
-        plot_slo_attainment(swept, [], parameter="scaler.policy.target")
+        plot_slo_attainment(swept, [], parameter="traffic.profile.rate")
     summary_only = as_sweep(swept.summary)
     with pytest.raises(ValueError, match="only a summary, without the columns of "
                                          "latency_p99<=1"):
-        plot_slo_attainment(summary_only, ["latency_p99<=1"], parameter="scaler.policy.target")
+        plot_slo_attainment(summary_only, ["latency_p99<=1"], parameter="traffic.profile.rate")
 
 
-def test_cli_slo_attainment_and_slo_options(tmp_path):
+def test_cli_slo_attainment_and_slo_options(tmp_path, tiny):
     out = tmp_path / "slo.png"
-    status, stdout, err = run_cli("plot", "autoscale-spike", "--kind", "slo_attainment",
-                                  "--slo", "latency_p99<=1", "--param",
-                                  "scaler.policy.target=0.5,0.8", "--replicas", "8",
+    status, stdout, err = run_cli("plot", tiny, "--kind", "slo_attainment",
+                                  "--slo", "latency_p99<=0.4", "--param",
+                                  "traffic.profile.rate=30,45", "--replicas", "6",
                                   "--quiet", "-o", str(out))
     assert status == 0, err
     assert stdout.startswith("slo_attainment plot written to") and out.stat().st_size > 0
-    status, _, err = run_cli("plot", "autoscale-spike", "--kind", "latency", "--replicas", "5",
+    status, _, err = run_cli("plot", tiny, "--kind", "latency", "--replicas", "5",
                              "--slo", "latency_p99<=0.5", "--quiet", "-o",
                              str(tmp_path / "l.png"))
     assert status == 0, err

@@ -12,10 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from fastdeploy.presets import autoscale_spike
+from fastdeploy.scenario import loads
 from fastdeploy.slo import SLO, check_metrics, counts, indicator, parse_slo, parse_slos
 from fastdeploy.summary import FIELDS, summarize
 from fastdeploy.sweep import Sweep, grid
+from test_cli import TINY  # a small autoscaling scenario: quick without the JIT too
 
 
 def wilson(k, n):
@@ -74,21 +75,22 @@ def test_indicator_leaves_nulls_out_and_bounds_are_inclusive():
 
 @pytest.fixture(scope="module")
 def spike():
-    return autoscale_spike().run_batch(60, threads=1).table
+    return loads(TINY).build().run_batch(30, threads=1).table
 
 
 def test_run_summary_adds_attainment_rows(spike):
-    s = summarize(spike, ["latency_p99<=0.5", "instance_seconds>=1900"])
+    s = summarize(spike, ["latency_p99<=0.4", "instance_seconds>=20"])
     rows = {r["metric"]: r for r in s.to_pylist()}
     p99 = spike.column("latency_p99").to_numpy()
-    k = int((p99 <= 0.5).sum())
-    row = rows["latency_p99<=0.5"]
-    assert row["unit"] == "probability" and row["n"] == 60 and row["mean"] == k / 60
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson(k, 60), abs=1e-12)
+    k = int((p99 <= 0.4).sum())
+    assert 0 < k < 30
+    row = rows["latency_p99<=0.4"]
+    assert row["unit"] == "probability" and row["n"] == 30 and row["mean"] == k / 30
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson(k, 30), abs=1e-12)
     assert all(math.isnan(row[f]) for f in FIELDS[4:])
     cost = spike.column("instance_seconds").to_numpy()
-    assert rows["instance_seconds>=1900"]["mean"] == (cost >= 1900).mean()
-    assert s.column("metric").to_pylist()[-2:] == ["latency_p99<=0.5", "instance_seconds>=1900"]
+    assert rows["instance_seconds>=20"]["mean"] == (cost >= 20).mean()
+    assert s.column("metric").to_pylist()[-2:] == ["latency_p99<=0.4", "instance_seconds>=20"]
 
 
 def test_p95_per_replica_and_across_replicas(spike):
@@ -101,26 +103,30 @@ def test_p95_per_replica_and_across_replicas(spike):
 
 
 def test_sweep_summary_and_compare_with_slos(tmp_path):
-    sweep = Sweep(autoscale_spike(), grid({"scaler.policy.target": [0.5, 0.8]}), 40)
-    result = sweep.run(threads=1, slos=["latency_p99<=1"], out=tmp_path / "s")
+    sweep = Sweep(loads(TINY).build(), grid({"traffic.profile.rate": [30, 45]}), 20)
+    result = sweep.run(threads=1, slos=["latency_p99<=0.4"], out=tmp_path / "s")
     s = result.summary
+    hits = []
     for point in (0, 1):
         p99 = result.rows_of(point).column("latency_p99").to_numpy()
-        k = int((p99 <= 1).sum())
-        assert s.column("latency_p99<=1.mean")[point].as_py() == k / 40
-        assert s.column("latency_p99<=1.ci_low")[point].as_py() == pytest.approx(
-            wilson(k, 40)[0], abs=1e-12)
+        k = int((p99 <= 0.4).sum())
+        hits.append(k)
+        assert s.column("latency_p99<=0.4.mean")[point].as_py() == k / 20
+        assert s.column("latency_p99<=0.4.ci_low")[point].as_py() == pytest.approx(
+            wilson(k, 20)[0], abs=1e-12)
+    assert hits[0] > hits[1]         # more traffic, fewer replicas meet it
     written = pq.read_table(tmp_path / "s" / "_summary.parquet")
-    assert written.column("latency_p99<=1.mean").equals(s.column("latency_p99<=1.mean"))
+    assert written.column("latency_p99<=0.4.mean").equals(s.column("latency_p99<=0.4.mean"))
     # Another objective after the fact; the paired difference of attainment.
     other = result.summarize(["latency_p99<=2"])
     assert "latency_p99<=2.mean" in other.column_names
-    d = result.compare(0, slos=["latency_p99<=1"])
-    met = [(result.rows_of(p).column("latency_p99").to_numpy() <= 1).astype(float)
+    d = result.compare(0, slos=["latency_p99<=0.4"])
+    met = [(result.rows_of(p).column("latency_p99").to_numpy() <= 0.4).astype(float)
            for p in (0, 1)]
     diff = met[1] - met[0]
-    assert d.column("latency_p99<=1.diff")[0].as_py() == pytest.approx(diff.mean())
-    half = stats.t.ppf(0.975, 39) * diff.std(ddof=1) / math.sqrt(40)
-    assert d.column("latency_p99<=1.ci_high")[0].as_py() == pytest.approx(diff.mean() + half)
+    assert diff.std() > 0
+    assert d.column("latency_p99<=0.4.diff")[0].as_py() == pytest.approx(diff.mean())
+    half = stats.t.ppf(0.975, 19) * diff.std(ddof=1) / math.sqrt(20)
+    assert d.column("latency_p99<=0.4.ci_high")[0].as_py() == pytest.approx(diff.mean() + half)
     with pytest.raises(ValueError, match="'latency_p98' is not a numeric metric"):
         sweep.run(threads=1, slos=["latency_p98<=1"])
