@@ -74,6 +74,7 @@ class AutoScaler(Entity):
 
     def _begin_run(self, now_ns: int) -> None:
         self._params = self._param_row()
+        self._clock.run.watch_scaler(self, now_ns)
         if isinstance(self.policy, NumbaPolicy):
             self._policy_memory = np.zeros(self.policy.memory, np.float64)
 
@@ -149,7 +150,7 @@ class AutoScaler(Entity):
     def _scale_out(self, current, n, now_ns):
         for _ in range(n):
             k = rules.next_instance(self._state)
-            server = make_instance(self, self.server_factory, f"{self.name}_server_{k}")
+            server = make_instance(self, self.server_factory, f"{self.name}_server_{k}", k)
             self.load_balancer.add_backend(server)
             self._managed.append(server)
         self._record("scale_out", current, current + n, f"Added {n} instances")
