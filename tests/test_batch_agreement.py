@@ -94,13 +94,34 @@ def scenarios(draw) -> Scenario:
         return (f"LogNormalLatency({draw(sampled(0.01, 0.05, 0.15))}, "
                 f"sigma={draw(sampled(0.0, 0.5, 1.2))})")
 
+    def startup():
+        """A start-up delay: none, seconds, or each distribution, on the run's scale."""
+        kind = draw(sampled("none", "none", "seconds", "constant", "exponential", "uniform",
+                            "lognormal"))
+        if kind == "none":
+            return ""
+        if kind == "seconds":
+            return f", startup_delay={draw(sampled(0.0, 0.3, 1.0, 2.5))}"
+        if kind == "constant":
+            return f", startup_delay=ConstantLatency({draw(sampled(0.0, 0.5, 1.0, 4.0))})"
+        if kind == "exponential":
+            return f", startup_delay=ExponentialLatency({draw(sampled(0.2, 1.0, 3.0))})"
+        if kind == "uniform":
+            return f", startup_delay=UniformLatency(0.0, {draw(sampled(0.5, 2.0))})"
+        return f", startup_delay=LogNormalLatency({draw(sampled(0.5, 2.0))}, sigma=0.7)"
+
+    def grace():
+        g = draw(sampled(None, None, None, 0.0, 0.01, 0.05, 0.3))
+        return "" if g is None else f", termination_grace={g}"
+
     def server_args(failures=(0.0, 0.0, 0.05, 1.0)):
         return (f"concurrency={draw(st.integers(1, 4))}, service_time={dist()}, "
                 f"queue_capacity={draw(sampled(None, None, 0, 1, 2, 5))}, "
-                f"failure_rate={draw(st.sampled_from(failures))}")
+                f"failure_rate={draw(st.sampled_from(failures))}{grace()}")
 
     def factory():
-        return f"lambda name: Server(name, {server_args((0.0, 0.0, 0.0, 0.05, 1.0))})"
+        return (f"lambda name: Server(name, {server_args((0.0, 0.0, 0.0, 0.05, 1.0))}"
+                f"{startup()})")
 
     # Load balancers and their initial fleets.
     n_lb = draw(sampled(1, 1, 1, 2))
