@@ -26,7 +26,7 @@ NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
 REPLICAS = [0, 5] if NO_JIT else [0, 1, 5]
 
 AGREEMENT = settings(
-    max_examples=5 if NO_JIT else 40,
+    max_examples=5 if NO_JIT else int(os.environ.get("FASTDEPLOY_FUZZ_EXAMPLES", 40)),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
