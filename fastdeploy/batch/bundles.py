@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import autoscaler, canary, fleet, histogram, rolling
+from ..rules import autoscaler, canary, fleet, histogram, rolling, server
 from . import schema as sc
 
 
@@ -40,6 +40,9 @@ class Workspace(NamedTuple):
 
     counters: np.ndarray  # G
     fleet: np.ndarray  # rules/fleet.py record
+    # (servers, rows, H_COLUMNS): each server's history ring while a controller averages
+    # (rules/server.py); one row each when none does
+    history: np.ndarray
     servers: np.ndarray  # SV: (servers, SV_FIELDS)
     server_dist: np.ndarray  # SF: (servers, SF_FIELDS) float64
     nodes: np.ndarray  # ND: (pool, ND_FIELDS)
@@ -84,10 +87,11 @@ def workspace_bytes(ws: Workspace) -> int:
     return int(sum(a.nbytes for a in ws))
 
 
-def make_workspace(scenario: Scenario, servers: int, pool: int,
+def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
                    max_concurrency: int) -> Workspace:
-    """A workspace for replicas of ``scenario`` with room for ``servers`` servers and
-    ``pool`` requests or probes at a server at once."""
+    """A workspace for replicas of ``scenario`` with room for ``servers`` servers,
+    ``pool`` requests or probes at a server at once and ``history`` rows of each server's
+    metric history."""
     n_src = scenario.sources.shape[0]
     n_lb = scenario.lb_init.shape[0]
     n_sc = scenario.scaler_init.shape[0]
@@ -106,6 +110,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int,
     return Workspace(
         counters=np.zeros(sc.G_FIELDS, np.int64),
         fleet=np.zeros(fleet.FIELDS, np.int64),
+        history=np.zeros((servers, history, server.H_COLUMNS), np.int64),
         servers=np.zeros((servers, sc.SV_FIELDS), np.int64),
         server_dist=np.zeros((servers, sc.SF_FIELDS), np.float64),
         nodes=np.zeros((pool, sc.ND_FIELDS), np.int64),

@@ -71,6 +71,11 @@ class BatchModel:
     server_cap: int
     pool_cap: int
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
+    window_slots: list = field(default_factory=list)  # the controllers' metric windows
+
+    def averages(self, P_ROWS: np.ndarray) -> bool:
+        """Whether some controller averages its observation over a window in these rows."""
+        return bool(self.window_slots) and bool(np.any(P_ROWS[:, self.window_slots] > 0))
 
     def max_concurrency(self, P_ROWS: np.ndarray) -> int:
         """The largest concurrency of any server or template over the given rows."""
@@ -288,6 +293,7 @@ class _Lowerer:
         functions: list = []  # the distinct NumbaPolicy functions
         kernels_of: dict = {}
         scaler_slots = []
+        window_slots = []
         for i, a in enumerate(scalers):
             n = a.name
             row = SCS[i]
@@ -296,9 +302,11 @@ class _Lowerer:
             limits = dict(min_instances=dict(integer=True, minimum=0),
                           max_instances=dict(integer=True, minimum=1, maximum=MAX_INSTANCES),
                           evaluation_interval=POSITIVE_SECONDS,
-                          scale_out_cooldown=SECONDS, scale_in_cooldown=SECONDS)
+                          scale_out_cooldown=SECONDS, scale_in_cooldown=SECONDS,
+                          metric_window=SECONDS)
             slots = [pt.add(f"{n}.{name}", getattr(a, name), **limits[name])
                      for name in autoscaler.PARAM_NAMES]
+            window_slots.append(slots[autoscaler.P_WINDOW])
             off = slots[autoscaler.P_MIN]
             pt.require(f"{n}: min_instances must be <= max_instances",
                        lambda P, o=off: P[:, o + autoscaler.P_MIN] <= P[:, o + autoscaler.P_MAX])
@@ -459,7 +467,8 @@ class _Lowerer:
                             init_events=INIT_EV, policy_functions=policy_functions)
         return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns,
                           [a.name for a in scalers],
-                          server_cap, pool_cap, list(zip(scaler_slots, live_chains)))
+                          server_cap, pool_cap, list(zip(scaler_slots, live_chains)),
+                          window_slots)
 
 
 def lower(sim: Simulation) -> BatchModel:

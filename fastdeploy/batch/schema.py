@@ -37,8 +37,8 @@ IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_dp.IDLE, _dp.IN_PROGRESS, _dp.COMP
                                            _dp.ROLLED_BACK)
 
 # Overflow codes (which capacity ran out).
-OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP = range(4)
-OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap")
+OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP, OVERFLOW_HISTORY = range(5)
+OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap", "metric history")
 
 # == the lowered scenario (read-only, one per run) ==========================================
 # templates: one row per server template (initial servers first, then one per component
@@ -177,5 +177,5 @@ EV_SCALE_OUT, EV_SCALE_IN = 0, 1
 TS_INSTANCES, TS_QUEUE, TS_UTIL, TS_IN_FLIGHT, TS_READY, TS_BOOTING = range(6)
 TS_FIELDS = 6
 # run status: overflow code, then the capacities (servers, pool) that ran out
-RS_OVERFLOW, RS_SERVER_CAP, RS_POOL_CAP = range(3)
-RS_FIELDS = 3
+RS_OVERFLOW, RS_SERVER_CAP, RS_POOL_CAP, RS_HISTORY_CAP = range(4)
+RS_FIELDS = 4

@@ -14,6 +14,7 @@ from ..core.event import Event
 from ..core.temporal import Instant
 from ..rules import rng
 from ..rules import server as rules
+from ..rules.fleet import WINDOW_NS
 from ..rules.timeconv import seconds_to_ns
 from .distributions import ConstantLatency, LatencyDistribution
 
@@ -96,6 +97,27 @@ class Server(Entity):
                     -1 if self.queue_capacity is None else self.queue_capacity,
                     self._grace_ns())
         self._ever_costed = False
+        # The history of its in-service and queued integrals while a controller averages
+        # them (rules/server.py): a ring that grows before it would overflow.
+        self._hist = np.zeros((16, rules.H_COLUMNS), np.int64)
+
+    def _room(self) -> np.ndarray:
+        """The history ring, grown first when the next row would not fit."""
+        st = self._state
+        if self._clock.run.fleet[WINDOW_NS] > 0 and rules.history_full(st, self._hist):
+            cap = self._hist.shape[0]
+            order = (int(st[rules.H_HEAD]) + np.arange(int(st[rules.H_LEN]))) % cap
+            grown = np.zeros((2 * cap, rules.H_COLUMNS), np.int64)
+            grown[:order.size] = self._hist[order]
+            self._hist = grown
+            st[rules.H_HEAD] = 0
+        return self._hist
+
+    def observed(self, now_ns: int, window_ns: int) -> tuple[float, float, float]:
+        """(utilization, queue depth, in service) as a controller with a metric window
+        of window_ns sees them at now_ns (window 0: the values now)."""
+        u, d, b = rules.observe(self._state, self._hist, now_ns, window_ns)
+        return float(u), float(d), float(b)
 
     def _grace_ns(self) -> int:
         g = self._termination_grace
@@ -237,7 +259,8 @@ class Server(Entity):
 
     def _accept(self, ctx, item, now_ns):
         is_request = not isinstance(item, Probe)
-        action = rules.arrive(self._state, self._clock.run.fleet, is_request, now_ns)
+        action = rules.arrive(self._state, self._clock.run.fleet, self._room(), is_request,
+                              now_ns)
         if action == rules.START:
             self._start(item, now_ns)
             return []
@@ -275,8 +298,8 @@ class Server(Entity):
         if ctx["drops"] != self._state[rules.DROPS]:
             return []  # dropped when its server's termination grace ended
         is_request = isinstance(item, Event)
-        rules.finished(self._state, is_request, ctx["service_ns"], now_ns - ctx["arrived_ns"],
-                       int(failed))
+        rules.finished(self._state, self._clock.run.fleet, self._room(), is_request,
+                       ctx["service_ns"], now_ns - ctx["arrived_ns"], int(failed), now_ns)
         out: list[Event] = []
         if is_request:
             self._clock.run.request_done(now_ns - item.context["created_ns"], failed)
@@ -291,7 +314,7 @@ class Server(Entity):
     def _start_queued(self, now_ns: int) -> None:
         """Free slots are used at once: the head of the queue starts now."""
         q = self._queue
-        while q and rules.start_next(self._state, self._clock.run.fleet,
+        while q and rules.start_next(self._state, self._clock.run.fleet, self._room(),
                                      not isinstance(q[0][0], Probe), now_ns):
             nxt, arrived = q.popleft()
             self._start(nxt, now_ns, arrived)
@@ -332,7 +355,8 @@ class Server(Entity):
         return []
 
     def _grace_ended(self, removal: int, now_ns: int):
-        if rules.grace_ended(self._state, self._clock.run.fleet, removal, now_ns):
+        if rules.grace_ended(self._state, self._clock.run.fleet, self._room(), removal,
+                             now_ns):
             # Queued items are dropped with the instance; those in service were voided
             # (their completions see a new drop count). Probes get no answer.
             self._queue.clear()

@@ -26,9 +26,9 @@ STATS = ("evaluations", "scale_out_count", "scale_in_count", "instances_added",
          "instances_removed", "cooldown_blocks")
 
 # -- parameters ---------------------------------------------------------------------------
-P_MIN, P_MAX, P_INTERVAL, P_OUT_COOLDOWN, P_IN_COOLDOWN, P_POLICY = range(6)
+P_MIN, P_MAX, P_INTERVAL, P_OUT_COOLDOWN, P_IN_COOLDOWN, P_WINDOW, P_POLICY = range(7)
 PARAM_NAMES = ("min_instances", "max_instances", "evaluation_interval",
-               "scale_out_cooldown", "scale_in_cooldown")
+               "scale_out_cooldown", "scale_in_cooldown", "metric_window")
 
 # -- built-in policies (their parameters follow P_POLICY) ---------------------------------
 TARGET = 0  # target, tolerance
@@ -62,6 +62,14 @@ def begin_run(st, fl, prm, n_backends, now):
     st[MAX] = int(prm[P_MAX])
     st[BELOW_MAX] = 0
     fleet_size(st, fl, n_backends, now)
+    fleet.needs_window(fl, window_ns(prm))
+
+
+@njit
+def window_ns(prm):
+    """The metric window: the backends' utilization and queue depth it observes are
+    their time-weighted means over it (0: their values at the evaluation)."""
+    return seconds_to_ns(prm[P_WINDOW])
 
 
 @njit

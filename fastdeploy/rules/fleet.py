@@ -10,9 +10,12 @@ so the time averages are exact (the state is piecewise constant between changes)
 
 from .jit import njit_inline
 
+# (WINDOW_NS: the longest metric window of any controller of the run, 0 for none: the
+# servers keep their history that far back; HISTORY_FULL: a server's history ran out of
+# room, the kernels grow it and run the replica again.)
 (LAST_NS, READY, READY_NS, BOOTING, WAITING, BELOW_MAX, UNDER_NS, DROPPED,
- START_NS) = range(9)
-FIELDS = 9
+ START_NS, WINDOW_NS, HISTORY_FULL) = range(11)
+FIELDS = 11
 
 
 @njit_inline
@@ -21,6 +24,13 @@ def reset(fl, now):
     fl[:FIELDS] = 0
     fl[LAST_NS] = now
     fl[START_NS] = now
+
+
+@njit_inline
+def needs_window(fl, window_ns):
+    """A controller of the run averages its observation over window_ns."""
+    if window_ns > fl[WINDOW_NS]:
+        fl[WINDOW_NS] = window_ns
 
 
 @njit_inline

@@ -10,6 +10,13 @@ FIELDS columns of their server bank, beside their queue of pool nodes. The queue
 is each engine's storage; its length and every counter are here. Changes the replica
 integrates over time (ready instances, waiting requests) go to its fleet record
 (rules/fleet.py) from here.
+
+Averaged observation: while a controller of the run has a metric window (the fleet
+record's WINDOW_NS > 0), a server integrates its in-service and queued counts over time
+and keeps the history of those integrals over the last window, one (time, in-service
+integral, queued integral) row per change, in a ring each engine stores (``hist``: rows
+from the record's H_HEAD, H_LEN of them). ``observe`` reads the exact time-weighted
+means from it.
 """
 
 from . import fleet
@@ -27,8 +34,15 @@ from .timeconv import seconds_to_ns
  # termination grace (ns, -1: drain to completion), removals so far (a grace end
  # belongs to one), drops so far (an in-service item started before a drop is void),
  # requests dropped
- GRACE_NS, REMOVALS, DROPS, DROPPED) = range(21)
-FIELDS = 21
+ GRACE_NS, REMOVALS, DROPS, DROPPED,
+ # averaged observation: when it first joined a load balancer (-1: not yet), the
+ # integrals of in-service and queued (ns x count) up to INT_NS (-1: no change yet), and
+ # its history ring's first row and length
+ BORN_NS, BUSY_INT, QUEUE_INT, INT_NS, H_HEAD, H_LEN) = range(27)
+FIELDS = 27
+# The columns of a history row.
+H_TIME, H_BUSY, H_QUEUE = range(3)
+H_COLUMNS = 3
 
 # What happens to an arriving request or probe.
 START, QUEUE, REJECT = 0, 1, 2
@@ -44,6 +58,106 @@ def reset(st, concurrency, capacity, grace_ns):
     st[COST_SINCE] = -1
     st[READY] = 1
     st[GRACE_NS] = grace_ns
+    st[BORN_NS] = -1
+    st[INT_NS] = -1
+
+
+@njit_inline
+def _note(st, fl, hist, now):
+    """Before a change of in-service or queued while some controller averages: bring the
+    integrals up to now and record them in the history (one row per instant), dropping
+    rows older than the longest window needs. A full ring sets the fleet's HISTORY_FULL
+    (the row is then missing: the kernels run the replica again with more room)."""
+    window = fl[fleet.WINDOW_NS]
+    if window <= 0:
+        return
+    last = st[INT_NS]
+    if last >= 0:
+        st[BUSY_INT] += st[BUSY] * (now - last)
+        st[QUEUE_INT] += st[QUEUED] * (now - last)
+    st[INT_NS] = now
+    cap = hist.shape[0]
+    head = st[H_HEAD]
+    n = st[H_LEN]
+    # The row at or before now - window stays: queries interpolate from it.
+    while n >= 2 and hist[(head + 1) % cap, H_TIME] <= now - window:
+        head = (head + 1) % cap
+        n -= 1
+    st[H_HEAD] = head
+    if n > 0 and hist[(head + n - 1) % cap, H_TIME] == now:
+        st[H_LEN] = n
+        return
+    if n == cap:
+        fl[fleet.HISTORY_FULL] = 1
+        st[H_LEN] = n
+        return
+    row = (head + n) % cap
+    hist[row, H_TIME] = now
+    hist[row, H_BUSY] = st[BUSY_INT]
+    hist[row, H_QUEUE] = st[QUEUE_INT]
+    st[H_LEN] = n + 1
+
+
+@njit_inline
+def history_full(st, hist):
+    """Whether the next history row needs a bigger ring (the object engine grows it
+    first)."""
+    return st[H_LEN] >= hist.shape[0]
+
+
+@njit_inline
+def _integrals_at(st, hist, x):
+    """(in-service, queued) integrals from the first change up to time x, with x within
+    the history (not before the row at or before now - window)."""
+    cap = hist.shape[0]
+    head = st[H_HEAD]
+    n = st[H_LEN]
+    if n == 0 or x <= hist[head, H_TIME]:
+        if n > 0 and x == hist[head, H_TIME]:
+            return hist[head, H_BUSY], hist[head, H_QUEUE]
+        return 0, 0  # before the first change both counts were 0
+    # The last row at or before x (binary search over the ring in time order).
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if hist[(head + mid) % cap, H_TIME] <= x:
+            lo = mid
+        else:
+            hi = mid - 1
+    r = (head + lo) % cap
+    t0 = hist[r, H_TIME]
+    b0 = hist[r, H_BUSY]
+    q0 = hist[r, H_QUEUE]
+    if lo == n - 1:
+        # After the last change: the counts now held since then.
+        return b0 + st[BUSY] * (x - t0), q0 + st[QUEUED] * (x - t0)
+    r1 = (head + lo + 1) % cap
+    dt = hist[r1, H_TIME] - t0
+    # The counts were constant between the rows: the increments divide exactly.
+    busy = (hist[r1, H_BUSY] - b0) // dt
+    queued = (hist[r1, H_QUEUE] - q0) // dt
+    return b0 + busy * (x - t0), q0 + queued * (x - t0)
+
+
+@njit_inline
+def observe(st, hist, now, window_ns):
+    """What a controller sees of this server at now: (utilization, queue depth, in
+    service). With window_ns > 0, their exact time-weighted means over the last window
+    (over its life when it joined a load balancer less than a window ago; the values now
+    when that life is empty)."""
+    if window_ns <= 0:
+        return st[BUSY] / st[CONCURRENCY], float(st[QUEUED]), float(st[BUSY])
+    x = now - window_ns
+    if st[BORN_NS] > x:
+        x = st[BORN_NS]
+    span = now - x
+    if span <= 0:
+        return st[BUSY] / st[CONCURRENCY], float(st[QUEUED]), float(st[BUSY])
+    b1, q1 = _integrals_at(st, hist, now)
+    b0, q0 = _integrals_at(st, hist, x)
+    busy = (b1 - b0) / span
+    return busy / st[CONCURRENCY], (q1 - q0) / span, busy
 
 
 @njit_inline
@@ -61,11 +175,12 @@ def boots(st):
 
 
 @njit_inline
-def arrive(st, fl, is_request, now):
+def arrive(st, fl, hist, is_request, now):
     """A request (or a probe) arrives: START it in a free slot, QUEUE it, or REJECT it
     when the queue is full (counted for requests only: a probe is not a request). An
     instance that is not ready holds what it gets in its queue until it is."""
     if st[READY] == 1 and st[BUSY] < st[CONCURRENCY]:
+        _note(st, fl, hist, now)
         st[BUSY] += 1
         if not is_request:
             st[PROBES_BUSY] += 1
@@ -74,6 +189,7 @@ def arrive(st, fl, is_request, now):
         if is_request:
             st[REJECTED] += 1
         return REJECT
+    _note(st, fl, hist, now)
     st[QUEUED] += 1
     if is_request:
         fleet.waiting_changed(fl, 1, now)
@@ -97,9 +213,10 @@ def fails(failure_rate, u_fail):
 
 
 @njit_inline
-def finished(st, is_request, service, latency, failed):
+def finished(st, fl, hist, is_request, service, latency, failed, now):
     """A request or probe leaves its slot; a request's service time, latency at the
     server (wait + service) and failure are counted."""
+    _note(st, fl, hist, now)
     st[BUSY] -= 1
     if is_request:
         st[COMPLETED] += 1
@@ -111,11 +228,12 @@ def finished(st, is_request, service, latency, failed):
 
 
 @njit_inline
-def start_next(st, fl, head_is_request, now):
+def start_next(st, fl, hist, head_is_request, now):
     """A slot may be free (after a completion, or on becoming ready): does the head of
     the queue start now? (Free slots are used at once, so this is called until it says
     no.)"""
     if st[READY] == 1 and st[QUEUED] > 0 and st[BUSY] < st[CONCURRENCY]:
+        _note(st, fl, hist, now)
         st[QUEUED] -= 1
         st[BUSY] += 1
         if head_is_request:
@@ -147,6 +265,8 @@ def added(st, fl, now):
     already running)."""
     st[REMOVED] = 0
     st[MEMBER] = 1
+    if st[BORN_NS] < 0:
+        st[BORN_NS] = now
     if st[READY] == 1:
         fleet.ready_changed(fl, 1, now)
     if st[COST_SINCE] < 0:
@@ -180,7 +300,7 @@ def grace_end_ns(st, now):
 
 
 @njit_inline
-def grace_ended(st, fl, removal, now):
+def grace_ended(st, fl, hist, removal, now):
     """The grace of removal number ``removal`` ends: True when the server, still removed
     since then and running, drops what it holds now (the requests among it are counted
     dropped, not completed) and its instance time ends. The engines then discard their
@@ -193,6 +313,7 @@ def grace_ended(st, fl, removal, now):
     fleet.dropped(fl, n)
     if queued_requests > 0:
         fleet.waiting_changed(fl, -queued_requests, now)
+    _note(st, fl, hist, now)
     st[BUSY] = 0
     st[QUEUED] = 0
     st[PROBES_BUSY] = 0

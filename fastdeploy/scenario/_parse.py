@@ -484,7 +484,7 @@ class Parser:
             self.component_list("autoscalers", "autoscaler", {
                 "min_instances": r.integer, "max_instances": r.integer,
                 "evaluation_interval": r.seconds, "scale_out_cooldown": r.seconds,
-                "scale_in_cooldown": r.seconds}, "start_at")
+                "scale_in_cooldown": r.seconds, "metric_window": r.seconds}, "start_at")
             + self.component_list("canaries", "canary", {"evaluation_interval": r.seconds},
                                   "deploy_at")
             + self.component_list("rolling", "rolling", {

@@ -35,17 +35,19 @@ def observed_desired(w, sn, P, sc, now):
     lb = init[SCS_LB]
     row = lb_row(w, lb)
     current = w.list_len[row]
-    depth = 0
-    busy = 0
+    prm = P[init[SCS_POFF]:]
+    window = rules.window_ns(prm)
+    depth = 0.0
+    busy = 0.0
     util = 0.0
     for i in range(current):
         b = LS[row, i]
-        depth += SV[b, srv.QUEUED]
-        busy += SV[b, srv.BUSY]
-        util += SV[b, srv.BUSY] / SV[b, srv.CONCURRENCY]
+        u, d, n = srv.observe(SV[b], w.history[b], now, window)
+        util += u
+        depth += d
+        busy += n
     if current > 0:
         util = util / current
-    prm = P[init[SCS_POFF]:]
     if init[SCS_POLICY] == rules.FUNCTION:
         rules.observe(w.observation, prm, now, current, util, depth, busy,
                       w.lbs[lb, LB_RECEIVED])

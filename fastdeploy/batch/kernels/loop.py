@@ -2,11 +2,12 @@
 
 import numpy as np
 
+from ...rules import fleet
 from .. import heap
 from ..compile import entry
 from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
-                      G_OVERFLOW, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW,
-                      SCALER_EVAL, SERVER_READY)
+                      G_OVERFLOW, OVERFLOW_HISTORY, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY,
+                      ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
 from .autoscaler import handle_scaler_eval
 from .canary import handle_canary_deploy, handle_canary_eval
 from .replica import reset_replica, sample_timeseries, write_results
@@ -77,6 +78,9 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             heap.finish(H, G)
             if G[G_OVERFLOW] != 0:
                 break
+        if w.fleet[fleet.HISTORY_FULL] != 0 and G[G_OVERFLOW] == OVERFLOW_NONE:
+            # A server's history ran out of room: its averages would miss a change.
+            G[G_OVERFLOW] = OVERFLOW_HISTORY
         out.status[j, RS_OVERFLOW] = G[G_OVERFLOW]
         if G[G_OVERFLOW] != OVERFLOW_NONE:
             return j
