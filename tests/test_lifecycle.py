@@ -259,3 +259,113 @@ def test_round_robin_skips_booting_backends():
     # 0.25, 0.5, 0.75 to a (3 selections: counter 3); from 1.0: counter 3, 4, 5, 6, 7
     # over [a, b] -> b, a, b, a, b (b's request of 2.0 is still in service at the end).
     assert a.stats.requests_completed == 5 and b.stats.requests_completed == 2
+
+
+# -- averaged observation --------------------------------------------------------------------
+def windowed_fleet(window, concurrency=2, service=1.5):
+    """Server a takes a request every second from 1.0, each for ``service`` s; a scaler
+    with the metric window (bounds 1..1: it never acts) makes the servers keep history."""
+    a = Server("a", concurrency=concurrency, service_time=ConstantLatency(service))
+    lb = LoadBalancer("lb", backends=[a])
+    sc = AutoScaler("sc", lb, lambda n: Server(n), min_instances=1, max_instances=1,
+                    evaluation_interval=1.0, metric_window=window)
+    sim = Simulation(duration=10.0, sources=[Source.constant(1.0, lb, name="src")],
+                     entities=[lb, sc])
+    sim.schedule(sc.start())
+    return sim, a
+
+
+def looked_at(sim, a, times, window):
+    seen = {}
+
+    class Look(Entity):
+        def handle_event(self, event):
+            seen[event.time.to_seconds()] = a.observed(event.time.nanoseconds,
+                                                       round(window * 1e9))
+
+    look = Look("look")
+    for t in times:
+        sim.schedule(Event(t, "look", look))
+    sim.run()
+    return seen
+
+
+def test_windowed_utilization_is_the_hand_integral():
+    # In service: 1 on [1, 2), 2 on [2, 2.5), 1 on [2.5, 3), 2 on [3, 3.5), ... (a request
+    # every second, 1.5 s each). Over [1.75, 4.75]: 0.25 + 1 + 0.5 + 1 + 0.5 + 1 + 0.25
+    # = 4.5 request-seconds: 1.5 in service on average, utilization 0.75.
+    sim, a = windowed_fleet(3.0)
+    seen = looked_at(sim, a, [4.75, 1.5, 0.5], 3.0)
+    assert seen[4.75] == pytest.approx((0.75, 0.0, 1.5), abs=1e-15)
+    # Younger than the window: over its life (joined at 0): 0.5 request-s over 1.5 s.
+    assert seen[1.5] == pytest.approx((0.5 / 1.5 / 2, 0.0, 0.5 / 1.5), abs=1e-15)
+    assert seen[0.5] == (0.0, 0.0, 0.0)
+
+
+def test_windowed_queue_depth_is_the_hand_integral():
+    # One slot, 1.5 s each: starts at 1, 2.5, 4, 5.5; arrivals at 1, 2, 3, 4, 5.
+    # Queued: 1 on [2, 2.5), 1 on [3, 4), 1 on [4, 5.5) ... and 2 on [5, 5.5).
+    # Over [2.5, 5.5]: [3, 4) 1 + [4, 5) 1 + [5, 5.5) 2 x 0.5 = 3 request-s -> depth 1.
+    sim, a = windowed_fleet(3.0, concurrency=1)
+    seen = looked_at(sim, a, [5.5], 3.0)
+    util, depth, busy = seen[5.5]
+    assert depth == pytest.approx(1.0, abs=1e-15) and util == pytest.approx(1.0, abs=1e-15)
+
+
+def test_metric_window_changes_the_decision_and_agrees():
+    # The scaler of scaled_fleet with a window: at 4.0 the booting instance and the
+    # averages make it add one instance at a time (3, then 4), where the instant view
+    # jumped from 2 to 4.
+    def build(window):
+        lb = LoadBalancer("lb", backends=[Server("a", service_time=ConstantLatency(1.0))])
+        sc = AutoScaler("sc", lb, lambda n: Server(n, service_time=ConstantLatency(1.0),
+                                                   startup_delay=2.0),
+                        policy=TargetUtilization(0.5), min_instances=1, max_instances=4,
+                        evaluation_interval=1.0, scale_out_cooldown=0.0,
+                        scale_in_cooldown=0.0, metric_window=window)
+        sim = Simulation(duration=20.0, sources=[Source.constant(2.5, lb, name="src")],
+                         entities=[lb, sc], seed=1)
+        sim.schedule(sc.start())
+        return sim, sc
+
+    steps = {}
+    for window in (0.0, 3.0):
+        sim, sc = build(window)
+        both_engines(sim)
+        sim.run()
+        steps[window] = [(e.time.to_seconds(), e.to_count) for e in sc.scaling_history]
+    assert steps[0.0][:2] == [(1.0, 2), (4.0, 4)]
+    assert steps[3.0][:3] == [(1.0, 2), (4.0, 3), (6.0, 4)]
+
+
+def test_metric_window_needs_backends_with_history():
+    class Plain(Entity):
+        utilization = 0.5
+
+        def handle_event(self, event):
+            return None
+
+    lb = LoadBalancer("lb", backends=[Plain("p")])
+    sc = AutoScaler("sc", lb, lambda n: Server(n), metric_window=5.0)
+    sim = Simulation(duration=1.0, entities=[lb, sc])
+    sim.schedule(sc.start())
+    with pytest.raises(TypeError, match="only built-in Servers record"):
+        sim.run()
+
+
+def test_history_grows_in_the_batch_engine():
+    # 200 requests/s on 2 servers with a 30 s window: thousands of changes per window,
+    # far beyond the kernels' first 64 rows; the averages still equal the object engine's.
+    lb = LoadBalancer("lb", backends=[Server(f"s{i}", concurrency=4,
+                                             service_time=ExponentialLatency(0.03))
+                                      for i in range(2)])
+    sc = AutoScaler("sc", lb, lambda n: Server(n, concurrency=4,
+                                               service_time=ExponentialLatency(0.03)),
+                    policy=TargetUtilization(0.3), min_instances=1, max_instances=6,
+                    evaluation_interval=2.0, scale_out_cooldown=0.0, scale_in_cooldown=0.0,
+                    metric_window=30.0)
+    sim = Simulation(duration=40.0, sources=[Source.poisson(200.0, lb, name="src")],
+                     entities=[lb, sc], seed=3)
+    sim.schedule(sc.start())
+    m = both_engines(sim, replicas=(0,))
+    assert m["sc.evaluations"] == 21

@@ -153,9 +153,8 @@ class LoadBalancer(Entity):
 
     def _choose(self):
         if self._split_group:
-            group = self._split_group
-            if self._unready:
-                group = [b for b in group if getattr(b, "ready", True)]
+            # (Every time: a group member may have left the backends while booting.)
+            group = [b for b in self._split_group if getattr(b, "ready", True)]
             g = rules.split_member(self._state, self._split_fraction, len(group))
             if g >= 0:
                 return group[g]
