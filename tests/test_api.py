@@ -69,6 +69,9 @@ ALLOWED_EXTRA = {
     ("AutoScaler", "start"): {"at": None},                   # README: start(at=)
     ("CanaryDeployer", "deploy"): {"at": None},
     ("RollingDeployer", "deploy"): {"at": None},
+    # instance lifecycle (docs/instance-lifecycle.md)
+    "AutoScaler": {"metric_window": 0.0},
+    "Server": {"startup_delay": 0.0, "termination_grace": None},
 }
 
 DOC_DATACLASSES = {
