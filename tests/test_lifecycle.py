@@ -369,3 +369,26 @@ def test_history_grows_in_the_batch_engine():
     sim.schedule(sc.start())
     m = both_engines(sim, replicas=(0,))
     assert m["sc.evaluations"] == 21
+
+
+def test_presets_unchanged_without_lifecycle_features():
+    # With no start-up delay, no grace and no window every result of the presets equals,
+    # value for value, what the build before instance lifecycle gave (tests/golden).
+    import json
+    from pathlib import Path
+
+    from fastdeploy.presets import PRESETS
+
+    golden = json.loads((Path(__file__).parent / "golden" /
+                         "presets_before_lifecycle.json").read_text())["presets"]
+    import os
+
+    # Replicas are independent: without the kernels compiled, check the first two.
+    n = 2 if os.environ.get("NUMBA_DISABLE_JIT") == "1" else 12
+    for name, before in golden.items():
+        res = PRESETS[name](seed=7).run_batch(n, timeseries=10.0)
+        for part in ("table", "scaling_events", "timeseries"):
+            now = getattr(res, part).to_pydict()
+            keep = [i for i, r in enumerate(before[part]["replica"]) if r < n]
+            for column, values in before[part].items():
+                assert now[column] == [values[i] for i in keep], (name, part, column)
