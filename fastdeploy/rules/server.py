@@ -14,8 +14,8 @@ integrates over time (ready instances, waiting requests) go to its fleet record
 Averaged observation: while a controller of the run has a metric window (the fleet
 record's WINDOW_NS > 0), a server integrates its in-service and queued counts over time
 and keeps the history of those integrals over the last window, one (time, in-service
-integral, queued integral) row per change, in a ring each engine stores (``hist``: rows
-from the record's H_HEAD, H_LEN of them). ``observe`` reads the exact time-weighted
+integral, queued integral) row per change, in a ring each engine stores (``hist``, a
+power-of-two number of rows: from the record's H_HEAD, H_LEN of them). ``observe`` reads the exact time-weighted
 means from it.
 """
 
@@ -38,8 +38,10 @@ from .timeconv import seconds_to_ns
  # averaged observation: when it first joined a load balancer (-1: not yet), the
  # integrals of in-service and queued (ns x count) up to INT_NS (-1: no change yet), and
  # its history ring's first row and length
- BORN_NS, BUSY_INT, QUEUE_INT, INT_NS, H_HEAD, H_LEN) = range(27)
-FIELDS = 27
+ BORN_NS, BUSY_INT, QUEUE_INT, INT_NS, H_HEAD, H_LEN,
+ # the time of the history's second row (when it has two): the next to drop
+ H_NEXT_NS) = range(28)
+FIELDS = 28
 # The columns of a history row.
 H_TIME, H_BUSY, H_QUEUE = range(3)
 H_COLUMNS = 3
@@ -72,29 +74,35 @@ def _note(st, fl, hist, now):
     if window <= 0:
         return
     last = st[INT_NS]
+    n = st[H_LEN]
+    if last == now and n > 0:
+        return  # this instant's row is written: the integrals did not change since
     if last >= 0:
         st[BUSY_INT] += st[BUSY] * (now - last)
         st[QUEUE_INT] += st[QUEUED] * (now - last)
     st[INT_NS] = now
-    cap = hist.shape[0]
-    head = st[H_HEAD]
-    n = st[H_LEN]
+    # The ring's length is a power of two: a mask wraps an index (a division would
+    # cost more than the rest of this function). The record keeps what the common case
+    # reads, so that a change touches only the ring's newest row.
+    mask = hist.shape[0] - 1
     # The row at or before now - window stays: queries interpolate from it.
-    while n >= 2 and hist[(head + 1) % cap, H_TIME] <= now - window:
-        head = (head + 1) % cap
-        n -= 1
-    st[H_HEAD] = head
-    if n > 0 and hist[(head + n - 1) % cap, H_TIME] == now:
-        st[H_LEN] = n
-        return
-    if n == cap:
+    if n >= 2 and st[H_NEXT_NS] <= now - window:
+        head = st[H_HEAD]
+        while n >= 2 and hist[(head + 1) & mask, H_TIME] <= now - window:
+            head = (head + 1) & mask
+            n -= 1
+        st[H_HEAD] = head
+        st[H_NEXT_NS] = hist[(head + 1) & mask, H_TIME]
+    if n > mask:
         fl[fleet.HISTORY_FULL] = 1
         st[H_LEN] = n
         return
-    row = (head + n) % cap
+    row = (st[H_HEAD] + n) & mask
     hist[row, H_TIME] = now
     hist[row, H_BUSY] = st[BUSY_INT]
     hist[row, H_QUEUE] = st[QUEUE_INT]
+    if n == 1:
+        st[H_NEXT_NS] = now
     st[H_LEN] = n + 1
 
 
@@ -109,7 +117,7 @@ def history_full(st, hist):
 def _integrals_at(st, hist, x):
     """(in-service, queued) integrals from the first change up to time x, with x within
     the history (not before the row at or before now - window)."""
-    cap = hist.shape[0]
+    mask = hist.shape[0] - 1
     head = st[H_HEAD]
     n = st[H_LEN]
     if n == 0 or x <= hist[head, H_TIME]:
@@ -121,18 +129,18 @@ def _integrals_at(st, hist, x):
     hi = n - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if hist[(head + mid) % cap, H_TIME] <= x:
+        if hist[(head + mid) & mask, H_TIME] <= x:
             lo = mid
         else:
             hi = mid - 1
-    r = (head + lo) % cap
+    r = (head + lo) & mask
     t0 = hist[r, H_TIME]
     b0 = hist[r, H_BUSY]
     q0 = hist[r, H_QUEUE]
     if lo == n - 1:
         # After the last change: the counts now held since then.
         return b0 + st[BUSY] * (x - t0), q0 + st[QUEUED] * (x - t0)
-    r1 = (head + lo + 1) % cap
+    r1 = (head + lo + 1) & mask
     dt = hist[r1, H_TIME] - t0
     # The counts were constant between the rows: the increments divide exactly.
     busy = (hist[r1, H_BUSY] - b0) // dt
