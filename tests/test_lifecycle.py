@@ -392,3 +392,36 @@ def test_presets_unchanged_without_lifecycle_features():
             keep = [i for i, r in enumerate(before[part]["replica"]) if r < n]
             for column, values in before[part].items():
                 assert now[column] == [values[i] for i in keep], (name, part, column)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('startup_delay = { kind = "exponential", mean_latency = 60 }', "startup_delay = -5",
+     "templates.web_booting.startup_delay: must be >= 0.0, got -5.0"),
+    ('startup_delay = { kind = "exponential", mean_latency = 60 }', 'startup_delay = "x"',
+     "templates.web_booting.startup_delay: expected a number, got 'x'"),
+    ('startup_delay = { kind = "exponential", mean_latency = 60 }', "termination_grace = -1",
+     "templates.web_booting.termination_grace: must be >= 0.0, got -1.0"),
+    ("scale_in_cooldown = 60", "scale_in_cooldown = 60\nmetric_window = -3",
+     "autoscalers[0].metric_window: must be >= 0.0, got -3.0"),
+])
+def test_scenario_file_lifecycle_keys_are_checked(old, new, message):
+    from fastdeploy.presets import preset_path
+    from fastdeploy.scenario import ScenarioError, loads
+
+    text = preset_path("autoscale-boot").read_text().replace(old, new)
+    with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        loads(text).build(0)
+
+
+def test_scenario_file_lifecycle_keys_reach_the_servers():
+    from fastdeploy.presets import preset_path
+    from fastdeploy.scenario import loads
+
+    text = preset_path("autoscale-boot").read_text().replace(
+        "scale_in_cooldown = 60", "scale_in_cooldown = 60\nmetric_window = 30").replace(
+        'startup_delay = { kind = "exponential", mean_latency = 60 }',
+        "startup_delay = 45\ntermination_grace = 5")
+    params = loads(text).build(0).batch_parameters()
+    assert params["scaler.metric_window"] == 30.0
+    assert params["scaler.server.startup_delay.latency"] == 45.0
+    assert params["scaler.server.termination_grace"] == 5.0
