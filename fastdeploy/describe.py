@@ -18,7 +18,7 @@ def scenario_line(sim) -> str:
     """``4 servers; traffic: profile.rate=80; canary (CanaryDeployer): evaluation_interval=10
     ...``: the servers counted, then every source and controller with its parameters
     (paths relative to it, a list's items comma-separated as ``stages.evaluation_period=30,30``;
-    a controller's server template left out)."""
+    a controller's server template as ``server.<field>``: the new version of a deployer)."""
     from .model.server import Server
 
     groups: dict[str, dict[str, list[str]]] = {}
@@ -28,8 +28,6 @@ def scenario_line(sim) -> str:
             continue
         root, _, rest = slot.path.partition(".")
         groups.setdefault(root, {})
-        if rest.startswith("server.") or ".server." in rest:
-            continue  # the template of the servers a controller adds
         # A list's items (stages.0.x, stages.1.x, ...) as one comma-separated setting.
         m = re.fullmatch(r"(.*)\.\d+\.([^.]+)", rest)
         key = f"{m.group(1)}.{m.group(2)}" if m else rest

@@ -82,10 +82,10 @@ def test_run_echoes_the_scenario_and_explains_latency_and_slos(tiny):
     assert status == 0, err
     head = out.splitlines()[0]
     assert head.startswith(f"{tiny}: 12 replicas, seed 3, scaler.policy.target=0.5, ")
-    assert head.endswith(" s | 2 servers; traffic (Source): profile.rate=30; scaler "
-                         "(AutoScaler, TargetUtilization policy): min_instances=1 "
-                         "max_instances=4 evaluation_interval=2 scale_out_cooldown=30 "
-                         "scale_in_cooldown=60 policy.target=0.5 policy.tolerance=0.1")
+    assert (" s | 2 servers; traffic (Source): profile.rate=30; scaler (AutoScaler, "
+            "TargetUtilization policy): min_instances=1 max_instances=4 "
+            "evaluation_interval=2 scale_out_cooldown=30 scale_in_cooldown=60 ") in head
+    assert " policy.target=0.5 policy.tolerance=0.1 server.concurrency=2 " in head
     assert "mean of the replicas' p99" in out
     from fastdeploy.batch.assign import with_parameters
 
