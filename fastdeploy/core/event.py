@@ -77,4 +77,8 @@ def as_event_list(result) -> list[Event]:
 def deliver(event: Event, target) -> list[Event]:
     """Hand ``event`` to ``target`` at once: same instant, no intermediate event."""
     event.target = target
-    return as_event_list(target.handle_event(event))
+    return invoke(event)
+
+
+# Last: process.py builds on the names above (a generator handler runs as a process).
+from .process import invoke  # noqa: E402

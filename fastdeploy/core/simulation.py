@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import heapq
 import time as _time
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..rules import histogram
 from . import validate
 from .clock import Clock
 from .event import Event, as_event_list
+from .process import invoke
 from .run_record import RunRecord
+from .run_summary import EntitySummary, SimulationSummary
 from .snapshot import GraphSnapshot
 from .temporal import Instant, as_instant
 
@@ -23,27 +24,6 @@ class TraceEntry(NamedTuple):
     seq: int
     event_type: str
     target: str
-
-
-@dataclass
-class SimulationSummary:
-    """What ``Simulation.run`` returns.
-
-    Attributes:
-        events_processed: Events handled.
-        end_time: Simulation time at the end.
-        wall_time: Wall-clock seconds the run took.
-        seed: The simulation's seed.
-        replica: The replica that ran.
-        metrics: Per-replica results (SPEC section 8), the same names as a batch row.
-    """
-
-    events_processed: int
-    end_time: Instant
-    wall_time: float
-    seed: int
-    replica: int
-    metrics: dict = field(default_factory=dict)
 
 
 def discover(sources, entities) -> list:
@@ -189,6 +169,7 @@ class Simulation:
                 push(ev, start_ns)
 
         processed = 0
+        handled: dict[int, list] = {}  # id(target) -> [target, events handled]
         now_ns = start_ns
         while heap:
             t = heap[0][0]
@@ -204,7 +185,12 @@ class Simulation:
             if self.trace:
                 self.trace_log.append(TraceEntry(ev.time, ev.seq, ev.event_type,
                                                  getattr(ev.target, "name", repr(ev.target))))
-            out = as_event_list(ev.target.handle_event(ev))
+            counted = handled.get(id(ev.target))
+            if counted is None:
+                handled[id(ev.target)] = [ev.target, 1]
+            else:
+                counted[1] += 1
+            out = invoke(ev)
             if not ev._held:
                 out.extend(ev._finish(ev.time))
             for e in out:
@@ -213,10 +199,12 @@ class Simulation:
 
         final_ns = end_ns if end_ns is not None else now_ns
         clock.advance_to(final_ns)
-        metrics = collect_metrics(record, discover(self.sources, self.entities), final_ns)
+        final = discover(self.sources, self.entities)
+        metrics = collect_metrics(record, final, final_ns)
         self.summary = SimulationSummary(processed, Instant(final_ns),
                                          _time.perf_counter() - wall0, self.seed, replica,
-                                         metrics)
+                                         metrics, self.start_time,
+                                         entity_summaries(final, handled))
         return self.summary
 
 
@@ -269,6 +257,21 @@ def _batch_engine():
     if _BATCH_ENGINE is None:
         raise RuntimeError("the batch engine is not available (import fastdeploy)")
     return _BATCH_ENGINE()
+
+
+def entity_summaries(entities, handled: dict) -> dict[str, EntitySummary]:
+    """Per entity by name: the entities of the scenario at the end, then any other that
+    handled events (a removed server, say)."""
+    out: dict[str, EntitySummary] = {}
+    seen = set()
+    for e in list(entities) + [t for t, _ in handled.values()]:
+        name = getattr(e, "name", None)
+        if id(e) in seen or not isinstance(name, str) or name in out:
+            continue
+        seen.add(id(e))
+        n = handled.get(id(e), (None, 0))[1]
+        out[name] = EntitySummary(name, type(e).__name__, n)
+    return out
 
 
 LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99))
