@@ -126,7 +126,7 @@ def test_canary_by_hand_matches_happysim():
 
 @needs_happysim
 @pytest.mark.parametrize("name", ["rolling_by_hand", "autoscaler_custom_profile",
-                                  "generator_entities"])
+                                  "generator_entities", "load_forms"])
 def test_scenario_matches_happysim(name):
     assert_equal_except(under_happysim(name), under_fastdeploy(name), {})
 

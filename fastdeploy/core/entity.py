@@ -35,3 +35,22 @@ class Entity:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name!r})"
+
+
+class CallbackEntity(Entity):
+    """An entity whose ``handle_event`` is ``fn(event)`` (happysim's; ``Event.once``
+    makes one).
+
+    Args:
+        name: Identifier.
+        fn: Called with each event; returns None, an Event or a list of them.
+    """
+
+    def __init__(self, name: str, fn):
+        super().__init__(name)
+        if not callable(fn):
+            raise TypeError(f"CallbackEntity {name!r}: fn must be callable, got {fn!r}")
+        self._fn = fn
+
+    def handle_event(self, event):
+        return self._fn(event)

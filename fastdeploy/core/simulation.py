@@ -84,6 +84,7 @@ class Simulation:
         self.sources = list(sources)
         self.entities = list(entities)
         self._pending: list[Event] = []
+        self._live_push = None  # while a run is under way: schedule into its heap
         self._snapshot: GraphSnapshot | None = None
         self.trace_log: list[TraceEntry] = []
         self.summary: SimulationSummary | None = None
@@ -118,7 +119,11 @@ class Simulation:
         return discover(self.sources, self.entities)
 
     def schedule(self, events) -> None:
-        """Schedule an Event (or a list of them) before the run starts."""
+        """Schedule an Event (or a list of them): before the run (every replica gets
+        it), or during the run (from a handler: this run only, at or after now)."""
+        if self._live_push is not None:
+            self._live_push(as_event_list(events))
+            return
         for e in as_event_list(events):
             self._pending.append(e)
 
@@ -171,31 +176,36 @@ class Simulation:
         processed = 0
         handled: dict[int, list] = {}  # id(target) -> [target, events handled]
         now_ns = start_ns
-        while heap:
-            t = heap[0][0]
-            if end_ns is not None and t > end_ns:
-                break
-            if end_ns is None and live == 0:
-                break
-            _, _, ev = heapq.heappop(heap)
-            if not ev.daemon:
-                live -= 1
-            now_ns = t
-            clock.advance_to(t)
-            if self.trace:
-                self.trace_log.append(TraceEntry(ev.time, ev.seq, ev.event_type,
-                                                 getattr(ev.target, "name", repr(ev.target))))
-            counted = handled.get(id(ev.target))
-            if counted is None:
-                handled[id(ev.target)] = [ev.target, 1]
-            else:
-                counted[1] += 1
-            out = invoke(ev)
-            if not ev._held:
-                out.extend(ev._finish(ev.time))
-            for e in out:
-                push(e, now_ns)
-            processed += 1
+        self._live_push = lambda events: [push(e, clock.now_ns) for e in events]
+        try:
+            while heap:
+                t = heap[0][0]
+                if end_ns is not None and t > end_ns:
+                    break
+                if end_ns is None and live == 0:
+                    break
+                _, _, ev = heapq.heappop(heap)
+                if not ev.daemon:
+                    live -= 1
+                now_ns = t
+                clock.advance_to(t)
+                if self.trace:
+                    self.trace_log.append(TraceEntry(
+                        ev.time, ev.seq, ev.event_type,
+                        getattr(ev.target, "name", repr(ev.target))))
+                counted = handled.get(id(ev.target))
+                if counted is None:
+                    handled[id(ev.target)] = [ev.target, 1]
+                else:
+                    counted[1] += 1
+                out = invoke(ev)
+                if not ev._held:
+                    out.extend(ev._finish(ev.time))
+                for e in out:
+                    push(e, now_ns)
+                processed += 1
+        finally:
+            self._live_push = None
 
         final_ns = end_ns if end_ns is not None else now_ns
         clock.advance_to(final_ns)
