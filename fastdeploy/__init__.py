@@ -9,7 +9,7 @@ from .numba_cache import refresh as _refresh_numba_cache
 _refresh_numba_cache()
 
 from .core.clock import Clock  # noqa: E402
-from .core.entity import CallbackEntity, Entity
+from .core.entity import CallbackEntity, Entity, NullEntity
 from .core.event import Event
 from .core import simulation as _simulation_module
 from .core.run_summary import EntitySummary, QueueStats, SimulationSummary
@@ -30,7 +30,7 @@ from .model.load_balancer import LoadBalancer, LoadBalancerStats
 from .model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseRateProfile,
                              Profile, SpikeProfile)
 from .model.server import Server, ServerStats
-from .model.sinks import Counter, LatencyTracker, Sink
+from .model.sinks import Counter, LatencyTracker, Sink, ThroughputTracker
 from .model.source import Source
 from .model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                WeightedRoundRobin)
@@ -56,7 +56,7 @@ __all__ = [
     "ConstantRateProfile", "LinearRampProfile", "SpikeProfile", "PiecewiseRateProfile",
     "ConstantLatency", "ExponentialLatency", "UniformLatency", "LogNormalLatency",
     # happysim's top-level names for ported scenarios (docs/happysim-differences.md)
-    "CallbackEntity", "Profile", "EventProvider", "SimpleEventProvider", "ArrivalTimeProvider",
+    "CallbackEntity", "NullEntity", "ThroughputTracker", "Profile", "EventProvider", "SimpleEventProvider", "ArrivalTimeProvider",
     "ConstantArrivalTimeProvider", "PoissonArrivalTimeProvider", "Sink", "Counter",
     "LatencyTracker", "Data", "BucketedData", "EntitySummary", "QueueStats",
     "AutoScaler", "AutoScalerStats", "ScalingEvent", "ScalingPolicy", "TargetUtilization",

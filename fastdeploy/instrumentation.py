@@ -3,7 +3,7 @@ summary."""
 
 from .core.run_summary import EntitySummary, QueueStats, SimulationSummary
 from .model.data import BucketedData, Data
-from .model.sinks import LatencyTracker
+from .model.sinks import LatencyTracker, ThroughputTracker
 
 __all__ = ["BucketedData", "Data", "EntitySummary", "LatencyTracker", "QueueStats",
-           "SimulationSummary"]
+           "SimulationSummary", "ThroughputTracker"]

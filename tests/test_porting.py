@@ -539,7 +539,7 @@ HAPPYSIM_PATHS = {
         "EventProvider", "LinearRampProfile", "PoissonArrivalTimeProvider", "Profile",
         "SimpleEventProvider", "Source", "SpikeProfile"],
     "fastdeploy.instrumentation": ["BucketedData", "Data", "EntitySummary", "LatencyTracker",
-                                   "QueueStats", "SimulationSummary"],
+                                   "QueueStats", "SimulationSummary", "ThroughputTracker"],
 }
 
 
@@ -554,3 +554,35 @@ def test_happysim_module_paths_reexport_one_implementation(module):
         # one implementation: the re-export is the very object fastdeploy defines
         assert obj.__module__.startswith("fastdeploy.") and ".components." not in obj.__module__
         assert getattr(fastdeploy, name, obj) is obj
+
+
+_NAMES_SCRIPT = """
+import importlib, json
+out = {}
+for m in %r:
+    mod = importlib.import_module(m)
+    names = getattr(mod, "__all__", None)
+    if names is None:  # components.common: the classes it defines
+        names = [n for n, o in vars(mod).items()
+                 if isinstance(o, type) and o.__module__ == mod.__name__]
+    out[m] = sorted(set(names))
+print(json.dumps(out))
+"""
+
+
+@needs_happysim
+def test_docs_list_exactly_the_happysim_names_not_offered():
+    import importlib
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "docs",
+                           "happysim-differences.md")) as f:
+        doc = f.read()
+    listed = {m: set() if body == "(none)" else set(body.replace("\n", " ").split(", "))
+              for m, body in re.findall(r"`(happysimulator[\w.]*)` \(\d+ of \d+\):\n\n```text\n"
+                                        r"(.*?)\n```", doc, re.S)}
+    out = subprocess.run([PYTHON, "-c", _NAMES_SCRIPT % (sorted(listed),)], capture_output=True,
+                         text=True, check=True, timeout=120).stdout
+    for module, names in json.loads(out).items():
+        ours = importlib.import_module(module.replace("happysimulator", "fastdeploy"))
+        assert listed[module] == {n for n in names if not hasattr(ours, n)}, module
+    assert len(listed) == 7

@@ -54,3 +54,21 @@ class CallbackEntity(Entity):
 
     def handle_event(self, event):
         return self._fn(event)
+
+
+class NullEntity(Entity):
+    """An entity that discards every event (happysim's; one shared instance)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            Entity.__init__(cls._instance, "NullEntity")
+        return cls._instance
+
+    def __init__(self) -> None:
+        pass
+
+    def handle_event(self, event):
+        return None

@@ -105,3 +105,27 @@ class Counter(Entity):
         self.total += 1
         self.by_type[event.event_type] = self.by_type.get(event.event_type, 0) + 1
         return None
+
+
+class ThroughputTracker(Entity):
+    """Records one sample (1.0) per event it receives; ``throughput(window_s)`` gives
+    events per window.
+
+    Attributes:
+        data: A Data of 1.0 per event, stamped with its arrival time.
+        count: Events handled.
+    """
+
+    def __init__(self, name: str = "ThroughputTracker") -> None:
+        super().__init__(name)
+        self.data = Data()
+        self.count = 0
+
+    def handle_event(self, event: Event):
+        self.data.add_stat(1.0, event.time)
+        self.count += 1
+        return None
+
+    def throughput(self, window_s: float = 1.0):
+        """Events per window (a BucketedData whose ``sums()`` are the counts)."""
+        return self.data.bucket(window_s)
