@@ -586,3 +586,53 @@ def test_docs_list_exactly_the_happysim_names_not_offered():
         ours = importlib.import_module(module.replace("happysimulator", "fastdeploy"))
         assert listed[module] == {n for n in names if not hasattr(ours, n)}, module
     assert len(listed) == 7
+
+
+# -- collectors ---------------------------------------------------------------------------------
+
+def test_collectors_by_hand():
+    from fastdeploy import Counter, Data, NullEntity, Sink, ThroughputTracker
+
+    sink, counter, thr, lat = Sink(), Counter(), ThroughputTracker(), LatencyTracker()
+    t0 = Instant.from_seconds
+    events = [Event(t0(0.5), "a", sink, context={"created_at": t0(0.25)}),
+              Event(t0(1.5), "b", sink), Event(t0(2.5), "a", sink,
+                                               context={"created_at": t0(1.5)})]
+    for e in events:
+        for c in (sink, counter, thr, lat):
+            c.handle_event(e)
+    assert sink.events_received == 3 and sink.latencies_s == [0.25, 0.0, 1.0]
+    assert sink.latency_stats() == {"count": 3, "avg": 1.25 / 3, "min": 0.0, "max": 1.0,
+                                    "p50": 0.25, "p99": pytest.approx(0.985)}
+    assert counter.total == 3 and counter.by_type == {"a": 2, "b": 1}
+    assert thr.throughput(2.0).counts() == [2, 1] and thr.count == 3
+    assert lat.p50() == 0.25 and lat.mean_latency() == 1.25 / 3
+    b = lat.summary(2.0).to_dict()
+    assert b == {"time_s": [0.0, 2.0], "mean": [0.125, 1.0], "p50": [0.125, 1.0],
+                 "p99": [pytest.approx(0.2475), 1.0], "max": [0.25, 1.0], "count": [2, 1],
+                 "sum": [0.25, 1.0]}
+    d = Data()
+    assert d.mean() == 0.0 and d.percentile(0.5) == 0.0 and not d
+    with pytest.raises(ValueError, match="p must be <= 1.0, got 99"):
+        lat.data.percentile(99)
+    assert lat.data.between(1.0, 3.0).raw_values() == [0.0, 1.0]
+    assert lat.data.rate(2.0).values == [(0.0, 1.0), (2.0, 0.5)]
+    assert NullEntity() is NullEntity() and NullEntity().handle_event(events[0]) is None
+
+
+def test_event_once_on_complete_and_schedule_during_the_run():
+    p = Pipeline("p", [1.0])
+    sim = Simulation(end_time=10, entities=[p])
+    done = []
+    sim.schedule(Event(2.0, "go", p, on_complete=[lambda t: done.append(t.to_seconds())]))
+    sim.schedule(Event.once(3.0, "later", lambda e: sim.schedule(Event(5.0, "go", p))))
+    summary = sim.run()
+    assert done == [3.0] and p.log[-2:] == [("start", 5.0), ("step", 6.0)]
+    assert summary.entities["once:later"].entity_type == "CallbackEntity"
+    # a second run replays what was scheduled before the run only
+    sim.run()
+    assert len(p.log) == 4  # the graph is restored, and the callback schedules again
+    with pytest.raises(ValueError, match="before the current time"):
+        sim2 = Simulation(end_time=10, entities=[p])
+        sim2.schedule(Event.once(3.0, "past", lambda e: sim2.schedule(Event(1.0, "go", p))))
+        sim2.run()

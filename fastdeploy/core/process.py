@@ -9,7 +9,7 @@ event's completion hooks run when the generator ends, at that time.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Generator
+from types import GeneratorType
 
 from .event import Event, as_event_list
 from .temporal import Duration, Instant, as_duration_ns
@@ -20,7 +20,7 @@ class Resume(Event):
 
     __slots__ = ("origin", "process")
 
-    def __init__(self, time: Instant, origin: Event, process: Generator):
+    def __init__(self, time: Instant, origin: Event, process: GeneratorType):
         super().__init__(time, origin.event_type, origin.target, context=origin.context,
                          daemon=origin.daemon)
         self.origin = origin
@@ -75,7 +75,7 @@ def invoke(event: Event) -> list[Event]:
     if type(event) is Resume:
         return event.step()
     result = event.target.handle_event(event)
-    if isinstance(result, Generator):
+    if isinstance(result, GeneratorType):
         event._held = True
         return Resume(event.time, event, result).step()
     return as_event_list(result)

@@ -12,10 +12,10 @@ from ..core import validate
 
 def _quantile(values, p: float) -> float:
     # Linear interpolation between the two nearest order statistics (numpy's default
-    # method, the one happysim uses); 0.0 with no samples.
+    # method, the one happysim uses); 0.0 with no samples. p is within [0, 1].
     if len(values) == 0:
         return 0.0
-    return float(np.quantile(np.asarray(values, dtype=np.float64), min(max(p, 0.0), 1.0)))
+    return float(np.quantile(np.asarray(values, dtype=np.float64), p))
 
 
 class Data:
@@ -66,8 +66,9 @@ class Data:
         return statistics.pstdev(self.raw_values()) if len(self._samples) >= 2 else 0.0
 
     def percentile(self, p: float) -> float:
-        """The p-quantile, p in [0, 1] (0.99 for p99), interpolated linearly."""
-        validate.number("p", p)
+        """The p-quantile, p in [0, 1] (0.99 for p99), interpolated linearly (0.0 with
+        no samples). happysim clamps a p outside [0, 1]; here it is an error."""
+        validate.number("p", p, minimum=0.0, maximum=1.0)
         return _quantile(self.raw_values(), p)
 
     def count(self) -> int:
