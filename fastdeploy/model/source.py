@@ -81,6 +81,7 @@ class Source(Entity):
         self.event_provider = event_provider
         self.arrival_time_provider = arrival_time_provider
         self.generated = 0
+        self._stop_ns = None
 
     @classmethod
     def constant(cls, rate: float, target=None, event_type: str = REQUEST_EVENT, *,
@@ -169,13 +170,14 @@ class Source(Entity):
     def _first_event(self, record, start_ns: int):
         self.arrival_time_provider._bind(record.key(rng.source_stream(self.name)), start_ns)
         self.generated = 0
+        # A source whose provider stops creating requests stops arriving.
+        stop = self.stop_after
+        self._stop_ns = None if stop is None else stop.nanoseconds
         return self._next_event(start_ns)
 
     def _next_event(self, prev_ns: int):
         ns = self.arrival_time_provider._next_ns(prev_ns)
-        stop = self.stop_after
-        # A source whose provider stops creating requests stops arriving.
-        if ns < 0 or (stop is not None and ns > stop.nanoseconds):
+        if ns < 0 or (self._stop_ns is not None and ns > self._stop_ns):
             return None
         return Event(Instant(ns), _ARRIVAL, self)
 
@@ -192,9 +194,9 @@ class Source(Entity):
             if request.time.nanoseconds != now_ns:
                 out.append(request)
                 continue
-            out.extend(deliver(request, request.target))
+            out += deliver(request, request.target)
             if not request._held:
-                out.extend(request._finish(event.time))
+                out += request._finish(event.time)
         nxt = self._next_event(now_ns)
         if nxt is not None:
             out.append(nxt)
