@@ -23,6 +23,10 @@ UNITS = {
     "instance_seconds": "instance-seconds",
     "final_instances": "instances",
     "peak_instances": "instances",
+    "requests_dropped": "requests",
+    "instance_seconds_booting": "instance-seconds",
+    "ready_instances_mean": "instances",
+    "time_underprovisioned": "s",
 }
 # Per-component metric columns ``<component>.<field>`` -> unit, by field.
 FIELD_UNITS = {

@@ -69,6 +69,9 @@ ALLOWED_EXTRA = {
     ("AutoScaler", "start"): {"at": None},                   # README: start(at=)
     ("CanaryDeployer", "deploy"): {"at": None},
     ("RollingDeployer", "deploy"): {"at": None},
+    # instance lifecycle (docs/instance-lifecycle.md)
+    "AutoScaler": {"metric_window": 0.0},
+    "Server": {"startup_delay": 0.0, "termination_grace": None},
 }
 
 DOC_DATACLASSES = {
@@ -382,7 +385,8 @@ def test_user_policy_must_return_an_int():
 BASE_METRICS = ["requests_created", "requests_completed", "requests_failed",
                 "requests_rejected", "latency_mean", "latency_p50", "latency_p90",
                 "latency_p99", "latency_max", "instance_seconds", "final_instances",
-                "peak_instances"]
+                "peak_instances", "requests_dropped", "instance_seconds_booting",
+                "ready_instances_mean", "time_underprovisioned"]
 
 
 def field_names(name):

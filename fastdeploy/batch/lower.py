@@ -74,6 +74,11 @@ class BatchModel:
     server_cap: int
     pool_cap: int
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
+    window_slots: list = field(default_factory=list)  # the controllers' metric windows
+
+    def averages(self, P_ROWS: np.ndarray) -> bool:
+        """Whether some controller averages its observation over a window in these rows."""
+        return bool(self.window_slots) and bool(np.any(P_ROWS[:, self.window_slots] > 0))
 
     def max_concurrency(self, P_ROWS: np.ndarray) -> int:
         """The largest concurrency of any server or template over the given rows."""
@@ -85,8 +90,9 @@ class BatchModel:
 
 def _server_signature(server) -> tuple:
     d = server.service_time
+    u = server.startup_delay
     return (server.concurrency, server.queue_capacity, type(d).__name__, d.a, d.b,
-            server.failure_rate)
+            server.failure_rate, type(u).__name__, u.a, u.b, server.termination_grace)
 
 
 def _refuse(part, why: str):
@@ -113,8 +119,10 @@ class _Lowerer:
         self.tpl_rows: list[tuple[int, int]] = []
 
     # -- parts ----------------------------------------------------------------------------
-    def server_params(self, server, prefix: str) -> int:
-        """Lower a server's parameters; returns its template row."""
+    def server_params(self, server, prefix: str, boots: bool) -> int:
+        """Lower a server's parameters; returns its template row. ``boots``: the
+        template of instances created during the run (servers present at the start are
+        ready at once: their start-up delay is no parameter)."""
         _exact(server, Server, "a backend")
         pt = self.pt
         off = pt.add(f"{prefix}.concurrency", server.concurrency, integer=True, minimum=1)
@@ -123,20 +131,35 @@ class _Lowerer:
         else:
             pt.add(f"{prefix}.queue_capacity", server.queue_capacity, integer=True, minimum=0)
         dist = server.service_time
+        self.distribution(dist, f"{prefix}.service_time")
+        pt.add(f"{prefix}.failure_rate", server.failure_rate, minimum=0.0, maximum=1.0)
+        startup = server.startup_delay
+        if boots:
+            self.distribution(startup, f"{prefix}.startup_delay")
+        else:
+            pt.hidden(0.0)
+            pt.hidden(0.0)
+        if server.termination_grace is None:
+            pt.hidden(-1.0)
+        else:
+            pt.add(f"{prefix}.termination_grace", server.termination_grace, **SECONDS)
+        self.tpl_rows.append((dist.kind, off, startup.kind if boots else 0))
+        return len(self.tpl_rows) - 1
+
+    def distribution(self, dist, prefix: str) -> None:
+        """A latency distribution's two parameters (the second hidden when unused)."""
+        pt = self.pt
         name_a, name_b = dist.param_names
         positive = name_a in ("mean_latency", "mean")
-        pt.add(f"{prefix}.service_time.{name_a}", dist.a, minimum=0.0, min_open=positive)
+        pt.add(f"{prefix}.{name_a}", dist.a, minimum=0.0, min_open=positive)
         if name_b is None:
             pt.hidden(0.0)
         else:
-            ib = pt.add(f"{prefix}.service_time.{name_b}", dist.b, minimum=0.0)
+            ib = pt.add(f"{prefix}.{name_b}", dist.b, minimum=0.0)
             if name_b == "high":
                 ia = ib - 1
-                pt.require(f"{prefix}.service_time: high must be >= low",
+                pt.require(f"{prefix}: high must be >= low",
                            lambda P, ia=ia, ib=ib: P[:, ib] >= P[:, ia])
-        pt.add(f"{prefix}.failure_rate", server.failure_rate, minimum=0.0, maximum=1.0)
-        self.tpl_rows.append((dist.kind, off))
-        return len(self.tpl_rows) - 1
 
     def template(self, component, names: list[str]) -> int:
         """Lower the servers ``component.server_factory`` makes as one template.
@@ -159,7 +182,7 @@ class _Lowerer:
                                    f"({names[0]!r}: {_server_signature(first)}, {name!r}: "
                                    f"{_server_signature(server)}); the batch engine builds "
                                    "every instance from one template")
-        return self.server_params(first, f"{component.name}.server")
+        return self.server_params(first, f"{component.name}.server", True)
 
     def profile(self, src) -> tuple[int, int, int]:
         prof = src.profile
@@ -233,7 +256,7 @@ class _Lowerer:
         server_index = {id(s): i for i, s in enumerate(servers)}
         lb_index = {id(b): i for i, b in enumerate(lbs)}
         for s in servers:
-            self.server_params(s, s.name)
+            self.server_params(s, s.name, False)
 
         # Load balancers: strategy, initial backends and weights.
         owner: dict[int, str] = {}
@@ -294,6 +317,7 @@ class _Lowerer:
         functions: list = []  # the distinct NumbaPolicy functions
         kernels_of: dict = {}
         scaler_slots = []
+        window_slots = []
         for i, a in enumerate(scalers):
             n = a.name
             row = SCS[i]
@@ -302,9 +326,11 @@ class _Lowerer:
             limits = dict(min_instances=dict(integer=True, minimum=0),
                           max_instances=dict(integer=True, minimum=1, maximum=MAX_INSTANCES),
                           evaluation_interval=POSITIVE_SECONDS,
-                          scale_out_cooldown=SECONDS, scale_in_cooldown=SECONDS)
+                          scale_out_cooldown=SECONDS, scale_in_cooldown=SECONDS,
+                          metric_window=SECONDS)
             slots = [pt.add(f"{n}.{name}", getattr(a, name), **limits[name])
                      for name in autoscaler.PARAM_NAMES]
+            window_slots.append(slots[autoscaler.P_WINDOW])
             off = slots[autoscaler.P_MIN]
             pt.require(f"{n}: min_instances must be <= max_instances",
                        lambda P, o=off: P[:, o + autoscaler.P_MIN] <= P[:, o + autoscaler.P_MAX])
@@ -432,10 +458,14 @@ class _Lowerer:
                 live_chains[target] += payload
             INIT_EV[e] = (ev.time.nanoseconds, kind, target, payload)
 
+        # Start-up streams, per template: of the server itself (initial servers never
+        # boot), then of each component that creates servers, in template order.
+        creators = [s.name for s in servers] + [c.name for c in scalers + canaries + rollings]
         SID = np.array([rng.stream_id(rng.REQUESTS_STREAM)]
                        + [rng.stream_id(rng.source_stream(s.name)) for s in sources]
                        + [rng.stream_id(rng.routing_stream(b.name)) for b in lbs]
-                       + [rng.stream_id(rng.probe_stream(r.name)) for r in rollings],
+                       + [rng.stream_id(rng.probe_stream(r.name)) for r in rollings]
+                       + [rng.stream_id(rng.startup_stream(n)) for n in creators],
                        dtype=np.uint64)
 
         columns = []
@@ -462,7 +492,8 @@ class _Lowerer:
                             init_events=INIT_EV, policy_functions=policy_functions)
         return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns,
                           [a.name for a in scalers],
-                          server_cap, pool_cap, list(zip(scaler_slots, live_chains)))
+                          server_cap, pool_cap, list(zip(scaler_slots, live_chains)),
+                          window_slots)
 
 
 def _live_evaluations(pending, scalers) -> set:

@@ -25,6 +25,8 @@ from .results import metrics_table, scaling_events_table, timeseries_table
 MAX_CAPACITY = 2**24
 # Most servers one replica may create (each is a row of several banks).
 MAX_SERVERS = 2**17
+# Most rows of one server's metric history (changes within the longest metric window).
+MAX_HISTORY = 2**20
 # Replicas whose outputs are held as arrays at once (then turned into tables).
 CHUNK_REPLICAS = 8192
 # Most replicas handed to a thread at once.
@@ -140,6 +142,8 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
         if np.isfinite(min_interval):
             ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
     max_conc = model.max_concurrency(P_ROWS)
+    # Servers keep a metric history only while some controller averages over a window.
+    history_cap = 64 if model.averages(P_ROWS) else 1
     _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget, n if params else 1)
     _check_work(model, P_ROWS)
     seed_u = np.uint64(seed)
@@ -158,7 +162,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
 
             def work(sl: slice, ids=ids, index=index, out=out, STATUS=STATUS):
                 if not hasattr(local, "caps"):
-                    local.caps = [model.server_cap, model.pool_cap]
+                    local.caps = [model.server_cap, model.pool_cap, history_cap]
                     local.ws = make_workspace(model.scenario, *local.caps, max_conc)
                 j = sl.start
                 while j < sl.stop:
@@ -167,8 +171,8 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                     if j == sl.stop:
                         break
                     # Replica j outgrew the workspace: grow what ran out, run j again.
-                    which = 0 if STATUS[j, sc.RS_OVERFLOW] == sc.OVERFLOW_SERVERS else 1
-                    if local.caps[which] >= (MAX_SERVERS, MAX_CAPACITY)[which]:
+                    which = GROWS[STATUS[j, sc.RS_OVERFLOW]]
+                    if local.caps[which] >= LIMITS[which]:
                         STATUS[j, sc.RS_SERVER_CAP:] = local.caps
                         j += 1
                         continue
@@ -289,17 +293,25 @@ def _report(done: int, total: int, t0: float) -> None:
           file=sys.stderr, flush=True)
 
 
+# Which capacity an overflow code grows (an index of the caps: servers, pool, history),
+# and the most each may grow to.
+GROWS = {sc.OVERFLOW_SERVERS: 0, sc.OVERFLOW_POOL: 1, sc.OVERFLOW_HEAP: 1,
+         sc.OVERFLOW_HISTORY: 2}
+LIMITS = (MAX_SERVERS, MAX_CAPACITY, MAX_HISTORY)
+
+
 def _check_status(ids, STATUS) -> None:
     bad = np.nonzero(STATUS[:, sc.RS_OVERFLOW])[0]
     if bad.size:
         j = int(bad[0])
         code = STATUS[j, sc.RS_OVERFLOW]
         what = sc.OVERFLOW_NAMES[code]
-        limit = MAX_SERVERS if code == sc.OVERFLOW_SERVERS else MAX_CAPACITY
+        limit = LIMITS[GROWS[code]]
         raise MemoryError(
             f"replica {int(ids[j])} needs more than {limit} entries of its {what} "
             f"(servers: {STATUS[j, sc.RS_SERVER_CAP]}, request pool: "
-            f"{STATUS[j, sc.RS_POOL_CAP]}): the scenario queues "
+            f"{STATUS[j, sc.RS_POOL_CAP]}, metric history: {STATUS[j, sc.RS_HISTORY_CAP]}): "
+            "the scenario queues "
             "without bound; shorten the horizon, add capacity or a queue_capacity")
 
 

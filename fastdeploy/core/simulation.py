@@ -6,7 +6,7 @@ import heapq
 import time as _time
 from typing import NamedTuple
 
-from ..rules import histogram
+from ..rules import fleet, histogram
 from . import validate
 from .clock import Clock
 from .event import Event, as_event_list
@@ -141,7 +141,9 @@ class Simulation:
         start_ns = self.start_time.nanoseconds
         end_ns = self.end_time.nanoseconds if self.end_time is not None else None
         clock = Clock(self.start_time)
-        record = RunRecord(self.seed, replica, start_ns)
+        record = RunRecord(self.seed, replica, start_ns,
+                           schedule=lambda ev: push(ev, clock.now_ns))
+        record.clock = clock
         clock.run = record
         everything = discover(self.sources, self.entities)
         for e in everything:
@@ -287,6 +289,22 @@ def entity_summaries(entities, handled: dict) -> dict[str, EntitySummary]:
 LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99))
 
 
+def fleet_metrics(record: RunRecord, final_ns: int) -> dict:
+    """The instance-lifecycle metrics (docs/instance-lifecycle.md)."""
+    fl = record.fleet
+    booting_ns = 0
+    for s in record.costed_servers:
+        booting_ns += s.booting_ns_at(final_ns)
+    ready_mean = float(fleet.ready_mean(fl, final_ns))
+    return {
+        "requests_dropped": int(fl[fleet.DROPPED]),
+        "instance_seconds_booting": float(booting_ns) / 1e9,
+        "ready_instances_mean": ready_mean,
+        "time_underprovisioned": (float(fl[fleet.UNDER_NS]) / 1e9 if record.scalers
+                                  else None),
+    }
+
+
 def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
     """The per-replica result row of SPEC section 8 from an object-engine run."""
     m: dict = {
@@ -311,6 +329,7 @@ def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
     m["instance_seconds"] = float(cost_ns) / 1e9
     m["final_instances"] = record.instances
     m["peak_instances"] = record.peak_instances
+    m.update(fleet_metrics(record, final_ns))
     for c in components:
         fields = getattr(c, "_metric_fields", None)
         if fields is not None:

@@ -182,7 +182,7 @@ class CanaryDeployer(Entity):
         while len(self._group) < size:
             made = rules.next_instance(self._record)
             name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
-            server = make_instance(self, self.server_factory, name)
+            server = make_instance(self, self.server_factory, name, made)
             self.load_balancer.add_backend(server)
             self._group.append(server)
 

@@ -139,7 +139,7 @@ class RollingDeployer(Entity):
         self._sent = np.zeros(k, np.int64)
         for i in range(k):
             made = rules.new_instance_added(self._record, self._passes, self._pending, i)
-            server = make_instance(self, self.server_factory, f"{self.name}_v2_{made}")
+            server = make_instance(self, self.server_factory, f"{self.name}_v2_{made}", made)
             self.load_balancer.add_backend(server)
             self._batch_new.append(server)
             self._new_all.append(server)

@@ -29,7 +29,9 @@ def metric_names(model) -> tuple[list[str], list[str]]:
 
     numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p99",
                                  "latency_max", "instance_seconds", "final_instances",
-                                 "peak_instances"]
+                                 "peak_instances", "requests_dropped",
+                                 "instance_seconds_booting", "ready_instances_mean",
+                                 "time_underprovisioned"]
     outcomes = []
     for col in model.columns:
         numeric += [f"{col.name}.{f}" for f in STAT_NAMES[col.kind]]
