@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import GeneratorType
 from typing import Any, Callable
 
 from .temporal import Instant, as_instant
@@ -86,10 +87,16 @@ def as_event_list(result) -> list[Event]:
 
 
 def deliver(event: Event, target) -> list[Event]:
-    """Hand ``event`` to ``target`` at once: same instant, no intermediate event."""
+    """Let ``target`` handle ``event`` now (the event loop and a request's inline path
+    through source, load balancer and server all come here); returns the events to
+    schedule. A generator handler runs as a process up to its first yield, and its
+    event is then held: its completion hooks wait for the generator's end."""
     event.target = target
-    return invoke(event)
+    result = target.handle_event(event)
+    if type(result) is GeneratorType:
+        return start_process(event, result)
+    return as_event_list(result)
 
 
 # Last: process.py builds on the names above (a generator handler runs as a process).
-from .process import invoke  # noqa: E402
+from .process import start_process  # noqa: E402

@@ -66,16 +66,8 @@ def _bad_yield(value, target) -> str:
             "handler yields a delay (seconds or a Duration) or (delay, events)")
 
 
-def invoke(event: Event) -> list[Event]:
-    """Let ``event.target`` handle ``event``; returns the events to schedule.
-
-    A generator handler runs as a process up to its first yield; its event is then held
-    (its completion hooks wait for the generator's end).
-    """
-    if type(event) is Resume:
-        return event.step()
-    result = event.target.handle_event(event)
-    if isinstance(result, GeneratorType):
-        event._held = True
-        return Resume(event.time, event, result).step()
-    return as_event_list(result)
+def start_process(event: Event, process: GeneratorType) -> list[Event]:
+    """Run ``event``'s generator handler up to its first yield; the event is held until
+    the generator ends."""
+    event._held = True
+    return Resume(event.time, event, process).step()

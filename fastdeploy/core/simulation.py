@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import heapq
 import time as _time
+from types import GeneratorType
 from typing import NamedTuple
 
 from ..rules import fleet, histogram
 from . import validate
 from .clock import Clock
 from .event import Event, as_event_list
-from .process import invoke
+from .process import Resume, start_process
 from .run_record import RunRecord
 from .run_summary import EntitySummary, SimulationSummary
 from .snapshot import GraphSnapshot
@@ -200,7 +201,12 @@ class Simulation:
                     handled[id(ev.target)] = [ev.target, 1]
                 else:
                     counted[1] += 1
-                out = invoke(ev)
+                if type(ev) is Resume:
+                    out = ev.step()
+                else:  # deliver(ev, ev.target), inlined: the loop's hot path
+                    result = ev.target.handle_event(ev)
+                    out = (start_process(ev, result) if type(result) is GeneratorType
+                           else as_event_list(result))
                 if not ev._held:
                     out.extend(ev._finish(ev.time))
                 for e in out:

@@ -94,13 +94,15 @@ class ArrivalTimeProvider(ABC):
 
     def _next_ns(self, prev_ns: int) -> int:
         """The next arrival in ns after prev_ns (at least 1 ns later), or -1 for none."""
-        if self._segments is None and self._rate is None:
+        segments = self._segments
+        if segments is None and self._rate is None:
             self._prepare()
+            segments = self._segments
         # The built-in areas are valid by construction; a subclass's are checked.
         area = (self._get_target_integral_value() if type(self) in _BUILTIN
                 else self._area())
-        if self._segments is not None:
-            t0, a, slope = self._segments
+        if segments is not None:
+            t0, a, slope = segments
             ns, self._segment = arrivals.next_arrival_ns(t0, a, slope, len(t0), self._segment,
                                                          prev_ns, area)
             return int(ns)

@@ -69,8 +69,13 @@ class SimpleEventProvider(EventProvider):
         return self.target
 
     def get_events(self, time: Instant) -> list[Event]:
+        request = self._request(time)
+        return [] if request is None else [request]
+
+    def _request(self, time: Instant) -> Event | None:
+        # The one request of the arrival at ``time`` (None after stop_after).
         if self._stop_after is not None and time > self._stop_after:
-            return []
+            return None
         self._generated += 1
         if self.context_fn is None:
             context = {"created_at": time, "request_id": self._generated}
@@ -78,7 +83,7 @@ class SimpleEventProvider(EventProvider):
             context = self.context_fn(time, self._generated)
             if not isinstance(context, dict):
                 raise TypeError(f"context_fn must return a dict, got {context!r}")
-        return [Event(time, self.event_type, self.target, context=context)]
+        return Event(time, self.event_type, self.target, context=context)
 
     def __repr__(self):
         return f"SimpleEventProvider({getattr(self.target, 'name', self.target)!r})"

@@ -189,7 +189,14 @@ class Source(Entity):
         self.arrival_time_provider.current_time = event.time
         self.generated += 1
         out: list[Event] = []
-        for request in as_event_list(self.event_provider.get_events(event.time)):
+        provider = self.event_provider
+        if type(provider) is SimpleEventProvider:
+            # The built-in provider's one request, without the list around it.
+            request = provider._request(event.time)
+            requests = () if request is None else (request,)
+        else:
+            requests = as_event_list(provider.get_events(event.time))
+        for request in requests:
             self._stamp(record, request, event.time)
             if request.time.nanoseconds != now_ns:
                 out.append(request)
@@ -211,9 +218,9 @@ class Source(Entity):
         elif not isinstance(created, Instant):
             raise TypeError(f"Source {self.name!r}: its event provider set created_at to "
                             f"{created!r}; it must be an Instant")
-        idx, u_work, u_fail = record.new_request()
-        ctx.update(id=idx, created_ns=created.nanoseconds, u_work=u_work, u_fail=u_fail,
-                   source=self.name)
+        ctx["id"], ctx["u_work"], ctx["u_fail"] = record.new_request()
+        ctx["created_ns"] = created.nanoseconds
+        ctx["source"] = self.name
 
     def __repr__(self):
         return f"Source({self.name!r})"
