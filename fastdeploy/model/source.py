@@ -225,11 +225,11 @@ class Source(Entity):
     def __repr__(self):
         return f"Source({self.name!r})"
 
-    # Source.poisson(rate, target) is happysim's factory; source.poisson is whether the
-    # arrivals are Poisson (settable: a sweep of the flag swaps the provider's class).
-
 
 class _PoissonFlag:
+    """``Source.poisson(rate, target)`` is happysim's factory; ``source.poisson`` is
+    whether the arrivals are Poisson (settable: the provider's class is swapped)."""
+
     def __get__(self, obj, cls):
         if obj is None:
             return Source._poisson_factory.__get__(cls, cls)
