@@ -215,7 +215,9 @@ SPEC_SIGNATURES = {
     "Event": "time, event_type, target, context=None, daemon=False",
     "Simulation": "start_time=Instant.Epoch, end_time=None, duration=None, sources=(), "
                   "entities=()",
-    "Source": "name, rate, target, poisson=True, stop_after=None",
+    # rate and target are required unless happysim's general form is used
+    # (event_provider=, arrival_time_provider=): tests/test_porting.py.
+    "Source": "name, rate=None, target=None, poisson=True, stop_after=None",
     "LoadBalancer": 'name, backends=None, strategy=None, on_no_backend="reject"',
     "Server": "name, concurrency=1, service_time=None, queue_capacity=None, failure_rate=0.0",
     "SpikeProfile": "baseline_rate=10, spike_rate=150, warmup_s=10, spike_duration_s=15",

@@ -21,10 +21,13 @@ from ..deployment.numba_policy import NumbaPolicy, placeholder_kernel_function
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
 from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
+from ..model.arrival_providers import ConstantArrivalTimeProvider, PoissonArrivalTimeProvider
+from ..model.event_providers import SimpleEventProvider
 from ..model.load_balancer import LoadBalancer
 from ..model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseRateProfile,
                               SpikeProfile)
 from ..model.server import Server
+from ..model.sinks import LatencyTracker, Sink
 from ..model.source import Source
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
@@ -212,7 +215,23 @@ class _Lowerer:
                            lambda P, f=first, n=n: np.all(np.diff(P[:, f:f + 2 * n:2], axis=1) > 0,
                                                           axis=1))
             return sc.PROF_PIECEWISE, off, n
-        _refuse(src, f"its profile {prof!r} is not a built-in profile")
+        _refuse(src, f"its profile {prof!r} is not a built-in profile (use "
+                     "ConstantRateProfile, LinearRampProfile, SpikeProfile, or "
+                     "PiecewiseRateProfile for any rate over time given as (time, rate) "
+                     "points)")
+
+    def source(self, src) -> None:
+        """Refuse a source whose parts have no built-in equivalent, naming the one to use."""
+        p = src.event_provider
+        if type(p) is not SimpleEventProvider or p.context_fn is not None:
+            _refuse(src, f"its event_provider {p!r} is user code (use "
+                         "SimpleEventProvider(target) without context_fn, or "
+                         "Source(name, rate_or_profile, target), which create one request per "
+                         "arrival)")
+        a = src.arrival_time_provider
+        if type(a) not in (ConstantArrivalTimeProvider, PoissonArrivalTimeProvider):
+            _refuse(src, f"its arrival_time_provider {a!r} is not built-in (use "
+                         "ConstantArrivalTimeProvider or PoissonArrivalTimeProvider)")
 
     # -- the whole scenario --------------------------------------------------------------------
     def lower(self) -> BatchModel:
@@ -220,10 +239,15 @@ class _Lowerer:
         sources = [c for c in comps if isinstance(c, Source)]
         if len(sources) != len(self.sources) or any(s not in sources for s in self.sources):
             _refuse(self.sources[0], "sources must be built-in Sources")
+        # A Sink or LatencyTracker nothing built-in can send to receives nothing in either
+        # engine (happysim's examples list one anyway): it lowers to nothing.
+        comps = [c for c in comps if type(c) not in (Sink, LatencyTracker)]
         for c in comps:
             if type(c) not in (Source, Server, LoadBalancer, AutoScaler, CanaryDeployer,
                                RollingDeployer):
                 _refuse(c, "it is not a built-in component")
+        for s in sources:
+            self.source(s)
         servers = [c for c in comps if type(c) is Server]
         lbs = [c for c in comps if type(c) is LoadBalancer]
         scalers = [c for c in comps if type(c) is AutoScaler]
@@ -411,6 +435,7 @@ class _Lowerer:
             index_of[id(r)] = (sc.ROLL_DEPLOY, i)
         INIT_EV = np.zeros((len(self.pending), sc.IE_FIELDS), np.int64)
         live_chains = [0] * len(scalers)
+        live_evaluations = _live_evaluations(self.pending, scalers)
         for e, ev in enumerate(self.pending):
             if ev.time.nanoseconds < self.start_ns:
                 # The object engine refuses it the same way when the run starts.
@@ -429,7 +454,7 @@ class _Lowerer:
             if kind == sc.SCALER_EVAL:
                 # An evaluation the scaler will not act on (a second start(), or after
                 # stop()) is a no-op in the kernels too.
-                payload = sc.LIVE_CHAIN if scalers[target].evaluates(ev) else 0
+                payload = sc.LIVE_CHAIN if id(ev) in live_evaluations else 0
                 live_chains[target] += payload
             INIT_EV[e] = (ev.time.nanoseconds, kind, target, payload)
 
@@ -469,6 +494,28 @@ class _Lowerer:
                           [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)),
                           window_slots)
+
+
+def _live_evaluations(pending, scalers) -> set:
+    """ids of the scheduled evaluations the scalers will act on, as the object engine
+    decides when it handles them, in (time, scheduling) order: one of the running
+    chain; one scheduled by hand (no chain: happysim's form) starts a chain if the
+    scaler is not running by then."""
+    live = set()
+    running = {id(a): a.is_running for a in scalers}
+    order = sorted(range(len(pending)), key=lambda i: (pending[i].time.nanoseconds, i))
+    for i in order:
+        ev = pending[i]
+        a = ev.target
+        if id(a) not in running or ev.event_type != SCALER_EVENT:
+            continue
+        if "chain" in ev.context:
+            if a.evaluates(ev):
+                live.add(id(ev))
+        elif not running[id(a)]:
+            running[id(a)] = True
+            live.add(id(ev))
+    return live
 
 
 def lower(sim: Simulation) -> BatchModel:

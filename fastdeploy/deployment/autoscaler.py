@@ -136,9 +136,13 @@ class AutoScaler(Entity):
 
     def evaluates(self, event: Event) -> bool:
         """Whether ``event`` is an evaluation this scaler will act on (one of its current
-        chain while it runs); others do nothing."""
-        return (event.event_type == EVALUATE_EVENT and self._running
-                and event.context.get("chain") == self._chain)
+        chain while it runs, or one scheduled by hand while it is stopped); others do
+        nothing."""
+        if event.event_type != EVALUATE_EVENT:
+            return False
+        if "chain" not in event.context:
+            return not self._running
+        return self._running and event.context["chain"] == self._chain
 
     def stop(self) -> None:
         """Stop evaluating; pending evaluations do nothing."""
@@ -149,6 +153,10 @@ class AutoScaler(Entity):
             raise ValueError(f"AutoScaler {self.name!r} got an unexpected event {event!r}")
         if not self.evaluates(event):
             return None
+        if "chain" not in event.context:
+            # Scheduled by hand, as happysim users do: the same as start() now.
+            self._running = True
+            self._chain += 1
         self._evaluate()
         return Event(Instant(event.time.nanoseconds + rules.interval_ns(self._params)),
                      EVALUATE_EVENT, self, context={"chain": self._chain}, daemon=True)

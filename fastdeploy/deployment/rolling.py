@@ -17,7 +17,8 @@ from ._common import (check_fleet, deployer_metrics, event_at, has_backend, inte
                       make_instance, weight_of)
 from .stats import DeploymentState, RollingDeployerStats
 
-DEPLOY_EVENT = "_rolling_deploy"
+# happysim's event type: an Event of this type scheduled by hand is a deploy().
+DEPLOY_EVENT = "_rolling_deploy_start"
 ROUND_EVENT = "_rolling_health_round"
 
 

@@ -249,8 +249,12 @@ class Server(Entity):
             # A request built by hand (not by a Source): it is created here and now.
             idx, u_work, u_fail = self._clock.run.new_request()
             ctx.setdefault("id", idx)
-            ctx.setdefault("created_at", event.time)
-            ctx.update(created_ns=event.time.nanoseconds, u_work=u_work, u_fail=u_fail)
+            # A created_at the sender gave is the creation time for latency.
+            created = ctx.setdefault("created_at", event.time)
+            if not isinstance(created, Instant):
+                raise TypeError(f"Server {self.name!r}: {event!r} has created_at "
+                                f"{created!r}; it must be an Instant")
+            ctx.update(created_ns=created.nanoseconds, u_work=u_work, u_fail=u_fail)
         return self._accept(ctx, event, event.time.nanoseconds)
 
     def accept_probe(self, probe: Probe, now_ns: int) -> list[Event]:
