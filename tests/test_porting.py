@@ -5,7 +5,7 @@ forms happysim's examples, integration tests and docs use (EventProvider subclas
 arrival-time providers, user Profiles with only get_rate, hand-scheduled deploy events,
 generator entities, LatencyTracker/Sink/Counter). Under FASTDEPLOY_HAPPYSIM_PYTHON each
 runs twice: as is under happysim, and under fastdeploy after PORT_SED (the one line of
-docs/happysim-differences.md), and the results must be equal except where SPEC section
+fastdeploy/docs/happysim-differences.md), and the results must be equal except where SPEC section
 9 says they differ, each such difference asserted to be the documented one. The rest of
 the file checks the same features without happysim.
 """
@@ -35,7 +35,7 @@ needs_happysim = pytest.mark.skipif(
     not HAVE_HAPPYSIM, reason="set FASTDEPLOY_HAPPYSIM_PYTHON to a Python with happysim==0.2.5")
 SCENARIOS = sorted(f[:-3] for f in os.listdir(HERE) if f.endswith(".py"))
 
-# The port, as docs/happysim-differences.md gives it:
+# The port, as fastdeploy/docs/happysim-differences.md gives it:
 #   sed -E '/^(from|import) happysimulator/s/happysimulator/fastdeploy/g'
 _IMPORT = re.compile(r"^(from|import) happysimulator")
 
@@ -574,7 +574,7 @@ print(json.dumps(out))
 def test_docs_list_exactly_the_happysim_names_not_offered():
     import importlib
 
-    with open(os.path.join(os.path.dirname(__file__), "..", "docs",
+    with open(os.path.join(os.path.dirname(__file__), "..", "fastdeploy", "docs",
                            "happysim-differences.md")) as f:
         doc = f.read()
     listed = {m: set() if body == "(none)" else set(body.replace("\n", " ").split(", "))
