@@ -663,6 +663,10 @@ deployer, else latency; tradeoff for a sweep):
   rollback   P(rollback) with 95% Wilson intervals against the swept --parameter, one
              curve per RESULTS (e.g. canary-bad and canary-good)
   durations  deployment durations by outcome, one panel per RESULTS
+  tune-history  a tune's objective by trial (feasible, undecided, infeasible), the best so
+             far and the finalists' holdout figures (RESULTS: `fastdeploy tune --out DIR`;
+             the default for such a directory; --y picks the objective)
+  tune-pareto   two objectives of a tune's trials and its Pareto set (--x/--y pick them)
 
 Examples:
   fastdeploy plot autoscale-spike --kind instances -o instances.png

@@ -13,6 +13,8 @@ tables) or paths (Parquet files, sweep output directories), returns a matplotlib
 | ``plot_heatmap`` | any metric over a 2-parameter grid | a grid sweep |
 | ``plot_rollback`` | P(rollback) with Wilson intervals against a swept parameter, one curve per sweep (bad and good canary) | sweeps |
 | ``plot_durations`` | deployment durations by outcome | runs with a canary or rolling deployer |
+| ``plot_tune_history`` | a tune's objective by trial, feasible / undecided / infeasible, the finalists' holdout figures | a TuneResult or tune directory |
+| ``plot_tune_pareto`` | two objectives of a tune's trials and its Pareto set (holdout) | a tune of several objectives |
 
 >>> from fastdeploy.presets import autoscale_spike
 >>> from fastdeploy.plot import plot_instances
@@ -30,6 +32,7 @@ from .instances import plot_instances
 from .latency import plot_latency
 from .rollback import plot_rollback
 from .tradeoff import plot_tradeoff
+from .tune import plot_tune_history, plot_tune_pareto
 
 KINDS = {
     "instances": plot_instances,
@@ -38,7 +41,10 @@ KINDS = {
     "heatmap": plot_heatmap,
     "rollback": plot_rollback,
     "durations": plot_durations,
+    "tune-history": plot_tune_history,
+    "tune-pareto": plot_tune_pareto,
 }
 
 __all__ = ["KINDS", "MatplotlibMissing", "plot_durations", "plot_heatmap", "plot_instances",
-           "plot_latency", "plot_rollback", "plot_tradeoff", "save"]
+           "plot_latency", "plot_rollback", "plot_tradeoff", "plot_tune_history",
+           "plot_tune_pareto", "save"]

@@ -13,7 +13,7 @@ from ._sweep import _value, metric_names
 TUNE_KEYS = ("space", "objective", "constraints", "replicas", "budget", "max_replicas",
              "trials", "parallel", "sampler", "finalists", "holdout_replicas", "confidence",
              "seed", "startup_trials")
-RANGE_KEYS = ("low", "high", "log", "type", "choices")
+RANGE_KEYS = ("low", "high", "log", "step", "type", "choices")
 OBJECTIVE_KEYS = ("metric", "direction", "price_per_instance_hour")
 SAMPLERS = ("tpe", "nsga2", "random")
 DEFAULTS = {"replicas": 25, "budget": 4000, "parallel": 4, "finalists": 3,
@@ -35,10 +35,10 @@ def _dimension(ctx: Context, key: str, spec, slot):
                              f"got {describe(spec)}")
     t = Table(ctx, key, spec, RANGE_KEYS)
     if t.has("choices"):
-        for k in ("low", "high", "log", "type"):
+        for k in ("low", "high", "log", "step", "type"):
             if t.has(k):
-                raise ctx.error(t.key(k), "choices lists the values; low, high, log and type "
-                                          "are for a range")
+                raise ctx.error(t.key(k), "choices lists the values; low, high, log, step "
+                                          "and type are for a range")
         values = t.take("choices", r.array)
         if not values:
             raise ctx.error(t.key("choices"), "expected at least one value, got []")
@@ -54,6 +54,10 @@ def _dimension(ctx: Context, key: str, spec, slot):
     if high < low:
         raise ctx.error(t.key("high"), f"expected high >= low ({low}), got {high}")
     log = t.take("log", r.boolean, False)
+    step = t.take("step", r.number, None)
+    if step is not None and (kind == "int" or log or not step > 0 or not math.isfinite(step)):
+        raise ctx.error(t.key("step"), "a step applies to a float range without log, and "
+                                       f"must be > 0; got {describe(step)}")
     if kind == "int":
         for name, v in (("low", low), ("high", high)):
             if v != math.floor(v):
@@ -63,7 +67,7 @@ def _dimension(ctx: Context, key: str, spec, slot):
         return Int(int(low), int(high), log)
     if log and low <= 0:
         raise ctx.error(t.key("low"), f"a log range needs low > 0, got {low}")
-    return Float(float(low), float(high), log)
+    return Float(float(low), float(high), log, None if step is None else float(step))
 
 
 def _objective(ctx: Context, key: str, spec):

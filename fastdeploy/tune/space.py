@@ -31,11 +31,14 @@ def _finite(value, what: str) -> float:
 
 @dataclass(frozen=True)
 class Float:
-    """Any number in [low, high]; ``log=True`` draws on a log scale (needs low > 0)."""
+    """A number in [low, high]; ``log=True`` draws on a log scale (needs low > 0);
+    ``step`` draws only low, low + step, ... (a target in percent, a time in whole
+    seconds; the ends of the range can then be drawn exactly). Not both."""
 
     low: float
     high: float
     log: bool = False
+    step: float | None = None
 
     def __post_init__(self):
         lo = _finite(self.low, "Float low")
@@ -44,12 +47,19 @@ class Float:
             raise ValueError(f"Float: high ({hi!r}) must be >= low ({lo!r})")
         if self.log and lo <= 0:
             raise ValueError(f"Float(log=True) needs low > 0, got {lo!r}")
+        if self.step is not None:
+            st = _finite(self.step, "Float step")
+            if st <= 0:
+                raise ValueError(f"Float step must be > 0, got {st!r}")
+            if self.log:
+                raise ValueError("Float takes log=True or a step, not both")
 
     def ends(self):
         return (self.low, self.high)
 
     def suggest(self, trial, path: str):
-        return trial.suggest_float(path, float(self.low), float(self.high), log=bool(self.log))
+        return trial.suggest_float(path, float(self.low), float(self.high), log=bool(self.log),
+                                   step=None if self.step is None else float(self.step))
 
 
 @dataclass(frozen=True)
@@ -144,5 +154,8 @@ def describe(dim) -> dict:
     """A JSON-able description of a dimension (for the run's definition and reports)."""
     if isinstance(dim, Choice):
         return {"kind": "choice", "values": list(dim.values)}
-    return {"kind": "int" if isinstance(dim, Int) else "float", "low": dim.low,
-            "high": dim.high, "log": bool(dim.log)}
+    out = {"kind": "int" if isinstance(dim, Int) else "float", "low": dim.low,
+           "high": dim.high, "log": bool(dim.log)}
+    if isinstance(dim, Float) and dim.step is not None:
+        out["step"] = dim.step
+    return out

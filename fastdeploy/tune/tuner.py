@@ -537,13 +537,15 @@ class Tuner:
     def finalist_candidates(self, done: list[Candidate]) -> list[Candidate]:
         """The candidates re-run on the holdout.
 
-        One objective: the best ``finalists`` by objective mean among those not shown
-        infeasible, the best one shown feasible always among them. Several: the Pareto
-        set (by means) of those not shown infeasible, thinned to ``finalists`` evenly
-        along the first objective.
+        The eligible: shown feasible, or undecided with every constraint's estimate on
+        the right side of its limit (plausibly feasible: a larger sample may show it);
+        repeated points once. One objective: the best ``finalists`` eligible by
+        objective mean, the best one shown feasible always among them. Several: the
+        Pareto set (by means) of the eligible, thinned to ``finalists`` evenly along
+        the first objective.
         """
-        ok = [c for c in done if c.status in (FEASIBLE, UNDECIDED) and c.objectives
-              and c.same_as is None
+        ok = [c for c in done if c.objectives and c.same_as is None
+              and (c.status == FEASIBLE or (c.status == UNDECIDED and self._plausible(c)))
               and all(math.isfinite(o["mean"]) for o in c.objectives)]
         if not ok:
             return []
@@ -564,6 +566,15 @@ class Tuner:
             idx = np.unique(np.round(np.linspace(0, len(front) - 1, self.finalists)).astype(int))
             front = [front[i] for i in idx]
         return front
+
+    def _plausible(self, cand: Candidate) -> bool:
+        """Every constraint's estimate meets its limit."""
+        for con, f in zip(self.constraints, cand.constraints):
+            est = f["estimate"]
+            if not math.isfinite(est) or (est < con.limit if con.bound_op == ">=" else
+                                          est > con.limit):
+                return False
+        return True
 
     def _holdout(self, done, runner, store, threads) -> list[Candidate]:
         seed = point_seed(self.seed, HOLDOUT_POINT)
