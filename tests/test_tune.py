@@ -147,6 +147,26 @@ def test_interrupt_and_resume_give_the_trials_of_an_uninterrupted_run(tmp_path, 
     assert pq.read_table(tmp_path / "cut" / "_trials.parquet").equals(whole.trials)
 
 
+def test_interrupted_between_a_trial_and_its_point(tmp_path, monkeypatch, plain):
+    """Stopped after Optuna created a trial but before its point was drawn: resuming
+    draws it with the sampler it had, and the trials equal an uninterrupted run's."""
+    real = Int.suggest
+    count = {"n": 0}
+
+    def suggest(self, trial, path):
+        count["n"] += 1
+        if count["n"] == 5:
+            raise Stop
+        return real(self, trial, path)
+
+    with monkeypatch.context() as m:
+        m.setattr(Int, "suggest", suggest)
+        with pytest.raises(Stop):
+            erlang_tuner().run(out=tmp_path / "cut")
+    resumed = erlang_tuner().run(out=tmp_path / "cut", resume=True)
+    assert resumed.trials.equals(plain.trials)
+
+
 def test_out_must_be_empty_and_resume_must_match(tmp_path):
     erlang_tuner().run(out=tmp_path / "t")
     with pytest.raises(FileExistsError, match="resume"):

@@ -58,8 +58,17 @@ class Float:
         return (self.low, self.high)
 
     def suggest(self, trial, path: str):
-        return trial.suggest_float(path, float(self.low), float(self.high), log=bool(self.log),
-                                   step=None if self.step is None else float(self.step))
+        return self.value(trial.suggest_float(
+            path, float(self.low), float(self.high), log=bool(self.log),
+            step=None if self.step is None else float(self.step)))
+
+    def value(self, raw):
+        """Optuna's value as the parameter takes it: on a step grid, ``low + k * step``
+        to 12 significant digits (0.88, not 0.8799999999999999)."""
+        if self.step is None:
+            return float(raw)
+        k = round((raw - self.low) / self.step)
+        return float(f"{self.low + k * self.step:.12g}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,9 @@ class Int:
     def suggest(self, trial, path: str):
         return trial.suggest_int(path, int(self.low), int(self.high), log=bool(self.log))
 
+    def value(self, raw):
+        return int(raw)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -106,6 +118,9 @@ class Choice:
 
     def suggest(self, trial, path: str):
         return trial.suggest_categorical(path, list(self.values))
+
+    def value(self, raw):
+        return raw
 
 
 DIMENSIONS = (Float, Int, Choice)

@@ -266,6 +266,22 @@ class Tuner:
             params = {k: d.suggest(trial, k) for k, d in self.space.items()}
         return Candidate(trial.number, batch, params)
 
+    def _reopen(self, study, frozen, batch: int) -> Candidate:
+        """The Candidate of a trial left running by an interrupted run. A trial stopped
+        between its creation and its last suggestion gets the rest suggested now, by the
+        sampler it had (the same seed and the same stored trials)."""
+        params = {k: d.value(frozen.params[k]) for k, d in self.space.items()
+                  if k in frozen.params}
+        if len(params) < len(self.space):
+            import optuna
+
+            study.sampler = self._sampler(frozen.number)
+            handle = self._handle(study, frozen.number)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                params = {k: d.suggest(handle, k) for k, d in self.space.items()}
+        return Candidate(frozen.number, batch, params)
+
     # -- running ----------------------------------------------------------------------------
     def _task(self, cand: Candidate, values: dict, lo: int, hi: int, seed: int,
               threads) -> ChunkTask:
@@ -487,9 +503,8 @@ class Tuner:
             spent = sum(c.replicas for c in done)
         else:
             redo = []
-        pending = sorted([Candidate(t.number, batch, {k: t.params[k] for k in self.keys
-                                                      if k in t.params})
-                          for t in running] + redo, key=lambda c: c.trial)
+        pending = sorted([self._reopen(study, t, batch) for t in running] + redo,
+                         key=lambda c: c.trial)
         for c in pending:
             c.ranges, c.rows, c.status, c.stop, c.error = [], None, UNDECIDED, "", None
         while True:
