@@ -45,7 +45,7 @@ def levels(dim, num: int) -> list:
     pts = (np.geomspace if dim.log else np.linspace)(dim.low, dim.high, num)
     if isinstance(dim, Int):
         return list(dict.fromkeys(int(round(x)) for x in pts))
-    return [float(x) for x in pts]
+    return [float(f"{x:.12g}") for x in pts]
 
 
 def grid_optimum(result, tuner):
@@ -140,17 +140,21 @@ def main():
               + "; ".join(fmt_con(c) for c in h["constraints"]))
     print()
     total5, best5, _ = grids[5]
+    reached_runs = 0
     for seed, t, r in runs:
         if best5 is None or r.best is None:
             print(f"seed {seed}: no comparison (no feasible optimum)")
             continue
         cost = r.best["objectives"][t.objectives[0].name]["mean"]
         reached = cost <= best5[1]["ci_high"]
+        reached_runs += reached
         share = r.replicas / total5
-        print(f"seed {seed}: tuner holdout cost {cost:.1f} vs 5x grid optimum {best5[1]['mean']:.1f} "
-              f"(95% CI up to {best5[1]['ci_high']:.1f}): {'reached' if reached else 'NOT reached'}"
-              f", with {r.replicas} replicas = {share:.3f} of the 5x grid's {total5} "
-              f"({'<=' if share <= 0.2 else '>'} 1/5)")
+        print(f"seed {seed}: tuner holdout cost {cost:.1f} vs 5x grid optimum "
+              f"{best5[1]['mean']:.1f} (95% CI up to {best5[1]['ci_high']:.1f}): "
+              f"{'reached' if reached else 'NOT reached'} "
+              f"({100 * (cost / best5[1]['mean'] - 1):+.2f}%), with {r.replicas} replicas = "
+              f"{share:.3f} of the 5x grid's {total5} ({'<=' if share <= 0.2 else '>'} 1/5)")
+    print(f"reached in {reached_runs} of {len(runs)} tuner runs")
 
 
 if __name__ == "__main__":

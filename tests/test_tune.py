@@ -243,6 +243,20 @@ def test_racing_rule():
         (False, "better than the incumbent")
 
 
+def test_a_space_of_invalid_points_ends_and_says_why():
+    from fastdeploy.presets import autoscale_spike
+
+    tuner = Tuner(autoscale_spike, {"scaler.min_instances": Int(11, 15),
+                                    "scaler.max_instances": Int(2, 10)},
+                  "instance_seconds", ["P(latency_p99 <= 0.5) >= 0.95"], **TUNE)
+    result = tuner.run()
+    rows = result.trials.to_pylist()
+    assert 25 <= len(rows) < 25 + TUNE["parallel"]   # checked between batches
+    assert result.replicas == 0 and result.best is None
+    assert all(r["status"] == "invalid" and "min_instances" in r["error"] for r in rows)
+    assert "no finalist meets every constraint" in result.format()
+
+
 # -- arguments ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kw,match", [
     (dict(space={"server_0.concurrenc": Int(1, 3)}), "unknown parameter path"),

@@ -207,6 +207,6 @@ class TuneResult:
                 lines.append(f"  trial {r['trial']}: {obj}; constraints {r['status']}")
         if self.undecided:
             lines.append("")
-            lines.append(f"undecided after racing (search): trials "
+            lines.append("undecided after racing (search): trials "
                          + ", ".join(str(t) for t in self.undecided))
         return "\n".join(lines)

@@ -66,9 +66,10 @@ SAMPLERS = ("tpe", "nsga2", "random")
 # they share no random stream with the search.
 HOLDOUT_POINT = 2**32
 INVALID = "invalid"
-# The search ends when the sampler proposes only points already run this many times in
-# a row: the space (or the sampler's view of it) is exhausted.
-DUPLICATE_LIMIT = 25
+# The search ends when this many proposals in a row ran nothing (points already run, or
+# invalid ones): the space, or the sampler's view of it, is exhausted, and the budget
+# would never be spent.
+IDLE_LIMIT = 25
 STUDY_NAME = "fastdeploy-tune"
 
 
@@ -112,11 +113,12 @@ class Candidate:
         self.stop = f"same point as trial {self.same_as}"
 
 
-def _trailing_repeats(done: list[Candidate]) -> int:
-    """How many of the latest trials (by number) repeated an earlier point."""
+def _trailing_idle(done: list[Candidate]) -> int:
+    """How many of the latest trials (by number) ran nothing: a point run before, or an
+    invalid one."""
     n = 0
     for c in sorted(done, key=lambda c: c.trial, reverse=True):
-        if c.same_as is None:
+        if c.same_as is None and c.status != INVALID:
             break
         n += 1
     return n
@@ -512,7 +514,7 @@ class Tuner:
             count = len(done)
             k = min(self.parallel, left // self.replicas,
                     (self.trials - count) if self.trials is not None else self.parallel)
-            if _trailing_repeats(done) >= DUPLICATE_LIMIT:
+            if _trailing_idle(done) >= IDLE_LIMIT:
                 k = 0
             if k <= 0 and not pending:
                 break
@@ -535,7 +537,7 @@ class Tuner:
             done += cands
             batch += 1
             if progress:
-                inc = self._incumbent(done, sign)
+                inc = self._incumbent(done, sign) if len(self.objectives) == 1 else None
                 best = (f", incumbent trial {inc.trial}: {self.objectives[0].name} "
                         f"{inc.objectives[0]['mean']:.6g}" if inc is not None else "")
                 print(f"\rtune: {len(done)} trials, {spent}/{self.search_budget} search "
