@@ -101,7 +101,9 @@ class TuneResult:
             (on the reported front).
         table: Every search replica: the sweep row schema, ``point`` = trial number.
         holdout_table: The finalists' holdout replicas (seed ``holdout_seed``).
-        undecided: Trials whose constraints were still undecided when their race ended.
+        undecided: Trials whose constraints were still undecided when their race ended
+            (at ``max_replicas`` or the budget), besides those shown worse than the
+            incumbent (whose feasibility no longer matters).
         search_replicas: Replicas the search ran; ``replicas``: search plus holdout.
         budget: The tune's budget.
         wall_time: Seconds.
@@ -145,7 +147,8 @@ class TuneResult:
             finalists=_columns(tuner, finals, {"best": [h.trial in on_front for h in finals]}),
             table=_rows(done, tuner.schema),
             holdout_table=_rows(finals, tuner.schema),
-            undecided=[c.trial for c in done if c.status == "undecided"],
+            undecided=[c.trial for c in done if c.status == "undecided" and c.same_as is None
+                       and c.stop != "worse than the incumbent"],
             search_replicas=spent, replicas=spent + holdout_replicas, budget=tuner.budget,
             holdout_seed=tuner.holdout_seed, objectives=tuner.objectives,
             constraints=tuner.constraints, keys=tuner.keys, wall_time=wall)
@@ -207,6 +210,7 @@ class TuneResult:
                 lines.append(f"  trial {r['trial']}: {obj}; constraints {r['status']}")
         if self.undecided:
             lines.append("")
-            lines.append("undecided after racing (search): trials "
+            lines.append("undecided when their race ended (max_replicas or the budget), "
+                         "not shown worse than the best: trials "
                          + ", ".join(str(t) for t in self.undecided))
         return "\n".join(lines)
