@@ -9,8 +9,8 @@ The loop, batch after batch:
    stage's replicas of each candidate are one chunk through the sweep machinery
    (``fastdeploy.sweep.execute``), here or on Dask.
 3. Each candidate's objective means go back to Optuna (``study.tell``), with the
-   constraint violations (the one-sided bounds' distance to the limits) for its
-   ``constraints_func``.
+   constraint violations (the one-sided bounds' distance to the limits) as
+   ``Trial.set_constraint`` values, which Optuna's samplers read.
 
 Then the finalists run again on fresh replicas (the holdout, another seed), and the
 reported figures come from there: the best of many noisy estimates overstates itself
