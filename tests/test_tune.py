@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("optuna", reason="tuning needs the tune extra: pip install 'fastdeploy[tune]'")
 
-from fastdeploy import ExponentialLatency, Server, Simulation, Source  # noqa: E402
+from fastdeploy import ExponentialLatency, LoadBalancer, Server, Simulation, Source  # noqa: E402
 from fastdeploy.scenario import ScenarioError, loads  # noqa: E402
 from fastdeploy.tune import Choice, Constraint, Float, Int, Objective, Tuner  # noqa: E402
 from fastdeploy.tune import racing  # noqa: E402
@@ -308,6 +308,25 @@ def test_money_and_several_objectives_give_a_pareto_set():
                for f in front)
     money = Objective("instance_seconds", price_per_instance_hour=0.36)
     assert money.name == "cost" and money.scale == pytest.approx(1e-4)
+
+    def behind_a_load_balancer():   # a load balancer's backends cost instance time
+        s = Server("server_0", concurrency=9, service_time=ExponentialLatency(1 / MU))
+        lb = LoadBalancer("lb", backends=[s])
+        return Simulation(end_time=HORIZON, sources=[Source.poisson(LAMBDA, lb)],
+                          entities=[lb], seed=0)
+
+    priced = Tuner(behind_a_load_balancer, {C: Int(9, 16)}, money,
+                   [f"mean(latency_mean) <= {LIMIT}"], **{**TUNE, "trials": 3}).run()
+    for r in priced.trials.to_pylist():   # one server for HORIZON seconds
+        assert r["cost.mean"] == pytest.approx(HORIZON * 0.36 / 3600)
+
+
+def test_paired_difference_follows_the_direction():
+    a, b = np.array([1.0, 2.0, 3.0, np.nan]), np.array([2.0, 3.0, 4.5, 1.0, 9.0])
+    m, lo, hi = racing.paired_difference(a, b, 1.0, 0.95)    # minimise: a is better
+    assert m == pytest.approx(-7 / 6) and hi < 0
+    m, lo, hi = racing.paired_difference(a, b, -1.0, 0.95)   # maximise: a is worse
+    assert m == pytest.approx(7 / 6) and lo > 0
 
 
 # -- the [tune] section and the command -----------------------------------------------------------
