@@ -167,6 +167,20 @@ def test_interrupted_between_a_trial_and_its_point(tmp_path, monkeypatch, plain)
     assert resumed.trials.equals(plain.trials)
 
 
+def test_resume_after_a_kill_mid_write_of_the_journal(tmp_path, plain):
+    """A killed run may leave a half-written last journal line and Optuna's lock."""
+    with pytest.MonkeyPatch.context() as m:
+        _interrupt_after(m, "_tell", 5)
+        with pytest.raises(Stop):
+            erlang_tuner().run(out=tmp_path / "cut")
+    journal = tmp_path / "cut" / "_optuna.journal"
+    with open(journal, "ab") as f:
+        f.write(b'{"op_code": 5, "worker_id": "x", "trial_id": 3, "us')
+    (tmp_path / "cut" / "_optuna.journal.lock").symlink_to(tmp_path / "nowhere")
+    resumed = erlang_tuner().run(out=tmp_path / "cut", resume=True)
+    assert resumed.trials.equals(plain.trials)
+
+
 def test_out_must_be_empty_and_resume_must_match(tmp_path):
     erlang_tuner().run(out=tmp_path / "t")
     with pytest.raises(FileExistsError, match="resume"):

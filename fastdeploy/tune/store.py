@@ -48,11 +48,25 @@ class TuneStore:
         self.holdout = SweepStore(os.path.join(self.path, HOLDOUT_DIR), hold, digest, True)
 
     def optuna_storage(self):
-        """Optuna's journal storage in the directory (appends, survives a kill)."""
+        """Optuna's journal storage in the directory (one JSON line per change).
+
+        A run killed mid-write can leave two things behind, both cleared here (a tune
+        directory serves one process at a time): the journal's lock (a symlink Optuna
+        would wait 30 s to break) and a last line without its end (which the next
+        appended line would turn into a corrupt one).
+        """
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
-        return JournalStorage(JournalFileBackend(os.path.join(self.path, JOURNAL)))
+        path = os.path.join(self.path, JOURNAL)
+        if os.path.lexists(path + ".lock"):
+            os.unlink(path + ".lock")
+        if os.path.exists(path):
+            with open(path, "rb+") as f:
+                data = f.read()
+                if data and not data.endswith(b"\n"):
+                    f.truncate(data.rfind(b"\n") + 1)
+        return JournalStorage(JournalFileBackend(path))
 
     def finish(self, result) -> None:
         """Write the trials table, the finalists and the result; mark the tune complete."""
