@@ -300,6 +300,9 @@ def test_dimensions_refuse_bad_ranges():
         Int(1.5, 3)
     with pytest.raises(ValueError, match="differ"):
         Choice([1, 1])
+    with pytest.raises(ValueError, match="whole number of steps"):
+        Float(0.3, 0.9, step=0.25)
+    assert Float(0.3, 0.9, step=0.01).value(0.8799999999999999) == 0.88
     with pytest.raises(ValueError, match="prices instance_seconds"):
         Objective("latency_mean", price_per_instance_hour=1.0)
     with pytest.raises(ValueError, match="direction"):
@@ -395,6 +398,7 @@ def test_tune_section_gives_the_tuner_arguments(plain):
     (("budget = 120", "budget = 0"), "tune.budget: expected an integer >= 1"),
     (("max_replicas = 32", "max_replicas = 3"), "tune.max_replicas: expected an integer >="),
     (("parallel = 3", "sampler = \"cma\""), "tune.sampler: expected one of"),
+    (("low = 4, high = 20", "low = 4, high = 20, step = 2"), "tune.space.*step: a step"),
 ])
 def test_tune_section_mistakes_name_the_key(edit, match):
     with pytest.raises(ScenarioError, match=match):

@@ -67,7 +67,10 @@ def _dimension(ctx: Context, key: str, spec, slot):
         return Int(int(low), int(high), log)
     if log and low <= 0:
         raise ctx.error(t.key("low"), f"a log range needs low > 0, got {low}")
-    return Float(float(low), float(high), log, None if step is None else float(step))
+    try:
+        return Float(float(low), float(high), log, None if step is None else float(step))
+    except ValueError as e:
+        raise ctx.error(t.key("step"), str(e).replace("Float: ", "")) from None
 
 
 def _objective(ctx: Context, key: str, spec):

@@ -53,6 +53,11 @@ class Float:
                 raise ValueError(f"Float step must be > 0, got {st!r}")
             if self.log:
                 raise ValueError("Float takes log=True or a step, not both")
+            k = (hi - lo) / st
+            # Optuna would move high down to the last step quietly; say so instead.
+            if abs(k - round(k)) > 1e-9 * max(1.0, k):
+                raise ValueError(f"Float: high - low ({hi - lo!r}) must be a whole number of "
+                                 f"steps ({st!r})")
 
     def ends(self):
         return (self.low, self.high)
