@@ -42,10 +42,11 @@ class TuneStore:
     """
 
     def __init__(self, path, definition: dict, digest: str, resume: bool):
-        self.trials = SweepStore(path, definition, digest, resume)
+        self.trials = SweepStore(path, definition, digest, resume, what="tune")
         self.path = self.trials.path
         hold = dict(definition, part="holdout")
-        self.holdout = SweepStore(os.path.join(self.path, HOLDOUT_DIR), hold, digest, True)
+        self.holdout = SweepStore(os.path.join(self.path, HOLDOUT_DIR), hold, digest, True,
+                                  what="tune")
 
     def optuna_storage(self):
         """Optuna's journal storage in the directory (one JSON line per change).
