@@ -13,16 +13,24 @@ from . import __version__
 
 RUN_HELP = """\
 Run replicas of a scenario in the batch engine (numba kernels on every core) and print
+one line of what ran (servers, traffic, each controller's settings, replicas, seed), then
 each metric's unit, mean with a 95% confidence interval (clipped to what the metric can
 take: counts and times >= 0, probabilities in [0, 1]) and its spread across replicas
-(docs/summaries.md).
+(p50, p90, p95, p99), then what the latency rows mean and the pooled latency quantiles of
+all replicas' requests together (`fastdeploy docs summaries`).
+
+--slo METRIC<=VALUE (or >=; repeatable) adds the share of replicas meeting the objective
+with its 95% Wilson interval, e.g. --slo 'latency_p99<=0.5'. --out FILE.parquet writes
+the per-replica table with the scenario file's text, seed, replica count, --set values
+and fastdeploy version in its Parquet metadata: `fastdeploy plot FILE` and `fastdeploy
+compare A B` read them back.
 
 SCENARIO is a preset name (see `fastdeploy presets`) or the path of a scenario file
-(TOML, described in docs/scenarios.md). A preset name wins over a file of the same name
-in the current directory: write ./NAME to run the file.
+(TOML, described in `fastdeploy docs scenarios`). A preset name wins over a file of the
+same name in the current directory: write ./NAME to run the file.
 
-Progress goes to stderr: a progress bar (replicas done, rate, time left) on a terminal,
-else a line every few seconds; a run estimated to take more than half a minute says so
+Progress goes to stderr: a progress bar (tqdm's: replicas done, rate, time left) on a
+terminal, else a line every few seconds; a run estimated to take more than half a minute says so
 when its first replicas finish. --quiet turns both off. A run refused by the memory
 budget (--memory-budget) is refused before anything runs. The first run compiles the
 kernels (about 18 s on 2 cores, said when it happens; cached on disk after that).
@@ -100,49 +108,6 @@ def _error(command: str, message: str, status: int = 2) -> int:
     return status
 
 
-# -- progress -------------------------------------------------------------------------------
-def _clock(seconds: float) -> str:
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class ProgressBar:
-    """One self-rewriting line: ``[#####-----] 640/2000 replicas  212/s  0:06 left``."""
-
-    def __init__(self, total: int, stream, width: int = 28):
-        self.total = total
-        self.stream = stream
-        self.width = width
-        self.last_len = 0
-        self.t0 = time.perf_counter()
-
-    def update(self, done: int, total: int) -> None:
-        """The batch engine's progress callback."""
-        elapsed = time.perf_counter() - self.t0
-        self.show(done, done / elapsed if elapsed > 0 and done else None)
-
-    def show(self, done: int, rate: float | None, note: str = "") -> None:
-        filled = int(self.width * done / self.total) if self.total else self.width
-        bar = "#" * filled + "-" * (self.width - filled)
-        line = f"[{bar}] {done}/{self.total} replicas"
-        if rate:
-            line += f"  {rate:,.0f}/s" if rate >= 10 else f"  {rate:.2f}/s"
-            if done < self.total:
-                line += f"  {_clock((self.total - done) / rate)} left"
-        if note:
-            line += f"  {note}"
-        pad = max(0, self.last_len - len(line))
-        self.stream.write("\r" + line + " " * pad)
-        self.stream.flush()
-        self.last_len = len(line)
-
-    def close(self) -> None:
-        self.stream.write("\r" + " " * self.last_len + "\r")
-        self.stream.flush()
-
-
 # -- parameters on the command line -----------------------------------------------------------
 def parameter_options(flag: str, texts, scenario_arg: str, sim, *, single: bool) -> dict:
     """``{path: [values]}`` of ``--set PATH=VALUE`` (single) or ``--param PATH=V1,V2,...``
@@ -211,6 +176,33 @@ def _with_settings(command: str, sim, args):
     return new
 
 
+# -- service-level objectives ---------------------------------------------------------------
+SLO_HELP = ("a service-level objective METRIC<=VALUE or METRIC>=VALUE (repeatable), e.g. "
+            "latency_p99<=0.5: adds P(a replica meets it) with its 95%% Wilson interval")
+
+
+def _slo_arg(text: str):
+    """An ``--slo`` value: a ``fastdeploy.slo.SLO``."""
+    from .slo import parse_slo
+
+    try:
+        return parse_slo(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("slo ")) from None
+
+
+def _check_slos(command: str, sim, slos):
+    """None when every --slo names a metric of ``sim`` (once), else the exit status
+    after saying which does not."""
+    from .slo import check_metrics, parse_slos, scenario_metrics
+
+    try:
+        check_metrics(parse_slos(slos), scenario_metrics(sim))
+    except ValueError as e:
+        return _error(command, f"--{e}")
+    return None
+
+
 # -- commands -------------------------------------------------------------------------------
 def _resolve(arg: str):
     """(label, Scenario) for a preset name or a scenario file; ScenarioError on mistakes."""
@@ -253,60 +245,8 @@ def cmd_presets(args) -> int:
         print(f"{name:{width}s}{sc.description}")
         print(f"{'':{width}s}{preset_path(name)}")
     print("\nCopy a file, edit it and run it: fastdeploy run my-scenario.toml "
-          "(its keys: docs/scenarios.md)")
+          "(its keys: `fastdeploy docs scenarios`)")
     return 0
-
-
-# A run estimated (from its first slice) to take longer than this says so; off a
-# terminal, progress is a line on stderr this often.
-LONG_RUN = 30.0
-PROGRESS_EVERY = 5.0
-
-
-class RunProgress:
-    """The batch engine's progress callback for ``run``: the progress bar on a terminal,
-    else a line every PROGRESS_EVERY seconds; and, when the first slice of replicas
-    finishes, the estimated time of a run longer than LONG_RUN seconds."""
-
-    def __init__(self, label: str, total: int, threads: int, stream, terminal: bool):
-        self.label = label
-        self.total = total
-        self.threads = threads
-        self.stream = stream
-        self.bar = ProgressBar(total, stream) if terminal else None
-        self.t0 = self.last = time.perf_counter()
-        self.first = True
-
-    def start(self) -> None:
-        if self.bar is not None:
-            self.bar.show(0, None, "starting")
-
-    def say(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        print(line, file=self.stream, flush=True)
-
-    def update(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        elapsed = now - self.t0
-        if self.first and done:
-            self.first = False
-            # Every thread worked on a slice meanwhile: threads x done replicas per elapsed.
-            estimate = elapsed * max(1.0, total / (self.threads * done))
-            if estimate >= LONG_RUN:
-                self.say(f"{self.label}: {total} replicas will take about {_clock(estimate)} "
-                         f"(estimated from the first {done}); Ctrl-C stops the run")
-        if self.bar is not None:
-            self.bar.update(done, total)
-        elif now - self.last >= PROGRESS_EVERY and done < total:
-            self.last = now
-            rate = done / elapsed if elapsed > 0 else 0.0
-            left = f", {_clock((total - done) / rate)} left" if rate > 0 else ""
-            self.say(f"{self.label}: {done}/{total} replicas, {rate:,.0f}/s{left}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _warm_up(command: str, sim, quiet: bool) -> None:
@@ -325,6 +265,7 @@ def _warm_up(command: str, sim, quiet: bool) -> None:
 
 def cmd_run(args) -> int:
     from .batch.run import default_threads
+    from .progress import Progress
     from .summary import format_summary, summarize
 
     loaded = _load_scenario("run", args.scenario)
@@ -337,12 +278,14 @@ def cmd_run(args) -> int:
     sim = _with_settings("run", scenario.build(seed), args)
     if isinstance(sim, int):
         return sim
+    status = _check_slos("run", sim, args.slo)
+    if status is not None:
+        return status
     if scenario.sweep is not None and not args.quiet:
         print(f"note: {label} has a [sweep] section; `run` runs the scenario as written "
               "and ignores it", file=sys.stderr)
     threads = args.threads or default_threads()
-    progress = (None if args.quiet else
-                RunProgress(label, args.replicas, threads, sys.stderr, sys.stderr.isatty()))
+    progress = None if args.quiet else Progress(label, args.replicas, threads)
     t0 = time.perf_counter()
     try:
         # The memory check first: a run that cannot fit is refused before compiling.
@@ -353,7 +296,6 @@ def cmd_run(args) -> int:
         _warm_up("run", sim, args.quiet)
         if progress is not None:
             progress.start()
-            progress.t0 = progress.last = time.perf_counter()
         table = sim.run_batch(args.replicas, threads=args.threads,
                               progress=progress.update if progress is not None else False,
                               memory_budget=args.memory_budget).table
@@ -364,19 +306,60 @@ def cmd_run(args) -> int:
             progress.close()
     wall = time.perf_counter() - t0
     if args.out:
-        import pyarrow.parquet as pq
+        from .runfile import RunInfo, write_run
 
+        settings = parameter_options("--set", args.set, args.scenario, sim, single=True)
+        info = RunInfo(scenario.path.read_text(encoding="utf-8"), label, seed, args.replicas,
+                       {k: v[0] for k, v in settings.items()})
         try:
-            pq.write_table(table, args.out)
+            write_run(args.out, table, info)
         except OSError as e:
             return _error("run", f"cannot write {args.out}: {e}", 1)
-    plural = "replica" if args.replicas == 1 else "replicas"
-    settings = f", {', '.join(args.set)}" if args.set else ""
-    print(f"{label}: {args.replicas} {plural}, seed {seed}{settings}, {wall:.1f} s")
-    print(format_summary(summarize(table)))
+    print(_run_header(label, sim, args.replicas, seed, args.set, wall))
+    print(format_summary(summarize(table, args.slo)))
+    print(_latency_note(table, args.slo))
     if args.out:
-        print(f"per-replica table written to {args.out}")
+        print(f"per-replica table written to {args.out} (with the scenario and settings in "
+              "its metadata: `fastdeploy plot` and `fastdeploy compare` read them)")
     return 0
+
+
+def _run_header(label: str, sim, replicas: int, seed: int, settings, wall: float) -> str:
+    """One line: what ran (label, replicas, seed, --set) and the scenario's servers,
+    traffic and controllers with their settings."""
+    from .describe import scenario_line
+
+    plural = "replica" if replicas == 1 else "replicas"
+    changed = f", {', '.join(settings)}" if settings else ""
+    return (f"{label}: {replicas} {plural}, seed {seed}{changed}, {wall:.1f} s | "
+            f"{scenario_line(sim)}")
+
+
+def _latency_note(table, slos) -> str:
+    """What the latency rows mean, the pooled quantiles, and what an SLO row is."""
+    from .metrics import metric_unit
+    from .pooled import pooled_quantile
+    from .summary import decimals_for, format_number
+
+    lines = ["latency_p50..p99 are per replica (the quantile of that replica's requests); "
+             "the columns are across replicas:", "latency_p99's mean is the mean of the "
+             "replicas' p99, its p95 the 95th percentile of the replicas' p99."]
+    try:
+        pooled = [pooled_quantile(table, q) for q in (0.5, 0.9, 0.95, 0.99)]
+    except ValueError:
+        lines.append("pooled latency: none (no replica completed a request)")
+    else:
+        # Each with 4 significant digits: the pooled p50 and p99 may differ a hundredfold.
+        cells = ", ".join(f"p{round(q * 100)} {format_number(v, decimals_for([v]))} s"
+                          for q, v in zip((0.5, 0.9, 0.95, 0.99), pooled))
+        lines.append(f"pooled over every replica's requests: {cells} (estimated from each "
+                     "replica's quantiles: `fastdeploy docs summaries`)")
+    for slo in slos or ():
+        unit = metric_unit(slo.metric)
+        lines.append(f"{slo.name}: the share of replicas whose {slo.metric} is {slo.op} "
+                     f"{format_number(slo.threshold)}{f' {unit}' if unit else ''}, with its "
+                     "95% Wilson interval")
+    return "\n".join(lines)
 
 
 SWEEP_HELP = """Run the [sweep] section of a scenario file: every point's replicas in the batch
@@ -389,6 +372,10 @@ With --out DIR the per-replica rows are written chunk by chunk to a Parquet data
 DIR as chunks finish; after an interruption, the same command with --resume skips the
 finished chunks and ends with the same table. --scheduler ADDRESS spreads the chunks over
 a Dask cluster (pip install 'fastdeploy[dask]').
+
+--slo METRIC<=VALUE (or >=; repeatable) adds each point's share of replicas meeting the
+objective with its 95% Wilson interval (also in DIR/_summary.parquet), e.g. --slo
+'latency_p99<=0.5'. `fastdeploy compare DIR` compares the points of DIR afterwards.
 
 Exit status: 0 done, 1 the run failed, 2 a mistake in the file or the arguments."""
 
@@ -408,13 +395,14 @@ def _sweep_space(spec: dict):
 HEADLINE = ("latency_mean", "latency_p99", "instance_seconds", "requests_rejected")
 
 
-def _format_points(summary, params: list[str]) -> str:
+def _format_points(summary, params: list[str], slos=()) -> str:
     from .metrics import metric_unit
     from .summary import format_estimate, format_number
 
     cols = set(summary.column_names)
     metrics = [m for m in HEADLINE if f"{m}.mean" in cols]
     outcomes = sorted(c[:-len(".mean")] for c in cols if "status=" in c and c.endswith(".mean"))
+    outcomes += [s.name for s in slos]
     head = (["point"] + params + ["n"]
             + [f"{m} ({metric_unit(m)}) [95% CI]" for m in metrics + outcomes])
     rows = []
@@ -468,11 +456,15 @@ def _prepare_sweep(command: str, args):
     label, scenario = loaded
     spec = scenario.sweep or {}
     if not spec and not args.param:
-        return _error(command, f"{label} has no [sweep] section (docs/scenarios.md); give "
-                               "the values to sweep with --param PATH=V1,V2,...")
+        return _error(command, f"{label} has no [sweep] section (`fastdeploy docs "
+                               "scenarios`); give the values to sweep with --param "
+                               "PATH=V1,V2,...")
     sim = _with_settings(command, scenario.build(scenario.seed), args)
     if isinstance(sim, int):
         return sim
+    status = _check_slos(command, sim, args.slo)
+    if status is not None:
+        return status
     replicas = args.replicas or spec.get("replicas") or DEFAULT_SWEEP_REPLICAS
     max_replicas = spec.get("max_replicas")
     if max_replicas is not None and max_replicas < replicas:
@@ -509,7 +501,7 @@ def cmd_sweep(args) -> int:
                     else {"chunk_replicas": spec["chunk_replicas"]})
         result = sweep.run(threads=args.threads, until=spec.get("until"),
                            max_replicas=max_replicas, out=args.out,
-                           resume=args.resume, client=client,
+                           resume=args.resume, client=client, slos=args.slo,
                            progress=not args.quiet and sys.stderr.isatty(), **chunking)
     except (ValueError, FileExistsError, NotADirectoryError) as e:
         return _error("sweep", str(e))
@@ -523,7 +515,7 @@ def cmd_sweep(args) -> int:
     wall = time.perf_counter() - t0
     print(f"{label}: {len(sweep.points)} points, {result.table.num_rows} replicas, "
           f"{wall:.1f} s")
-    print(_format_points(result.summary, params))
+    print(_format_points(result.summary, params, args.slo or ()))
     if args.out:
         print(f"per-replica rows in {args.out}, the summary in "
               f"{os.path.join(args.out, '_summary.parquet')}")
@@ -539,13 +531,27 @@ whose interval excludes 0 is one the replicas can tell apart.
 
     fastdeploy compare autoscale-spike --param scaler.scale_in_cooldown=60,120
     fastdeploy compare canary-good --param canary.metric_evaluator.max_error_rate=0.05,0.2
+
+Results already on disk compare without running anything:
+    fastdeploy compare results/                  a sweep output directory: its points
+    fastdeploy compare base.parquet new.parquet  run files (`fastdeploy run --out`): each
+                                                 file a point, its --set values (from the
+                                                 file's metadata) its parameters
+Run files of the same seed share their random streams and pair by replica; of different
+seeds they compare unpaired (Welch's interval).
+
+--slo METRIC<=VALUE (repeatable, also >=) adds the difference of attainment: the share of
+replicas meeting the objective, compared as 0/1 per replica.
 """
 
 
 def cmd_compare(args) -> int:
-    from .metrics import metric_unit
-    from .summary import format_estimate, format_number
+    from .compare_results import is_results
+    from .summary import format_number
 
+    if len(args.scenario) > 1 or is_results(args.scenario[0]):
+        return _compare_results(args)
+    args.scenario = args.scenario[0]
     prepared = _prepare_sweep("compare", args)
     if isinstance(prepared, int):
         return prepared
@@ -560,19 +566,71 @@ def cmd_compare(args) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    table = result.compare(0)
+    table = result.compare(0, slos=args.slo)
     base = sweep.points[0]
     print(f"{label}: {len(sweep.points)} points x {sweep.replicas} replicas, "
           f"{time.perf_counter() - t0:.1f} s; baseline: point 0 ("
           + ", ".join(f"{p}={format_number(base[p])}" for p in params) + ")")
-    print("difference = point - baseline, paired by replica (common random numbers), "
-          "95% t interval")
+    _print_differences(table, params, paired=True)
+    return 0
+
+
+def _compare_results(args) -> int:
+    """``fastdeploy compare`` of run files or a sweep directory: nothing runs."""
+    from .compare_results import from_run_files, from_sweep_dir
+    from .slo import check_metrics
+    from .summary import format_number
+    from .sweep.stats import split_columns
+
+    for flag in ("param", "set", "replicas", "threads"):
+        if getattr(args, flag):
+            return _error("compare", f"--{flag} applies to a scenario; {args.scenario[0]} "
+                                     "holds results (compare them as they are)")
+    paths = args.scenario
+    try:
+        if len(paths) == 1 and os.path.isdir(paths[0]):
+            points = from_sweep_dir(paths[0])
+        elif len(paths) == 1:
+            return _error("compare", f"{paths[0]}: give two or more run files (`fastdeploy "
+                                     "run --out`) to compare, the first the baseline")
+        else:
+            dirs = [p for p in paths if os.path.isdir(p)]
+            if dirs:
+                return _error("compare", f"{dirs[0]}: compare one sweep directory, or two or "
+                                         "more run files")
+            points = from_run_files(paths)
+        check_metrics(args.slo or (), split_columns(points.table, points.keys)[0])
+    except ValueError as e:
+        message = str(e)
+        return _error("compare", f"--{message}" if message.startswith("slo ") else message)
+    base = [f"{k}={format_number(points.points[0][k])}" for k in points.keys]
+    if points.labels is not None:
+        base.insert(0, points.labels[0])
+    what = f"{len(paths)} run files" if len(paths) > 1 else f"sweep {paths[0]}"
+    print(f"{what}: {len(points.points)} points; baseline: point 0 ({', '.join(base)})")
+    for line in points.notes:
+        print(line)
+    _print_differences(points.compare(args.slo), list(points.keys), points.paired,
+                       points.labels)
+    return 0
+
+
+def _print_differences(table, params, paired: bool, labels=None) -> None:
+    """Each point's differences from the baseline, one metric a line."""
+    from .metrics import metric_unit
+    from .summary import format_estimate, format_number
+
+    how = ("paired by replica (common random numbers), 95% t interval" if paired else
+           "unpaired (different random streams), 95% Welch interval")
+    print(f"difference = point - baseline, {how}")
     names = [c[:-len(".diff")] for c in table.column_names if c.endswith(".diff")]
     for row in table.to_pylist():
         print()
-        print(f"point {row['point']} ("
-              + ", ".join(f"{p}={format_number(row[p])}" for p in params)
-              + f"), {row['n']} pairs")
+        what = [f"{p}={format_number(row[p])}" for p in params]
+        if labels is not None:
+            what.insert(0, labels[row["point"]])
+        print(f"point {row['point']} ({', '.join(what)}), {row['n']} "
+              + ("pairs" if paired else "replicas"))
         cells = [(m, metric_unit(m), format_estimate(row[f"{m}.diff"], row[f"{m}.ci_low"],
                                                      row[f"{m}.ci_high"]))
                  for m in names if row[f"{m}.diff"] is not None]
@@ -580,7 +638,6 @@ def cmd_compare(args) -> int:
         w1 = max(len(c[1]) for c in cells)
         for m, unit, est in cells:
             print(f"  {m.ljust(w0)}  {unit.ljust(w1)}  {est}")
-    return 0
 
 
 PARAMS_HELP = """\
@@ -611,6 +668,33 @@ def cmd_params(args) -> int:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     for r in [head, tuple("-" * w for w in widths), *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+DOCS_HELP = """\
+The documentation that comes with the package. Without TOPIC, list the topics with their
+titles; with one, print its page (markdown).
+
+    fastdeploy docs
+    fastdeploy docs scenarios | less
+"""
+
+
+def cmd_docs(args) -> int:
+    from .topics import read, topics
+
+    if args.topic is None:
+        known = topics()
+        width = max(len(t) for t in known) + 2
+        for topic, title in known.items():
+            print(f"{topic:{width}s}{title}")
+        print("\nRead one: fastdeploy docs TOPIC")
+        return 0
+    try:
+        text = read(args.topic)
+    except LookupError as e:
+        return _error("docs", str(e).strip("'\""))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
@@ -663,6 +747,9 @@ deployer, else latency; tradeoff for a sweep):
   rollback   P(rollback) with 95% Wilson intervals against the swept --parameter, one
              curve per RESULTS (e.g. canary-bad and canary-good)
   durations  deployment durations by outcome, one panel per RESULTS
+  slo_attainment
+             the share of replicas meeting each --slo objective (e.g. latency_p99<=0.5)
+             with 95% Wilson intervals against the swept --parameter
   tune-history  a tune's objective by trial (feasible, undecided, infeasible), the best so
              far and the finalists' holdout figures (RESULTS: `fastdeploy tune --out DIR`;
              the default for such a directory; --y picks the objective)
@@ -676,9 +763,12 @@ Examples:
   fastdeploy plot canary-bad canary-good --kind rollback \\
       --param canary.metric_evaluator.threshold_multiplier=1.5,2,3,4,6,8 -o rollback.png
   fastdeploy sweep my-sweep.toml --out results/ && fastdeploy plot results/ --kind heatmap
+  fastdeploy plot autoscale-spike --kind slo_attainment --slo 'latency_p99<=0.5' \\
+      --slo 'latency_p99<=1' --param scaler.policy.target=0.4,0.5,0.6,0.7,0.8
+  fastdeploy run canary-good --out run.parquet && fastdeploy plot run.parquet --kind durations
 
 Exit status: 0 written, 2 a mistake in RESULTS or the options (or matplotlib missing),
-1 the file could not be written. docs/plots.md describes each plot.
+1 the file could not be written. `fastdeploy docs plots` describes each plot.
 """
 
 
@@ -706,7 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastdeploy", description=__doc__,
         epilog="`fastdeploy COMMAND --help` describes a command. Scenario files: "
-               "docs/scenarios.md.")
+               "`fastdeploy docs scenarios`.")
     parser.add_argument("--version", action="version", version=f"fastdeploy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("presets", help="list the preset scenarios and where their files are",
@@ -742,6 +832,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-budget", type=_size, default=None, metavar="SIZE",
                    help="memory the run may hold, e.g. 8G or 512M (default: half of the "
                         "machine's); a larger run is refused before it starts")
+    p.add_argument("--slo", action="append", type=_slo_arg, metavar="METRIC<=VALUE",
+                   help=SLO_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("sweep", help="run a scenario file's [sweep] and print each point's "
@@ -762,6 +854,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "a Parquet dataset in DIR")
     p.add_argument("--resume", action="store_true",
                    help="with --out: skip the chunks already in DIR")
+    p.add_argument("--slo", action="append", type=_slo_arg, metavar="METRIC<=VALUE",
+                   help=SLO_HELP + " per point")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="a Dask scheduler address (tcp://host:port) to spread chunks over "
                         f"(refused if it does not answer within {CONNECT_TIMEOUT} s)")
@@ -773,8 +867,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "settings, with 95%% intervals",
                        description=COMPARE_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", metavar="PRESET|FILE",
-                   help="a preset name or a scenario file")
+    p.add_argument("scenario", nargs="+", metavar="RESULTS",
+                   help="a preset name or a scenario file (run here with --param); or a "
+                        "sweep output directory; or two or more run files (`fastdeploy run "
+                        "--out`), the first the baseline")
     p.add_argument("--param", action="append", metavar="PATH=V1,V2,...",
                    help="the values to compare (repeat for a grid); the first point is the "
                         "baseline; without it, the file's [sweep] section")
@@ -782,6 +878,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change one parameter of the scenario first (repeatable)")
     p.add_argument("--replicas", type=_positive_int, default=None, metavar="N",
                    help=f"replicas per point (default: {DEFAULT_SWEEP_REPLICAS})")
+    p.add_argument("--slo", action="append", type=_slo_arg, metavar="METRIC<=VALUE",
+                   help="a service-level objective METRIC<=VALUE or METRIC>=VALUE "
+                        "(repeatable): adds the paired difference of attainment (the share "
+                        "of replicas meeting it) with its 95%% interval")
     p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
                    help="threads per kernel call (default: every core)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -792,8 +892,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", metavar="RESULTS",
                    help="a preset, scenario file, sweep output directory or Parquet file")
     p.add_argument("--kind", choices=("instances", "latency", "tradeoff", "heatmap",
-                                      "rollback", "durations", "tune-history",
-                                      "tune-pareto"),
+                                      "rollback", "durations", "slo_attainment",
+                                      "tune-history", "tune-pareto"),
                    help="what to plot (default: chosen from RESULTS, see above)")
     p.add_argument("-o", "--out", metavar="FILE",
                    help="the picture: .png, .svg or .pdf (default KIND.png)")
@@ -810,13 +910,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instances: time-series step (default: the horizon / 300)")
     p.add_argument("--scenario", metavar="SCENARIO",
                    help="for a results file: the preset or scenario file that made it (the "
-                        "traffic rate for instances, the deploy time for durations)")
-    p.add_argument("--slo", type=float, default=None, metavar="SECONDS",
-                   help="latency: draw this latency objective")
+                        "traffic rate for instances, the deploy time for durations); a "
+                        "`fastdeploy run --out` file carries its own")
+    p.add_argument("--slo", action="append", metavar="OBJECTIVE",
+                   help="latency: draw this latency objective (SECONDS, or "
+                        "latency_p99<=SECONDS); slo_attainment: an objective METRIC<=VALUE "
+                        "or METRIC>=VALUE (repeatable)")
     p.add_argument("--metric", default="latency_p99", metavar="METRIC",
                    help="heatmap: the metric (default latency_p99; also instance_seconds, "
                         "requests_rejected, canary.status=rolled_back, ...)")
-    p.add_argument("--stat", default="mean", choices=("mean", "p50", "p90", "p99"),
+    p.add_argument("--stat", default="mean", choices=("mean", "p50", "p90", "p95", "p99"),
                    help="heatmap: the statistic per point (default mean: for an outcome, "
                         "its probability)")
     p.add_argument("--x", metavar="NAME", help="tradeoff: the metric on x (default "
@@ -824,7 +927,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--y", metavar="NAME", help="tradeoff: the metric on y (default "
                    "latency_p99); heatmap: the parameter on y")
     p.add_argument("--parameter", metavar="PATH",
-                   help="rollback: the swept parameter on x (default: the only one)")
+                   help="rollback, slo_attainment: the swept parameter on x (default: the "
+                        "only one)")
     p.add_argument("--deployer", metavar="NAME",
                    help="rollback, durations: the deployer (default: the only one)")
     p.add_argument("--status", default="rolled_back",
@@ -837,6 +941,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", metavar="TEXT", help="the plot's title")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_plot)
+    p = sub.add_parser("docs", help="list the documentation topics, or print one",
+                       description=DOCS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("topic", nargs="?", metavar="TOPIC",
+                   help="the topic to print (default: list them)")
+    p.set_defaults(func=cmd_docs)
     p = sub.add_parser("bench", help="measure the batch engine's speed on a preset",
                        description="Run a preset with 1 thread and with every core and print "
                                    "requests simulated per second and replicas per second. "

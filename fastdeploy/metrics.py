@@ -18,11 +18,16 @@ UNITS = {
     "latency_mean": "s",
     "latency_p50": "s",
     "latency_p90": "s",
+    "latency_p95": "s",
     "latency_p99": "s",
     "latency_max": "s",
     "instance_seconds": "instance-seconds",
     "final_instances": "instances",
     "peak_instances": "instances",
+    "requests_dropped": "requests",
+    "instance_seconds_booting": "instance-seconds",
+    "ready_instances_mean": "instances",
+    "time_underprovisioned": "s",
 }
 # Per-component metric columns ``<component>.<field>`` -> unit, by field.
 FIELD_UNITS = {

@@ -2,7 +2,7 @@
 
 A metric's statistics are ``n`` (the non-null values used), ``mean``, ``ci_low`` and
 ``ci_high`` (the 95% interval of the mean, clipped to the metric's support) and, for
-numeric metrics, ``p50``, ``p90``, ``p99`` (percentiles across replicas). An outcome
+numeric metrics, ``p50``, ``p90``, ``p95``, ``p99`` (percentiles across replicas). An outcome
 ``<column>=<value>`` is the 0/1 indicator of that value: its ``mean`` is the probability
 and its interval Wilson's. ``summarize`` gives one row per metric (run summaries);
 ``fastdeploy.sweep.stats.summarize_points`` one row per point with ``<metric>.<field>``
@@ -19,8 +19,8 @@ import pyarrow as pa
 from .intervals import clip, mean_interval, wilson_interval
 from .metrics import metric_support, metric_unit, outcome_metric
 
-FIELDS = ("n", "mean", "ci_low", "ci_high", "p50", "p90", "p99")
-QUANTILES = (50, 90, 99)
+FIELDS = ("n", "mean", "ci_low", "ci_high", "p50", "p90", "p95", "p99")
+QUANTILES = (50, 90, 95, 99)
 SKIP = {"replica", "seed"}
 NO_QUANTILES = (math.nan,) * len(QUANTILES)
 # The run summary's columns.
@@ -58,13 +58,19 @@ def outcome_counts(values) -> dict[str, tuple[int, int]]:
     return {v: (sum(x == v for x in present), len(present)) for v in sorted(set(present))}
 
 
-def summarize(table: pa.Table) -> pa.Table:
+def summarize(table: pa.Table, slos=()) -> pa.Table:
     """One row per metric of a replica table: ``metric``, ``unit`` and the ``FIELDS``.
 
     Numeric columns give one row each; a string column (``<deployer>.status``) gives one
     row per value seen, named ``<column>=<value>`` with unit ``probability``. The
-    ``replica`` and ``seed`` columns are skipped.
+    ``replica`` and ``seed`` columns are skipped. Each objective of ``slos``
+    (``fastdeploy.slo``: ``"latency_p99<=0.5"`` or an SLO) adds a last row named as the
+    objective, unit ``probability``: the share of replicas meeting it with its Wilson
+    interval (its attainment).
     """
+    from .slo import counts, indicator, parse_slos
+
+    objectives = parse_slos(slos)
     rows: dict[str, list] = {"metric": [], "unit": [], **{f: [] for f in FIELDS}}
 
     def add(metric: str, stats: dict) -> None:
@@ -82,6 +88,8 @@ def summarize(table: pa.Table) -> pa.Table:
                 add(outcome_metric(name, value), describe_outcome(hits, present))
         else:
             add(name, describe(col.to_numpy(zero_copy_only=False), name))
+    for slo in objectives:
+        add(slo.name, describe_outcome(*counts(indicator(table, slo))))
     return pa.table(rows, schema=SUMMARY_SCHEMA)
 
 
@@ -130,7 +138,7 @@ def format_estimate(mean, low, high) -> str:
 def format_summary(summary: pa.Table) -> str:
     """A plain-text table of ``summarize`` output: metric, unit, n, mean, 95% CI and
     percentiles, each row's numbers with one precision (``decimals_for``)."""
-    head = ["metric", "unit", "n", "mean", "95% CI", "p50", "p90", "p99"]
+    head = ["metric", "unit", "n", "mean", "95% CI", "p50", "p90", "p95", "p99"]
     rows = []
     for r in summary.to_pylist():
         numbers = [r[f] for f in FIELDS[1:]]

@@ -26,7 +26,7 @@ NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
 REPLICAS = [0, 5] if NO_JIT else [0, 1, 5]
 
 AGREEMENT = settings(
-    max_examples=5 if NO_JIT else 40,
+    max_examples=5 if NO_JIT else int(os.environ.get("FASTDEPLOY_FUZZ_EXAMPLES", 40)),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
@@ -94,13 +94,38 @@ def scenarios(draw) -> Scenario:
         return (f"LogNormalLatency({draw(sampled(0.01, 0.05, 0.15))}, "
                 f"sigma={draw(sampled(0.0, 0.5, 1.2))})")
 
+    def startup():
+        """A start-up delay: none, seconds, or each distribution, on the run's scale."""
+        kind = draw(sampled("none", "none", "seconds", "constant", "exponential", "uniform",
+                            "lognormal"))
+        if kind == "none":
+            return ""
+        if kind == "seconds":
+            return f", startup_delay={draw(sampled(0.0, 0.3, 1.0, 2.5))}"
+        if kind == "constant":
+            return f", startup_delay=ConstantLatency({draw(sampled(0.0, 0.5, 1.0, 4.0))})"
+        if kind == "exponential":
+            return f", startup_delay=ExponentialLatency({draw(sampled(0.2, 1.0, 3.0))})"
+        if kind == "uniform":
+            return f", startup_delay=UniformLatency(0.0, {draw(sampled(0.5, 2.0))})"
+        return f", startup_delay=LogNormalLatency({draw(sampled(0.5, 2.0))}, sigma=0.7)"
+
+    def window():
+        w = draw(sampled(None, None, 0.0, 0.3, 1.0, 2.5, 10.0))
+        return "" if w is None else f", metric_window={w}"
+
+    def grace():
+        g = draw(sampled(None, None, None, 0.0, 0.01, 0.05, 0.3))
+        return "" if g is None else f", termination_grace={g}"
+
     def server_args(failures=(0.0, 0.0, 0.05, 1.0)):
         return (f"concurrency={draw(st.integers(1, 4))}, service_time={dist()}, "
                 f"queue_capacity={draw(sampled(None, None, 0, 1, 2, 5))}, "
-                f"failure_rate={draw(st.sampled_from(failures))}")
+                f"failure_rate={draw(st.sampled_from(failures))}{grace()}")
 
     def factory():
-        return f"lambda name: Server(name, {server_args((0.0, 0.0, 0.0, 0.05, 1.0))})"
+        return (f"lambda name: Server(name, {server_args((0.0, 0.0, 0.0, 0.05, 1.0))}"
+                f"{startup()})")
 
     # Load balancers and their initial fleets.
     n_lb = draw(sampled(1, 1, 1, 2))
@@ -215,7 +240,8 @@ def scenarios(draw) -> Scenario:
                      f"min_instances={lo}, max_instances={hi}, "
                      f"evaluation_interval={draw(sampled(0.5, 1.0, 2.0, 2.5, 5.0))}, "
                      f"scale_out_cooldown={draw(sampled(0.0, 1.0, 3.0, 10.0, 30.0))}, "
-                     f"scale_in_cooldown={draw(sampled(0.0, 1.0, 5.0, 10.0, 60.0))})")
+                     f"scale_in_cooldown={draw(sampled(0.0, 1.0, 5.0, 10.0, 60.0))}"
+                     f"{window()})")
             components.append(name)
             scalers.append(name)
             how = draw(sampled("now", "at", "at", "twice", "restart", "stopped"))
@@ -337,6 +363,38 @@ sim.schedule(ca.deploy(at=3.0))
 sim.schedule(ro.deploy(at=6.0))
 sim.schedule(sc2.start())
 """, ("sc", "sc2"), (("other", 2),))
+
+
+LIFECYCLE = Scenario(HEADER + """\
+lb = LoadBalancer('lb', backends=[Server('s0', concurrency=2, service_time=ExponentialLatency(0.1),
+                                         termination_grace=0.2)], strategy=LeastConnections())
+src = Source('src', SpikeProfile(10, 60, 5, 15), lb)
+sc = AutoScaler('sc', lb, lambda n: Server(n, concurrency=2, service_time=ExponentialLatency(0.1),
+                                           startup_delay=LogNormalLatency(2.0, 0.5),
+                                           termination_grace=0.1),
+                policy=TargetUtilization(0.5), min_instances=1, max_instances=8,
+                evaluation_interval=1.0, scale_out_cooldown=1.0, scale_in_cooldown=2.0,
+                metric_window=3.0)
+ro = RollingDeployer('ro', lb, lambda n: Server(n, concurrency=2,
+                                                service_time=ExponentialLatency(0.05),
+                                                startup_delay=UniformLatency(0.5, 1.5)),
+                     batch_size=1, health_check_interval=1.0, healthy_threshold=1,
+                     max_failures=3)
+sim = Simulation(end_time=40, sources=[src], entities=[lb, sc, ro], seed=5)
+sim.schedule(sc.start())
+sim.schedule(ro.deploy(at=20.0))
+""", ("sc",), ())
+
+
+def test_lifecycle_scenario_agrees(agree):
+    """Start-up delays, termination grace and a metric window together."""
+    check(LIFECYCLE, agree)
+    sim, _ = LIFECYCLE.build()
+    rows = sim.run_batch(8).table.to_pylist()
+    # The scenario exercises what it is meant to.
+    assert sum(r["instance_seconds_booting"] for r in rows) > 0
+    assert sum(r["requests_dropped"] for r in rows) > 0
+    assert sum(r["time_underprovisioned"] for r in rows) > 0
 
 
 def test_combined_scenario_agrees(agree):

@@ -412,7 +412,8 @@ def test_scaler_churn_grows_the_server_bank_and_agrees(agree):
 
 # -- time series ----------------------------------------------------------------------------------
 
-TS_COLUMNS = ["replica", "time", "instances", "queue_depth", "utilization", "in_flight"]
+TS_COLUMNS = ["replica", "time", "instances", "queue_depth", "utilization", "in_flight",
+              "ready_instances", "booting_instances"]
 
 
 @pytest.mark.parametrize("start,step", [(0.0, 1.0), (2.5, 3.0)])

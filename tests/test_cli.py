@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from fastdeploy import __version__
-from fastdeploy.cli import ProgressBar, build_parser, main
+from fastdeploy.cli import build_parser, main
+from fastdeploy.progress import Progress
 from fastdeploy.presets import PRESETS, preset_path
 from fastdeploy.scenario import load
 
@@ -183,31 +184,54 @@ def test_progress_bar_on_a_terminal_and_quiet(tiny, monkeypatch):
     monkeypatch.setattr(sys, "stdout", io.StringIO())
     assert main(["run", str(tiny), "--replicas", "3"]) == 0
     shown = term.getvalue()
-    assert "3/3 replicas" in shown and "/s" in shown and "\r" in shown
+    # tqdm's bar (redrawn at most every 0.1 s), erased at the end for the summary.
+    assert "/3 replicas [" in shown and "replicas/s]" in shown and "\r" in shown
+    assert shown.rstrip(" ").endswith("\r")
     term.seek(0)
     term.truncate()
     assert main(["run", str(tiny), "--replicas", "3", "--quiet"]) == 0
     assert term.getvalue() == ""
 
 
-def test_progress_bar_rendering():
-    s = io.StringIO()
-    bar = ProgressBar(200, s, width=10)
-    bar.show(0, None, "starting")
-    bar.show(50, 25.0)
+def test_progress_bar_rendering(monkeypatch):
+    import fastdeploy.progress as progress
+
+    s = FakeTerminal()
+    bar = Progress("spike", 200, stream=s)
+    assert bar.terminal and s.getvalue() == ""          # nothing before start
+    bar.start()
+    bar.update(50, 200)
+    bar.bar.refresh()                                   # tqdm redraws at most every 0.1 s
     line = s.getvalue().split("\r")[-1]
-    assert line.startswith("[##--------] 50/200 replicas  25/s  0:06 left")
-    bar.show(200, 1234.0)
-    assert s.getvalue().split("\r")[-1].startswith("[##########] 200/200 replicas  1,234/s")
-    assert "left" not in s.getvalue().split("\r")[-1]
+    assert line.startswith("spike:  25%|") and "| 50/200 replicas [" in line
+    assert "replicas/s]" in line
+    bar.say("a note")                                   # printed above the bar
+    assert "a note\n" in s.getvalue()
+    bar.update(200, 200)
+    bar.bar.refresh()
+    assert "200/200 replicas" in s.getvalue().split("\r")[-1]
     bar.close()
-    assert s.getvalue().endswith("\r")
+    assert bar.bar is None
+    # Off a terminal: lines, no carriage returns, only every PROGRESS_EVERY seconds.
+    monkeypatch.setattr(progress, "PROGRESS_EVERY", 0.0)
+    s = io.StringIO()
+    off = Progress("spike", 200, stream=s)
+    off.start()
+    off.update(0, 200)
+    off.update(50, 200)
+    off.update(200, 200)                                # the summary follows: no last line
+    off.close()
+    assert "\r" not in s.getvalue()
+    (line,) = s.getvalue().splitlines()
+    assert line.startswith("spike: 50/200 replicas, ") and line.endswith(" left")
+    assert " replicas/s, " in line
 
 
 def test_progress_callback_sees_every_replica_and_table_is_unchanged(tiny):
     sim = load(tiny).build()
-    stream = io.StringIO()
-    bar = ProgressBar(5, stream)
+    stream = FakeTerminal()
+    bar = Progress("tiny", 5, stream=stream)
+    bar.start()
     calls = []
 
     def update(done, total):
@@ -217,15 +241,16 @@ def test_progress_callback_sees_every_replica_and_table_is_unchanged(tiny):
     table = sim.run_batch(5, threads=1, progress=update).table
     assert table.equals(sim.run_batch(5, threads=1).table)
     assert calls[-1] == (5, 5) and all(t == 5 for _, t in calls)
-    assert "5/5 replicas" in stream.getvalue()
+    assert bar.bar.n == 5                               # the bar counted every replica
+    bar.close()
 
 
 # -- help and entry points --------------------------------------------------------------------
 @pytest.mark.parametrize("argv, expect", [
     ([], ["presets", "run", "--version", "COMMAND --help"]),
     (["presets"], ["preset scenarios", "path", "NAME", "cp "]),
-    (["run"], ["SCENARIO", "preset name", "scenario file", "docs/scenarios.md", "--replicas",
-               "--seed", "--threads", "--out", "--quiet", "progress bar", "Exit status"]),
+    (["run"], ["SCENARIO", "preset name", "scenario file", "fastdeploy docs scenarios",
+               "--replicas", "--seed", "--threads", "--out", "--quiet", "progress bar", "Exit status"]),
 ])
 def test_help_documents_each_command(argv, expect):
     status, out, _ = run_cli(*argv, "--help")
@@ -340,7 +365,7 @@ def test_memory_budget_flag(tiny):
 
 
 def test_progress_off_a_terminal_and_the_estimate_of_a_long_run(tiny, monkeypatch):
-    import fastdeploy.cli as cli
+    import fastdeploy.progress as cli
 
     monkeypatch.setattr(cli, "PROGRESS_EVERY", 0.0)
     monkeypatch.setattr(cli, "LONG_RUN", 0.0)
@@ -396,10 +421,12 @@ def test_what_a_package_user_reads_names_no_repository_files():
     for text in texts:
         for where in ("shared/", "benchmarks/", "tests/"):
             assert where not in text, (where, text[:200])
-    docs = Path(__file__).resolve().parent.parent / "docs"
+    docs = Path(__file__).resolve().parent.parent / "fastdeploy" / "docs"
     import re
 
-    for md in [*docs.glob("*.md"), docs.parent / "README.md"]:
+    pages = sorted(docs.glob("*.md"))
+    assert len(pages) >= 10
+    for md in [*pages, docs.parent.parent / "README.md"]:
         assert not re.search(r"(?<!_)summary\.parquet", md.read_text()), md
 
 

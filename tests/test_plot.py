@@ -35,7 +35,7 @@ from fastdeploy.plot.inputs import as_runs, as_sweep, read
 from fastdeploy.plot.instances import instance_bands
 from fastdeploy.plot.labels import fmt, metric_label, param_label, short_names
 from fastdeploy.plot.pareto import pareto_front
-from fastdeploy.plot.pooled import pooled_cdf, replica_knots
+from fastdeploy.pooled import knot_levels, pooled_cdf, pooled_quantile, replica_knots
 from fastdeploy.plot.rollback import outcome_curve
 from fastdeploy.plot.traffic import source_rates
 from fastdeploy.sweep import Sweep, grid
@@ -213,6 +213,36 @@ def test_pooled_cdf_exact_at_the_quantiles_of_an_exponential():
     grid = np.linspace(0, 10, 500)
     cdf = pooled_cdf(table, grid)
     assert np.all(np.diff(cdf) >= -1e-15) and cdf[0] >= 0 and cdf[-1] == pytest.approx(1.0)
+
+
+def test_pooled_quantile_with_and_without_the_p95_knot():
+    # Exp(1) quantiles: the pooled quantiles are the exponential's, p95 knot or not.
+    cols = {"requests_completed": [1000], "latency_mean": [1.0],
+            "latency_p50": [math.log(2)], "latency_p90": [math.log(10)],
+            "latency_p99": [math.log(100)], "latency_max": [math.log(1e4)]}
+    old = pa.table(cols)
+    new = pa.table(dict(cols, latency_p95=[math.log(20)]))
+    assert knot_levels(old).tolist() == [0, 0.5, 0.9, 0.99, 1]
+    assert knot_levels(new).tolist() == [0, 0.5, 0.9, 0.95, 0.99, 1]
+    for table in (old, new):
+        for q in (0.5, 0.75, 0.95, 0.99):
+            assert pooled_quantile(table, q) == pytest.approx(-math.log(1 - q), rel=1e-8)
+    # The p95 knot is honoured: a replica whose p95 sits near its p90.
+    near = pa.table(dict(cols, latency_p95=[math.log(10) * 1.01]))
+    assert pooled_quantile(near, 0.95) == pytest.approx(math.log(10) * 1.01, rel=1e-8)
+    with pytest.raises(ValueError, match="q must be in"):
+        pooled_quantile(new, 1.0)
+
+
+def test_pooled_quantile_of_two_point_masses():
+    # Replicas at 0.1 s (300 requests) and 1 s (100): the pooled p50 is 0.1, p90 is 1.
+    a = {"latency_mean": 0.1, "latency_p50": 0.1, "latency_p90": 0.1, "latency_p95": 0.1,
+         "latency_p99": 0.1, "latency_max": 0.1}
+    b = {k: 1.0 for k in a}
+    table = pa.Table.from_pylist([dict(a, requests_completed=300),
+                                  dict(b, requests_completed=100)])
+    assert pooled_quantile(table, 0.5) == pytest.approx(0.1)
+    assert pooled_quantile(table, 0.9) == pytest.approx(1.0)
 
 
 def test_pooled_cdf_is_the_request_weighted_mixture():

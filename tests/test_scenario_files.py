@@ -17,7 +17,7 @@ from fastdeploy import (ConstantLatency, ExponentialLatency, LeastConnections,
 from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, ErrorRateEvaluator,
                                    LatencyEvaluator, QueueDepthScaling, RollingDeployer,
                                    StepScaling, TargetUtilization)
-from fastdeploy.presets import (PRESETS, autoscale_spike, canary_bad, canary_good,
+from fastdeploy.presets import (PRESETS, autoscale_boot, autoscale_spike, canary_bad, canary_good,
                                 preset_path, rolling)
 from fastdeploy.scenario import ScenarioError, load, loads
 from fastdeploy.scenario import _parse as parse_module
@@ -27,14 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # -- the presets as they were built in Python before the TOML files (the reference) ----------
-def ref_autoscale_spike(seed: int = 0) -> Simulation:
+def ref_autoscale_spike(seed: int = 0, startup_delay=0.0) -> Simulation:
     def server(name):
         return Server(name, concurrency=4, service_time=ExponentialLatency(0.1))
+
+    def booting(name):
+        return Server(name, concurrency=4, service_time=ExponentialLatency(0.1),
+                      startup_delay=startup_delay)
 
     lb = LoadBalancer("lb", backends=[server("server_0")], strategy=RoundRobin())
     traffic = Source.with_profile(SpikeProfile(baseline_rate=20, spike_rate=100, warmup_s=200,
                                                spike_duration_s=200), lb, name="traffic")
-    scaler = AutoScaler("scaler", lb, server, policy=TargetUtilization(0.6), min_instances=1,
+    scaler = AutoScaler("scaler", lb, booting, policy=TargetUtilization(0.6), min_instances=1,
                         max_instances=20, evaluation_interval=5, scale_out_cooldown=15,
                         scale_in_cooldown=60)
     sim = Simulation(end_time=600, sources=[traffic], entities=[lb, scaler], seed=seed)
@@ -80,7 +84,12 @@ def ref_rolling(seed: int = 0) -> Simulation:
     return sim
 
 
-REFERENCE = {"autoscale-spike": ref_autoscale_spike, "canary-bad": ref_canary_bad,
+def ref_autoscale_boot(seed: int = 0) -> Simulation:
+    return ref_autoscale_spike(seed, startup_delay=ExponentialLatency(60))
+
+
+REFERENCE = {"autoscale-spike": ref_autoscale_spike, "autoscale-boot": ref_autoscale_boot,
+             "canary-bad": ref_canary_bad,
              "canary-good": ref_canary_good, "rolling": ref_rolling}
 
 
@@ -115,7 +124,8 @@ def test_toml_preset_equals_python_preset(name):
 
 
 def test_preset_functions_keep_their_names_and_seeds():
-    assert PRESETS == {"autoscale-spike": autoscale_spike, "canary-bad": canary_bad,
+    assert PRESETS == {"autoscale-spike": autoscale_spike, "autoscale-boot": autoscale_boot,
+                       "canary-bad": canary_bad,
                        "canary-good": canary_good, "rolling": rolling}
     for name, build in PRESETS.items():
         assert build.__doc__.strip()
@@ -857,7 +867,7 @@ def test_sweep_mistakes_name_their_key(body, key, fragment):
 
 # -- documentation ---------------------------------------------------------------------------
 def test_docs_describe_every_key():
-    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    doc = (ROOT / "fastdeploy" / "docs" / "scenarios.md").read_text()
     keys = set(parse_module.TOP_KEYS) | set(parse_module.SIMULATION_KEYS)
     keys |= set(parse_module.SERVER_FIELDS) | {"extends", "template", "count", "prefix",
                                                 "weight", "weights", "backends", "strategy",
@@ -884,7 +894,7 @@ def test_docs_describe_every_key():
 
 
 def test_docs_examples_load():
-    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    doc = (ROOT / "fastdeploy" / "docs" / "scenarios.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
     assert blocks
     for block in blocks:

@@ -227,7 +227,7 @@ def test_format_summary_shows_units_clipped_bounds_and_plain_numbers():
     text = format_summary(summarize(table))
     lines = {line.split()[0]: line for line in text.splitlines()[2:]}
     assert text.splitlines()[0].split() == ["metric", "unit", "n", "mean", "95%", "CI",
-                                            "p50", "p90", "p99"]
+                                            "p50", "p90", "p95", "p99"]
     rejected = lines["requests_rejected"].split()
     # One precision per row, set by its largest value (p99 = 6.72): 4 digits there.
     assert rejected[:4] == ["requests_rejected", "requests", "15", "0.733"]

@@ -204,9 +204,11 @@ def test_constraint_forms_parse():
     assert (c.metric, c.op, c.value) == ("canary.status", "==", "completed")
     c = Constraint.parse("mean(requests_dropped) <= 1")
     assert (c.kind, c.metric, c.bound_op, c.limit) == ("mean", "requests_dropped", "<=", 1.0)
-    for bad, match in [("latency_p99 <= 0.5", "expected P\\(METRIC"),
+    assert Constraint.parse("P(latency_p99<=0.5)>=0.95").slo.name == "latency_p99<=0.5"
+    for bad, match in [("latency_p99 <= 0.5", "expected P\\(METRIC<=VALUE\\)"),
                        ("P(latency_p99 <= 0.5) >= 1.5", "must be in \\[0, 1\\]"),
-                       ('P(canary.status < "completed") >= 0.5', "compares with == or !="),
+                       ('P(canary.status < "completed") >= 0.5', "inside P.*METRIC<=VALUE"),
+                       ("P(latency_p99 < 0.5) >= 0.5", "inside P.*METRIC<=VALUE"),
                        ("mean(latency_p99) = 3", "expected")]:
         with pytest.raises(ValueError, match=match):
             Constraint.parse(bad)
@@ -216,10 +218,10 @@ def test_one_sided_wilson_bounds_decide():
     from scipy.stats import binomtest
 
     c = Constraint.parse("P(latency_p99 <= 0.5) >= 0.9")
-    x = np.array([0.1] * 97 + [0.9] * 3 + [math.nan])   # 97 of 101 (a null fails)
+    x = np.array([0.1] * 97 + [0.9] * 3 + [math.nan])   # 97 of 100 (a null is left out)
     f = c.figures(_rows(latency_p99=x), 0.95)
-    ci = binomtest(97, 101).proportion_ci(0.90, method="wilson")
-    assert f["n"] == 101 and f["estimate"] == pytest.approx(97 / 101)
+    ci = binomtest(97, 100).proportion_ci(0.90, method="wilson")
+    assert f["n"] == 100 and f["estimate"] == pytest.approx(97 / 100)
     assert (f["low"], f["high"]) == pytest.approx((ci.low, ci.high))
     assert f["status"] == "feasible" and f["violation"] == pytest.approx(0.9 - ci.low)
     assert c.figures(_rows(latency_p99=np.array([0.1] * 9 + [0.9])))["status"] == "undecided"

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import autoscaler, canary, histogram, rolling
+from ..rules import autoscaler, canary, fleet, histogram, rolling, server
 from . import schema as sc
 
 
@@ -21,7 +21,9 @@ class Scenario(NamedTuple):
 
     templates: np.ndarray  # (n_templates, TPL_FIELDS)
     sources: np.ndarray  # (n_sources, SRC_FIELDS)
-    stream_ids: np.ndarray  # uint64: requests, each source, load balancer, rolling deployer
+    # uint64: requests, each source, load balancer, rolling deployer, then per template
+    # the start-up stream of what creates its servers
+    stream_ids: np.ndarray
     lb_init: np.ndarray  # (n_lb, LBS_PAIRS + 2 * max backends)
     scaler_init: np.ndarray  # (n_scalers, SCS_FIELDS)
     canary_init: np.ndarray  # (n_canaries, CAS_FIELDS)
@@ -37,6 +39,10 @@ class Workspace(NamedTuple):
     """Every array one replica's simulation writes (schema.py names their columns)."""
 
     counters: np.ndarray  # G
+    fleet: np.ndarray  # rules/fleet.py record
+    # (servers, rows, H_COLUMNS): each server's history ring while a controller averages
+    # (rules/server.py); one row each when none does
+    history: np.ndarray
     servers: np.ndarray  # SV: (servers, SV_FIELDS)
     server_dist: np.ndarray  # SF: (servers, SF_FIELDS) float64
     nodes: np.ndarray  # ND: (pool, ND_FIELDS)
@@ -67,6 +73,7 @@ class Outputs(NamedTuple):
 
     totals: np.ndarray  # (m, OG_FIELDS)
     quantiles: np.ndarray  # (m, Q_FIELDS) float64, ns
+    lifecycle: np.ndarray  # (m, LC_FIELDS) float64
     lb_stats: np.ndarray  # (m, n_lb, len(LB_STATS))
     scaler_stats: np.ndarray  # (m, n_scalers, len(SC_STATS))
     canary_out: np.ndarray  # (m, n_canaries, DEPLOYER_OUT)
@@ -80,10 +87,11 @@ def workspace_bytes(ws: Workspace) -> int:
     return int(sum(a.nbytes for a in ws))
 
 
-def make_workspace(scenario: Scenario, servers: int, pool: int,
+def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
                    max_concurrency: int) -> Workspace:
-    """A workspace for replicas of ``scenario`` with room for ``servers`` servers and
-    ``pool`` requests or probes at a server at once."""
+    """A workspace for replicas of ``scenario`` with room for ``servers`` servers,
+    ``pool`` requests or probes at a server at once and ``history`` rows of each server's
+    metric history."""
     n_src = scenario.sources.shape[0]
     n_lb = scenario.lb_init.shape[0]
     n_sc = scenario.scaler_init.shape[0]
@@ -96,10 +104,13 @@ def make_workspace(scenario: Scenario, servers: int, pool: int,
     # Pending events: a completion per request or probe in service (at most every
     # server's concurrency), an arrival per source, the events scheduled before the run,
     # and a chain or two per component. So the heap cannot overflow.
+    # A server may also await its readiness and the end of its termination grace.
     heap = (min(pool, servers * max_concurrency) + n_src + scenario.init_events.shape[0]
-            + n_sc + n_ca + 2 * n_ro + 4)
+            + n_sc + n_ca + 2 * n_ro + 4 + 2 * servers)
     return Workspace(
         counters=np.zeros(sc.G_FIELDS, np.int64),
+        fleet=np.zeros(fleet.FIELDS, np.int64),
+        history=np.zeros((servers, history, server.H_COLUMNS), np.int64),
         servers=np.zeros((servers, sc.SV_FIELDS), np.int64),
         server_dist=np.zeros((servers, sc.SF_FIELDS), np.float64),
         nodes=np.zeros((pool, sc.ND_FIELDS), np.int64),
@@ -135,6 +146,7 @@ def make_outputs(scenario: Scenario, m: int, ev_cap: int, n_ts: int) -> Outputs:
     return Outputs(
         totals=np.zeros((m, sc.OG_FIELDS), np.int64),
         quantiles=np.zeros((m, sc.Q_FIELDS), np.float64),
+        lifecycle=np.zeros((m, sc.LC_FIELDS), np.float64),
         lb_stats=np.zeros((m, n_lb, len(sc.LB_STATS)), np.int64),
         scaler_stats=np.zeros((m, n_sc, len(sc.SC_STATS)), np.int64),
         canary_out=np.zeros((m, n_ca, sc.DEPLOYER_OUT), np.int64),

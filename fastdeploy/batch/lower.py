@@ -21,10 +21,13 @@ from ..deployment.numba_policy import NumbaPolicy, placeholder_kernel_function
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
 from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
+from ..model.arrival_providers import ConstantArrivalTimeProvider, PoissonArrivalTimeProvider
+from ..model.event_providers import SimpleEventProvider
 from ..model.load_balancer import LoadBalancer
 from ..model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseRateProfile,
                               SpikeProfile)
 from ..model.server import Server
+from ..model.sinks import LatencyTracker, Sink
 from ..model.source import Source
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
@@ -71,6 +74,11 @@ class BatchModel:
     server_cap: int
     pool_cap: int
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
+    window_slots: list = field(default_factory=list)  # the controllers' metric windows
+
+    def averages(self, P_ROWS: np.ndarray) -> bool:
+        """Whether some controller averages its observation over a window in these rows."""
+        return bool(self.window_slots) and bool(np.any(P_ROWS[:, self.window_slots] > 0))
 
     def max_concurrency(self, P_ROWS: np.ndarray) -> int:
         """The largest concurrency of any server or template over the given rows."""
@@ -82,8 +90,9 @@ class BatchModel:
 
 def _server_signature(server) -> tuple:
     d = server.service_time
+    u = server.startup_delay
     return (server.concurrency, server.queue_capacity, type(d).__name__, d.a, d.b,
-            server.failure_rate)
+            server.failure_rate, type(u).__name__, u.a, u.b, server.termination_grace)
 
 
 def _refuse(part, why: str):
@@ -110,8 +119,10 @@ class _Lowerer:
         self.tpl_rows: list[tuple[int, int]] = []
 
     # -- parts ----------------------------------------------------------------------------
-    def server_params(self, server, prefix: str) -> int:
-        """Lower a server's parameters; returns its template row."""
+    def server_params(self, server, prefix: str, boots: bool) -> int:
+        """Lower a server's parameters; returns its template row. ``boots``: the
+        template of instances created during the run (servers present at the start are
+        ready at once: their start-up delay is no parameter)."""
         _exact(server, Server, "a backend")
         pt = self.pt
         off = pt.add(f"{prefix}.concurrency", server.concurrency, integer=True, minimum=1)
@@ -120,20 +131,35 @@ class _Lowerer:
         else:
             pt.add(f"{prefix}.queue_capacity", server.queue_capacity, integer=True, minimum=0)
         dist = server.service_time
+        self.distribution(dist, f"{prefix}.service_time")
+        pt.add(f"{prefix}.failure_rate", server.failure_rate, minimum=0.0, maximum=1.0)
+        startup = server.startup_delay
+        if boots:
+            self.distribution(startup, f"{prefix}.startup_delay")
+        else:
+            pt.hidden(0.0)
+            pt.hidden(0.0)
+        if server.termination_grace is None:
+            pt.hidden(-1.0)
+        else:
+            pt.add(f"{prefix}.termination_grace", server.termination_grace, **SECONDS)
+        self.tpl_rows.append((dist.kind, off, startup.kind if boots else 0))
+        return len(self.tpl_rows) - 1
+
+    def distribution(self, dist, prefix: str) -> None:
+        """A latency distribution's two parameters (the second hidden when unused)."""
+        pt = self.pt
         name_a, name_b = dist.param_names
         positive = name_a in ("mean_latency", "mean")
-        pt.add(f"{prefix}.service_time.{name_a}", dist.a, minimum=0.0, min_open=positive)
+        pt.add(f"{prefix}.{name_a}", dist.a, minimum=0.0, min_open=positive)
         if name_b is None:
             pt.hidden(0.0)
         else:
-            ib = pt.add(f"{prefix}.service_time.{name_b}", dist.b, minimum=0.0)
+            ib = pt.add(f"{prefix}.{name_b}", dist.b, minimum=0.0)
             if name_b == "high":
                 ia = ib - 1
-                pt.require(f"{prefix}.service_time: high must be >= low",
+                pt.require(f"{prefix}: high must be >= low",
                            lambda P, ia=ia, ib=ib: P[:, ib] >= P[:, ia])
-        pt.add(f"{prefix}.failure_rate", server.failure_rate, minimum=0.0, maximum=1.0)
-        self.tpl_rows.append((dist.kind, off))
-        return len(self.tpl_rows) - 1
 
     def template(self, component, names: list[str]) -> int:
         """Lower the servers ``component.server_factory`` makes as one template.
@@ -156,7 +182,7 @@ class _Lowerer:
                                    f"({names[0]!r}: {_server_signature(first)}, {name!r}: "
                                    f"{_server_signature(server)}); the batch engine builds "
                                    "every instance from one template")
-        return self.server_params(first, f"{component.name}.server")
+        return self.server_params(first, f"{component.name}.server", True)
 
     def profile(self, src) -> tuple[int, int, int]:
         prof = src.profile
@@ -189,7 +215,23 @@ class _Lowerer:
                            lambda P, f=first, n=n: np.all(np.diff(P[:, f:f + 2 * n:2], axis=1) > 0,
                                                           axis=1))
             return sc.PROF_PIECEWISE, off, n
-        _refuse(src, f"its profile {prof!r} is not a built-in profile")
+        _refuse(src, f"its profile {prof!r} is not a built-in profile (use "
+                     "ConstantRateProfile, LinearRampProfile, SpikeProfile, or "
+                     "PiecewiseRateProfile for any rate over time given as (time, rate) "
+                     "points)")
+
+    def source(self, src) -> None:
+        """Refuse a source whose parts have no built-in equivalent, naming the one to use."""
+        p = src.event_provider
+        if type(p) is not SimpleEventProvider or p.context_fn is not None:
+            _refuse(src, f"its event_provider {p!r} is user code (use "
+                         "SimpleEventProvider(target) without context_fn, or "
+                         "Source(name, rate_or_profile, target), which create one request per "
+                         "arrival)")
+        a = src.arrival_time_provider
+        if type(a) not in (ConstantArrivalTimeProvider, PoissonArrivalTimeProvider):
+            _refuse(src, f"its arrival_time_provider {a!r} is not built-in (use "
+                         "ConstantArrivalTimeProvider or PoissonArrivalTimeProvider)")
 
     # -- the whole scenario --------------------------------------------------------------------
     def lower(self) -> BatchModel:
@@ -197,10 +239,15 @@ class _Lowerer:
         sources = [c for c in comps if isinstance(c, Source)]
         if len(sources) != len(self.sources) or any(s not in sources for s in self.sources):
             _refuse(self.sources[0], "sources must be built-in Sources")
+        # A Sink or LatencyTracker nothing built-in can send to receives nothing in either
+        # engine (happysim's examples list one anyway): it lowers to nothing.
+        comps = [c for c in comps if type(c) not in (Sink, LatencyTracker)]
         for c in comps:
             if type(c) not in (Source, Server, LoadBalancer, AutoScaler, CanaryDeployer,
                                RollingDeployer):
                 _refuse(c, "it is not a built-in component")
+        for s in sources:
+            self.source(s)
         servers = [c for c in comps if type(c) is Server]
         lbs = [c for c in comps if type(c) is LoadBalancer]
         scalers = [c for c in comps if type(c) is AutoScaler]
@@ -209,7 +256,7 @@ class _Lowerer:
         server_index = {id(s): i for i, s in enumerate(servers)}
         lb_index = {id(b): i for i, b in enumerate(lbs)}
         for s in servers:
-            self.server_params(s, s.name)
+            self.server_params(s, s.name, False)
 
         # Load balancers: strategy, initial backends and weights.
         owner: dict[int, str] = {}
@@ -270,6 +317,7 @@ class _Lowerer:
         functions: list = []  # the distinct NumbaPolicy functions
         kernels_of: dict = {}
         scaler_slots = []
+        window_slots = []
         for i, a in enumerate(scalers):
             n = a.name
             row = SCS[i]
@@ -278,9 +326,11 @@ class _Lowerer:
             limits = dict(min_instances=dict(integer=True, minimum=0),
                           max_instances=dict(integer=True, minimum=1, maximum=MAX_INSTANCES),
                           evaluation_interval=POSITIVE_SECONDS,
-                          scale_out_cooldown=SECONDS, scale_in_cooldown=SECONDS)
+                          scale_out_cooldown=SECONDS, scale_in_cooldown=SECONDS,
+                          metric_window=SECONDS)
             slots = [pt.add(f"{n}.{name}", getattr(a, name), **limits[name])
                      for name in autoscaler.PARAM_NAMES]
+            window_slots.append(slots[autoscaler.P_WINDOW])
             off = slots[autoscaler.P_MIN]
             pt.require(f"{n}: min_instances must be <= max_instances",
                        lambda P, o=off: P[:, o + autoscaler.P_MIN] <= P[:, o + autoscaler.P_MAX])
@@ -385,6 +435,7 @@ class _Lowerer:
             index_of[id(r)] = (sc.ROLL_DEPLOY, i)
         INIT_EV = np.zeros((len(self.pending), sc.IE_FIELDS), np.int64)
         live_chains = [0] * len(scalers)
+        live_evaluations = _live_evaluations(self.pending, scalers)
         for e, ev in enumerate(self.pending):
             if ev.time.nanoseconds < self.start_ns:
                 # The object engine refuses it the same way when the run starts.
@@ -403,14 +454,18 @@ class _Lowerer:
             if kind == sc.SCALER_EVAL:
                 # An evaluation the scaler will not act on (a second start(), or after
                 # stop()) is a no-op in the kernels too.
-                payload = sc.LIVE_CHAIN if scalers[target].evaluates(ev) else 0
+                payload = sc.LIVE_CHAIN if id(ev) in live_evaluations else 0
                 live_chains[target] += payload
             INIT_EV[e] = (ev.time.nanoseconds, kind, target, payload)
 
+        # Start-up streams, per template: of the server itself (initial servers never
+        # boot), then of each component that creates servers, in template order.
+        creators = [s.name for s in servers] + [c.name for c in scalers + canaries + rollings]
         SID = np.array([rng.stream_id(rng.REQUESTS_STREAM)]
                        + [rng.stream_id(rng.source_stream(s.name)) for s in sources]
                        + [rng.stream_id(rng.routing_stream(b.name)) for b in lbs]
-                       + [rng.stream_id(rng.probe_stream(r.name)) for r in rollings],
+                       + [rng.stream_id(rng.probe_stream(r.name)) for r in rollings]
+                       + [rng.stream_id(rng.startup_stream(n)) for n in creators],
                        dtype=np.uint64)
 
         columns = []
@@ -437,7 +492,30 @@ class _Lowerer:
                             init_events=INIT_EV, policy_functions=policy_functions)
         return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns,
                           [a.name for a in scalers],
-                          server_cap, pool_cap, list(zip(scaler_slots, live_chains)))
+                          server_cap, pool_cap, list(zip(scaler_slots, live_chains)),
+                          window_slots)
+
+
+def _live_evaluations(pending, scalers) -> set:
+    """ids of the scheduled evaluations the scalers will act on, as the object engine
+    decides when it handles them, in (time, scheduling) order: one of the running
+    chain; one scheduled by hand (no chain: happysim's form) starts a chain if the
+    scaler is not running by then."""
+    live = set()
+    running = {id(a): a.is_running for a in scalers}
+    order = sorted(range(len(pending)), key=lambda i: (pending[i].time.nanoseconds, i))
+    for i in order:
+        ev = pending[i]
+        a = ev.target
+        if id(a) not in running or ev.event_type != SCALER_EVENT:
+            continue
+        if "chain" in ev.context:
+            if a.evaluates(ev):
+                live.add(id(ev))
+        elif not running[id(a)]:
+            running[id(a)] = True
+            live.add(id(ev))
+    return live
 
 
 def lower(sim: Simulation) -> BatchModel:

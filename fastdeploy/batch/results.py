@@ -32,7 +32,8 @@ def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
         "latency_mean": OUT_G[:, sc.G_LAT_SUM].astype(np.float64) / safe_n / 1e9,
         "latency_p50": out.quantiles[:, 0] / 1e9,
         "latency_p90": out.quantiles[:, 1] / 1e9,
-        "latency_p99": out.quantiles[:, 2] / 1e9,
+        "latency_p95": out.quantiles[:, 2] / 1e9,
+        "latency_p99": out.quantiles[:, 3] / 1e9,
         "latency_max": OUT_G[:, sc.G_LAT_MAX] / 1e9,
     }
     for name, values in lat.items():
@@ -40,6 +41,13 @@ def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
     cols["instance_seconds"] = pa.array(OUT_G[:, sc.G_COST_NS].astype(np.float64) / 1e9)
     cols["final_instances"] = pa.array(OUT_G[:, sc.G_INSTANCES].copy())
     cols["peak_instances"] = pa.array(OUT_G[:, sc.G_PEAK].copy())
+    LC = out.lifecycle
+    cols["requests_dropped"] = pa.array(LC[:, sc.LC_DROPPED].astype(np.int64))
+    cols["instance_seconds_booting"] = pa.array(LC[:, sc.LC_BOOTING_NS] / 1e9)
+    cols["ready_instances_mean"] = pa.array(LC[:, sc.LC_READY_MEAN].copy())
+    # Without an AutoScaler there is no "below max_instances": null, as the object engine.
+    cols["time_underprovisioned"] = pa.array(LC[:, sc.LC_UNDER_NS] / 1e9,
+                                             mask=np.full(len(LC), not model.scaler_names))
     outs = {"lb": out.lb_stats, "scaler": out.scaler_stats, "canary": out.canary_out,
             "rolling": out.rolling_out}
     for col in model.columns:
@@ -74,7 +82,8 @@ def scaling_events_table(model, replicas, EV, counts) -> pa.Table:
 
 
 def timeseries_table(model, replicas, TS, step_ns) -> pa.Table:
-    """(replica, time, instances, queue_depth, utilization, in_flight) every step."""
+    """(replica, time, instances, queue_depth, utilization, in_flight, ready_instances,
+    booting_instances) every step."""
     n_rep, n_t, _ = TS.shape
     times = (model.start_ns + np.arange(n_t, dtype=np.int64) * step_ns) / 1e9
     return pa.table({
@@ -84,4 +93,6 @@ def timeseries_table(model, replicas, TS, step_ns) -> pa.Table:
         "queue_depth": pa.array(TS[:, :, sc.TS_QUEUE].reshape(-1).astype(np.int64)),
         "utilization": pa.array(TS[:, :, sc.TS_UTIL].reshape(-1)),
         "in_flight": pa.array(TS[:, :, sc.TS_IN_FLIGHT].reshape(-1).astype(np.int64)),
+        "ready_instances": pa.array(TS[:, :, sc.TS_READY].reshape(-1).astype(np.int64)),
+        "booting_instances": pa.array(TS[:, :, sc.TS_BOOTING].reshape(-1).astype(np.int64)),
     })

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -13,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..core import validate
+from ..progress import Progress
 from . import schema as sc
 from ..rules import profiles
 from .bundles import make_outputs, make_workspace
@@ -25,6 +25,8 @@ from .results import metrics_table, scaling_events_table, timeseries_table
 MAX_CAPACITY = 2**24
 # Most servers one replica may create (each is a row of several banks).
 MAX_SERVERS = 2**17
+# Most rows of one server's metric history (changes within the longest metric window).
+MAX_HISTORY = 2**20
 # Replicas whose outputs are held as arrays at once (then turned into tables).
 CHUNK_REPLICAS = 8192
 # Most replicas handed to a thread at once.
@@ -140,12 +142,18 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
         if np.isfinite(min_interval):
             ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
     max_conc = model.max_concurrency(P_ROWS)
+    # Servers keep a metric history only while some controller averages over a window.
+    history_cap = 64 if model.averages(P_ROWS) else 1
     _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget, n if params else 1)
     _check_work(model, P_ROWS)
     seed_u = np.uint64(seed)
     span = np.array([model.start_ns, model.end_ns], np.int64)
     local = threading.local()
     tables, event_tables, series_tables = [], [], []
+    reporter = None
+    if progress and not callable(progress):
+        reporter = Progress("run_batch", n, threads)
+        reporter.start()
     t0 = time.perf_counter()
     done = 0
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -158,7 +166,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
 
             def work(sl: slice, ids=ids, index=index, out=out, STATUS=STATUS):
                 if not hasattr(local, "caps"):
-                    local.caps = [model.server_cap, model.pool_cap]
+                    local.caps = [model.server_cap, model.pool_cap, history_cap]
                     local.ws = make_workspace(model.scenario, *local.caps, max_conc)
                 j = sl.start
                 while j < sl.stop:
@@ -167,8 +175,8 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                     if j == sl.stop:
                         break
                     # Replica j outgrew the workspace: grow what ran out, run j again.
-                    which = 0 if STATUS[j, sc.RS_OVERFLOW] == sc.OVERFLOW_SERVERS else 1
-                    if local.caps[which] >= (MAX_SERVERS, MAX_CAPACITY)[which]:
+                    which = GROWS[STATUS[j, sc.RS_OVERFLOW]]
+                    if local.caps[which] >= LIMITS[which]:
                         STATUS[j, sc.RS_SERVER_CAP:] = local.caps
                         j += 1
                         continue
@@ -186,11 +194,13 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                     done += fut.result()
                     if callable(progress):
                         progress(done, n)
-                    elif progress:
-                        _report(done, n, t0)
+                    elif reporter is not None:
+                        reporter.update(done, n)
             except BaseException:
                 for fut in futures:
                     fut.cancel()
+                if reporter is not None:
+                    reporter.close()
                 raise
             _check_status(ids, STATUS)
             counts = out.totals[:, sc.OG_NSCALE]
@@ -202,8 +212,8 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             event_tables.append(scaling_events_table(model, ids, out.scaling_events, counts))
             if n_ts:
                 series_tables.append(timeseries_table(model, ids, out.timeseries, step_ns))
-    if progress and not callable(progress):
-        print(file=sys.stderr)
+    if reporter is not None:
+        reporter.close()
     wall = time.perf_counter() - t0
     series = pa.concat_tables(series_tables) if n_ts else None
     return pa.concat_tables(tables), pa.concat_tables(event_tables), series, wall
@@ -281,12 +291,11 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
 
 
-def _report(done: int, total: int, t0: float) -> None:
-    elapsed = time.perf_counter() - t0
-    rate = done / max(elapsed, 1e-9)
-    left = (total - done) / rate if rate > 0 else float("inf")
-    print(f"\r{done}/{total} replicas, {rate:.0f}/s, {left:.0f} s left ", end="",
-          file=sys.stderr, flush=True)
+# Which capacity an overflow code grows (an index of the caps: servers, pool, history),
+# and the most each may grow to.
+GROWS = {sc.OVERFLOW_SERVERS: 0, sc.OVERFLOW_POOL: 1, sc.OVERFLOW_HEAP: 1,
+         sc.OVERFLOW_HISTORY: 2}
+LIMITS = (MAX_SERVERS, MAX_CAPACITY, MAX_HISTORY)
 
 
 def _check_status(ids, STATUS) -> None:
@@ -295,11 +304,12 @@ def _check_status(ids, STATUS) -> None:
         j = int(bad[0])
         code = STATUS[j, sc.RS_OVERFLOW]
         what = sc.OVERFLOW_NAMES[code]
-        limit = MAX_SERVERS if code == sc.OVERFLOW_SERVERS else MAX_CAPACITY
+        limit = LIMITS[GROWS[code]]
         raise MemoryError(
             f"replica {int(ids[j])} needs more than {limit} entries of its {what} "
             f"(servers: {STATUS[j, sc.RS_SERVER_CAP]}, request pool: "
-            f"{STATUS[j, sc.RS_POOL_CAP]}): the scenario queues "
+            f"{STATUS[j, sc.RS_POOL_CAP]}, metric history: {STATUS[j, sc.RS_HISTORY_CAP]}): "
+            "the scenario queues "
             "without bound; shorten the horizon, add capacity or a queue_capacity")
 
 

@@ -20,13 +20,14 @@ from ..rules import server as _sv
 # -- event kinds of the batch heap, with what target and payload hold --------------------
 # ARRIVAL (target: source), COMPLETE (target: server, payload: pool node), SCALER_EVAL
 # (target: scaler, payload: LIVE_CHAIN or 0 for a no-op), CANARY_DEPLOY, CANARY_EVAL
-# (payload: deployment number), ROLL_DEPLOY, ROLL_ROUND (payload: batch number).
+# (payload: deployment number), ROLL_DEPLOY, ROLL_ROUND (payload: batch number),
+# SERVER_READY (target: server), GRACE_END (target: server, payload: removal number).
 #
 # Codes that kernels pass as arguments are numpy integers, not Python ints: numba types a
 # Python int constant as a literal and compiles a called function once more for every
 # literal value it is given (a cold-start cost), but a numpy integer as a plain int64.
-ARRIVAL, COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND = (
-    np.int64(k) for k in range(7))
+(ARRIVAL, COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND,
+ SERVER_READY, GRACE_END) = (np.int64(k) for k in range(9))
 NO_PAYLOAD = np.int64(0)
 LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its chain
 
@@ -36,16 +37,18 @@ IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_dp.IDLE, _dp.IN_PROGRESS, _dp.COMP
                                            _dp.ROLLED_BACK)
 
 # Overflow codes (which capacity ran out).
-OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP = range(4)
-OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap")
+OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP, OVERFLOW_HISTORY = range(5)
+OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap", "metric history")
 
 # == the lowered scenario (read-only, one per run) ==========================================
 # templates: one row per server template (initial servers first, then one per component
-# that creates servers): distribution kind and the offset of its parameters in P.
-TPL_KIND, TPL_POFF = range(2)
-TPL_FIELDS = 2
-# server parameters in P, from TPL_POFF
-TP_CONCURRENCY, TP_QUEUE_CAPACITY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE = range(5)
+# that creates servers): service-time distribution kind, the offset of its parameters in
+# P, and the start-up delay's distribution kind.
+TPL_KIND, TPL_POFF, TPL_STARTUP_KIND = range(3)
+TPL_FIELDS = 3
+# server parameters in P, from TPL_POFF (TP_GRACE: seconds, -1 to drain to completion)
+(TP_CONCURRENCY, TP_QUEUE_CAPACITY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_STARTUP_A,
+ TP_STARTUP_B, TP_GRACE) = range(8)
 
 # sources
 (SRC_TARGET_KIND, SRC_TARGET, SRC_POISSON, SRC_PROFILE, SRC_POFF, SRC_POINTS,
@@ -95,8 +98,9 @@ SF_FIELDS = 3
 # pool of request/probe nodes (int64). A request reaches its server the instant it is
 # created (routing is synchronous) and a probe the instant it is sent, so ND_CREATED is
 # also the arrival at the server.
-ND_ITEM, ND_CREATED, ND_SERVICE, ND_FAILED, ND_NEXT = range(5)
-ND_FIELDS = 5
+# ND_DROPS: its server's drop count when it started service (a later drop voids it).
+ND_ITEM, ND_CREATED, ND_SERVICE, ND_FAILED, ND_NEXT, ND_DROPS = range(6)
+ND_FIELDS = 6
 
 # replica counters (int64)
 (G_CREATED, G_COMPLETED, G_FAILED, G_REJECTED, G_LAT_SUM, G_LAT_MIN, G_LAT_MAX,
@@ -122,8 +126,8 @@ LB_STATS = _bl.STATS
 
 # Variable-length lists of server indices are rows of one array (LS, lengths in LN). Row
 # bases in RB:
-RB_LB, RB_SC, RB_CA, RB_RO, RB_KSRC, RB_KLB, RB_KRO, RB_NRO = range(8)
-RB_FIELDS = 8
+RB_LB, RB_SC, RB_CA, RB_RO, RB_KSRC, RB_KLB, RB_KRO, RB_NRO, RB_KSTART = range(9)
+RB_FIELDS = 9
 # Per load balancer, from RB_LB + LB_ROWS * lb: its backends and their weights, the
 # canary group while a split is set, and the pick rows: the backends a request is routed
 # among (outside the group during a split), their weights and their smooth weighted round
@@ -151,9 +155,13 @@ OUT_G_FIELDS = 10
 OG_NSCALE = OUT_G_FIELDS
 OG_EVENTS = OUT_G_FIELDS + 1
 OG_FIELDS = OUT_G_FIELDS + 2
+# the instance lifecycle (float): requests dropped, instance-ns before ready, mean ready
+# instances, ns underprovisioned
+LC_DROPPED, LC_BOOTING_NS, LC_READY_MEAN, LC_UNDER_NS = range(4)
+LC_FIELDS = 4
 # latency quantiles (ns, float)
-QUANTILES = (0.5, 0.9, 0.99)
-Q_FIELDS = 3
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+Q_FIELDS = len(QUANTILES)
 # component stats: each component's STATS fields; the deployers' then status and end (ns)
 SC_STATS = _as.STATS
 CA_STATS = _ca.STATS
@@ -166,8 +174,8 @@ EV_TIME, EV_SCALER, EV_ACTION, EV_FROM, EV_TO = range(5)
 EV_FIELDS = 5
 EV_SCALE_OUT, EV_SCALE_IN = 0, 1
 # time series
-TS_INSTANCES, TS_QUEUE, TS_UTIL, TS_IN_FLIGHT = range(4)
-TS_FIELDS = 4
+TS_INSTANCES, TS_QUEUE, TS_UTIL, TS_IN_FLIGHT, TS_READY, TS_BOOTING = range(6)
+TS_FIELDS = 6
 # run status: overflow code, then the capacities (servers, pool) that ran out
-RS_OVERFLOW, RS_SERVER_CAP, RS_POOL_CAP = range(3)
-RS_FIELDS = 3
+RS_OVERFLOW, RS_SERVER_CAP, RS_POOL_CAP, RS_HISTORY_CAP = range(4)
+RS_FIELDS = 4

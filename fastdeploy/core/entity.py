@@ -35,3 +35,40 @@ class Entity:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name!r})"
+
+
+class CallbackEntity(Entity):
+    """An entity whose ``handle_event`` is ``fn(event)`` (happysim's; ``Event.once``
+    makes one).
+
+    Args:
+        name: Identifier.
+        fn: Called with each event; returns None, an Event or a list of them.
+    """
+
+    def __init__(self, name: str, fn):
+        super().__init__(name)
+        if not callable(fn):
+            raise TypeError(f"CallbackEntity {name!r}: fn must be callable, got {fn!r}")
+        self._fn = fn
+
+    def handle_event(self, event):
+        return self._fn(event)
+
+
+class NullEntity(Entity):
+    """An entity that discards every event (happysim's; one shared instance)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            Entity.__init__(cls._instance, "NullEntity")
+        return cls._instance
+
+    def __init__(self) -> None:
+        pass
+
+    def handle_event(self, event):
+        return None

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..rules import histogram, rng
+from ..rules import autoscaler as scaler_rules
+from ..rules import fleet, histogram, rng
 
 
 class RunRecord:
-    """Counters of one replica, shared through the clock by the built-in components."""
+    """Counters of one replica, shared through the clock by the built-in components.
 
-    def __init__(self, seed: int, replica: int, start_ns: int):
+    ``schedule(event)`` puts an event on the simulation's heap at once (components call
+    it where the kernels push an event, so that both engines order ties alike).
+    """
+
+    def __init__(self, seed: int, replica: int, start_ns: int, schedule=None):
         self.seed = seed
         self.replica = replica
         self.start_ns = start_ns
@@ -26,6 +31,26 @@ class RunRecord:
         self.instances = 0
         self.peak_instances = 0
         self.costed_servers: list = []
+        self.schedule = schedule
+        self.clock = None  # set by the simulation running this record
+        # What the replica integrates over time (rules/fleet.py), and the AutoScalers
+        # whose load balancers it watches for it.
+        self.fleet = np.zeros(fleet.FIELDS, np.int64)
+        fleet.reset(self.fleet, start_ns)
+        self.scalers: list = []
+
+    def watch_scaler(self, scaler, now_ns: int) -> None:
+        """An AutoScaler of this run: whether its load balancer is below its max."""
+        self.scalers.append(scaler)
+        scaler_rules.begin_run(scaler._state, self.fleet, scaler._params,
+                               len(scaler.load_balancer.all_backends), now_ns)
+
+    def backends_changed(self, lb) -> None:
+        """lb gained or lost a backend."""
+        for s in self.scalers:
+            if s.load_balancer is lb:
+                scaler_rules.fleet_size(s._state, self.fleet, len(lb.all_backends),
+                                        self.clock.now_ns)
 
     def key(self, stream_name: str):
         return rng.key_for(self.seed, self.replica, stream_name)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import heapq
 import time as _time
-from dataclasses import dataclass, field
+from types import GeneratorType
 from typing import NamedTuple
 
-from ..rules import histogram
+from ..rules import fleet, histogram
 from . import validate
 from .clock import Clock
 from .event import Event, as_event_list
+from .process import Resume, start_process
 from .run_record import RunRecord
+from .run_summary import EntitySummary, SimulationSummary
 from .snapshot import GraphSnapshot
 from .temporal import Instant, as_instant
 
@@ -23,27 +25,6 @@ class TraceEntry(NamedTuple):
     seq: int
     event_type: str
     target: str
-
-
-@dataclass
-class SimulationSummary:
-    """What ``Simulation.run`` returns.
-
-    Attributes:
-        events_processed: Events handled.
-        end_time: Simulation time at the end.
-        wall_time: Wall-clock seconds the run took.
-        seed: The simulation's seed.
-        replica: The replica that ran.
-        metrics: Per-replica results (SPEC section 8), the same names as a batch row.
-    """
-
-    events_processed: int
-    end_time: Instant
-    wall_time: float
-    seed: int
-    replica: int
-    metrics: dict = field(default_factory=dict)
 
 
 def discover(sources, entities) -> list:
@@ -104,6 +85,7 @@ class Simulation:
         self.sources = list(sources)
         self.entities = list(entities)
         self._pending: list[Event] = []
+        self._live_push = None  # while a run is under way: schedule into its heap
         self._snapshot: GraphSnapshot | None = None
         self.trace_log: list[TraceEntry] = []
         self.summary: SimulationSummary | None = None
@@ -138,7 +120,11 @@ class Simulation:
         return discover(self.sources, self.entities)
 
     def schedule(self, events) -> None:
-        """Schedule an Event (or a list of them) before the run starts."""
+        """Schedule an Event (or a list of them): before the run (every replica gets
+        it), or during the run (from a handler: this run only, at or after now)."""
+        if self._live_push is not None:
+            self._live_push(as_event_list(events))
+            return
         for e in as_event_list(events):
             self._pending.append(e)
 
@@ -156,7 +142,9 @@ class Simulation:
         start_ns = self.start_time.nanoseconds
         end_ns = self.end_time.nanoseconds if self.end_time is not None else None
         clock = Clock(self.start_time)
-        record = RunRecord(self.seed, replica, start_ns)
+        record = RunRecord(self.seed, replica, start_ns,
+                           schedule=lambda ev: push(ev, clock.now_ns))
+        record.clock = clock
         clock.run = record
         everything = discover(self.sources, self.entities)
         for e in everything:
@@ -189,34 +177,52 @@ class Simulation:
                 push(ev, start_ns)
 
         processed = 0
+        handled: dict[int, list] = {}  # id(target) -> [target, events handled]
         now_ns = start_ns
-        while heap:
-            t = heap[0][0]
-            if end_ns is not None and t > end_ns:
-                break
-            if end_ns is None and live == 0:
-                break
-            _, _, ev = heapq.heappop(heap)
-            if not ev.daemon:
-                live -= 1
-            now_ns = t
-            clock.advance_to(t)
-            if self.trace:
-                self.trace_log.append(TraceEntry(ev.time, ev.seq, ev.event_type,
-                                                 getattr(ev.target, "name", repr(ev.target))))
-            out = as_event_list(ev.target.handle_event(ev))
-            if not ev._held:
-                out.extend(ev._finish(ev.time))
-            for e in out:
-                push(e, now_ns)
-            processed += 1
+        self._live_push = lambda events: [push(e, clock.now_ns) for e in events]
+        try:
+            while heap:
+                t = heap[0][0]
+                if end_ns is not None and t > end_ns:
+                    break
+                if end_ns is None and live == 0:
+                    break
+                _, _, ev = heapq.heappop(heap)
+                if not ev.daemon:
+                    live -= 1
+                now_ns = t
+                clock.advance_to(t)
+                if self.trace:
+                    self.trace_log.append(TraceEntry(
+                        ev.time, ev.seq, ev.event_type,
+                        getattr(ev.target, "name", repr(ev.target))))
+                counted = handled.get(id(ev.target))
+                if counted is None:
+                    handled[id(ev.target)] = [ev.target, 1]
+                else:
+                    counted[1] += 1
+                if type(ev) is Resume:
+                    out = ev.step()
+                else:  # deliver(ev, ev.target), inlined: the loop's hot path
+                    result = ev.target.handle_event(ev)
+                    out = (start_process(ev, result) if type(result) is GeneratorType
+                           else as_event_list(result))
+                if not ev._held:
+                    out.extend(ev._finish(ev.time))
+                for e in out:
+                    push(e, now_ns)
+                processed += 1
+        finally:
+            self._live_push = None
 
         final_ns = end_ns if end_ns is not None else now_ns
         clock.advance_to(final_ns)
-        metrics = collect_metrics(record, discover(self.sources, self.entities), final_ns)
+        final = discover(self.sources, self.entities)
+        metrics = collect_metrics(record, final, final_ns)
         self.summary = SimulationSummary(processed, Instant(final_ns),
                                          _time.perf_counter() - wall0, self.seed, replica,
-                                         metrics)
+                                         metrics, self.start_time,
+                                         entity_summaries(final, handled))
         return self.summary
 
 
@@ -271,7 +277,39 @@ def _batch_engine():
     return _BATCH_ENGINE()
 
 
-LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p99", 0.99))
+def entity_summaries(entities, handled: dict) -> dict[str, EntitySummary]:
+    """Per entity by name: the entities of the scenario at the end, then any other that
+    handled events (a removed server, say)."""
+    out: dict[str, EntitySummary] = {}
+    seen = set()
+    for e in list(entities) + [t for t, _ in handled.values()]:
+        name = getattr(e, "name", None)
+        if id(e) in seen or not isinstance(name, str) or name in out:
+            continue
+        seen.add(id(e))
+        n = handled.get(id(e), (None, 0))[1]
+        out[name] = EntitySummary(name, type(e).__name__, n)
+    return out
+
+
+LATENCY_QUANTILES = (("latency_p50", 0.5), ("latency_p90", 0.9), ("latency_p95", 0.95),
+                     ("latency_p99", 0.99))
+
+
+def fleet_metrics(record: RunRecord, final_ns: int) -> dict:
+    """The instance-lifecycle metrics (docs/instance-lifecycle.md)."""
+    fl = record.fleet
+    booting_ns = 0
+    for s in record.costed_servers:
+        booting_ns += s.booting_ns_at(final_ns)
+    ready_mean = float(fleet.ready_mean(fl, final_ns))
+    return {
+        "requests_dropped": int(fl[fleet.DROPPED]),
+        "instance_seconds_booting": float(booting_ns) / 1e9,
+        "ready_instances_mean": ready_mean,
+        "time_underprovisioned": (float(fl[fleet.UNDER_NS]) / 1e9 if record.scalers
+                                  else None),
+    }
 
 
 def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
@@ -290,7 +328,7 @@ def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
                                             record.latency_max_ns) / 1e9
         m["latency_max"] = record.latency_max_ns / 1e9
     else:
-        for name in ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_max"):
+        for name in ("latency_mean", *(q[0] for q in LATENCY_QUANTILES), "latency_max"):
             m[name] = None
     cost_ns = 0
     for s in record.costed_servers:
@@ -298,6 +336,7 @@ def collect_metrics(record: RunRecord, components: list, final_ns: int) -> dict:
     m["instance_seconds"] = float(cost_ns) / 1e9
     m["final_instances"] = record.instances
     m["peak_instances"] = record.peak_instances
+    m.update(fleet_metrics(record, final_ns))
     for c in components:
         fields = getattr(c, "_metric_fields", None)
         if fields is not None:

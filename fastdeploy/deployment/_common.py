@@ -17,14 +17,18 @@ def has_backend(lb, backend) -> bool:
     return any(b is backend for b in lb.all_backends)
 
 
-def make_instance(component, factory, name: str):
-    """Build a server with the user's factory and attach it to the simulation clock."""
+def make_instance(component, factory, name: str, k: int):
+    """Build the k-th server a component creates with the user's factory (k counts from
+    1) and attach it to the simulation clock. Its start-up delay is draw k of the
+    component's start-up stream."""
     server = factory(name)
     if server is None or not hasattr(server, "handle_event"):
         raise TypeError(f"{component.name}: server_factory({name!r}) returned {server!r}, "
                         "not an entity")
     if hasattr(server, "set_clock"):
         server.set_clock(component._clock)
+    if hasattr(server, "_startup_draw"):
+        server._startup_draw = (component.name, int(k))
     return server
 
 

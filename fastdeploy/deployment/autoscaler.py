@@ -21,6 +21,30 @@ EVALUATE_EVENT = "_autoscaler_evaluate"
 MAX_INSTANCES = 100_000
 
 
+class Observed:
+    """A backend as a controller with a metric window sees it: ``utilization``, ``depth``
+    and ``active_requests`` are its time-weighted means over the window; anything else is
+    the backend's own."""
+
+    __slots__ = ("backend", "utilization", "depth", "active_requests")
+
+    def __init__(self, backend, now_ns: int, window_ns: int):
+        observed = getattr(backend, "observed", None)
+        if observed is None:
+            raise TypeError(f"metric_window averages what a backend held over time, which "
+                            f"only built-in Servers record; {backend!r} is not one (use "
+                            "metric_window=0)")
+        self.backend = backend
+        self.utilization, self.depth, self.active_requests = observed(now_ns, window_ns)
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def __repr__(self):
+        return (f"Observed({self.backend!r}, utilization={self.utilization}, "
+                f"depth={self.depth})")
+
+
 class AutoScaler(Entity):
     """Auto-scaling controller for load balancer backends.
 
@@ -35,12 +59,18 @@ class AutoScaler(Entity):
         evaluation_interval: Seconds between evaluations.
         scale_out_cooldown: Seconds after any scaling action before a scale-out.
         scale_in_cooldown: Seconds after any scaling action before a scale-in.
+        metric_window: Seconds (keyword-only). 0 (default): the policy sees each
+            backend's utilization and queue depth at the instant of the evaluation.
+            Above 0: their exact time-weighted means over the last metric_window seconds
+            (over its life for a backend younger than that), as the ``utilization``,
+            ``depth`` and ``active_requests`` of the backends the policy receives.
     """
 
     def __init__(self, name: str, load_balancer, server_factory: Callable[[str], Entity],
                  policy: ScalingPolicy | None = None, min_instances: int = 1,
                  max_instances: int = 10, evaluation_interval: float = 10.0,
-                 scale_out_cooldown: float = 30.0, scale_in_cooldown: float = 60.0):
+                 scale_out_cooldown: float = 30.0, scale_in_cooldown: float = 60.0, *,
+                 metric_window: float = 0.0):
         super().__init__(name)
         self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
         self.policy = TargetUtilization(0.7) if policy is None else policy
@@ -57,6 +87,7 @@ class AutoScaler(Entity):
         self.evaluation_interval = interval("evaluation_interval", evaluation_interval)
         self.scale_out_cooldown = validate.seconds("scale_out_cooldown", scale_out_cooldown)
         self.scale_in_cooldown = validate.seconds("scale_in_cooldown", scale_in_cooldown)
+        self.metric_window = validate.seconds("metric_window", metric_window)
         self._running = False
         self._chain = 0
         # The shared state machine's record (rules/autoscaler.py) and the parameters it
@@ -74,6 +105,7 @@ class AutoScaler(Entity):
 
     def _begin_run(self, now_ns: int) -> None:
         self._params = self._param_row()
+        self._clock.run.watch_scaler(self, now_ns)
         if isinstance(self.policy, NumbaPolicy):
             self._policy_memory = np.zeros(self.policy.memory, np.float64)
 
@@ -104,9 +136,13 @@ class AutoScaler(Entity):
 
     def evaluates(self, event: Event) -> bool:
         """Whether ``event`` is an evaluation this scaler will act on (one of its current
-        chain while it runs); others do nothing."""
-        return (event.event_type == EVALUATE_EVENT and self._running
-                and event.context.get("chain") == self._chain)
+        chain while it runs, or one scheduled by hand while it is stopped); others do
+        nothing."""
+        if event.event_type != EVALUATE_EVENT:
+            return False
+        if "chain" not in event.context:
+            return not self._running
+        return self._running and event.context["chain"] == self._chain
 
     def stop(self) -> None:
         """Stop evaluating; pending evaluations do nothing."""
@@ -117,6 +153,10 @@ class AutoScaler(Entity):
             raise ValueError(f"AutoScaler {self.name!r} got an unexpected event {event!r}")
         if not self.evaluates(event):
             return None
+        if "chain" not in event.context:
+            # Scheduled by hand, as happysim users do: the same as start() now.
+            self._running = True
+            self._chain += 1
         self._evaluate()
         return Event(Instant(event.time.nanoseconds + rules.interval_ns(self._params)),
                      EVALUATE_EVENT, self, context={"chain": self._chain}, daemon=True)
@@ -125,6 +165,9 @@ class AutoScaler(Entity):
         backends = self.load_balancer.all_backends
         current = len(backends)
         now_ns = self._clock.now_ns
+        window = int(rules.window_ns(self._params))
+        if window > 0:
+            backends = [Observed(b, now_ns, window) for b in backends]
         if isinstance(self.policy, NumbaPolicy):
             desired = self._numba_desired(backends, current, now_ns)
         else:
@@ -149,7 +192,7 @@ class AutoScaler(Entity):
     def _scale_out(self, current, n, now_ns):
         for _ in range(n):
             k = rules.next_instance(self._state)
-            server = make_instance(self, self.server_factory, f"{self.name}_server_{k}")
+            server = make_instance(self, self.server_factory, f"{self.name}_server_{k}", k)
             self.load_balancer.add_backend(server)
             self._managed.append(server)
         self._record("scale_out", current, current + n, f"Added {n} instances")

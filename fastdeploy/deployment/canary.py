@@ -16,7 +16,8 @@ from ._common import check_fleet, deployer_metrics, event_at, has_backend, inter
 from .evaluators import ErrorRateEvaluator, GroupCounts, LatencyEvaluator, MetricEvaluator
 from .stats import CanaryDeployerStats, CanaryState
 
-DEPLOY_EVENT = "_canary_deploy"
+# happysim's event type: an Event of this type scheduled by hand is a deploy().
+DEPLOY_EVENT = "_canary_deploy_start"
 EVALUATE_EVENT = "_canary_evaluate"
 # The built-in evaluators the shared rule judges (their limit and multiplier are the
 # parameters after the interval).
@@ -151,7 +152,12 @@ class CanaryDeployer(Entity):
         if not rules.accepts_deploy(self._record):
             return None
         self._baseline = list(self.load_balancer.all_backends)
-        rules.begin(self._record, GroupCounts.of(self._baseline).as_array())
+        builtin = BUILTIN_EVALUATORS.get(type(self.metric_evaluator))
+        # The built-in evaluators count the baseline from now; a user evaluator reads
+        # what it likes, so nothing is read for it here.
+        start = (GroupCounts.of(self._baseline, builtin[0]) if builtin is not None
+                 else GroupCounts())
+        rules.begin(self._record, start.as_array())
         self._group = []
         self._state = CanaryState("in_progress", 0, len(self.stages), 0.0)
         return self._start_stage(0)
@@ -176,7 +182,7 @@ class CanaryDeployer(Entity):
         while len(self._group) < size:
             made = rules.next_instance(self._record)
             name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
-            server = make_instance(self, self.server_factory, name)
+            server = make_instance(self, self.server_factory, name, made)
             self.load_balancer.add_backend(server)
             self._group.append(server)
 
@@ -184,9 +190,11 @@ class CanaryDeployer(Entity):
         ev = self.metric_evaluator
         builtin = BUILTIN_EVALUATORS.get(type(ev))
         if builtin is not None:
-            return bool(rules.builtin_healthy(builtin[0], self._params, self._record,
-                                              GroupCounts.of(self._group).as_array(),
-                                              GroupCounts.of(self._baseline).as_array()))
+            kind = builtin[0]
+            canary = GroupCounts.of(self._group, kind).as_array()
+            baseline = GroupCounts.of(self._baseline, kind).as_array()
+            return bool(rules.builtin_healthy(kind, self._params, self._record, canary,
+                                              baseline))
         return bool(ev.is_healthy(self._group[0], list(self._baseline)))
 
     def _evaluate(self):

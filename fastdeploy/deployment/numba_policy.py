@@ -36,8 +36,11 @@ def observation(prm, now_ns: int, current: int, backends, received: int) -> np.n
     """The observation record of ``backends`` (anything with the documented
     ``utilization``, ``depth`` and ``active_requests``), through rules.observe."""
     obs = np.zeros(OBS_FIELDS, np.float64)
+    in_service = 0.0
+    for b in backends:
+        in_service += getattr(b, "active_requests", 0)
     rules.observe(obs, prm, now_ns, current, mean_utilization(backends), total_depth(backends),
-                  sum(int(getattr(b, "active_requests", 0)) for b in backends), received)
+                  in_service, received)
     return obs
 
 

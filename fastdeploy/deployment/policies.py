@@ -30,8 +30,13 @@ def mean_utilization(backends) -> float:
     return total / len(backends)
 
 
-def total_depth(backends) -> int:
-    return sum(int(getattr(b, "depth", 0)) for b in backends)
+def total_depth(backends) -> float:
+    """Sum of the backends' ``depth`` (a time-weighted mean under a metric window), added
+    one by one in order as the kernels do (``sum`` of floats rounds differently)."""
+    total = 0.0
+    for b in backends:
+        total += getattr(b, "depth", 0)
+    return total
 
 
 class TargetUtilization:

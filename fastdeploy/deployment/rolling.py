@@ -17,7 +17,8 @@ from ._common import (check_fleet, deployer_metrics, event_at, has_backend, inte
                       make_instance, weight_of)
 from .stats import DeploymentState, RollingDeployerStats
 
-DEPLOY_EVENT = "_rolling_deploy"
+# happysim's event type: an Event of this type scheduled by hand is a deploy().
+DEPLOY_EVENT = "_rolling_deploy_start"
 ROUND_EVENT = "_rolling_health_round"
 
 
@@ -138,7 +139,7 @@ class RollingDeployer(Entity):
         self._sent = np.zeros(k, np.int64)
         for i in range(k):
             made = rules.new_instance_added(self._record, self._passes, self._pending, i)
-            server = make_instance(self, self.server_factory, f"{self.name}_v2_{made}")
+            server = make_instance(self, self.server_factory, f"{self.name}_v2_{made}", made)
             self.load_balancer.add_backend(server)
             self._batch_new.append(server)
             self._new_all.append(server)

@@ -32,7 +32,7 @@ class LoadBalancer(Entity):
         name: Load balancer identifier.
         backends: Initial backends (names must be unique).
         strategy: A LoadBalancingStrategy (default RoundRobin()).
-        on_no_backend: What to do with a request when there is no backend; only
+        on_no_backend: What to do with a request when there is no ready backend; only
             "reject" (count it as rejected) is supported.
     """
 
@@ -55,6 +55,7 @@ class LoadBalancer(Entity):
         self._split_group: list = []
         self._split_fraction = 0.0
         self._routing_key = None
+        self._unready = 0  # backends booting: routing skips them
         for b in backends or []:
             self._insert(b, 1)
 
@@ -87,14 +88,18 @@ class LoadBalancer(Entity):
         self._weights.append(validate.integer("weight", weight, minimum=1))
 
     def add_backend(self, backend, weight: int = 1) -> None:
-        """Add a backend; it takes requests from now on."""
+        """Add a backend; it takes requests from now on (once ready, when it is a
+        Server created during the run with a start-up delay)."""
         self._insert(backend, weight)
         rules.backend_added(self._state)
         if self._clock is not None:
             if getattr(backend, "_clock", None) is None and hasattr(backend, "set_clock"):
                 backend.set_clock(self._clock)
             if hasattr(backend, "_on_added"):
-                backend._on_added(self._clock.now_ns)
+                backend._on_added(self._clock.now_ns, self, booting=True)
+            if not getattr(backend, "ready", True):
+                self._unready += 1
+            self._clock.run.backends_changed(self)
 
     def remove_backend(self, backend) -> None:
         """Remove a backend: it takes no new requests and drains what it holds."""
@@ -109,8 +114,16 @@ class LoadBalancer(Entity):
         if backend in self._split_group:
             self._split_group = [b for b in self._split_group if b is not backend]
         rules.backend_removed(self._state)
-        if self._clock is not None and hasattr(backend, "_on_removed"):
-            backend._on_removed(self._clock.now_ns)
+        if self._clock is not None:
+            if not getattr(backend, "ready", True):
+                self._unready -= 1
+            if hasattr(backend, "_on_removed"):
+                backend._on_removed(self._clock.now_ns)
+            self._clock.run.backends_changed(self)
+
+    def _backend_ready(self, backend) -> None:
+        """A backend finished starting up: routing includes it from now on."""
+        self._unready -= 1
 
     # -- traffic split (canary) ------------------------------------------------------------
     def set_traffic_split(self, group: list, fraction: float) -> None:
@@ -140,18 +153,26 @@ class LoadBalancer(Entity):
 
     def _choose(self):
         if self._split_group:
-            g = rules.split_member(self._state, self._split_fraction, len(self._split_group))
+            # (Every time: a group member may have left the backends while booting.)
+            group = [b for b in self._split_group if getattr(b, "ready", True)]
+            g = rules.split_member(self._state, self._split_fraction, len(group))
             if g >= 0:
-                return self._split_group[g]
+                return group[g]
             others = [(b, w) for b, w in zip(self._backends, self._weights)
-                      if all(b is not g for g in self._split_group)]
+                      if all(b is not g for g in self._split_group)
+                      and getattr(b, "ready", True)]
             if not others:
                 return None
             return others[self.strategy.select([b for b, _ in others], [w for _, w in others],
                                                self._draw)][0]
-        if not self._backends:
+        backends, weights = self._backends, self._weights
+        if self._unready:
+            ready = [(b, w) for b, w in zip(backends, weights) if getattr(b, "ready", True)]
+            backends = [b for b, _ in ready]
+            weights = [w for _, w in ready]
+        if not backends:
             return None
-        return self._backends[self.strategy.select(self._backends, self._weights, self._draw)]
+        return backends[self.strategy.select(backends, weights, self._draw)]
 
     def handle_event(self, event: Event):
         backend = self._choose()
@@ -165,8 +186,9 @@ class LoadBalancer(Entity):
         self._routing_key = None
         self._state[rules.DRAWS] = 0
         self.strategy.reset()
+        self._unready = 0
         for b in self._backends:
             if getattr(b, "_clock", None) is None and hasattr(b, "set_clock"):
                 b.set_clock(self._clock)
             if hasattr(b, "_on_added"):
-                b._on_added(now_ns)
+                b._on_added(now_ns, self)

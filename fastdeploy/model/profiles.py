@@ -1,6 +1,9 @@
 """Traffic rate profiles, each lowered to piecewise-linear segments.
 
-Profile time is simulation time in seconds (as in happysim).
+Profile time is simulation time (as in happysim). The built-in profiles have closed-form
+arrivals (rules/arrivals.py). A user subclass that defines only ``get_rate(time:
+Instant)`` (happysim's Profile protocol) works too: its arrivals are found by numerical
+integration (model/rate_integral.py), in the object engine only.
 """
 
 from __future__ import annotations
@@ -8,14 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import validate
+from ..core.temporal import Instant
 from ..rules import profiles as rules
 
 
 class Profile:
-    """Base of the rate profiles. ``segments()`` gives (t0, a, slope) float64 arrays."""
+    """Base of the rate profiles: subclass it and define ``get_rate(time)``.
 
-    def get_rate(self, t: float) -> float:
-        """Rate (per second) at simulation time ``t`` seconds."""
+    The built-in subclasses also give ``segments()``, (t0, a, slope) float64 arrays.
+    """
+
+    def get_rate(self, time) -> float:
+        """Rate (per second) at ``time``, an Instant or seconds."""
+        t = time.to_seconds() if isinstance(time, Instant) else float(time)
         t0, a, slope = self.segments()
         i = int(np.searchsorted(t0, t, side="right")) - 1
         if i < 0:
@@ -35,6 +43,7 @@ class Profile:
         raise NotImplementedError(f"{type(self).__name__} is not a built-in profile")
 
     def peak_rate(self) -> float:
+        """The highest rate (built-in profiles only)."""
         t0, a, slope = self.segments()
         ends = a + slope * np.append(np.diff(t0), 0.0)
         return float(max(a.max(), ends.max()))
@@ -121,3 +130,11 @@ class PiecewiseRateProfile(Profile):
 
     def __repr__(self):
         return f"PiecewiseRateProfile({self.points})"
+
+
+def has_closed_form(profile) -> bool:
+    """Whether ``profile``'s arrivals come in closed form: a built-in profile, or a
+    subclass that lowers to segments and keeps the segments' rate."""
+    cls = type(profile)
+    return (isinstance(profile, Profile) and cls.get_rate is Profile.get_rate
+            and cls.lowered is not Profile.lowered)

@@ -1,4 +1,5 @@
-"""A server: concurrency slots, a FIFO queue, failures, and instance time (SPEC 5)."""
+"""A server: concurrency slots, a FIFO queue, failures, readiness and instance time
+(SPEC 5; start-up and termination grace: docs/instance-lifecycle.md)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from ..core import validate
 from ..core.entity import Entity
 from ..core.event import Event
 from ..core.temporal import Instant
+from ..rules import rng
 from ..rules import server as rules
+from ..rules.fleet import WINDOW_NS
+from ..rules.timeconv import seconds_to_ns
 from .distributions import ConstantLatency, LatencyDistribution
 
 _COMPLETE = "_server_complete"
+READY_EVENT = "_server_ready"
+GRACE_EVENT = "_server_grace_end"
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class ServerStats:
     total_service_time: float = 0.0
     total_failures: int = 0
     total_latency: float = 0.0
+    requests_dropped: int = 0
 
 
 class Probe:
@@ -49,11 +56,20 @@ class Server(Entity):
         service_time: Service-time distribution (default ConstantLatency(0.01)).
         queue_capacity: Most requests waiting; None for unbounded. A full queue rejects.
         failure_rate: Probability that a served request fails.
+        startup_delay: Seconds (or a latency distribution, drawn once per instance) from
+            the creation of an instance during a run until it is ready. Until then it
+            costs but takes no requests, and health probes wait in its queue. Servers
+            present when the run starts are ready at once.
+        termination_grace: None drains a removed server to completion. Seconds: what
+            it still holds that long after its removal is dropped (counted in
+            ``requests_dropped``) and its instance time ends.
     """
 
     def __init__(self, name: str, concurrency: int = 1,
                  service_time: LatencyDistribution | None = None,
-                 queue_capacity: int | None = None, failure_rate: float = 0.0):
+                 queue_capacity: int | None = None, failure_rate: float = 0.0, *,
+                 startup_delay: float | LatencyDistribution = 0.0,
+                 termination_grace: float | None = None):
         super().__init__(name)
         self.concurrency = concurrency
         if service_time is None:
@@ -64,6 +80,12 @@ class Server(Entity):
         self.service_time = service_time
         self.queue_capacity = queue_capacity
         self.failure_rate = validate.number("failure_rate", failure_rate, minimum=0.0, maximum=1.0)
+        self.startup_delay = startup_delay
+        self.termination_grace = termination_grace
+        # (component name, k) of the k-th instance a component created: its start-up
+        # draw (rules/rng.py startup_stream); None for a server built by hand.
+        self._startup_draw = None
+        self._lb = None  # the load balancer it is a backend of
         self._reset_state()
 
     def _reset_state(self):
@@ -72,8 +94,60 @@ class Server(Entity):
         # counters and instance time. The queue's items are this engine's own.
         self._state = np.zeros(rules.FIELDS, np.int64)
         rules.reset(self._state, self.concurrency,
-                    -1 if self.queue_capacity is None else self.queue_capacity)
+                    -1 if self.queue_capacity is None else self.queue_capacity,
+                    self._grace_ns())
         self._ever_costed = False
+        # The history of its in-service and queued integrals while a controller averages
+        # them (rules/server.py): a ring that grows before it would overflow.
+        self._hist = np.zeros((16, rules.H_COLUMNS), np.int64)
+
+    def _room(self) -> np.ndarray:
+        """The history ring, grown first when the next row would not fit."""
+        st = self._state
+        if self._clock.run.fleet[WINDOW_NS] > 0 and rules.history_full(st, self._hist):
+            cap = self._hist.shape[0]
+            order = (int(st[rules.H_HEAD]) + np.arange(int(st[rules.H_LEN]))) % cap
+            grown = np.zeros((2 * cap, rules.H_COLUMNS), np.int64)
+            grown[:order.size] = self._hist[order]
+            self._hist = grown
+            st[rules.H_HEAD] = 0
+        return self._hist
+
+    def observed(self, now_ns: int, window_ns: int) -> tuple[float, float, float]:
+        """(utilization, queue depth, in service) as a controller with a metric window
+        of window_ns sees them at now_ns (window 0: the values now)."""
+        u, d, b = rules.observe(self._state, self._hist, now_ns, window_ns)
+        return float(u), float(d), float(b)
+
+    def _grace_ns(self) -> int:
+        g = self._termination_grace
+        return -1 if g is None else int(seconds_to_ns(g))
+
+    @property
+    def startup_delay(self) -> LatencyDistribution:
+        """The start-up delay's distribution (a number is a ConstantLatency)."""
+        return self._startup_delay
+
+    @startup_delay.setter
+    def startup_delay(self, value) -> None:
+        if isinstance(value, LatencyDistribution):
+            self._startup_delay = value
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"startup_delay must be seconds or a built-in latency "
+                            f"distribution, got {value!r}")
+        else:
+            self._startup_delay = ConstantLatency(validate.seconds("startup_delay", value))
+
+    @property
+    def termination_grace(self) -> float | None:
+        return self._termination_grace
+
+    @termination_grace.setter
+    def termination_grace(self, value) -> None:
+        self._termination_grace = (None if value is None else
+                                   validate.seconds("termination_grace", value))
+        if hasattr(self, "_state"):
+            self._state[rules.GRACE_NS] = self._grace_ns()
 
     # The record keeps its own copy of the slots and the queue bound: setting either (a
     # sweep point, a replay) updates it.
@@ -100,6 +174,11 @@ class Server(Entity):
 
     # -- observable state ------------------------------------------------------------
     @property
+    def ready(self) -> bool:
+        """Whether it serves: False while an instance created during the run boots."""
+        return bool(self._state[rules.READY])
+
+    @property
     def utilization(self) -> float:
         """In service / concurrency, now."""
         return int(self._state[rules.BUSY]) / self.concurrency
@@ -123,7 +202,7 @@ class Server(Entity):
         st = self._state
         return ServerStats(int(st[rules.COMPLETED]), int(st[rules.REJECTED]),
                            int(st[rules.SERVICE_NS]) / 1e9, int(st[rules.FAILURES]),
-                           int(st[rules.LATENCY_NS]) / 1e9)
+                           int(st[rules.LATENCY_NS]) / 1e9, int(st[rules.DROPPED]))
 
     @property
     def average_service_time(self) -> float:
@@ -153,17 +232,29 @@ class Server(Entity):
         """Instance time up to now_ns, in ns."""
         return int(rules.instance_ns(self._state, now_ns))
 
+    def booting_ns_at(self, now_ns: int) -> int:
+        """Instance time spent before ready up to now_ns, in ns."""
+        return int(rules.booting_ns(self._state, now_ns))
+
     # -- requests --------------------------------------------------------------------
     def handle_event(self, event: Event):
         if event.event_type == _COMPLETE:
             return self._complete(event)
+        if event.event_type == READY_EVENT:
+            return self._became_ready(event.time.nanoseconds)
+        if event.event_type == GRACE_EVENT:
+            return self._grace_ended(event.context["removal"], event.time.nanoseconds)
         ctx = event.context
         if "u_work" not in ctx:
             # A request built by hand (not by a Source): it is created here and now.
             idx, u_work, u_fail = self._clock.run.new_request()
             ctx.setdefault("id", idx)
-            ctx.setdefault("created_at", event.time)
-            ctx.update(created_ns=event.time.nanoseconds, u_work=u_work, u_fail=u_fail)
+            # A created_at the sender gave is the creation time for latency.
+            created = ctx.setdefault("created_at", event.time)
+            if not isinstance(created, Instant):
+                raise TypeError(f"Server {self.name!r}: {event!r} has created_at "
+                                f"{created!r}; it must be an Instant")
+            ctx.update(created_ns=created.nanoseconds, u_work=u_work, u_fail=u_fail)
         return self._accept(ctx, event, event.time.nanoseconds)
 
     def accept_probe(self, probe: Probe, now_ns: int) -> list[Event]:
@@ -172,9 +263,11 @@ class Server(Entity):
 
     def _accept(self, ctx, item, now_ns):
         is_request = not isinstance(item, Probe)
-        action = rules.arrive(self._state, is_request)
+        action = rules.arrive(self._state, self._clock.run.fleet, self._room(), is_request,
+                              now_ns)
         if action == rules.START:
-            return [self._start(item, now_ns)]
+            self._start(item, now_ns)
+            return []
         if action == rules.REJECT:
             if is_request:
                 self._clock.run.request_rejected()
@@ -186,8 +279,9 @@ class Server(Entity):
         self._queue.append((item, now_ns))
         return []
 
-    def _start(self, item, now_ns, arrived_ns=None) -> Event:
-        """Item takes a slot (already counted busy): its work and outcome."""
+    def _start(self, item, now_ns, arrived_ns=None) -> None:
+        """Item takes a slot (already counted busy): its work and outcome, and its
+        completion scheduled at once (where the kernels push it)."""
         if isinstance(item, Event):
             item._held = True
             u_work, u_fail = item.context["u_work"], item.context["u_fail"]
@@ -196,24 +290,24 @@ class Server(Entity):
         d = self.service_time
         service_ns = int(rules.service_ns(d.kind, d.a, d.b, u_work))
         failed = bool(rules.fails(self.failure_rate, u_fail))
-        return Event(Instant(now_ns + service_ns), _COMPLETE, self, context={
+        self._clock.run.schedule(Event(Instant(now_ns + service_ns), _COMPLETE, self, context={
             "item": item, "arrived_ns": now_ns if arrived_ns is None else arrived_ns,
-            "service_ns": service_ns, "failed": failed})
+            "service_ns": service_ns, "failed": failed,
+            "drops": int(self._state[rules.DROPS])}))
 
     def _complete(self, event: Event):
         now_ns = event.time.nanoseconds
         ctx = event.context
         item, failed = ctx["item"], ctx["failed"]
+        if ctx["drops"] != self._state[rules.DROPS]:
+            return []  # dropped when its server's termination grace ended
         is_request = isinstance(item, Event)
-        rules.finished(self._state, is_request, ctx["service_ns"], now_ns - ctx["arrived_ns"],
-                       int(failed))
+        rules.finished(self._state, self._clock.run.fleet, self._room(), is_request,
+                       ctx["service_ns"], now_ns - ctx["arrived_ns"], int(failed), now_ns)
         out: list[Event] = []
         if is_request:
             self._clock.run.request_done(now_ns - item.context["created_ns"], failed)
-        # Free slots are used at once: the head of the queue starts now.
-        while rules.start_next(self._state):
-            nxt, arrived = self._queue.popleft()
-            out.append(self._start(nxt, now_ns, arrived))
+        self._start_queued(now_ns)
         self._retire_if_drained(now_ns)
         if is_request:
             out.extend(item._finish(event.time))
@@ -221,15 +315,58 @@ class Server(Entity):
             out.extend(item.on_done(now_ns, failed))
         return out
 
-    # -- instance time -----------------------------------------------------------------
-    def _on_added(self, now_ns: int) -> None:
-        if rules.added(self._state, now_ns):
-            self._clock.run.instance_up(self)
+    def _start_queued(self, now_ns: int) -> None:
+        """Free slots are used at once: the head of the queue starts now."""
+        q = self._queue
+        while q and rules.start_next(self._state, self._clock.run.fleet, self._room(),
+                                     not isinstance(q[0][0], Probe), now_ns):
+            nxt, arrived = q.popleft()
+            self._start(nxt, now_ns, arrived)
+
+    # -- readiness and instance time -----------------------------------------------------
+    def _on_added(self, now_ns: int, lb=None, *, booting: bool = False) -> None:
+        """Joined load balancer ``lb``; ``booting``: created during the run, so it starts
+        up first (the first time only)."""
+        self._lb = lb
+        run = self._clock.run
+        if booting and self._state[rules.COST_SINCE] < 0 and not self._ever_costed:
+            creator, k = self._startup_draw or (self.name, 0)
+            u = rng.uniform(run.key(rng.startup_stream(creator)), k)
+            d = self._startup_delay
+            delay = int(rules.startup_ns(d.kind, d.a, d.b, u))
+            if delay > 0:
+                rules.boots(self._state)
+                run.schedule(Event(Instant(now_ns + delay), READY_EVENT, self))
+        if rules.added(self._state, run.fleet, now_ns):
+            run.instance_up(self)
 
     def _on_removed(self, now_ns: int) -> None:
-        if rules.removed(self._state, now_ns):
+        self._lb = None
+        run = self._clock.run
+        if rules.removed(self._state, run.fleet, now_ns):
+            run.instance_down()
+            return
+        end = int(rules.grace_end_ns(self._state, now_ns))
+        if end >= 0:
+            run.schedule(Event(Instant(end), GRACE_EVENT, self,
+                               context={"removal": int(self._state[rules.REMOVALS])}))
+
+    def _became_ready(self, now_ns: int):
+        rules.became_ready(self._state, self._clock.run.fleet, now_ns)
+        if self._lb is not None:
+            self._lb._backend_ready(self)
+        self._start_queued(now_ns)
+        return []
+
+    def _grace_ended(self, removal: int, now_ns: int):
+        if rules.grace_ended(self._state, self._clock.run.fleet, self._room(), removal,
+                             now_ns):
+            # Queued items are dropped with the instance; those in service were voided
+            # (their completions see a new drop count). Probes get no answer.
+            self._queue.clear()
             self._clock.run.instance_down()
+        return []
 
     def _retire_if_drained(self, now_ns: int) -> None:
-        if rules.retire_if_drained(self._state, now_ns):
+        if rules.retire_if_drained(self._state, self._clock.run.fleet, now_ns):
             self._clock.run.instance_down()

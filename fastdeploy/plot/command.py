@@ -17,10 +17,10 @@ from . import inputs
 from .inputs import Runs, SweepData
 
 KINDS = ("instances", "latency", "tradeoff", "heatmap", "rollback", "durations",
-         "tune-history", "tune-pareto")
+         "slo_attainment", "tune-history", "tune-pareto")
 TUNE_KINDS = ("tune-history", "tune-pareto")         # plot a tune's output directory
 RUN_KINDS = ("instances", "latency", "durations")      # plot replicas of one setting
-SWEEP_KINDS = ("tradeoff", "heatmap", "rollback")      # plot points of a sweep
+SWEEP_KINDS = ("tradeoff", "heatmap", "rollback", "slo_attainment")  # points of a sweep
 DEFAULT_REPLICAS = 200
 SERIES_SAMPLES = 300   # default time-series step: the horizon / this
 
@@ -138,6 +138,13 @@ def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
 
     sim = scenario.build(scenario.seed)
     params = _param_values(args, arg, sim)
+    if kind == "slo_attainment":
+        from ..slo import check_metrics, scenario_metrics
+
+        try:
+            check_metrics(args.slo_objectives, scenario_metrics(sim))
+        except ValueError as e:
+            raise PlotInputError(f"--{e}") from None
     if kind in ("rollback", "durations"):
         names = [e.name for e in sim.components
                  if isinstance(e, (CanaryDeployer, RollingDeployer))]
@@ -166,12 +173,12 @@ def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
             heatmap_axes(keys, args.x, args.y)
         except ValueError as e:
             raise PlotInputError(f"--kind heatmap: {e}") from None
-    if kind == "rollback":
+    if kind in ("rollback", "slo_attainment"):
         if args.parameter is not None and args.parameter not in keys:
             raise PlotInputError(f"--parameter {args.parameter}: {label} does not sweep it "
                                  f"(it sweeps {', '.join(keys)})")
         if args.parameter is None and len(keys) > 1:
-            raise PlotInputError(f"--kind rollback: {label} sweeps {', '.join(keys)}; "
+            raise PlotInputError(f"--kind {kind}: {label} sweeps {', '.join(keys)}; "
                                  "choose the one on x with --parameter")
 
 
@@ -235,6 +242,9 @@ def load_inputs(args) -> tuple[str, list]:
                 raise PlotInputError(f"{e}{hint}") from None
     first = read[0][1]
     kind = args.kind or _default_kind(first[1] if isinstance(first, tuple) else first)
+    if args.slo and kind not in ("latency", "slo_attainment"):
+        raise PlotInputError(f"--slo applies to --kind latency and slo_attainment; the plot "
+                             f"of {args.results[0]} is --kind {kind}")
     many = kind in ("rollback", "durations")
     if len(read) > 1 and not many:
         raise PlotInputError(f"--kind {kind} plots one result; got {len(read)} "
@@ -265,6 +275,45 @@ def load_inputs(args) -> tuple[str, list]:
                 raise PlotInputError(f"{arg}: {e}") from None
         data.append(got)
     return kind, data
+
+
+def slo_options(kind, texts) -> tuple[float | None, tuple]:
+    """(latency objective in seconds, objectives) from the --slo options: the latency plot
+    takes one, a number of seconds or a latency objective ``latency_p99<=0.5``;
+    slo_attainment one or more objectives; other kinds none."""
+    from ..slo import parse_slos
+
+    texts = list(texts or ())
+    if kind == "slo_attainment":
+        if not texts:
+            raise PlotInputError("--kind slo_attainment needs --slo METRIC<=VALUE "
+                                 "(repeatable), e.g. --slo latency_p99<=0.5")
+        try:
+            return None, parse_slos(texts)
+        except ValueError as e:
+            raise PlotInputError(f"--{e}") from None
+    if not texts:
+        return None, ()
+    if kind not in (None, "latency"):
+        raise PlotInputError(f"--slo applies to --kind latency and slo_attainment, not "
+                             f"--kind {kind}")
+    if len(texts) > 1:
+        raise PlotInputError("--kind latency draws one --slo")
+    text = texts[0]
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            (slo,) = parse_slos([text])
+        except ValueError as e:
+            raise PlotInputError(f"--{e}") from None
+        if not (slo.metric.startswith("latency_") and slo.op == "<="):
+            raise PlotInputError(f"--slo {text}: the latency plot draws a latency objective "
+                                 "(SECONDS or latency_pNN<=SECONDS)")
+        seconds = float(slo.threshold)
+    if not (0 < seconds < float("inf")):
+        raise PlotInputError(f"--slo must be a latency in seconds > 0, got {text}")
+    return seconds, ()
 
 
 # -- the figure -----------------------------------------------------------------------------
@@ -301,6 +350,7 @@ def make_figure(args):
         plot_instances,
         plot_latency,
         plot_rollback,
+        plot_slo_attainment,
         plot_tradeoff,
     )
 
@@ -312,10 +362,9 @@ def make_figure(args):
             raise PlotInputError(f"-o {e}") from None
         if not Path(args.out).resolve().parent.is_dir():
             raise PlotInputError(f"-o {args.out}: the directory does not exist")
-    for name in ("step", "slo"):
-        value = getattr(args, name)
-        if value is not None and not (value > 0 and value != float("inf")):
-            raise PlotInputError(f"--{name} must be a number of seconds > 0, got {value:g}")
+    if args.step is not None and not (args.step > 0 and args.step != float("inf")):
+        raise PlotInputError(f"--step must be a number of seconds > 0, got {args.step:g}")
+    args.slo_seconds, args.slo_objectives = slo_options(args.kind, args.slo)
     if args.label and len(args.label) != len(args.results):
         raise PlotInputError(f"{len(args.label)} --label for {len(args.results)} RESULTS: "
                              "give one label per result")
@@ -328,7 +377,10 @@ def make_figure(args):
         if kind == "instances":
             fig = plot_instances(data[0], title=args.title)
         elif kind == "latency":
-            fig = plot_latency(data[0], slo=args.slo, title=args.title)
+            fig = plot_latency(data[0], slo=args.slo_seconds, title=args.title)
+        elif kind == "slo_attainment":
+            fig = plot_slo_attainment(data[0], args.slo_objectives, parameter=args.parameter,
+                                      title=args.title)
         elif kind == "tradeoff":
             fig = plot_tradeoff(data[0], x=args.x or "instance_seconds",
                                 y=args.y or "latency_p99", title=args.title)

@@ -74,7 +74,7 @@ def plot_heatmap(sweep, *, metric: str = "latency_p99", stat: str = "mean", x=No
         metric: A metric of the summary (``latency_p99``, ``instance_seconds``,
             ``requests_rejected``, ``canary.end_time``, ...) or an outcome probability
             ``<deployer>.status=<value>`` (its ``mean`` is the probability).
-        stat: Which statistic per point: ``mean`` (default), ``p50``, ``p90``, ``p99``
+        stat: Which statistic per point: ``mean`` (default), ``p50``, ``p90``, ``p95``, ``p99``
             (percentiles across replicas, not for outcomes), ``ci_low``/``ci_high``.
         x, y: The parameters on the axes (default: the grid's last path on x).
         title: The title.

@@ -101,7 +101,7 @@ def sweep_keys(table: pa.Table) -> tuple[str, ...]:
     return _between(names, "seed", "requests_created")
 
 
-def _summary_of(table: pa.Table, keys) -> pa.Table:
+def _summary_of(table: pa.Table, keys, slos=()) -> pa.Table:
     from ..sweep.stats import summarize_points
 
     pts = table.column("point").to_pylist()
@@ -111,7 +111,19 @@ def _summary_of(table: pa.Table, keys) -> pa.Table:
         points.setdefault(p, {k: cols[k][i] for k in keys})
     # summarize_points indexes points by id; ids need not be contiguous.
     by_id = [points.get(i, {}) for i in range(max(points) + 1)] if points else []
-    return summarize_points(table, keys, by_id)
+    return summarize_points(table, keys, by_id, slos)
+
+
+def summary_with(data: SweepData, slos) -> pa.Table:
+    """The sweep's summary with the attainment columns of every objective of ``slos``:
+    the summary as it is when it has them, else computed from the per-replica rows."""
+    if all(f"{s.name}.mean" in data.summary.column_names for s in slos):
+        return data.summary
+    if data.table is None:
+        raise ValueError(f"{data.label}: only a summary, without the columns of "
+                         f"{', '.join(s.name for s in slos)}; give the sweep's per-replica "
+                         "rows (its output directory)")
+    return _summary_of(data.table, data.keys, slos)
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -162,6 +174,13 @@ def read(path, *, simulation=None):
     if kind == "timeseries":
         return Runs(None, table, simulation, label)
     if kind == "replicas":
+        from ..runfile import RunInfo
+
+        info = RunInfo.from_metadata(table.schema.metadata, str(path))
+        if info is not None:
+            # A `fastdeploy run --out` file: its scenario and settings come with it.
+            if simulation is None:
+                simulation = _simulation_of(info, path)
         return Runs(table, None, simulation, label)
     if kind == "summary":
         if label == "summary" and p.parent.name:
@@ -169,6 +188,17 @@ def read(path, *, simulation=None):
         return SweepData(table, sweep_keys(table), None, label)
     keys = sweep_keys(table)
     return SweepData(_summary_of(table, keys), keys, table, label)
+
+
+def _simulation_of(info, path):
+    """The Simulation a run file's metadata describes; ValueError naming the file."""
+    from ..scenario import ScenarioError
+
+    try:
+        return info.simulation()
+    except (ScenarioError, ValueError) as e:
+        raise ValueError(f"{path}: its metadata fastdeploy.scenario does not build: "
+                         f"{e}") from None
 
 
 # -- coercion -------------------------------------------------------------------------------

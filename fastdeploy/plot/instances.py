@@ -32,6 +32,12 @@ def instance_bands(timeseries, column: str = "instances") -> dict[str, np.ndarra
     return out
 
 
+def _has_booting(timeseries) -> bool:
+    if "booting_instances" not in timeseries.column_names:
+        return False  # a file written before instances could boot
+    return bool(np.any(timeseries.column("booting_instances").to_numpy() > 0))
+
+
 def plot_instances(result, *, simulation=None, rate=None, title=None, out=None):
     """Instances over time across replicas, with the traffic rate.
 
@@ -49,7 +55,8 @@ def plot_instances(result, *, simulation=None, rate=None, title=None, out=None):
     Returns:
         The matplotlib Figure: the median instance count, the 10-90 and 1-99 percentile
         bands across replicas (instances that cost, draining ones included, sampled every
-        time-series step), and the rate of each source on the right axis.
+        time-series step), the medians of ready and booting instances when some
+        instance boots (a start-up delay), and the rate of each source on the right axis.
     """
     runs = as_runs(result, simulation=simulation)
     if runs.timeseries is None:
@@ -67,6 +74,14 @@ def plot_instances(result, *, simulation=None, rate=None, title=None, out=None):
                         label="10-90 percentile", **step)
         ax.step(t, b["p50"], where="post", color="#08306b", lw=1.8,
                 label=f"median of {b['replicas']} replicas")
+        if _has_booting(runs.timeseries):
+            # Instances that take time to start: how many of them serve, how many boot.
+            ready = instance_bands(runs.timeseries, "ready_instances")
+            booting = instance_bands(runs.timeseries, "booting_instances")
+            ax.step(t, ready["p50"], where="post", color="#238b45", lw=1.4,
+                    label="median ready")
+            ax.step(t, booting["p50"], where="post", color="#d94801", lw=1.4,
+                    label="median booting")
         ax.set_xlabel("time (s)")
         ax.set_ylabel("instances")
         ax.set_xlim(t[0], t[-1])
@@ -90,7 +105,7 @@ def plot_instances(result, *, simulation=None, rate=None, title=None, out=None):
                          or 1.0)
             ax2.spines["right"].set_visible(True)
         # Below the axes: a legend inside would hide bands or the rate on the twin axis.
-        fig.legend(handles, labels, loc="outside lower center", ncol=len(handles),
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(handles), 4),
                    frameon=False)
         ax.set_title(_mpl.wrap(title or titled(runs.label, "instances over time"), fig))
     return _mpl.finish(fig, out)

@@ -15,6 +15,7 @@ METRICS = {
     "latency_mean": "mean latency",
     "latency_p50": "p50 latency",
     "latency_p90": "p90 latency",
+    "latency_p95": "p95 latency",
     "latency_p99": "p99 latency",
     "latency_max": "max latency",
     "instance_seconds": "cost",
@@ -22,7 +23,8 @@ METRICS = {
     "peak_instances": "peak instances",
 }
 STATS = {"mean": "mean over replicas", "p50": "median over replicas",
-         "p90": "90th percentile over replicas", "p99": "99th percentile over replicas"}
+         "p90": "90th percentile over replicas",
+         "p95": "95th percentile over replicas", "p99": "99th percentile over replicas"}
 # Parameter path endings -> unit.
 PARAM_UNITS = (("cooldown", "s"), ("interval", "s"), ("period", "s"), ("_s", "s"),
                ("latency", "s"), ("mean", "s"), ("low", "s"), ("high", "s"),

@@ -10,7 +10,7 @@ import numpy as np
 from . import _mpl
 from .inputs import as_runs
 from .labels import fmt, titled
-from .pooled import latency_grid, pooled_cdf, wide
+from ..pooled import latency_grid, pooled_cdf, wide
 
 
 def plot_latency(result, *, slo=None, point=None, log=None, title=None, out=None):
@@ -30,7 +30,7 @@ def plot_latency(result, *, slo=None, point=None, log=None, title=None, out=None
 
     Returns:
         The matplotlib Figure. The pooled CDF is rebuilt from each replica's mean, p50,
-        p90, p99 and max latency (see ``fastdeploy.plot.pooled``): exact at those
+        p90, p95, p99 and max latency (see ``fastdeploy.pooled``): exact at those
         quantiles, interpolated between them.
     """
     runs = as_runs(result, point=point)

@@ -19,7 +19,7 @@ from .labels import (
 )
 from .pareto import pareto_front
 from .placement import place_labels
-from .pooled import wide
+from ..pooled import wide
 
 
 def _stat(summary, metric: str, stat: str) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core.simulation import Simulation
 
 PRESET_DIR = Path(__file__).resolve().parent
-NAMES = ("autoscale-spike", "canary-bad", "canary-good", "rolling")
+NAMES = ("autoscale-spike", "autoscale-boot", "canary-bad", "canary-good", "rolling")
 
 
 def preset_path(name: str) -> Path:
@@ -36,6 +36,11 @@ def autoscale_spike(seed: int = 0) -> Simulation:
     return preset_scenario("autoscale-spike").build(seed)
 
 
+def autoscale_boot(seed: int = 0) -> Simulation:
+    """autoscale-spike whose new instances boot for Exponential(60 s) before serving."""
+    return preset_scenario("autoscale-boot").build(seed)
+
+
 def canary_bad(seed: int = 0) -> Simulation:
     """Canary whose new servers fail 5% of requests (baseline 1%): detection power."""
     return preset_scenario("canary-bad").build(seed)
@@ -53,6 +58,7 @@ def rolling(seed: int = 0) -> Simulation:
 
 PRESETS = {
     "autoscale-spike": autoscale_spike,
+    "autoscale-boot": autoscale_boot,
     "canary-bad": canary_bad,
     "canary-good": canary_good,
     "rolling": rolling,

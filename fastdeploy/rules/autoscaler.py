@@ -8,24 +8,27 @@ queue depth) and carry out the returned action on their own servers; every decis
 every counter change is here.
 """
 
+from . import fleet
 from .jit import njit
 from .scaling import (in_cooldown, queue_depth_desired, step_scaling_desired,
                       target_utilization_desired)
 from .timeconv import seconds_to_ns
 
 # -- the record ---------------------------------------------------------------------------
+# (MAX: max_instances of the run; BELOW_MAX: 1 while its load balancer has fewer
+# backends, which the fleet record integrates.)
 (LAST_ACTION_NS, NEXT_INSTANCE, EVALUATIONS, SCALE_OUT_COUNT, SCALE_IN_COUNT,
- INSTANCES_ADDED, INSTANCES_REMOVED, COOLDOWN_BLOCKS) = range(8)
-FIELDS = 8
+ INSTANCES_ADDED, INSTANCES_REMOVED, COOLDOWN_BLOCKS, MAX, BELOW_MAX) = range(10)
+FIELDS = 10
 # The AutoScalerStats fields, in record order from STATS_FIRST.
 STATS_FIRST = EVALUATIONS
 STATS = ("evaluations", "scale_out_count", "scale_in_count", "instances_added",
          "instances_removed", "cooldown_blocks")
 
 # -- parameters ---------------------------------------------------------------------------
-P_MIN, P_MAX, P_INTERVAL, P_OUT_COOLDOWN, P_IN_COOLDOWN, P_POLICY = range(6)
+P_MIN, P_MAX, P_INTERVAL, P_OUT_COOLDOWN, P_IN_COOLDOWN, P_WINDOW, P_POLICY = range(7)
 PARAM_NAMES = ("min_instances", "max_instances", "evaluation_interval",
-               "scale_out_cooldown", "scale_in_cooldown")
+               "scale_out_cooldown", "scale_in_cooldown", "metric_window")
 
 # -- built-in policies (their parameters follow P_POLICY) ---------------------------------
 TARGET = 0  # target, tolerance
@@ -51,6 +54,32 @@ def reset(st):
     st[:] = 0
     st[LAST_ACTION_NS] = -1
     st[NEXT_INSTANCE] = 1
+
+
+@njit
+def begin_run(st, fl, prm, n_backends, now):
+    """A run starts with n_backends on the scaler's load balancer."""
+    st[MAX] = int(prm[P_MAX])
+    st[BELOW_MAX] = 0
+    fleet_size(st, fl, n_backends, now)
+    fleet.needs_window(fl, window_ns(prm))
+
+
+@njit
+def window_ns(prm):
+    """The metric window: the backends' utilization and queue depth it observes are
+    their time-weighted means over it (0: their values at the evaluation)."""
+    return seconds_to_ns(prm[P_WINDOW])
+
+
+@njit
+def fleet_size(st, fl, n_backends, now):
+    """The scaler's load balancer has n_backends now (after any change of its backends):
+    whether it is below max_instances, for the fleet's time underprovisioned."""
+    below = 1 if n_backends < st[MAX] else 0
+    if below != st[BELOW_MAX]:
+        fleet.below_max_changed(fl, below - st[BELOW_MAX], now)
+        st[BELOW_MAX] = below
 
 
 @njit

@@ -21,12 +21,13 @@ STATS = ("requests_received", "requests_forwarded", "no_backend_available",
 
 @njit_inline
 def split_member(st, fraction, n_group):
-    """A request arrives while a split sends ``fraction`` of requests to a group of
-    n_group backends (n_group > 0): the index in the group of the backend it goes to,
-    in turns, or -1 when it goes to the others. Counts the request in the split."""
+    """A request arrives while a split sends ``fraction`` of requests to a group whose
+    ready members are n_group: the index among them of the backend it goes to, in
+    turns, or -1 when it goes to the others (also when no member is ready yet). Counts
+    the request in the split."""
     i = st[SPLIT_COUNT]
     st[SPLIT_COUNT] = i + 1
-    if split_to_canary(i, fraction):
+    if split_to_canary(i, fraction) and n_group > 0:
         turn = st[SPLIT_TURN]
         st[SPLIT_TURN] = turn + 1
         return turn % n_group

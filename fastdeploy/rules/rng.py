@@ -73,3 +73,9 @@ def routing_stream(lb_name: str) -> str:
 
 def probe_stream(deployer_name: str) -> str:
     return f"probes:{deployer_name}"
+
+
+def startup_stream(creator_name: str) -> str:
+    """The start-up delays of the instances a component creates: draw k for its k-th
+    (from 0), whatever its policy, so that runs compare with common random numbers."""
+    return f"startup:{creator_name}"

@@ -1,46 +1,208 @@
 """A server's state machine (SPEC section 5), shared by both engines: admission to its
-slots or its FIFO queue, the work and outcome of a request, completion accounting, and
-instance time (from joining a load balancer until drained after removal).
+slots or its FIFO queue, the work and outcome of a request, completion accounting,
+readiness (an instance created during a run boots before it serves), and instance time
+(from joining a load balancer until drained, or until its termination grace ends, after
+removal).
 
 State: one int64 record per server (the fields below). The object engine's Server holds
 it as a numpy array beside its queue of Python items; the kernels hold it as the first
 FIELDS columns of their server bank, beside their queue of pool nodes. The queue itself
-is each engine's storage; its length and every counter are here.
+is each engine's storage; its length and every counter are here. Changes the replica
+integrates over time (ready instances, waiting requests) go to its fleet record
+(rules/fleet.py) from here.
+
+Averaged observation: while a controller of the run has a metric window (the fleet
+record's WINDOW_NS > 0), a server integrates its in-service and queued counts over time
+and keeps the history of those integrals over the last window, one (time, in-service
+integral, queued integral) row per change, in a ring each engine stores (``hist``, a
+power-of-two number of rows: from the record's H_HEAD, H_LEN of them). ``observe`` reads the exact time-weighted
+means from it.
 """
 
+from . import fleet
 from .distributions import sample_seconds
 from .jit import njit_inline
 from .timeconv import seconds_to_ns
 
 (CONCURRENCY, CAPACITY, BUSY, QUEUED, COMPLETED, REJECTED, FAILURES, SERVICE_NS,
- LATENCY_NS, REMOVED, COST_SINCE, COST_NS) = range(12)
-FIELDS = 12
+ LATENCY_NS, REMOVED, COST_SINCE, COST_NS,
+ # readiness: 1 when it serves; 1 while a backend of a load balancer; instance time
+ # spent before ready
+ READY, MEMBER, BOOT_NS,
+ # probes among the queued and the in-service (they are not requests)
+ PROBES_QUEUED, PROBES_BUSY,
+ # termination grace (ns, -1: drain to completion), removals so far (a grace end
+ # belongs to one), drops so far (an in-service item started before a drop is void),
+ # requests dropped
+ GRACE_NS, REMOVALS, DROPS, DROPPED,
+ # averaged observation: when it first joined a load balancer (-1: not yet), the
+ # integrals of in-service and queued (ns x count) up to INT_NS (-1: no change yet), and
+ # its history ring's first row and length
+ BORN_NS, BUSY_INT, QUEUE_INT, INT_NS, H_HEAD, H_LEN,
+ # the time of the history's second row (when it has two): the next to drop
+ H_NEXT_NS) = range(28)
+FIELDS = 28
+# The columns of a history row.
+H_TIME, H_BUSY, H_QUEUE = range(3)
+H_COLUMNS = 3
 
 # What happens to an arriving request or probe.
 START, QUEUE, REJECT = 0, 1, 2
 
 
 @njit_inline
-def reset(st, concurrency, capacity):
-    """A new server: ``capacity`` -1 means an unbounded queue."""
+def reset(st, concurrency, capacity, grace_ns):
+    """A new server, ready: ``capacity`` -1 means an unbounded queue, ``grace_ns`` -1
+    draining to completion after removal."""
     st[:FIELDS] = 0
     st[CONCURRENCY] = concurrency
     st[CAPACITY] = capacity
     st[COST_SINCE] = -1
+    st[READY] = 1
+    st[GRACE_NS] = grace_ns
+    st[BORN_NS] = -1
+    st[INT_NS] = -1
 
 
 @njit_inline
-def arrive(st, is_request):
+def _note(st, fl, hist, now):
+    """Before a change of in-service or queued while some controller averages: bring the
+    integrals up to now and record them in the history (one row per instant), dropping
+    rows older than the longest window needs. A full ring sets the fleet's HISTORY_FULL
+    (the row is then missing: the kernels run the replica again with more room)."""
+    window = fl[fleet.WINDOW_NS]
+    if window <= 0:
+        return
+    last = st[INT_NS]
+    n = st[H_LEN]
+    if last == now and n > 0:
+        return  # this instant's row is written: the integrals did not change since
+    if last >= 0:
+        st[BUSY_INT] += st[BUSY] * (now - last)
+        st[QUEUE_INT] += st[QUEUED] * (now - last)
+    st[INT_NS] = now
+    # The ring's length is a power of two: a mask wraps an index (a division would
+    # cost more than the rest of this function). The record keeps what the common case
+    # reads, so that a change touches only the ring's newest row.
+    mask = hist.shape[0] - 1
+    # The row at or before now - window stays: queries interpolate from it.
+    if n >= 2 and st[H_NEXT_NS] <= now - window:
+        head = st[H_HEAD]
+        while n >= 2 and hist[(head + 1) & mask, H_TIME] <= now - window:
+            head = (head + 1) & mask
+            n -= 1
+        st[H_HEAD] = head
+        st[H_NEXT_NS] = hist[(head + 1) & mask, H_TIME]
+    if n > mask:
+        fl[fleet.HISTORY_FULL] = 1
+        st[H_LEN] = n
+        return
+    row = (st[H_HEAD] + n) & mask
+    hist[row, H_TIME] = now
+    hist[row, H_BUSY] = st[BUSY_INT]
+    hist[row, H_QUEUE] = st[QUEUE_INT]
+    if n == 1:
+        st[H_NEXT_NS] = now
+    st[H_LEN] = n + 1
+
+
+@njit_inline
+def history_full(st, hist):
+    """Whether the next history row needs a bigger ring (the object engine grows it
+    first)."""
+    return st[H_LEN] >= hist.shape[0]
+
+
+@njit_inline
+def _integrals_at(st, hist, x):
+    """(in-service, queued) integrals from the first change up to time x, with x within
+    the history (not before the row at or before now - window)."""
+    mask = hist.shape[0] - 1
+    head = st[H_HEAD]
+    n = st[H_LEN]
+    if n == 0 or x <= hist[head, H_TIME]:
+        if n > 0 and x == hist[head, H_TIME]:
+            return hist[head, H_BUSY], hist[head, H_QUEUE]
+        return 0, 0  # before the first change both counts were 0
+    # The last row at or before x (binary search over the ring in time order).
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if hist[(head + mid) & mask, H_TIME] <= x:
+            lo = mid
+        else:
+            hi = mid - 1
+    r = (head + lo) & mask
+    t0 = hist[r, H_TIME]
+    b0 = hist[r, H_BUSY]
+    q0 = hist[r, H_QUEUE]
+    if lo == n - 1:
+        # After the last change: the counts now held since then.
+        return b0 + st[BUSY] * (x - t0), q0 + st[QUEUED] * (x - t0)
+    r1 = (head + lo + 1) & mask
+    dt = hist[r1, H_TIME] - t0
+    # The counts were constant between the rows: the increments divide exactly.
+    busy = (hist[r1, H_BUSY] - b0) // dt
+    queued = (hist[r1, H_QUEUE] - q0) // dt
+    return b0 + busy * (x - t0), q0 + queued * (x - t0)
+
+
+@njit_inline
+def observe(st, hist, now, window_ns):
+    """What a controller sees of this server at now: (utilization, queue depth, in
+    service). With window_ns > 0, their exact time-weighted means over the last window
+    (over its life when it joined a load balancer less than a window ago; the values now
+    when that life is empty)."""
+    if window_ns <= 0:
+        return st[BUSY] / st[CONCURRENCY], float(st[QUEUED]), float(st[BUSY])
+    x = now - window_ns
+    if st[BORN_NS] > x:
+        x = st[BORN_NS]
+    span = now - x
+    if span <= 0:
+        return st[BUSY] / st[CONCURRENCY], float(st[QUEUED]), float(st[BUSY])
+    b1, q1 = _integrals_at(st, hist, now)
+    b0, q0 = _integrals_at(st, hist, x)
+    busy = (b1 - b0) / span
+    return busy / st[CONCURRENCY], (q1 - q0) / span, busy
+
+
+@njit_inline
+def startup_ns(kind, a, b, u):
+    """The start-up delay of an instance whose start-up uniform is u, in ns."""
+    ns = seconds_to_ns(sample_seconds(kind, a, b, u))
+    return ns if ns > 0 else 0
+
+
+@njit_inline
+def boots(st):
+    """The instance, created during the run, is not ready until its start-up delay has
+    passed (called before it joins its load balancer, and only for a delay > 0)."""
+    st[READY] = 0
+
+
+@njit_inline
+def arrive(st, fl, hist, is_request, now):
     """A request (or a probe) arrives: START it in a free slot, QUEUE it, or REJECT it
-    when the queue is full (counted for requests only: a probe is not a request)."""
-    if st[BUSY] < st[CONCURRENCY]:
+    when the queue is full (counted for requests only: a probe is not a request). An
+    instance that is not ready holds what it gets in its queue until it is."""
+    if st[READY] == 1 and st[BUSY] < st[CONCURRENCY]:
+        _note(st, fl, hist, now)
         st[BUSY] += 1
+        if not is_request:
+            st[PROBES_BUSY] += 1
         return START
     if st[CAPACITY] >= 0 and st[QUEUED] >= st[CAPACITY]:
         if is_request:
             st[REJECTED] += 1
         return REJECT
+    _note(st, fl, hist, now)
     st[QUEUED] += 1
+    if is_request:
+        fleet.waiting_changed(fl, 1, now)
+    else:
+        st[PROBES_QUEUED] += 1
     return QUEUE
 
 
@@ -59,52 +221,123 @@ def fails(failure_rate, u_fail):
 
 
 @njit_inline
-def finished(st, is_request, service, latency, failed):
+def finished(st, fl, hist, is_request, service, latency, failed, now):
     """A request or probe leaves its slot; a request's service time, latency at the
     server (wait + service) and failure are counted."""
+    _note(st, fl, hist, now)
     st[BUSY] -= 1
     if is_request:
         st[COMPLETED] += 1
         st[SERVICE_NS] += service
         st[LATENCY_NS] += latency
         st[FAILURES] += failed
+    else:
+        st[PROBES_BUSY] -= 1
 
 
 @njit_inline
-def start_next(st):
-    """After a completion: does the head of the queue start now? (Free slots are used at
-    once, so this is called until it says no.)"""
-    if st[QUEUED] > 0 and st[BUSY] < st[CONCURRENCY]:
+def start_next(st, fl, hist, head_is_request, now):
+    """A slot may be free (after a completion, or on becoming ready): does the head of
+    the queue start now? (Free slots are used at once, so this is called until it says
+    no.)"""
+    if st[READY] == 1 and st[QUEUED] > 0 and st[BUSY] < st[CONCURRENCY]:
+        _note(st, fl, hist, now)
         st[QUEUED] -= 1
         st[BUSY] += 1
+        if head_is_request:
+            fleet.waiting_changed(fl, -1, now)
+        else:
+            st[PROBES_QUEUED] -= 1
+            st[PROBES_BUSY] += 1
         return True
     return False
 
 
 @njit_inline
-def added(st, now):
+def became_ready(st, fl, now):
+    """The start-up delay has passed: the instance serves (its queue starts at once:
+    call start_next until it says no). The time it ran before counts as booting."""
+    if st[READY] == 1:
+        return
+    st[READY] = 1
+    if st[COST_SINCE] >= 0:
+        st[BOOT_NS] += now - st[COST_SINCE]
+        fleet.booting_changed(fl, -1, now)
+    if st[MEMBER] == 1:
+        fleet.ready_changed(fl, 1, now)
+
+
+@njit_inline
+def added(st, fl, now):
     """The server joins a load balancer; True when its instance time starts (it was not
     already running)."""
     st[REMOVED] = 0
+    st[MEMBER] = 1
+    if st[BORN_NS] < 0:
+        st[BORN_NS] = now
+    if st[READY] == 1:
+        fleet.ready_changed(fl, 1, now)
     if st[COST_SINCE] < 0:
         st[COST_SINCE] = now
+        if st[READY] == 0:
+            fleet.booting_changed(fl, 1, now)
         return True
     return False
 
 
 @njit_inline
-def removed(st, now):
+def removed(st, fl, now):
     """The server leaves its load balancer; True when its instance time ends now (it
-    holds nothing), else it drains first."""
+    holds nothing), else it drains first (see grace_end_ns)."""
     st[REMOVED] = 1
-    return retire_if_drained(st, now)
+    st[MEMBER] = 0
+    st[REMOVALS] += 1
+    if st[READY] == 1:
+        fleet.ready_changed(fl, -1, now)
+    return retire_if_drained(st, fl, now)
 
 
 @njit_inline
-def retire_if_drained(st, now):
+def grace_end_ns(st, now):
+    """After a removal that left the server draining: when its termination grace ends
+    (the engines schedule a grace end then, for removal number st[REMOVALS]), or -1 for
+    none (it drains to completion)."""
+    if st[GRACE_NS] < 0 or st[COST_SINCE] < 0:
+        return -1
+    return now + st[GRACE_NS]
+
+
+@njit_inline
+def grace_ended(st, fl, hist, removal, now):
+    """The grace of removal number ``removal`` ends: True when the server, still removed
+    since then and running, drops what it holds now (the requests among it are counted
+    dropped, not completed) and its instance time ends. The engines then discard their
+    queued items and void the in-service ones (started before drop number st[DROPS])."""
+    if removal != st[REMOVALS] or st[REMOVED] == 0 or st[COST_SINCE] < 0:
+        return False
+    queued_requests = st[QUEUED] - st[PROBES_QUEUED]
+    n = queued_requests + st[BUSY] - st[PROBES_BUSY]
+    st[DROPPED] += n
+    fleet.dropped(fl, n)
+    if queued_requests > 0:
+        fleet.waiting_changed(fl, -queued_requests, now)
+    _note(st, fl, hist, now)
+    st[BUSY] = 0
+    st[QUEUED] = 0
+    st[PROBES_BUSY] = 0
+    st[PROBES_QUEUED] = 0
+    st[DROPS] += 1
+    return retire_if_drained(st, fl, now)
+
+
+@njit_inline
+def retire_if_drained(st, fl, now):
     """True when a removed server holds nothing: its instance time ends now."""
     if st[REMOVED] == 1 and st[COST_SINCE] >= 0 and st[BUSY] == 0 and st[QUEUED] == 0:
         st[COST_NS] += now - st[COST_SINCE]
+        if st[READY] == 0:
+            st[BOOT_NS] += now - st[COST_SINCE]
+            fleet.booting_changed(fl, -1, now)
         st[COST_SINCE] = -1
         return True
     return False
@@ -121,5 +354,14 @@ def instance_ns(st, now):
     """Instance time so far, counting an open interval up to now."""
     ns = st[COST_NS]
     if st[COST_SINCE] >= 0:
+        ns += now - st[COST_SINCE]
+    return ns
+
+
+@njit_inline
+def booting_ns(st, now):
+    """Instance time spent before ready so far, counting an open interval up to now."""
+    ns = st[BOOT_NS]
+    if st[COST_SINCE] >= 0 and st[READY] == 0:
         ns += now - st[COST_SINCE]
     return ns

@@ -52,7 +52,7 @@ def make(ctx: Context, call: Call):
 
 
 def server(ctx: Context, name: str, config: ServerConfig, key: str) -> Server:
-    values = {k: make(ctx, f.value) if k == "service_time" else f.value
+    values = {k: make(ctx, f.value) if isinstance(f.value, Call) else f.value
               for k, f in config.fields.items()}
     return construct(ctx, Server, config.fields, key, name, **values)
 

@@ -23,7 +23,8 @@ from ._reader import Context, Table, describe, hint
 TOP_KEYS = ("name", "description", "simulation", "templates", "servers", "load_balancers",
             "sources", "autoscalers", "canaries", "rolling", "sweep", "tune")
 SIMULATION_KEYS = ("start_time", "end_time", "duration", "seed")
-SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate")
+SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate",
+                 "startup_delay", "termination_grace")
 DEFAULT_PREFIX = "server_"
 
 STRATEGIES = {"round_robin": RoundRobin, "weighted_round_robin": WeightedRoundRobin,
@@ -233,6 +234,18 @@ class Parser:
                                           t.key("queue_capacity"))
         if t.has("failure_rate"):
             out["failure_rate"] = Field(t.take("failure_rate", r.number), t.key("failure_rate"))
+        if t.has("startup_delay"):
+            # Seconds, or a distribution table like service_time.
+            key = t.key("startup_delay")
+            value = t.take("startup_delay")
+            if isinstance(value, dict):
+                value = read_call(self.ctx, key, value, DISTRIBUTIONS)
+            else:
+                value = r.number(self.ctx, key, value)
+            out["startup_delay"] = Field(value, key)
+        if t.has("termination_grace"):
+            out["termination_grace"] = Field(t.take("termination_grace", r.number),
+                                             t.key("termination_grace"))
         return out
 
     def template_body(self, path: str, value, stack: tuple) -> ServerConfig:
@@ -472,7 +485,7 @@ class Parser:
             self.component_list("autoscalers", "autoscaler", {
                 "min_instances": r.integer, "max_instances": r.integer,
                 "evaluation_interval": r.seconds, "scale_out_cooldown": r.seconds,
-                "scale_in_cooldown": r.seconds}, "start_at")
+                "scale_in_cooldown": r.seconds, "metric_window": r.seconds}, "start_at")
             + self.component_list("canaries", "canary", {"evaluation_interval": r.seconds},
                                   "deploy_at")
             + self.component_list("rolling", "rolling", {

@@ -27,9 +27,11 @@ def metric_names(model) -> tuple[list[str], list[str]]:
     """(numeric columns, outcome columns) of the scenario's result table."""
     from ..batch.results import G_COLUMNS, STAT_NAMES
 
-    numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p99",
-                                 "latency_max", "instance_seconds", "final_instances",
-                                 "peak_instances"]
+    numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p95",
+                                 "latency_p99", "latency_max", "instance_seconds",
+                                 "final_instances", "peak_instances", "requests_dropped",
+                                 "instance_seconds_booting", "ready_instances_mean",
+                                 "time_underprovisioned"]
     outcomes = []
     for col in model.columns:
         numeric += [f"{col.name}.{f}" for f in STAT_NAMES[col.kind]]

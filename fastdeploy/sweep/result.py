@@ -30,6 +30,8 @@ class SweepResult:
         simulation: The swept Simulation (for ``replay``), or None.
         seed: The sweep's seed.
         crn: Whether the points shared their random streams (common random numbers).
+        slos: The service-level objectives (``fastdeploy.slo.SLO``) whose attainment
+            ``summary`` includes.
     """
 
     table: pa.Table
@@ -44,6 +46,7 @@ class SweepResult:
     simulation: object = field(default=None, repr=False)
     seed: int = 0
     crn: bool = True
+    slos: tuple = ()
 
     def __repr__(self) -> str:
         return (f"SweepResult({len(self.points)} points over {list(self.keys)}, "
@@ -56,14 +59,24 @@ class SweepResult:
 
         Columns: ``point``, the parameters, ``n``; per numeric metric ``<m>.n`` (non-null
         values), ``<m>.mean``, ``<m>.ci_low``, ``<m>.ci_high`` (95% t interval of the mean,
-        clipped to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p99`` across
+        clipped to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p95``, ``<m>.p99`` across
         replicas; per deployer status value ``<name>.status=<value>.n``, ``.mean`` (the
         probability) and its 95% Wilson interval ``.ci_low``/``.ci_high``. The fields of
-        a run summary (``fastdeploy.summary``, docs/summaries.md).
+        a run summary (``fastdeploy.summary``, docs/summaries.md). Per objective of
+        ``slos``: ``<slo>.n``, ``.mean`` (its attainment), ``.ci_low``, ``.ci_high``
+        (95% Wilson interval).
         """
         if self._summary is None:
-            self._summary = summarize_points(self.table, self.keys, self.points)
+            self._summary = summarize_points(self.table, self.keys, self.points, self.slos)
         return self._summary
+
+    def summarize(self, slos=()) -> pa.Table:
+        """``summary`` with, per objective of ``slos`` (``"latency_p99<=0.5"`` or
+        ``fastdeploy.slo.SLO``), the columns ``<slo>.n``, ``.mean`` (the share of the
+        point's replicas meeting it), ``.ci_low``, ``.ci_high`` (95% Wilson interval)."""
+        if not slos:
+            return self.summary
+        return summarize_points(self.table, self.keys, self.points, slos)
 
     def point_index(self, point) -> int:
         """The index of ``point``: an index, or a dict of parameter values that matches
@@ -88,7 +101,7 @@ class SweepResult:
             raise ValueError(f"{what} match {point!r}; give more parameters or an index")
         return hits[0]
 
-    def compare(self, baseline=0, *, paired: bool = True) -> pa.Table:
+    def compare(self, baseline=0, *, paired: bool = True, slos=()) -> pa.Table:
         """Differences of every other point from ``baseline``, per metric.
 
         Args:
@@ -97,6 +110,9 @@ class SweepResult:
                 paired difference (the default: with common random numbers the pairs
                 share their traffic, so the interval is narrow). False: Welch's interval
                 of the difference of the two means, as for independent runs.
+            slos: Objectives (``"latency_p99<=0.5"`` or ``fastdeploy.slo.SLO``) compared
+                as 0/1 indicators of meeting them: ``<slo>.diff`` is the difference of
+                attainment.
 
         Returns:
             One row per other point: ``point``, the parameters, ``n``, and per metric
@@ -104,7 +120,7 @@ class SweepResult:
             Deployer outcomes compare as 0/1 indicators ``<name>.status=<value>``.
         """
         return compare_points(self.table, self.keys, self.points, self.point_index(baseline),
-                              paired=paired)
+                              paired=paired, slos=slos)
 
     def rows_of(self, point) -> pa.Table:
         """The rows of one point (an index or a dict of its parameters)."""

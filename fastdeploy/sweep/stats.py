@@ -16,6 +16,7 @@ import pyarrow as pa
 from ..batch import schema as sc
 from ..intervals import mean_interval, t_half_width, welch_interval, wilson_interval
 from ..metrics import outcome_metric
+from ..slo import counts, indicator, parse_slos
 from ..summary import FIELDS, describe, describe_outcome
 
 ID_COLUMNS = ("point", "replica", "seed")
@@ -58,7 +59,7 @@ def outcome_values(table: pa.Table, outcomes) -> dict[str, list[str]]:
             for name in outcomes}
 
 
-def summarize_points(table: pa.Table, keys, points) -> pa.Table:
+def summarize_points(table: pa.Table, keys, points, slos=()) -> pa.Table:
     """One row per point: its parameters, n, and statistics of every metric.
 
     Args:
@@ -69,11 +70,14 @@ def summarize_points(table: pa.Table, keys, points) -> pa.Table:
     Returns:
         ``point``, the parameters, ``n`` (replicas); per numeric metric ``<m>.n``,
         ``<m>.mean``, ``<m>.ci_low``, ``<m>.ci_high`` (95% t interval of the mean, clipped
-        to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p99``; per outcome
+        to the metric's support), ``<m>.p50``, ``<m>.p90``, ``<m>.p95``, ``<m>.p99``; per outcome
         column and value, ``<col>=<value>.n``, ``.mean`` (the probability), ``.ci_low``,
-        ``.ci_high`` (95% Wilson interval). The fields are those of
+        ``.ci_high`` (95% Wilson interval); per objective of ``slos``
+        (``fastdeploy.slo``) ``<slo>.n``, ``.mean`` (its attainment), ``.ci_low``,
+        ``.ci_high`` (95% Wilson). The fields are those of
         ``fastdeploy.summary.summarize``.
     """
+    objectives = parse_slos(slos)
     numeric, outcomes = split_columns(table, keys)
     pts = table.column("point").to_numpy()
     ids, slices = _groups(pts)
@@ -91,6 +95,10 @@ def summarize_points(table: pa.Table, keys, points) -> pa.Table:
             hit = col == value
             stats = [describe_outcome(int(hit[s].sum()), k) for s, k in zip(slices, present)]
             _add_stats(cols, outcome_metric(name, value), OUTCOME_FIELDS, stats)
+    for slo in objectives:
+        met = indicator(table, slo)
+        _add_stats(cols, slo.name, OUTCOME_FIELDS,
+                   [describe_outcome(*counts(met[s])) for s in slices])
     return pa.table(cols)
 
 
@@ -100,13 +108,15 @@ def _add_stats(cols: dict, metric: str, fields, stats: list[dict]) -> None:
         cols[f"{metric}.{f}"] = [st[f] for st in stats]
 
 
-def compare_points(table: pa.Table, keys, points, baseline: int, paired: bool = True) -> pa.Table:
+def compare_points(table: pa.Table, keys, points, baseline: int, paired: bool = True,
+                   slos=()) -> pa.Table:
     """Every other point minus ``baseline``, per metric, with a 95% t interval.
 
     Paired: rows are matched by replica index (common random numbers make them
     correlated) and the interval is the t interval of the mean paired difference.
     Unpaired: Welch's interval of the difference of means. Outcomes compare as 0/1
-    indicators ``<col>=<value>``.
+    indicators ``<col>=<value>``, and each objective of ``slos`` (``fastdeploy.slo``) as
+    the 0/1 indicator of meeting it: its ``diff`` is the difference of attainment.
 
     Returns:
         ``point``, the parameters, ``n`` (pairs, or the point's replicas unpaired), and
@@ -144,6 +154,7 @@ def compare_points(table: pa.Table, keys, points, baseline: int, paired: bool = 
         for value in values:
             ind = np.where(col == None, np.nan, (col == value).astype(np.float64))  # noqa: E711
             series.append((outcome_metric(name, value), ind.astype(np.float64)))
+    series += [(slo.name, indicator(table, slo)) for slo in parse_slos(slos)]
     for name, x in series:
         n_, d_, lo_, hi_ = [], [], [], []
         for p in others:

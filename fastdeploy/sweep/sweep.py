@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pyarrow as pa
+from tqdm import tqdm
 
 from ..batch.lower import lower
 from ..core import validate
@@ -16,6 +17,7 @@ from ..core.simulation import Simulation
 from .execute import empty_table, make_task, model_fingerprint
 from .plan import chunk_points, first_round, next_round
 from .points import bind
+from ..slo import check_metrics, parse_slos
 from .result import SweepResult
 from .runners import DaskRunner, LocalRunner
 from .stats import half_widths, parse_until, split_columns
@@ -149,7 +151,8 @@ class Sweep:
 
     def run(self, threads: int | None = None, until: dict | None = None,
             max_replicas: int | None = None, chunk_replicas: int = DEFAULT_CHUNK_REPLICAS,
-            out=None, resume: bool = False, client=None, progress: bool = False) -> SweepResult:
+            out=None, resume: bool = False, client=None, progress: bool = False,
+            slos=()) -> SweepResult:
         """Run the sweep.
 
         Args:
@@ -174,6 +177,9 @@ class Sweep:
             client: A ``distributed.Client``: chunks run on its workers. The table equals
                 a local run's.
             progress: Print progress to stderr.
+            slos: Service-level objectives (``"latency_p99<=0.5"`` or
+                ``fastdeploy.slo.SLO``): the summary (and ``_summary.parquet``) gets each
+                one's attainment per point (``SweepResult.summary``).
 
         Returns:
             SweepResult; its table is sorted by (point, replica) and is the same whether
@@ -205,6 +211,8 @@ class Sweep:
             bounds = parse_until(dict(until), *split_columns(empty, self.keys))
         if resume and out is None:
             raise ValueError("resume=True needs out=DIR (the directory of the sweep to resume)")
+        slos = parse_slos(slos)
+        check_metrics(slos, split_columns(self.schema.empty_table(), self.keys)[0])
 
         definition = self.definition(chunk_replicas=chunk_replicas, until=until,
                                      max_replicas=max_replicas)
@@ -221,9 +229,15 @@ class Sweep:
         counts = np.zeros(n_points, dtype=np.int64)
         tables: list[pa.Table] = []
         stats = {"run": 0, "reused": 0, "rows": 0}
+        # Rows done of rows planned so far (sequential stopping adds rounds as it goes).
+        bar = tqdm(desc="sweep", total=0, unit=" rows", file=sys.stderr, leave=False,
+                   dynamic_ncols=True) if progress else None
 
         def execute(chunks, round_):
             tasks = []
+            if bar is not None:
+                bar.total += sum(len(c.point_ids) * (c.hi - c.lo) for c in chunks)
+                bar.set_postfix_str(f"round {round_}")
             for chunk in chunks:
                 table = store.read(chunk, self.schema) if store is not None else None
                 if table is None:
@@ -233,17 +247,16 @@ class Sweep:
                     tables.append(table)
                     stats["reused"] += 1
                     stats["rows"] += table.num_rows
+                    if bar is not None:
+                        bar.update(table.num_rows)
             for task, table in runner.run(tasks):
                 if store is not None:
                     store.write(task.chunk, table)
                 tables.append(table)
                 stats["run"] += 1
                 stats["rows"] += table.num_rows
-                if progress:
-                    rate = stats["rows"] / max(time.perf_counter() - t0, 1e-9)
-                    print(f"\rsweep: round {round_}, {stats['run'] + stats['reused']} chunks, "
-                          f"{stats['rows']} rows, {rate:.0f} rows/s", end="", file=sys.stderr,
-                          flush=True)
+                if bar is not None:
+                    bar.update(table.num_rows)
             for chunk in chunks:
                 counts[list(chunk.point_ids)] = chunk.hi
 
@@ -262,12 +275,13 @@ class Sweep:
                 execute(next_round(active, n_points, done, round_, chunk_replicas, max_replicas),
                         round_)
                 done = min(max_replicas, done + chunk_replicas)
-        if progress:
-            print(file=sys.stderr)
+        if bar is not None:
+            bar.close()
         table = _sort(tables, self.schema)
         result = SweepResult(table, self.points, self.keys, counts, digest,
                              time.perf_counter() - t0, stats["run"], stats["reused"],
-                             simulation=self.simulation, seed=self.seed, crn=self.crn)
+                             simulation=self.simulation, seed=self.seed, crn=self.crn,
+                             slos=slos)
         if store is not None:
             store.write_summary(result.summary)
             store.finish(table.num_rows)

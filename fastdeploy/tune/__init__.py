@@ -10,7 +10,7 @@
 
 Optuna (the ``tune`` extra: ``pip install 'fastdeploy[tune]'``) proposes candidates; each
 races on common random numbers until its constraints are decided; the finalists are
-re-run on fresh replicas. See docs/tuning.md.
+re-run on fresh replicas. See `fastdeploy docs tuning`.
 """
 
 __all__ = ["Choice", "Constraint", "Float", "Int", "Objective", "TuneResult", "Tuner"]

@@ -9,7 +9,7 @@ import time
 
 TUNE_HELP = """\
 Search the [tune] section's space of a scenario file for the best settings that meet
-its constraints with confidence (docs/tuning.md): Optuna proposes candidates, each races
+its constraints with confidence (`fastdeploy docs tuning`): Optuna proposes candidates, each races
 on common random numbers (more replicas only while a constraint is undecided or it may
 beat the best so far), and the finalists are re-run on fresh replicas; the figures
 printed come from those.
@@ -66,7 +66,7 @@ def cmd_tune(args) -> int:
         return loaded
     label, scenario = loaded
     if scenario.tune is None:
-        return _error("tune", f"{label} has no [tune] section (docs/tuning.md describes it)")
+        return _error("tune", f"{label} has no [tune] section (`fastdeploy docs tuning` describes it)")
     from .tuner import Tuner
 
     options = dict(scenario.tune)

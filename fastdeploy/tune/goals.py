@@ -3,6 +3,7 @@
 A constraint is written as text, as a person states an SLO::
 
     P(latency_p99 <= 0.5) >= 0.95          # the share of replicas meeting an SLO
+                                           # (fastdeploy.slo: METRIC<=VALUE or >=)
     P(canary.status == "completed") >= 0.99  # a deployer outcome
     mean(requests_rejected) <= 1           # a mean over replicas
 
@@ -26,19 +27,18 @@ import pyarrow as pa
 
 from ..batch import schema as sc
 from ..intervals import CONFIDENCE, mean_interval, wilson_interval
+from ..slo import SLO, counts, indicator, parse_slo
 
 FEASIBLE, INFEASIBLE, UNDECIDED = "feasible", "infeasible", "undecided"
 DIRECTIONS = ("minimize", "maximize")
-_OPS = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater,
-        "==": np.equal, "!=": np.not_equal}
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_P_RE = re.compile(rf"^\s*P\s*\(\s*({_NAME})\s*(<=|>=|==|!=|<|>)\s*"
-                   rf"(\"[^\"]*\"|'[^']*'|{_NUM}|{_NAME})\s*\)\s*(<=|>=)\s*({_NUM})\s*$")
+_P_RE = re.compile(rf"^\s*P\s*\((.*)\)\s*(<=|>=)\s*({_NUM})\s*$")
+_STATUS_RE = re.compile(rf"^\s*({_NAME})\s*(==|!=)\s*(\"[^\"]*\"|'[^']*'|{_NAME})\s*$")
 _MEAN_RE = re.compile(rf"^\s*mean\s*\(\s*({_NAME})\s*\)\s*(<=|>=)\s*({_NUM})\s*$")
-SYNTAX = ('P(METRIC OP NUMBER) >= PROB (OP one of <= < >= > == !=), '
-          'P(DEPLOYER.status == "STATUS") >= PROB, or mean(METRIC) <= NUMBER '
-          '(<= or >= in each)')
+SYNTAX = ('P(METRIC<=VALUE) >= PROB (an SLO as fastdeploy.slo reads it; also >=), '
+          'P(DEPLOYER.status == "STATUS") >= PROB (also !=), or mean(METRIC) <= VALUE '
+          '(<= or >= after each)')
 
 
 def one_sided(confidence: float) -> float:
@@ -127,7 +127,8 @@ class Constraint:
         text: The constraint as written.
         kind: ``"probability"`` or ``"mean"``.
         metric: The column.
-        op: The comparison inside ``P(...)`` (None for a mean).
+        op: The comparison inside ``P(...)``: ``<=``/``>=`` for a metric (an SLO),
+            ``==``/``!=`` for a status (None for a mean).
         value: Its right side: a number, or a status string for an outcome column.
         bound_op: ``">="`` or ``"<="``: how the probability or mean compares to ``limit``.
         limit: The probability (in [0, 1]) or the mean's limit.
@@ -141,35 +142,41 @@ class Constraint:
     bound_op: str
     limit: float
 
+    @property
+    def slo(self):
+        """The event of a ``P(METRIC<=VALUE)`` constraint as a ``fastdeploy.slo.SLO``."""
+        return SLO(self.metric, self.op, self.value)
+
     @classmethod
     def parse(cls, text: str) -> "Constraint":
-        """Parse ``P(METRIC OP X) >= P``, ``P(COL == "STATUS") >= P`` or ``mean(METRIC) <= X``.
+        """Parse ``P(METRIC<=X) >= P`` (the event an SLO of ``fastdeploy.slo``),
+        ``P(COL == "STATUS") >= P`` or ``mean(METRIC) <= X`` (``>=`` too in each).
 
         Raises:
-            ValueError: text that is none of these (the message shows the forms), a
-                probability outside [0, 1], a status compared with ``<`` or ``>``.
+            ValueError: text that is none of these (the message shows the forms), or a
+                probability outside [0, 1].
         """
         if not isinstance(text, str):
             raise ValueError(f"a constraint is text such as 'P(latency_p99 <= 0.5) >= 0.95', "
                              f"got {text!r}")
         m = _P_RE.match(text)
         if m:
-            metric, op, raw, bound_op, limit = m.groups()
+            event, bound_op, limit = m.groups()
             limit = float(limit)
             if not 0.0 <= limit <= 1.0:
                 raise ValueError(f"constraint {text!r}: a probability must be in [0, 1], got "
                                  f"{limit:g}")
-            if raw[0] in "\"'":
-                value = raw[1:-1]
-            else:
-                try:
-                    value = float(raw)
-                except ValueError:
-                    value = raw   # a bare status name
-            if isinstance(value, str) and op not in ("==", "!="):
-                raise ValueError(f"constraint {text!r}: a status compares with == or !=, "
-                                 f"not {op}")
-            return cls(text, "probability", metric, op, value, bound_op, limit)
+            status = _STATUS_RE.match(event)
+            if status:
+                metric, op, value = status.groups()
+                value = value[1:-1] if value[0] in "\"'" else value
+                return cls(text, "probability", metric, op, value, bound_op, limit)
+            try:
+                slo = parse_slo(event.strip())
+            except ValueError as e:
+                raise ValueError(f"constraint {text!r}: inside P(...), {e}; or "
+                                 'DEPLOYER.status == "STATUS"') from None
+            return cls(text, "probability", slo.metric, slo.op, slo.threshold, bound_op, limit)
         m = _MEAN_RE.match(text)
         if m:
             metric, bound_op, limit = m.groups()
@@ -214,24 +221,20 @@ class Constraint:
             ``violation`` (how far the safe-side bound is from the limit, <= 0 when
             feasible: what the sampler is told).
 
-        A replica where the metric is null (a latency with no completed request) does
-        not meet a ``P(...)`` event, and is left out of a mean.
+        A replica where the metric is null (a latency with no completed request) is left
+        out, of a probability as of a mean (as summaries and SLO attainment do).
         """
         level = one_sided(confidence)
         if self.kind == "probability":
             if isinstance(self.value, str):
-                col = np.asarray(rows.column(self.metric).to_pylist(), dtype=object)
-                hit = np.array([(v == self.value) == (self.op == "==") and v is not None
-                                for v in col], dtype=bool)
+                col = [v for v in rows.column(self.metric).to_pylist() if v is not None]
+                hits, n = sum((v == self.value) == (self.op == "==") for v in col), len(col)
             else:
-                x = _floats(rows, self.metric)
-                with np.errstate(invalid="ignore"):
-                    hit = _OPS[self.op](x, self.value) & ~np.isnan(x)
-            n = int(hit.size)
+                hits, n = counts(indicator(rows, self.slo))
             if n == 0:
                 est, lo, hi = math.nan, 0.0, 1.0
             else:
-                est, lo, hi = wilson_interval(int(hit.sum()), n, level)
+                est, lo, hi = wilson_interval(int(hits), n, level)
         else:
             x = _floats(rows, self.metric)
             x = x[~np.isnan(x)]

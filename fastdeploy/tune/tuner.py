@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+from tqdm import tqdm
 
 from ..batch.lower import lower
 from ..core import validate
@@ -464,7 +465,8 @@ class Tuner:
                 interrupted mid-race are raced again (their finished chunks read back).
             client: A ``distributed.Client``: each stage's chunks run on its workers.
             threads: Kernel threads per chunk (default: every core here, 1 on Dask).
-            progress: A line per batch on stderr.
+            progress: A progress bar on stderr (search replicas of the budget, trials,
+                the incumbent).
 
         Returns:
             TuneResult.
@@ -509,6 +511,9 @@ class Tuner:
                          key=lambda c: c.trial)
         for c in pending:
             c.ranges, c.rows, c.status, c.stop, c.error = [], None, UNDECIDED, "", None
+        # Search replicas of the search budget (tqdm, as sweeps show their rows).
+        bar = tqdm(desc="tune", total=self.search_budget, initial=spent, unit=" replicas",
+                   file=sys.stderr, leave=False, dynamic_ncols=True) if progress else None
         while True:
             left = self.search_budget - spent
             count = len(done)
@@ -536,14 +541,14 @@ class Tuner:
                     self._tell(study, c)
             done += cands
             batch += 1
-            if progress:
+            if bar is not None:
                 inc = self._incumbent(done, sign) if len(self.objectives) == 1 else None
-                best = (f", incumbent trial {inc.trial}: {self.objectives[0].name} "
-                        f"{inc.objectives[0]['mean']:.6g}" if inc is not None else "")
-                print(f"\rtune: {len(done)} trials, {spent}/{self.search_budget} search "
-                      f"replicas{best}", end="", file=sys.stderr, flush=True)
-        if progress:
-            print(file=sys.stderr)
+                bar.update(spent - bar.n)
+                bar.set_postfix_str(f"{len(done)} trials" + (
+                    f", incumbent trial {inc.trial}: {self.objectives[0].name} "
+                    f"{inc.objectives[0]['mean']:.6g}" if inc is not None else ""))
+        if bar is not None:
+            bar.close()
         finals = self._holdout(done, runner, store, threads)
         result = TuneResult.build(self, done, finals, spent, time.perf_counter() - t0)
         if store is not None:

@@ -8,7 +8,7 @@ from ..schema import (EV_ACTION, EV_FROM, EV_SCALE_IN, EV_SCALE_OUT, EV_SCALER, 
                       EV_TO, G_NSCALE, LB_RECEIVED, LIVE_CHAIN, RB_SC, SCALER_EVAL,
                       SCS_FUNCTION, SCS_LB, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SCS_TPL, SV_LB)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row, list_remove
-from .servers import new_server
+from .servers import boot, new_server
 
 
 @kernel
@@ -35,17 +35,19 @@ def observed_desired(w, sn, P, sc, now):
     lb = init[SCS_LB]
     row = lb_row(w, lb)
     current = w.list_len[row]
-    depth = 0
-    busy = 0
+    prm = P[init[SCS_POFF]:]
+    window = rules.window_ns(prm)
+    depth = 0.0
+    busy = 0.0
     util = 0.0
     for i in range(current):
         b = LS[row, i]
-        depth += SV[b, srv.QUEUED]
-        busy += SV[b, srv.BUSY]
-        util += SV[b, srv.BUSY] / SV[b, srv.CONCURRENCY]
+        u, d, n = srv.observe(SV[b], w.history[b], now, window)
+        util += u
+        depth += d
+        busy += n
     if current > 0:
         util = util / current
-    prm = P[init[SCS_POFF]:]
     if init[SCS_POLICY] == rules.FUNCTION:
         rules.observe(w.observation, prm, now, current, util, depth, busy,
                       w.lbs[lb, LB_RECEIVED])
@@ -71,23 +73,24 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
     if action == rules.SCALE_OUT:
         mrow = w.bases[RB_SC] + sc
         for _ in range(n):
-            s = new_server(w, sn, P, sn.scaler_init[sc, SCS_TPL])
+            tpl = sn.scaler_init[sc, SCS_TPL]
+            s = new_server(w, sn, P, tpl)
             if s < 0:
                 return
-            rules.next_instance(st)
-            lb_add(w, lb, s, UNIT_WEIGHT, now)
+            boot(w, sn, P, s, tpl, rules.next_instance(st), now)
+            lb_add(w, sn, lb, s, UNIT_WEIGHT, now)
             w.lists[mrow, w.list_len[mrow]] = s
             w.list_len[mrow] += 1
         record_scaling(w, events, sc, action, current, current + n, now)
         rules.scaled(st, action, n, now)
     elif action == rules.SCALE_IN:
-        scale_in(w, events, sc, lb, current, n, now)
+        scale_in(w, sn, events, sc, lb, current, n, now)
     heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), SCALER_EVAL, sc,
                    LIVE_CHAIN)
 
 
 @kernel
-def scale_in(w, events, sc, lb, current, n, now):
+def scale_in(w, sn, events, sc, lb, current, n, now):
     """Remove the victims rules.choose_victims picks (they drain)."""
     LS = w.lists
     LN = w.list_len
@@ -109,7 +112,7 @@ def scale_in(w, events, sc, lb, current, n, now):
     for q in range(k):
         out[q] = LS[row, out[q]]
     for q in range(k):
-        lb_remove(w, lb, out[q], now)
+        lb_remove(w, sn, lb, out[q], now)
         list_remove(LS, LN, mrow, out[q])
     if k == 0:
         return

@@ -3,14 +3,16 @@ strategies, with the choices themselves from rules/routing.py and rules/canary.p
 
 import numpy as np
 
+from ...rules import autoscaler
 from ...rules import balancer as rules
 from ...rules import rng, routing
 from ...rules import server as srv
 from ..compile import kernel, kernel_inline
 from ..schema import (G_INSTANCES, G_PEAK, LB_PICK_STALE, LB_ROWS, LB_RR, LB_STRATEGY,
                       LR_BACKENDS, LR_GROUP, LR_PICK, LR_PICK_CUR, LR_PICK_W, LR_WEIGHTS,
-                      RB_KLB, RB_LB, ST_LEAST_CONN, ST_RANDOM, ST_ROUND_ROBIN, ST_WEIGHTED,
-                      SV_LB)
+                      RB_KLB, RB_LB, SCS_LB, ST_LEAST_CONN, ST_RANDOM, ST_ROUND_ROBIN,
+                      ST_WEIGHTED, SV_LB)
+from .servers import schedule_grace_end
 
 UNIT_WEIGHT = np.int64(1)
 
@@ -24,7 +26,7 @@ def lb_row(w, lb):
 @kernel
 def on_added(w, s, now):
     """Server s joined a load balancer: its instance time starts unless it runs."""
-    if srv.added(w.servers[s], now):
+    if srv.added(w.servers[s], w.fleet, now):
         G = w.counters
         G[G_INSTANCES] += 1
         if G[G_INSTANCES] > G[G_PEAK]:
@@ -32,7 +34,17 @@ def on_added(w, s, now):
 
 
 @kernel
-def lb_add(w, lb, s, weight, now):
+def backends_changed(w, sn, lb, now):
+    """lb gained or lost a backend: the AutoScalers of lb see whether it is below their
+    max_instances (for the fleet's time underprovisioned)."""
+    n = w.list_len[lb_row(w, lb)]
+    for sc in range(sn.scaler_init.shape[0]):
+        if sn.scaler_init[sc, SCS_LB] == lb:
+            autoscaler.fleet_size(w.scalers[sc], w.fleet, n, now)
+
+
+@kernel
+def lb_add(w, sn, lb, s, weight, now):
     LS = w.lists
     LN = w.list_len
     row = lb_row(w, lb)
@@ -45,6 +57,7 @@ def lb_add(w, lb, s, weight, now):
     w.lbs[lb, LB_PICK_STALE] = 1
     w.servers[s, SV_LB] = lb
     on_added(w, s, now)
+    backends_changed(w, sn, lb, now)
 
 
 @kernel
@@ -61,7 +74,7 @@ def list_remove(LS, LN, row, value):
 
 
 @kernel
-def lb_remove(w, lb, s, now):
+def lb_remove(w, sn, lb, s, now):
     """Server s leaves load balancer lb (it drains what it holds)."""
     LS = w.lists
     LN = w.list_len
@@ -75,8 +88,11 @@ def lb_remove(w, lb, s, now):
     rules.backend_removed(w.lbs[lb])
     w.lbs[lb, LB_PICK_STALE] = 1
     w.servers[s, SV_LB] = -1
-    if srv.removed(w.servers[s], now):
+    if srv.removed(w.servers[s], w.fleet, now):
         w.counters[G_INSTANCES] -= 1
+    else:
+        schedule_grace_end(w, s, now)
+    backends_changed(w, sn, lb, now)
 
 
 @kernel
@@ -123,9 +139,19 @@ def lb_choose(w, lb):
     row = lb_row(w, lb)
     ng = LN[row + LR_GROUP]
     if ng > 0:
-        g = rules.split_member(LBI[lb], w.lb_split[lb], ng)
+        SV = w.servers
+        n_ready = 0
+        for q in range(ng):
+            n_ready += SV[LS[row + LR_GROUP, q], srv.READY]
+        g = rules.split_member(LBI[lb], w.lb_split[lb], n_ready)
         if g >= 0:
-            return LS[row + LR_GROUP, g]
+            # The g-th ready member of the group.
+            for q in range(ng):
+                member = LS[row + LR_GROUP, q]
+                if SV[member, srv.READY] == 1:
+                    if g == 0:
+                        return member
+                    g -= 1
     if LBI[lb, LB_PICK_STALE] == 1:
         rebuild_pick_rows(w, row, lb)
     n = LN[row + LR_PICK]
@@ -136,7 +162,7 @@ def lb_choose(w, lb):
 
 @kernel
 def rebuild_pick_rows(w, row, lb):
-    """The backends a request is routed among: all, or those outside the canary group
+    """The backends a request is routed among: the ready ones, outside the canary group
     while a split is set, with their weights. Each keeps the smooth weighted round robin
     current weight it had among the previous pick's backends, 0 if it was not one of them
     (the object engine's map from backend to current weight)."""
@@ -148,6 +174,8 @@ def rebuild_pick_rows(w, row, lb):
     n = 0
     for k in range(LN[row + LR_BACKENDS]):
         s = LS[row + LR_BACKENDS, k]
+        if w.servers[s, srv.READY] == 0:
+            continue
         member = False
         for q in range(ng):
             if LS[row + LR_GROUP, q] == s:

@@ -8,7 +8,7 @@ from ..schema import (CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES, 
                       CAS_TPL, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
                       RB_CA, SV_LB)
 from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
-from .servers import new_server
+from .servers import boot, new_server
 
 
 @kernel
@@ -30,11 +30,12 @@ def grow_group(w, sn, P, ca, size, now):
     grow = w.bases[RB_CA] + CA_ROWS * ca + CR_GROUP
     LN = w.list_len
     while LN[grow] < size:
-        s = new_server(w, sn, P, sn.canary_init[ca, CAS_TPL])
+        tpl = sn.canary_init[ca, CAS_TPL]
+        s = new_server(w, sn, P, tpl)
         if s < 0:
             return
-        rules.next_instance(w.canaries[ca])
-        lb_add(w, sn.canary_init[ca, CAS_LB], s, UNIT_WEIGHT, now)
+        boot(w, sn, P, s, tpl, rules.next_instance(w.canaries[ca]), now)
+        lb_add(w, sn, sn.canary_init[ca, CAS_LB], s, UNIT_WEIGHT, now)
         w.lists[grow, LN[grow]] = s
         LN[grow] += 1
 
@@ -74,12 +75,12 @@ def handle_canary_deploy(w, sn, P, ca, now):
 
 
 @kernel
-def remove_all(w, lb, row, now):
+def remove_all(w, sn, lb, row, now):
     """The servers of list row ``row`` that are still backends of lb leave it."""
     for i in range(w.list_len[row]):
         s = w.lists[row, i]
         if w.servers[s, SV_LB] == lb:
-            lb_remove(w, lb, s, now)
+            lb_remove(w, sn, lb, s, now)
 
 
 @kernel
@@ -99,7 +100,7 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
     action = rules.evaluated(st, prm, init[CAS_NSTAGES], healthy, now)
     if action == rules.ROLL_BACK:
         clear_split(w, lb)
-        remove_all(w, lb, base + CR_GROUP, now)
+        remove_all(w, sn, lb, base + CR_GROUP, now)
         rules.finished(st, rules.ROLLED_BACK, now)
     elif action == rules.EVALUATE_AGAIN:
         heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
@@ -109,5 +110,5 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
     else:
         grow_group(w, sn, P, ca, w.list_len[base + CR_BASELINE], now)
         clear_split(w, lb)
-        remove_all(w, lb, base + CR_BASELINE, now)
+        remove_all(w, sn, lb, base + CR_BASELINE, now)
         rules.finished(st, rules.COMPLETED, now)

@@ -2,16 +2,17 @@
 
 import numpy as np
 
+from ...rules import fleet
 from .. import heap
 from ..compile import entry
 from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
-                      G_OVERFLOW, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, RS_OVERFLOW,
-                      SCALER_EVAL)
+                      G_OVERFLOW, OVERFLOW_HISTORY, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY,
+                      ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
 from .autoscaler import handle_scaler_eval
 from .canary import handle_canary_deploy, handle_canary_eval
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
-from .servers import handle_complete
+from .servers import VOID, handle_complete, handle_grace_end, handle_ready
 from .sources import handle_arrival
 
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
@@ -55,7 +56,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 handle_arrival(w, sn, target, t)
             elif kind == COMPLETE:
                 item, failed = handle_complete(w, target, payload, t)
-                if item < 0:
+                if item < 0 and item != VOID:
                     # A probe: its deployer and number are coded in the item.
                     code = -item - 1
                     nro = w.bases[RB_NRO]
@@ -68,11 +69,18 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 handle_canary_eval(w, sn, P, target, payload, t)
             elif kind == ROLL_DEPLOY:
                 handle_roll_deploy(w, sn, P, target, t)
-            else:
+            elif kind == ROLL_ROUND:
                 handle_roll_round(w, sn, P, target, payload, t)
+            elif kind == SERVER_READY:
+                handle_ready(w, target, t)
+            else:
+                handle_grace_end(w, target, payload, t)
             heap.finish(H, G)
             if G[G_OVERFLOW] != 0:
                 break
+        if w.fleet[fleet.HISTORY_FULL] != 0 and G[G_OVERFLOW] == OVERFLOW_NONE:
+            # A server's history ran out of room: its averages would miss a change.
+            G[G_OVERFLOW] = OVERFLOW_HISTORY
         out.status[j, RS_OVERFLOW] = G[G_OVERFLOW]
         if G[G_OVERFLOW] != OVERFLOW_NONE:
             return j

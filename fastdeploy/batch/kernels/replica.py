@@ -3,7 +3,7 @@ samples and its output rows."""
 
 import numpy as np
 
-from ...rules import autoscaler, canary, histogram, rng, rolling
+from ...rules import autoscaler, canary, fleet, histogram, rng, rolling
 from ...rules import server as srv
 from ...rules.timeconv import seconds_to_ns
 from .. import heap
@@ -12,9 +12,11 @@ from ..schema import (CA_ROWS, DO_END, DO_STATUS, G_COMPLETED, G_COST_NS, G_CREA
                       G_INSTANCES, G_LAT_MAX, G_LAT_MIN, G_NSCALE, G_NSERVERS, G_REJECTED,
                       IE_KIND, IE_PAYLOAD, IE_TARGET, IE_TIME, LBS_ADDED, LBS_BACKENDS, LBS_PAIRS,
                       LBS_REMOVED, LBS_STRATEGY, LB_ADDED, LB_PICK_STALE, LB_REMOVED, LB_ROWS,
+                      LC_BOOTING_NS, LC_DROPPED, LC_READY_MEAN, LC_UNDER_NS, RB_KSTART,
+                      SCS_LB, TS_BOOTING, TS_READY,
                       LB_STATS, LB_STAT_FIRST, LB_STRATEGY, LR_WEIGHTS, ND_NEXT, OG_EVENTS,
-                      OG_NSCALE, OUT_G_FIELDS, QUANTILES, RB_CA, RB_KLB, RB_KRO, RB_KSRC, RB_LB,
-                      RB_NRO, RB_RO, RB_SC, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SC_ROWS, SD_STOP_NS,
+                      OG_NSCALE, OUT_G_FIELDS, Q_FIELDS, QUANTILES, RB_CA, RB_KLB, RB_KRO,
+                      RB_KSRC, RB_LB, RB_NRO, RB_RO, RB_SC, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SC_ROWS, SD_STOP_NS,
                       SRC_STOP_SLOT, SV_LB, TS_INSTANCES, TS_IN_FLIGHT, TS_QUEUE, TS_UTIL)
 from .balancer import lb_row, on_added
 from .servers import new_server
@@ -25,7 +27,6 @@ N_LB_STATS = len(LB_STATS)
 N_SC_STATS = len(autoscaler.STATS)
 N_CA_STATS = len(canary.STATS)
 N_RO_STATS = len(rolling.STATS)
-Q50, Q90, Q99 = QUANTILES
 
 
 @kernel
@@ -58,11 +59,14 @@ def reset_bases(w, sn):
     RB[RB_SC] = LB_ROWS * n_lb
     RB[RB_CA] = RB[RB_SC] + SC_ROWS * n_sc
     RB[RB_RO] = RB[RB_CA] + CA_ROWS * n_ca
-    # Stream keys: requests, then each source, load balancer and rolling deployer.
+    # Stream keys: requests, then each source, load balancer and rolling deployer, then
+    # each template's start-up stream.
+    n_ro = sn.rolling_init.shape[0]
     RB[RB_KSRC] = 1
     RB[RB_KLB] = 1 + n_src
     RB[RB_KRO] = 1 + n_src + n_lb
-    RB[RB_NRO] = max(sn.rolling_init.shape[0], 1)
+    RB[RB_KSTART] = 1 + n_src + n_lb + n_ro
+    RB[RB_NRO] = max(n_ro, 1)
 
 
 @kernel
@@ -106,6 +110,7 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
     ND = w.nodes
     G[:] = 0
     G[G_LAT_MIN] = -1
+    fleet.reset(w.fleet, start_ns)
     w.servers[:, :] = 0
     w.server_dist[:, :] = 0.0
     Q = ND.shape[0]
@@ -139,6 +144,8 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
     w.policy_memory[:, :] = 0.0
     for i in range(n_sc):
         autoscaler.reset(w.scalers[i])
+        autoscaler.begin_run(w.scalers[i], w.fleet, P[sn.scaler_init[i, SCS_POFF]:],
+                             w.list_len[lb_row(w, sn.scaler_init[i, SCS_LB])], start_ns)
         if sn.scaler_init[i, SCS_POLICY] == autoscaler.STEP:
             sort_steps(w, sn, P, i)
     for i in range(n_ca):
@@ -176,7 +183,9 @@ def sample_timeseries(w, sn, out):
     out[TS_INSTANCES] = G[G_INSTANCES]
     out[TS_QUEUE] = depth
     out[TS_UTIL] = util / nb if nb > 0 else 0.0
-    out[TS_IN_FLIGHT] = G[G_CREATED] - G[G_COMPLETED] - G[G_REJECTED]
+    out[TS_IN_FLIGHT] = G[G_CREATED] - G[G_COMPLETED] - G[G_REJECTED] - w.fleet[fleet.DROPPED]
+    out[TS_READY] = w.fleet[fleet.READY]
+    out[TS_BOOTING] = w.fleet[fleet.BOOTING]
 
 
 @kernel
@@ -185,9 +194,17 @@ def write_results(w, out, j, end_ns):
     G = w.counters
     SV = w.servers
     cost = 0
+    booting = 0
     for s in range(G[G_NSERVERS]):
         cost += srv.instance_ns(SV[s], end_ns)
+        booting += srv.booting_ns(SV[s], end_ns)
     G[G_COST_NS] = cost
+    FL = w.fleet
+    lc = out.lifecycle[j]
+    lc[LC_READY_MEAN] = fleet.ready_mean(FL, end_ns)
+    lc[LC_DROPPED] = FL[fleet.DROPPED]
+    lc[LC_BOOTING_NS] = booting
+    lc[LC_UNDER_NS] = FL[fleet.UNDER_NS]
     totals = out.totals[j]
     for f in range(OUT_G_FIELDS):
         totals[f] = G[f]
@@ -196,9 +213,8 @@ def write_results(w, out, j, end_ns):
     n = G[G_COMPLETED]
     lo = G[G_LAT_MIN]
     hi = G[G_LAT_MAX]
-    out.quantiles[j, 0] = histogram.quantile_ns(w.hist, n, Q50, lo, hi)
-    out.quantiles[j, 1] = histogram.quantile_ns(w.hist, n, Q90, lo, hi)
-    out.quantiles[j, 2] = histogram.quantile_ns(w.hist, n, Q99, lo, hi)
+    for q in range(Q_FIELDS):
+        out.quantiles[j, q] = histogram.quantile_ns(w.hist, n, QUANTILES[q], lo, hi)
     for lb in range(w.lbs.shape[0]):
         for f in range(N_LB_STATS):
             out.lb_stats[j, lb, f] = w.lbs[lb, LB_STAT_FIRST + f]

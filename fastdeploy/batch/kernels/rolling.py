@@ -9,7 +9,7 @@ from ..schema import (LR_BACKENDS, LR_WEIGHTS, R_BATCH_NEW, R_NEW_ALL, R_OLD, R_
                       R_PASSES, R_PENDING, R_REMOVED, R_SENT, RB_NRO, RB_RO, RO_ROWS,
                       ROLL_ROUND, ROS_LB, ROS_POFF, ROS_TPL, SV_LB)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row
-from .servers import REJECTED, accept_call, new_server
+from .servers import REJECTED, accept_call, boot, new_server
 
 PROBE_FAILED = np.int64(1)
 
@@ -53,11 +53,13 @@ def start_batch(w, sn, P, ro, now):
     LN[base + R_BATCH_NEW] = 0
     lb = sn.rolling_init[ro, ROS_LB]
     for i in range(k):
-        s = new_server(w, sn, P, sn.rolling_init[ro, ROS_TPL])
+        tpl = sn.rolling_init[ro, ROS_TPL]
+        s = new_server(w, sn, P, tpl)
         if s < 0:
             return
-        rules.new_instance_added(st, LS[base + R_PASSES], LS[base + R_PENDING], i)
-        lb_add(w, lb, s, UNIT_WEIGHT, now)
+        made = rules.new_instance_added(st, LS[base + R_PASSES], LS[base + R_PENDING], i)
+        boot(w, sn, P, s, tpl, made, now)
+        lb_add(w, sn, lb, s, UNIT_WEIGHT, now)
         LS[base + R_BATCH_NEW, i] = s
         LN[base + R_BATCH_NEW] = i + 1
         LS[base + R_NEW_ALL, LN[base + R_NEW_ALL]] = s
@@ -76,11 +78,11 @@ def roll_back(w, sn, ro, now):
     for i in range(w.list_len[base + R_NEW_ALL]):
         s = LS[base + R_NEW_ALL, i]
         if w.servers[s, SV_LB] == lb:
-            lb_remove(w, lb, s, now)
+            lb_remove(w, sn, lb, s, now)
     for i in range(w.list_len[base + R_OLD]):
         s = LS[base + R_OLD, i]
         if LS[base + R_REMOVED, i] == 1 and w.servers[s, SV_LB] != lb:
-            lb_add(w, lb, s, LS[base + R_OLD_W, i], now)
+            lb_add(w, sn, lb, s, LS[base + R_OLD_W, i], now)
 
 
 @kernel
@@ -94,7 +96,7 @@ def batch_healthy(w, sn, P, ro, now):
     for j in range(first, first + rules.batch_replaced(st)):
         s = LS[base + R_OLD, j]
         if w.servers[s, SV_LB] == lb:
-            lb_remove(w, lb, s, now)
+            lb_remove(w, sn, lb, s, now)
         LS[base + R_REMOVED, j] = 1
     start_batch(w, sn, P, ro, now)
 

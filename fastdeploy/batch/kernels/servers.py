@@ -8,14 +8,21 @@ from ...rules import server as srv
 from .. import heap
 from ..compile import kernel, kernel_inline, out_of_line
 from ..schema import (COMPLETE, G_COMPLETED, G_FAILED, G_FREE, G_INSTANCES, G_LAT_MAX,
-                      G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED, ND_CREATED,
-                      ND_FAILED, ND_ITEM, ND_NEXT, ND_SERVICE, OVERFLOW_POOL,
-                      OVERFLOW_SERVERS, RB_KRO, RB_NRO, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB,
-                      SV_QHEAD, SV_QTAIL, TP_CONCURRENCY, TP_DIST_A, TP_DIST_B,
-                      TP_FAILURE_RATE, TP_QUEUE_CAPACITY, TPL_KIND, TPL_POFF)
+                      G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED, GRACE_END,
+                      LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DROPS, ND_FAILED, ND_ITEM, ND_NEXT,
+                      ND_SERVICE, OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO,
+                      SERVER_READY, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB, SV_QHEAD, SV_QTAIL,
+                      TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
+                      TP_QUEUE_CAPACITY, TP_STARTUP_A, TP_STARTUP_B, TPL_KIND, TPL_POFF,
+                      TPL_STARTUP_KIND)
+from ...rules.timeconv import seconds_to_ns
 from ...rules import histogram
 
 REJECTED = np.int64(-2)  # what accept returns for a request or probe the queue refused
+NOT_FOUND = np.int64(-1)
+# What handle_complete returns for an item dropped at the end of its server's grace: no
+# probe number (item -1 - probe code) comes near it.
+VOID = np.int64(-(2**62))
 WORK_DRAW, FAIL_DRAW = np.int64(0), np.int64(1)
 
 
@@ -30,7 +37,9 @@ def new_server(w, sn, P, tpl):
         return -1
     G[G_NSERVERS] = s + 1
     off = sn.templates[tpl, TPL_POFF]
-    srv.reset(SV[s], int(P[off + TP_CONCURRENCY]), int(P[off + TP_QUEUE_CAPACITY]))
+    grace = P[off + TP_GRACE]
+    srv.reset(SV[s], int(P[off + TP_CONCURRENCY]), int(P[off + TP_QUEUE_CAPACITY]),
+              seconds_to_ns(grace) if grace >= 0.0 else NOT_FOUND)
     SV[s, SV_KIND] = sn.templates[tpl, TPL_KIND]
     SV[s, SV_QHEAD] = -1
     SV[s, SV_QTAIL] = -1
@@ -42,10 +51,63 @@ def new_server(w, sn, P, tpl):
     return s
 
 
+@kernel
+def boot(w, sn, P, s, tpl, k, now):
+    """Server s, the k-th that the owner of template tpl creates during the run, starts
+    up: its delay is draw k of that owner's start-up stream (before it joins its load
+    balancer)."""
+    off = sn.templates[tpl, TPL_POFF]
+    u = rng.uniform(w.keys[w.bases[RB_KSTART] + tpl], k)
+    delay = srv.startup_ns(sn.templates[tpl, TPL_STARTUP_KIND], P[off + TP_STARTUP_A],
+                           P[off + TP_STARTUP_B], u)
+    if delay > 0:
+        srv.boots(w.servers[s])
+        heap.push_call(w.heap, w.counters, now + delay, SERVER_READY, s, NO_PAYLOAD)
+
+
 @kernel_inline
 def retire_if_drained(w, s, now):
-    if srv.retire_if_drained(w.servers[s], now):
+    if srv.retire_if_drained(w.servers[s], w.fleet, now):
         w.counters[G_INSTANCES] -= 1
+
+
+@kernel
+def schedule_grace_end(w, s, now):
+    """Server s was removed and drains: its termination grace's end, if it has one."""
+    end = srv.grace_end_ns(w.servers[s], now)
+    if end >= 0:
+        heap.push_call(w.heap, w.counters, end, GRACE_END, s, w.servers[s, srv.REMOVALS])
+
+
+@kernel
+def handle_ready(w, s, now):
+    """Server s finished starting up: routing includes it, its queue starts."""
+    SV = w.servers
+    srv.became_ready(SV[s], w.fleet, now)
+    if SV[s, SV_LB] >= 0:
+        w.lbs[SV[s, SV_LB], LB_PICK_STALE] = 1
+    start_queued(w, s, now)
+
+
+@kernel
+def handle_grace_end(w, s, removal, now):
+    """The termination grace of removal number ``removal`` of server s ends."""
+    SV = w.servers
+    if not srv.grace_ended(SV[s], w.fleet, w.history[s], removal, now):
+        return
+    # The queued nodes go back to the pool; those in service are void (their completion
+    # sees a new drop count).
+    ND = w.nodes
+    G = w.counters
+    node = SV[s, SV_QHEAD]
+    while node >= 0:
+        nxt = ND[node, ND_NEXT]
+        ND[node, ND_NEXT] = G[G_FREE]
+        G[G_FREE] = node
+        node = nxt
+    SV[s, SV_QHEAD] = -1
+    SV[s, SV_QTAIL] = -1
+    G[G_INSTANCES] -= 1
 
 
 @kernel_inline
@@ -74,6 +136,7 @@ def start_service(w, s, node, now):
     fail = SF[s, SF_FAIL]
     failed = fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW))
     ND[node, ND_FAILED] = 1 if failed else 0
+    ND[node, ND_DROPS] = w.servers[s, srv.DROPS]
     heap.push(w.heap, w.counters, now + service, COMPLETE, s, node)
 
 
@@ -97,7 +160,7 @@ def accept(w, s, item, now):
     """A request (item >= 0) or probe (item < 0) arrives at server s; returns REJECTED
     if the queue is full."""
     SV = w.servers
-    action = srv.arrive(SV[s], item >= 0)
+    action = srv.arrive(SV[s], w.fleet, w.history[s], item >= 0, now)
     if action == srv.REJECT:
         if item >= 0:
             w.counters[G_REJECTED] += 1
@@ -121,15 +184,35 @@ accept_call = out_of_line(accept)
 
 
 @kernel_inline
+def start_queued(w, s, now):
+    """Free slots are used at once: the head of the queue starts now."""
+    SV = w.servers
+    ND = w.nodes
+    while SV[s, SV_QHEAD] >= 0 and srv.start_next(SV[s], w.fleet, w.history[s],
+                                                   ND[SV[s, SV_QHEAD], ND_ITEM] >= 0, now):
+        head = SV[s, SV_QHEAD]
+        SV[s, SV_QHEAD] = ND[head, ND_NEXT]
+        if SV[s, SV_QHEAD] < 0:
+            SV[s, SV_QTAIL] = -1
+        start_service(w, s, head, now)
+
+
+@kernel_inline
 def handle_complete(w, s, node, now):
-    """A request or probe finishes at server s; returns its (item, failed)."""
+    """A request or probe finishes at server s; returns its (item, failed), or item
+    VOID when it was dropped at the end of its server's termination grace."""
     G = w.counters
     SV = w.servers
     ND = w.nodes
     item = ND[node, ND_ITEM]
     failed = ND[node, ND_FAILED]
+    if ND[node, ND_DROPS] != SV[s, srv.DROPS]:
+        ND[node, ND_NEXT] = G[G_FREE]
+        G[G_FREE] = node
+        return VOID, failed
     lat = now - ND[node, ND_CREATED]
-    srv.finished(SV[s], item >= 0, ND[node, ND_SERVICE], lat, failed)
+    srv.finished(SV[s], w.fleet, w.history[s], item >= 0, ND[node, ND_SERVICE], lat, failed,
+                 now)
     if item >= 0:
         G[G_COMPLETED] += 1
         G[G_FAILED] += failed
@@ -141,13 +224,7 @@ def handle_complete(w, s, node, now):
             G[G_LAT_MAX] = lat
     ND[node, ND_NEXT] = G[G_FREE]
     G[G_FREE] = node
-    # Free slots are used at once: the head of the queue starts now.
-    while srv.start_next(SV[s]):
-        head = SV[s, SV_QHEAD]
-        SV[s, SV_QHEAD] = ND[head, ND_NEXT]
-        if SV[s, SV_QHEAD] < 0:
-            SV[s, SV_QTAIL] = -1
-        start_service(w, s, head, now)
+    start_queued(w, s, now)
     retire_if_drained(w, s, now)
     # A finished probe is the rolling deployer's business: the event loop hands it on, so
     # that its code is not compiled into this hot handler.
