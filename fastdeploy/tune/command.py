@@ -66,7 +66,8 @@ def cmd_tune(args) -> int:
         return loaded
     label, scenario = loaded
     if scenario.tune is None:
-        return _error("tune", f"{label} has no [tune] section (`fastdeploy docs tuning` describes it)")
+        return _error("tune", f"{label} has no [tune] section (`fastdeploy docs tuning` "
+                              "describes it)")
     from .tuner import Tuner
 
     options = dict(scenario.tune)
