@@ -293,6 +293,13 @@ def test_bad_arguments_are_named(kw, match):
               **{**TUNE, **args})
 
 
+def test_any_metric_of_the_replica_table_can_be_constrained():
+    """Metrics join by name: requests_dropped (instance lifecycle) came after the tuner."""
+    tuner = Tuner(mmc, {C: Int(4, 20)}, C, ["mean(requests_dropped) <= 1",
+                                            "P(latency_p90 <= 0.3) >= 0.9"], **TUNE)
+    assert [c.metric for c in tuner.constraints] == ["requests_dropped", "latency_p90"]
+
+
 def test_dimensions_refuse_bad_ranges():
     with pytest.raises(ValueError, match="high"):
         Float(2, 1)
