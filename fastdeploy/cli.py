@@ -420,15 +420,15 @@ def _format_points(summary, params: list[str], slos=()) -> str:
 CONNECT_TIMEOUT = 5
 
 
-def _connect(address: str):
+def _connect(address: str, command: str = "sweep"):
     """A distributed.Client of the scheduler at ``address``, or the exit status after a
-    one-line message: 2 for an address that is not one, 1 for a scheduler that does not
-    answer within CONNECT_TIMEOUT seconds."""
+    one-line message (from ``command``): 2 for an address that is not one, 1 for a
+    scheduler that does not answer within CONNECT_TIMEOUT seconds."""
     try:
         from distributed import Client
         from distributed.comm.addressing import get_address_host_port, parse_address
     except ImportError:
-        return _error("sweep", "--scheduler needs Dask: pip install 'fastdeploy[dask]'")
+        return _error(command, "--scheduler needs Dask: pip install 'fastdeploy[dask]'")
     full = address if "://" in address else f"tcp://{address}"
     try:
         parse_address(full, strict=True)
@@ -436,12 +436,12 @@ def _connect(address: str):
         if not host or not 0 < int(port) < 65536:
             raise ValueError
     except (ValueError, TypeError):
-        return _error("sweep", f"--scheduler {address!r} is not a Dask scheduler address: "
+        return _error(command, f"--scheduler {address!r} is not a Dask scheduler address: "
                                "expected tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
     try:
         return Client(full, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError):
-        return _error("sweep", f"--scheduler {address!r}: no Dask scheduler answered within "
+        return _error(command, f"--scheduler {address!r}: no Dask scheduler answered within "
                                f"{CONNECT_TIMEOUT} s (is it running and reachable?)", 1)
 
 
@@ -750,6 +750,10 @@ deployer, else latency; tradeoff for a sweep):
   slo_attainment
              the share of replicas meeting each --slo objective (e.g. latency_p99<=0.5)
              with 95% Wilson intervals against the swept --parameter
+  tune-history  a tune's objective by trial (feasible, undecided, infeasible), the best so
+             far and the finalists' holdout figures (RESULTS: `fastdeploy tune --out DIR`;
+             the default for such a directory; --y picks the objective)
+  tune-pareto   two objectives of a tune's trials and its Pareto set (--x/--y pick them)
 
 Examples:
   fastdeploy plot autoscale-spike --kind instances -o instances.png
@@ -888,7 +892,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", metavar="RESULTS",
                    help="a preset, scenario file, sweep output directory or Parquet file")
     p.add_argument("--kind", choices=("instances", "latency", "tradeoff", "heatmap",
-                                      "rollback", "durations", "slo_attainment"),
+                                      "rollback", "durations", "slo_attainment",
+                                      "tune-history", "tune-pareto"),
                    help="what to plot (default: chosen from RESULTS, see above)")
     p.add_argument("-o", "--out", metavar="FILE",
                    help="the picture: .png, .svg or .pdf (default KIND.png)")
@@ -952,6 +957,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicas", type=_positive_int, default=1000, metavar="N",
                    help="replicas per measurement (default 1000)")
     p.set_defaults(func=cmd_bench)
+    from .tune.command import register as register_tune
+
+    register_tune(sub, _positive_int, _seed)
     parser.commands = dict(sub.choices)
     return parser
 

@@ -14,6 +14,8 @@ tables) or paths (Parquet files, sweep output directories), returns a matplotlib
 | ``plot_rollback`` | P(rollback) with Wilson intervals against a swept parameter, one curve per sweep (bad and good canary) | sweeps |
 | ``plot_durations`` | deployment durations by outcome | runs with a canary or rolling deployer |
 | ``plot_slo_attainment`` | the share of replicas meeting each service-level objective, with 95% Wilson intervals, against a swept parameter | a sweep |
+| ``plot_tune_history`` | a tune's objective by trial, feasible / undecided / infeasible, the finalists' holdout figures | a TuneResult or tune directory |
+| ``plot_tune_pareto`` | two objectives of a tune's trials and its Pareto set (holdout) | a tune of several objectives |
 
 >>> from fastdeploy.presets import autoscale_spike
 >>> from fastdeploy.plot import plot_instances
@@ -32,6 +34,7 @@ from .latency import plot_latency
 from .rollback import plot_rollback
 from .slo import plot_slo_attainment
 from .tradeoff import plot_tradeoff
+from .tune import plot_tune_history, plot_tune_pareto
 
 KINDS = {
     "instances": plot_instances,
@@ -41,7 +44,10 @@ KINDS = {
     "rollback": plot_rollback,
     "durations": plot_durations,
     "slo_attainment": plot_slo_attainment,
+    "tune-history": plot_tune_history,
+    "tune-pareto": plot_tune_pareto,
 }
 
 __all__ = ["KINDS", "MatplotlibMissing", "plot_durations", "plot_heatmap", "plot_instances",
-           "plot_latency", "plot_rollback", "plot_slo_attainment", "plot_tradeoff", "save"]
+           "plot_latency", "plot_rollback", "plot_slo_attainment", "plot_tradeoff",
+           "plot_tune_history", "plot_tune_pareto", "save"]

@@ -17,7 +17,8 @@ from . import inputs
 from .inputs import Runs, SweepData
 
 KINDS = ("instances", "latency", "tradeoff", "heatmap", "rollback", "durations",
-         "slo_attainment")
+         "slo_attainment", "tune-history", "tune-pareto")
+TUNE_KINDS = ("tune-history", "tune-pareto")         # plot a tune's output directory
 RUN_KINDS = ("instances", "latency", "durations")      # plot replicas of one setting
 SWEEP_KINDS = ("tradeoff", "heatmap", "rollback", "slo_attainment")  # points of a sweep
 DEFAULT_REPLICAS = 200
@@ -316,6 +317,29 @@ def slo_options(kind, texts) -> tuple[float | None, tuple]:
 
 
 # -- the figure -----------------------------------------------------------------------------
+def tune_dir(path) -> bool:
+    from .tune import is_tune_dir
+
+    return is_tune_dir(path)
+
+
+def _tune_figure(args):
+    """(kind, Figure) of a tune's output directory (``fastdeploy tune FILE --out DIR``)."""
+    from .tune import as_tune, plot_tune_history, plot_tune_pareto
+
+    kind = args.kind or "tune-history"
+    if len(args.results) != 1:
+        raise PlotInputError(f"--kind {kind} plots one tune directory; got "
+                             f"{len(args.results)} RESULTS")
+    try:
+        data = as_tune(args.results[0], label=(args.label or [None])[0])
+        if kind == "tune-history":
+            return kind, plot_tune_history(data, objective=args.y, title=args.title)
+        return kind, plot_tune_pareto(data, x=args.x, y=args.y, title=args.title)
+    except (ValueError, OSError) as e:
+        raise PlotInputError(str(e)) from None
+
+
 def make_figure(args):
     """(kind, Figure) for parsed ``fastdeploy plot`` arguments; PlotInputError on a
     mistake, MatplotlibMissing without matplotlib."""
@@ -344,6 +368,9 @@ def make_figure(args):
     if args.label and len(args.label) != len(args.results):
         raise PlotInputError(f"{len(args.label)} --label for {len(args.results)} RESULTS: "
                              "give one label per result")
+    if args.kind in TUNE_KINDS or (args.kind is None and len(args.results) == 1
+                                   and tune_dir(args.results[0])):
+        return _tune_figure(args)
     kind, data = load_inputs(args)
     labels = args.label or None
     try:

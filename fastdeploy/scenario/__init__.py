@@ -7,6 +7,7 @@ sc = scenario.load("my-scenario.toml")     # or the TOML text itself
 sim = sc.build(seed=1)                     # a Simulation, start/deploy events scheduled
 sim.run_batch(1000)
 sc.sweep                                   # the checked [sweep] section, or None
+sc.tune                                    # the checked [tune] section, or None
 ```
 
 Every mistake in a file raises ``ScenarioError`` naming the file, the key path and what
@@ -37,6 +38,8 @@ class Scenario:
         path: The file it was read from (None for text).
         sweep: The checked ``[sweep]`` section as a plain dict, or None (see
             docs/scenarios.md for its keys).
+        tune: The checked ``[tune]`` section as the keyword arguments of
+            ``fastdeploy.tune.Tuner``, or None (docs/tuning.md).
     """
 
     def __init__(self, plan: Plan, ctx: Context, path: Path | None):
@@ -47,13 +50,19 @@ class Scenario:
         self.path = path
         # Building once checks every value the constructors check.
         sim = _build(plan, ctx)
-        self.sweep = None
-        if plan.sweep is not None:
+        self.sweep = self.tune = None
+        if plan.sweep is not None or plan.tune is not None:
             from ..batch.lower import lower
-            from ._sweep import parse_sweep
 
             model = lower(sim)
+        if plan.sweep is not None:
+            from ._sweep import parse_sweep
+
             self.sweep = parse_sweep(ctx, plan.sweep, model.params, model)
+        if plan.tune is not None:
+            from ._tune import parse_tune
+
+            self.tune = parse_tune(ctx, plan.tune, model.params, model)
 
     @property
     def seed(self) -> int:

@@ -21,7 +21,7 @@ from . import _reader as r
 from ._reader import Context, Table, describe, hint
 
 TOP_KEYS = ("name", "description", "simulation", "templates", "servers", "load_balancers",
-            "sources", "autoscalers", "canaries", "rolling", "sweep")
+            "sources", "autoscalers", "canaries", "rolling", "sweep", "tune")
 SIMULATION_KEYS = ("start_time", "end_time", "duration", "seed")
 SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate",
                  "startup_delay", "termination_grace")
@@ -175,6 +175,7 @@ class Plan:
     components: list[ComponentPlan]
     sweep: object = None
     sweep_key: str = "sweep"
+    tune: object = None
 
 
 def read_call(ctx: Context, path: str, value, kinds: dict) -> Call:
@@ -491,5 +492,6 @@ class Parser:
                 "batch_size": r.integer, "health_check_interval": r.seconds,
                 "healthy_threshold": r.integer, "max_failures": r.integer}, "deploy_at"))
         sweep = top.take("sweep", r.table, None)
+        tune = top.take("tune", r.table, None)
         return Plan(name, description, simulation, dict(self.templates),
-                    list(self.servers.values()), lbs, sources, components, sweep)
+                    list(self.servers.values()), lbs, sources, components, sweep, tune=tune)

@@ -54,6 +54,7 @@ class SweepStore:
         definition: The sweep's definition (JSON-able dict).
         digest: Its hash.
         resume: Continue a sweep already in ``path``; else ``path`` must hold no sweep.
+        what: What the directory holds, for the messages (``"tune"`` for a tune's).
 
     Raises:
         FileExistsError: ``path`` is a non-empty directory and ``resume`` is False.
@@ -61,7 +62,7 @@ class SweepStore:
             files without a manifest.
     """
 
-    def __init__(self, path, definition: dict, digest: str, resume: bool):
+    def __init__(self, path, definition: dict, digest: str, resume: bool, what: str = "sweep"):
         self.path = os.fspath(path)
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise NotADirectoryError(f"out={self.path!r} exists and is not a directory")
@@ -70,11 +71,11 @@ class SweepStore:
         entries = [e for e in os.listdir(self.path) if not e.startswith(TEMP_PREFIX)]
         if entries and not resume:
             raise FileExistsError(f"out={self.path!r} is not empty; pass resume=True to continue "
-                                  "the sweep it holds, or choose an empty directory")
+                                  f"the {what} it holds, or choose an empty directory")
         if entries:
             if not os.path.exists(manifest):
                 raise ValueError(f"cannot resume in {self.path!r}: it holds files but no "
-                                 f"{MANIFEST}, so it is not a sweep's output")
+                                 f"{MANIFEST}, so it is not a {what}'s output")
             try:
                 with open(manifest) as f:
                     old = json.load(f)
@@ -83,8 +84,8 @@ class SweepStore:
                                  f"({err})") from None
             if old.get("definition_hash") != digest:
                 raise ValueError(
-                    f"cannot resume in {self.path!r}: it holds a different sweep (definition "
-                    f"hash {str(old.get('definition_hash'))[:12]}..., this sweep "
+                    f"cannot resume in {self.path!r}: it holds a different {what} (definition "
+                    f"hash {str(old.get('definition_hash'))[:12]}..., this {what} "
                     f"{digest[:12]}...; differs in: {_differences(old.get('definition'), definition)}). "
                     "Resume with the same scenario, space, replicas, seed and run options, or "
                     "use another directory")

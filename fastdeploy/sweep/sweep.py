@@ -40,6 +40,23 @@ def _json_safe(value):
     return value
 
 
+def as_simulation(simulation_or_builder, what: str = "simulation_or_builder") -> Simulation:
+    """A Simulation, or what a callable with no arguments (a preset function) returns.
+
+    Raises:
+        TypeError: neither, naming ``what``.
+    """
+    if isinstance(simulation_or_builder, Simulation):
+        return simulation_or_builder
+    if callable(simulation_or_builder):
+        sim = simulation_or_builder()
+        if not isinstance(sim, Simulation):
+            raise TypeError(f"{what}() returned {sim!r}, not a Simulation")
+        return sim
+    raise TypeError(f"{what} must be a Simulation or a callable returning one, got "
+                    f"{simulation_or_builder!r}")
+
+
 class Sweep:
     """Every point of a parameter space, each run for many replicas in the batch engine.
 
@@ -75,15 +92,7 @@ class Sweep:
 
     def __init__(self, simulation_or_builder, space, replicas: int, seed: int | None = None, *,
                  crn: bool = True):
-        if isinstance(simulation_or_builder, Simulation):
-            sim = simulation_or_builder
-        elif callable(simulation_or_builder):
-            sim = simulation_or_builder()
-            if not isinstance(sim, Simulation):
-                raise TypeError(f"simulation_or_builder() returned {sim!r}, not a Simulation")
-        else:
-            raise TypeError("simulation_or_builder must be a Simulation or a callable returning "
-                            f"one, got {simulation_or_builder!r}")
+        sim = as_simulation(simulation_or_builder)
         self.simulation = sim
         self.model = lower(sim)
         self._bound = bind(space, self.model)
