@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 import warnings
 
-from scipy.integrate import IntegrationWarning, quad
-from scipy.optimize import brentq
+# scipy.integrate and scipy.optimize are imported where used: they take a third of a
+# second to import, which only scenarios with a get_rate-only profile should pay.
 
 from ..core.temporal import Instant
 from ..rules.timeconv import MAX_SECONDS
@@ -53,6 +53,8 @@ def rate_function(profile):
 
 def _integral(rate, a: float, b: float, profile) -> float:
     with warnings.catch_warnings():
+        from scipy.integrate import IntegrationWarning, quad
+
         warnings.simplefilter("ignore", IntegrationWarning)
         value, err = quad(rate, a, b, epsabs=ABS_TOL, epsrel=0.0, limit=200)
     if err > MAX_ERROR:
@@ -75,6 +77,8 @@ def next_time_seconds(profile, rate, t: float, area: float) -> float:
         mass = _integral(rate, t, end, profile)
         if mass >= left:
             start, need = t, left
+            from scipy.optimize import brentq
+
             return brentq(lambda x: _integral(rate, start, x, profile) - need, start, end,
                           xtol=ROOT_TOL_S)
         left -= mass

@@ -21,7 +21,7 @@ means from it.
 
 from . import fleet
 from .distributions import sample_seconds
-from .jit import njit_inline
+from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
 
 (CONCURRENCY, CAPACITY, BUSY, QUEUED, COMPLETED, REJECTED, FAILURES, SERVICE_NS,
@@ -66,13 +66,19 @@ def reset(st, concurrency, capacity, grace_ns):
 
 @njit_inline
 def _note(st, fl, hist, now):
-    """Before a change of in-service or queued while some controller averages: bring the
-    integrals up to now and record them in the history (one row per instant), dropping
-    rows older than the longest window needs. A full ring sets the fleet's HISTORY_FULL
-    (the row is then missing: the kernels run the replica again with more room)."""
+    """Before a change of in-service or queued: the history, while some controller
+    averages. (Inlined: the test; out of line: the work, compiled once.)"""
+    if fl[fleet.WINDOW_NS] > 0:
+        _record_history(st, fl, hist, now)
+
+
+@njit
+def _record_history(st, fl, hist, now):
+    """Bring the integrals up to now and record them in the history (one row per
+    instant), dropping rows older than the longest window needs. A full ring sets the
+    fleet's HISTORY_FULL (the row is then missing: the kernels run the replica again with
+    more room)."""
     window = fl[fleet.WINDOW_NS]
-    if window <= 0:
-        return
     last = st[INT_NS]
     n = st[H_LEN]
     if last == now and n > 0:
@@ -113,7 +119,7 @@ def history_full(st, hist):
     return st[H_LEN] >= hist.shape[0]
 
 
-@njit_inline
+@njit
 def _integrals_at(st, hist, x):
     """(in-service, queued) integrals from the first change up to time x, with x within
     the history (not before the row at or before now - window)."""
@@ -148,7 +154,7 @@ def _integrals_at(st, hist, x):
     return b0 + busy * (x - t0), q0 + queued * (x - t0)
 
 
-@njit_inline
+@njit
 def observe(st, hist, now, window_ns):
     """What a controller sees of this server at now: (utilization, queue depth, in
     service). With window_ns > 0, their exact time-weighted means over the last window
