@@ -67,12 +67,13 @@ def reset(st, concurrency, capacity, grace_ns):
 @njit_inline
 def _note(st, fl, hist, now):
     """Before a change of in-service or queued: the history, while some controller
-    averages. (Inlined: the test; out of line: the work, compiled once.)"""
+    averages. (Inlined, its work too: a call per change cost a tenth of the throughput
+    more, and compiling it inline measured no slower.)"""
     if fl[fleet.WINDOW_NS] > 0:
         _record_history(st, fl, hist, now)
 
 
-@njit
+@njit_inline
 def _record_history(st, fl, hist, now):
     """Bring the integrals up to now and record them in the history (one row per
     instant), dropping rows older than the longest window needs. A full ring sets the
