@@ -425,3 +425,17 @@ def test_scenario_file_lifecycle_keys_reach_the_servers():
     assert params["scaler.metric_window"] == 30.0
     assert params["scaler.server.startup_delay.latency"] == 45.0
     assert params["scaler.server.termination_grace"] == 5.0
+
+
+def test_backends_changed_between_building_and_running():
+    # After the Simulation is built and before it runs, adding and removing backends
+    # edits the initial fleet (this raised AttributeError before).
+    a, b, c = Server("a"), Server("b"), Server("c")
+    lb = LoadBalancer("lb", backends=[a, c])
+    sim = Simulation(duration=2.0, sources=[Source.constant(2.0, lb, name="src")],
+                     entities=[lb])
+    lb.add_backend(b)
+    lb.remove_backend(c)
+    m = both_engines(sim)
+    assert m["requests_completed"] == 3 and m["instance_seconds"] == pytest.approx(4.0)
+    assert b.ready

@@ -92,7 +92,9 @@ class LoadBalancer(Entity):
         Server created during the run with a start-up delay)."""
         self._insert(backend, weight)
         rules.backend_added(self._state)
-        if self._clock is not None:
+        # During a run (before one, the backend is part of the initial graph: the run
+        # starts it with the others).
+        if self._clock is not None and self._clock.run is not None:
             if getattr(backend, "_clock", None) is None and hasattr(backend, "set_clock"):
                 backend.set_clock(self._clock)
             if hasattr(backend, "_on_added"):
@@ -114,7 +116,7 @@ class LoadBalancer(Entity):
         if backend in self._split_group:
             self._split_group = [b for b in self._split_group if b is not backend]
         rules.backend_removed(self._state)
-        if self._clock is not None:
+        if self._clock is not None and self._clock.run is not None:
             if not getattr(backend, "ready", True):
                 self._unready -= 1
             if hasattr(backend, "_on_removed"):
