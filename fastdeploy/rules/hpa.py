@@ -28,6 +28,7 @@ below read only the rows of one sign, so one table holds both).
 
 import math
 
+from . import autoscaler as scaler
 from .jit import njit
 from .timeconv import seconds_to_ns
 
@@ -388,3 +389,202 @@ def cpu_unready(now, started_ns, ready, ready_since_ns, window_ns, init_ns, dela
     if started_ns >= 0 and started_ns + init_ns > now:
         return ready == 0 or now < ready_since_ns + window_ns
     return ready == 0 and started_ns + delay_ns > ready_since_ns
+
+
+# == the controller ============================================================================
+# It is a scaler of the run: the AutoScaler's record (rules/autoscaler.py) counts its syncs
+# (EVALUATIONS), scaling actions, instances and the syncs at which its behavior held the
+# proposal back (COOLDOWN_BLOCKS), numbers its instances and tracks max_replicas for the
+# fleet; its parameters follow rules/autoscaler.py's PARAM_NAMES (min and max replicas,
+# sync period, two zero cooldowns, metric window), then, from autoscaler.P_POLICY, the ones
+# below. What only the HPA keeps is its own record (below) and its two tables.
+
+# The HPA's record: rows used in its recommendation and event tables, the load balancer's
+# received count and time at the previous sync (for requests_per_second), syncs whose
+# metrics gave no usable proposal.
+N_RECS, N_EVENTS, PREV_RECEIVED, PREV_NS, METRIC_FAILURES = range(5)
+FIELDS = 5
+
+# Parameters from autoscaler.P_POLICY.
+Q_TOLERANCE, Q_CPU_INIT, Q_READINESS_DELAY, Q_NMETRICS, Q_METRICS = range(5)
+METRIC_FIELDS = 2  # kind, target
+MAX_METRICS = 4
+Q_BEHAVIOR = Q_METRICS + METRIC_FIELDS * MAX_METRICS
+PARAM_FIELDS = Q_BEHAVIOR + BEHAVIOR_FIELDS
+
+# Metric kinds (targets: CPU a utilization fraction; the others a value, in requests or
+# requests per second).
+CPU, IN_FLIGHT, RPS, QUEUE_VALUE, QUEUE_AVERAGE = range(5)
+
+# The sync period is at least MIN_SYNC_PERIOD seconds, so the tables' sizes are bounded:
+# proposals live one stabilization window, events one policy period, plus one obsolete row.
+MIN_SYNC_PERIOD = 1.0
+REC_CAPACITY = 3600 + 3
+EVENT_CAPACITY = 2 * (1800 + 3)
+
+# One row per backend, as a sync samples it: readiness, its state for Pods metrics
+# (booting: pending, unready) and for CPU (rules of cpu_unready), in-service and
+# in-flight (in service + queued) means and the queue mean over the metric window
+# (milli-units, rounded to the nearest), its request (concurrency, milli), requests per
+# second (filled by ``propose``), and the time that ranks it for removal.
+(S_READY, S_STATE, S_CPU_STATE, S_BUSY, S_IN_FLIGHT, S_QUEUE, S_REQUEST, S_RPS,
+ S_RANK_NS) = range(9)
+S_COLUMNS = 9
+
+
+@njit
+def begin_run(hs, received, now):
+    hs[:] = 0
+    hs[PREV_RECEIVED] = received
+    hs[PREV_NS] = now
+
+
+@njit
+def milli(x):
+    return int(math.floor(x * 1000.0 + 0.5))
+
+
+@njit
+def sample(row, busy, queue, concurrency, ready, born_ns, boot_ns, start_ns, now, window_ns,
+           prm):
+    """One backend's row. ``busy`` and ``queue``: its in-service and queued means over
+    the metric window (rules/server.py observe). A backend that joined when the run
+    started and never booted counts as started long before (the deployment existed)."""
+    row[S_READY] = ready
+    row[S_BUSY] = milli(busy)
+    row[S_QUEUE] = milli(queue)
+    row[S_IN_FLIGHT] = milli(busy + queue)
+    row[S_REQUEST] = concurrency * 1000
+    row[S_RPS] = 0
+    if ready == 0:
+        row[S_STATE] = UNREADY
+        row[S_CPU_STATE] = UNREADY
+        row[S_RANK_NS] = born_ns
+        return
+    since = born_ns + boot_ns
+    row[S_RANK_NS] = since
+    row[S_STATE] = COUNTED
+    started = born_ns if (born_ns > start_ns or boot_ns > 0) else -1
+    unready = cpu_unready(now, started, 1, since, window_ns, seconds_to_ns(prm[Q_CPU_INIT]),
+                          seconds_to_ns(prm[Q_READINESS_DELAY]))
+    row[S_CPU_STATE] = UNREADY if unready else COUNTED
+
+
+@njit
+def propose(hs, q, samples, n, current, received, now):
+    """The metrics' proposal (the largest), and how many metrics gave none (no pod with
+    a metric; requests_per_second at the first sync of a run). ``q``: the parameters from
+    autoscaler.P_POLICY. Remembers the received count for the next sync."""
+    tol_down, tol_up = tolerances(q[Q_BEHAVIOR:], q[Q_TOLERANCE])
+    ready = 0
+    queue = 0
+    for i in range(n):
+        ready += samples[i, S_READY]
+        queue += samples[i, S_QUEUE]
+    elapsed = now - hs[PREV_NS]
+    rps_valid = elapsed > 0
+    if rps_valid and ready > 0:
+        rate = milli((received - hs[PREV_RECEIVED]) * 1e9 / elapsed)
+        for i in range(n):
+            samples[i, S_RPS] = rate // ready
+    hs[PREV_RECEIVED] = received
+    hs[PREV_NS] = now
+    best = 0
+    valid = 0
+    invalid = 0
+    for m in range(int(q[Q_NMETRICS])):
+        kind = int(q[Q_METRICS + METRIC_FIELDS * m])
+        target = q[Q_METRICS + METRIC_FIELDS * m + 1]
+        r = -1
+        if kind == CPU:
+            r, _ = resource_replicas(current, samples[:, S_BUSY], samples[:, S_REQUEST],
+                                     samples[:, S_CPU_STATE], n,
+                                     math.floor(target * 100.0 + 0.5), tol_down, tol_up)
+        elif kind == IN_FLIGHT:
+            r, _ = plain_replicas(current, samples[:, S_IN_FLIGHT], samples[:, S_STATE], n,
+                                  milli(target), tol_down, tol_up)
+        elif kind == RPS:
+            if rps_valid:
+                r, _ = plain_replicas(current, samples[:, S_RPS], samples[:, S_STATE], n,
+                                      milli(target), tol_down, tol_up)
+        elif kind == QUEUE_VALUE:
+            r = external_replicas(current, queue, milli(target), ready, tol_down, tol_up)
+        else:
+            r = external_average_replicas(current, queue, milli(target), tol_down, tol_up)
+        if r < 0:
+            invalid += 1
+        elif valid == 0 or r > best:
+            best = r
+            valid += 1
+    return best, invalid
+
+
+@njit
+def decide(st, hs, prm, recs, events, current, proposal, invalid, now):
+    """One sync after the metrics (reconcileAutoscaler): out of [min, max] the count goes
+    to the bound; else no action when every metric failed, or some failed and the rest
+    propose a scale-down; else the proposal is normalized (and stored). A change is
+    stored as a scale event. Returns (autoscaler.SCALE_OUT | SCALE_IN | NO_ACTION, n).
+    ``st``: the scaler's rules/autoscaler.py record; ``prm``: its parameter row."""
+    st[scaler.EVALUATIONS] += 1
+    lo = int(prm[scaler.P_MIN])
+    hi = int(prm[scaler.P_MAX])
+    q = prm[scaler.P_POLICY:]
+    beh = q[Q_BEHAVIOR:]
+    if current == 0:
+        return scaler.NO_ACTION, 0  # scaling is disabled while the target has no replicas
+    if current > hi:
+        desired = hi
+    elif current < lo:
+        desired = lo
+    else:
+        if invalid >= int(q[Q_NMETRICS]) or (invalid > 0 and proposal < current):
+            hs[METRIC_FAILURES] += 1
+            return scaler.NO_ACTION, 0
+        desired = normalize(beh, current, proposal, lo, hi, recs, hs[N_RECS], events,
+                            hs[N_EVENTS], now)
+        n = recommended(beh, recs, hs[N_RECS], proposal, now)
+        if n >= 0:
+            hs[N_RECS] = n
+        bounded = lo if proposal < lo else (hi if proposal > hi else proposal)
+        if desired != bounded:
+            st[scaler.COOLDOWN_BLOCKS] += 1  # the behavior held the proposal back
+    if desired == current:
+        return scaler.NO_ACTION, 0
+    n = scaled(beh, events, hs[N_EVENTS], current, desired, now)
+    if n >= 0:
+        hs[N_EVENTS] = n
+    if desired > current:
+        return scaler.SCALE_OUT, desired - current
+    return scaler.SCALE_IN, current - desired
+
+
+@njit
+def choose_victims(samples, n, k, out):
+    """The k backends a scale-down removes (positions in the backend list), in
+    Kubernetes' ReplicaSet order: not ready before ready, then the most recently ready
+    (for a not-ready one, created) first; ties: the later in the list first."""
+    taken = 0
+    while taken < k:
+        best = -1
+        for i in range(n - 1, -1, -1):
+            dup = False
+            for j in range(taken):
+                if out[j] == i:
+                    dup = True
+                    break
+            if dup:
+                continue
+            if best < 0:
+                best = i
+                continue
+            if samples[i, S_READY] != samples[best, S_READY]:
+                if samples[i, S_READY] < samples[best, S_READY]:
+                    best = i
+            elif samples[i, S_RANK_NS] > samples[best, S_RANK_NS]:
+                best = i
+        if best < 0:
+            break
+        out[taken] = best
+        taken += 1
+    return taken
