@@ -87,6 +87,8 @@ class ExternalMetric:
 
 
 METRIC_TYPES = (ResourceMetric, PodsMetric, ExternalMetric)
+CONTROLLER_SETTINGS = ("sync_period", "tolerance", "metric_window",
+                       "cpu_initialization_period", "initial_readiness_delay")
 
 
 class HorizontalPodAutoscaler(AutoScaler):
@@ -268,6 +270,28 @@ class HorizontalPodAutoscaler(AutoScaler):
             if k:
                 self._record("scale_in", current, current - k, f"Removed {k} instances")
                 scaler_rules.scaled(self._state, scaler_rules.SCALE_IN, k, now)
+
+    @classmethod
+    def from_manifest(cls, source, load_balancer, server_factory, *, name=None, **controller):
+        """An HPA from an autoscaling/v2 HorizontalPodAutoscaler manifest: a YAML file
+        path, YAML text or a parsed mapping. It gives minReplicas, maxReplicas, metrics
+        (Resource cpu with averageUtilization; Pods requests_in_flight /
+        requests_per_second with averageValue; External queue_depth with value or
+        averageValue) and behavior; any other field is refused with its path. The name
+        is ``name``, else metadata.name. ``controller``: the controller's settings, which
+        are flags of kube-controller-manager rather than manifest fields (sync_period,
+        tolerance, metric_window, cpu_initialization_period, initial_readiness_delay)."""
+        from . import manifest
+
+        meta_name, kwargs = manifest.parse(manifest.read(source))
+        name = name if name is not None else meta_name
+        if name is None:
+            raise ValueError("from_manifest needs a name: give name= or metadata.name")
+        for k in controller:
+            if k not in CONTROLLER_SETTINGS:
+                raise TypeError(f"from_manifest got an unexpected keyword argument {k!r}; "
+                                f"controller settings: {', '.join(CONTROLLER_SETTINGS)}")
+        return cls(name, load_balancer, server_factory, **kwargs, **controller)
 
     def __repr__(self):
         return (f"HorizontalPodAutoscaler({self.name!r}, min_replicas={self.min_replicas}, "
