@@ -43,8 +43,7 @@ def autoscale_boot(seed: int = 0) -> Simulation:
 
 
 def hpa_spike(seed: int = 0) -> Simulation:
-    """autoscale-spike under a Kubernetes HPA (defaults, 60 % CPU), instances booting
-    Exponential(30 s)."""
+    """autoscale-spike under a Kubernetes HPA (defaults, 60 % CPU), booting Exponential(30 s)."""
     return preset_scenario("hpa-spike").build(seed)
 
 
