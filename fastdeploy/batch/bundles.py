@@ -33,6 +33,7 @@ class Scenario(NamedTuple):
     # placeholders: numba types them as one function-pointer type, so the kernels are
     # compiled (and cached) once for any policies.
     policy_functions: tuple
+    hpa_sync: object  # rules/hpa.py sync, as a function pointer (hpa.sync_function())
 
 
 class Workspace(NamedTuple):

@@ -512,7 +512,9 @@ class _Lowerer:
             placeholder_kernel_function()] * (sc.MAX_POLICY_FUNCTIONS - len(functions)))
         scenario = Scenario(templates=TPL, sources=SRC, stream_ids=SID, lb_init=LB_INIT,
                             scaler_init=SCS, canary_init=CAS, rolling_init=ROS,
-                            init_events=INIT_EV, policy_functions=policy_functions)
+                            init_events=INIT_EV, policy_functions=policy_functions,
+                            hpa_sync=hpa.sync_function(any(
+                                type(a) is HorizontalPodAutoscaler for a in scalers)))
         return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns,
                           [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)),

@@ -254,15 +254,13 @@ class HorizontalPodAutoscaler(AutoScaler):
                          int(st[server_rules.READY]), int(st[server_rules.BORN_NS]),
                          int(st[server_rules.BOOT_NS]), start, now, window, q)
         received = int(getattr(getattr(lb, "stats", None), "requests_received", 0))
-        proposal, invalid = rules.propose(self._hpa, q, samples, current, current, received,
-                                          now)
-        action, n = rules.decide(self._state, self._hpa, self._params, self._recs,
-                                 self._events, current, proposal, invalid, now)
-        if action == scaler_rules.SCALE_OUT:
-            self._scale_out(current, int(n), now)
-        elif action == scaler_rules.SCALE_IN:
-            out = np.zeros(int(n), np.int64)
-            k = int(rules.choose_victims(samples, current, int(n), out))
+        change = int(rules.sync(self._state, self._hpa, self._params, samples, self._recs,
+                                self._events, current, received, now))
+        if change > 0:
+            self._scale_out(current, change, now)
+        elif change < 0:
+            out = np.zeros(-change, np.int64)
+            k = int(rules.choose_victims(samples, current, -change, out))
             victims = [backends[p] for p in out[:k]]
             for v in victims:
                 lb.remove_backend(v)

@@ -28,12 +28,17 @@ below read only the rows of one sign, so one table holds both).
 
 import math
 
+import numpy as np
+
 from . import autoscaler as scaler
 from .jit import njit
 from .timeconv import seconds_to_ns
 
 # -- behavior row ---------------------------------------------------------------------------
-UP, DOWN = 0, 1
+# Codes passed as arguments are numpy integers (numba would compile a callee once per
+# Python int literal; docs/batch-engine.md "Compilation").
+UP, DOWN = np.int64(0), np.int64(1)
+ADDED, REMOVED = np.int64(1), np.int64(-1)
 SELECT_MAX, SELECT_MIN, SELECT_DISABLED = 0, 1, 2
 PODS, PERCENT = 0, 1
 # Per direction: stabilization window (s), select policy, tolerance (-1: the HPA's),
@@ -141,8 +146,8 @@ def limit(beh, d, current, events, n_events, now):
     for k in range(int(beh[b + B_NPOLICIES])):
         p = b + B_POLICIES + POLICY_FIELDS * k
         period = seconds_to_ns(beh[p + 2])
-        start = (current - changed_in_period(events, n_events, now, period, 1)
-                 + changed_in_period(events, n_events, now, period, -1))
+        start = (current - changed_in_period(events, n_events, now, period, ADDED)
+                 + changed_in_period(events, n_events, now, period, REMOVED))
         proposed = _proposal(beh, p, start, d)
         if take_max:
             if proposed > result:
@@ -465,7 +470,7 @@ def sample(row, busy, queue, concurrency, ready, born_ns, boot_ns, start_ns, now
     row[S_RANK_NS] = since
     row[S_STATE] = COUNTED
     started = born_ns if (born_ns > start_ns or boot_ns > 0) else -1
-    unready = cpu_unready(now, started, 1, since, window_ns, seconds_to_ns(prm[Q_CPU_INIT]),
+    unready = cpu_unready(now, started, ready, since, window_ns, seconds_to_ns(prm[Q_CPU_INIT]),
                           seconds_to_ns(prm[Q_READINESS_DELAY]))
     row[S_CPU_STATE] = UNREADY if unready else COUNTED
 
@@ -588,3 +593,44 @@ def choose_victims(samples, n, k, out):
         out[taken] = best
         taken += 1
     return taken
+
+
+@njit
+def sync(st, hs, prm, samples, recs, events, current, received, now):
+    """One sync after the sample: the metrics' proposal, then the decision. Returns the
+    change: n > 0 adds n pods, n < 0 removes -n, 0 does nothing. The kernels call it
+    through a function pointer (``sync_function``), so its code is compiled once, not
+    again inside every kernel that calls it."""
+    proposal, invalid = propose(hs, prm[scaler.P_POLICY:], samples, current, current,
+                                received, now)
+    action, n = decide(st, hs, prm, recs, events, current, proposal, invalid, now)
+    if action == scaler.SCALE_OUT:
+        return n
+    if action == scaler.SCALE_IN:
+        return -n
+    return 0
+
+
+SYNC_SIGNATURE = ("int64(int64[:], int64[:], float64[:], int64[:, :], int64[:, :], "
+                  "int64[:, :], int64, int64, int64)")
+_SYNC_FUNCTIONS = {}
+
+
+def _no_sync(st, hs, prm, samples, recs, events, current, received, now):
+    return 0
+
+
+def sync_function(used=True):
+    """``sync`` as the kernels call it: a C callback (the Python function when numba's JIT
+    is disabled and the kernels run as Python). ``used=False``: a placeholder of the same
+    type for a scenario without an HPA, so that its cold start does not compile the HPA
+    (the kernels are the same either way)."""
+    import numba
+
+    fn = sync if used else _no_sync
+    if numba.config.DISABLE_JIT:
+        return getattr(fn, "py_func", fn)
+    if used not in _SYNC_FUNCTIONS:
+        _SYNC_FUNCTIONS[used] = numba.cfunc(SYNC_SIGNATURE, cache=True, nogil=True)(
+            getattr(fn, "py_func", fn))
+    return _SYNC_FUNCTIONS[used]

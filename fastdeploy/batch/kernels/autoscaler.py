@@ -71,7 +71,14 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
     current = w.list_len[row]
     is_hpa = sn.scaler_init[sc, SCS_POLICY] == rules.HPA
     if is_hpa:
-        action, n = hpa_decide(w, sn, P, sc, current, now)
+        change = hpa_decide(w, sn, P, sc, current, now)
+        action = rules.NO_ACTION
+        n = change
+        if change > 0:
+            action = rules.SCALE_OUT
+        elif change < 0:
+            action = rules.SCALE_IN
+            n = -change
     else:
         desired = observed_desired(w, sn, P, sc, now)
         action, n = rules.plan(st, prm, current, desired, now)

@@ -12,7 +12,8 @@ from .balancer import lb_remove, lb_row, list_remove
 
 @kernel
 def hpa_decide(w, sn, P, sc, current, now):
-    """A sync: sample the backends, the metrics' proposal, the decision (rules/hpa.py)."""
+    """A sync: sample the backends, then rules/hpa.py's sync (through its function
+    pointer): the change, n > 0 to add, n < 0 to remove."""
     init = sn.scaler_init[sc]
     lb = init[SCS_LB]
     row = lb_row(w, lb)
@@ -27,11 +28,8 @@ def hpa_decide(w, sn, P, sc, current, now):
         _, depth, busy = srv.observe(SV[b], w.history[b], now, window)
         rules.sample(samples[i], busy, depth, SV[b, srv.CONCURRENCY], SV[b, srv.READY],
                      SV[b, srv.BORN_NS], SV[b, srv.BOOT_NS], start, now, window, q)
-    hs = w.hpas[sc]
-    proposal, invalid = rules.propose(hs, q, samples, current, current, w.lbs[lb, LB_RECEIVED],
-                                      now)
-    return rules.decide(w.scalers[sc], hs, prm, w.hpa_recs[sc], w.hpa_events[sc], current,
-                        proposal, invalid, now)
+    return sn.hpa_sync(w.scalers[sc], w.hpas[sc], prm, samples, w.hpa_recs[sc],
+                       w.hpa_events[sc], current, w.lbs[lb, LB_RECEIVED], now)
 
 
 @kernel
