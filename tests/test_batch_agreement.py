@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from fastdeploy.deployment import TargetUtilization
+from fastdeploy.deployment import AutoScaler, TargetUtilization
 from fastdeploy.presets import PRESETS, autoscale_spike
 
 NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
@@ -466,7 +466,7 @@ def test_presets_agree(name, agree):
     sim = PRESETS[name](seed=3)
     replicas = [0, 4] if NO_JIT else [0, 1, 4, 9]
     result = sim.run_batch(np.array(replicas))
-    scalers = [e for e in sim.entities if type(e).__name__ == "AutoScaler"]
+    scalers = [e for e in sim.entities if isinstance(e, AutoScaler)]  # HPAs too
     agree(sim, result, replicas, scalers)
 
 
