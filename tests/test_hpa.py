@@ -292,3 +292,17 @@ def test_backends_must_be_servers():
     sim.schedule(hpa.start())
     with pytest.raises(TypeError, match="built-in Servers"):
         sim.run(replica=0)
+
+
+def test_readiness_delays_the_count():
+    # External queue_depth, target value 5, read at the sync (metric_window 0); 2
+    # arrivals/s, one server serving 1/s. Pods added boot for 100 s: the load balancer
+    # queues requests at them, but they are not ready, so the proposal multiplies by one
+    # ready pod. 15.1: 30 arrived, 15 started -> queue 15 -> 3 x 1 = 3. Each later sync
+    # sees 30 more arrivals and 15 more starts (only the ready pod serves): queues 30, 45,
+    # 60 -> 6, 9, 12 (max 10). Counting the booting pods as ready would give 18 at 30.1.
+    sim, hpa = fleet(2.0, end=70.0, startup=100.0, max_replicas=10, metric_window=0.0,
+                     metrics=[ExternalMetric("queue_depth", target_value=5.0)])
+    history, m = both(sim, hpa)
+    assert history == [(15.1, 1, 3), (30.1, 3, 6), (45.1, 6, 9), (60.1, 9, 10)]
+    assert m["instance_seconds_booting"] > 0
