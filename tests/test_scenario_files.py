@@ -903,7 +903,8 @@ def test_docs_describe_every_key():
     keys |= set(sweep_module.GRID_RANGE_KEYS)
     keys |= {"min_instances", "max_instances", "evaluation_interval", "scale_out_cooldown",
              "scale_in_cooldown", "batch_size", "health_check_interval", "healthy_threshold",
-             "max_failures"}
+             "max_failures", "manifest", "sync_period", "tolerance", "metric_window",
+             "cpu_initialization_period", "initial_readiness_delay"}
     missing = sorted(k for k in keys if f"`{k}`" not in doc)
     assert not missing, missing
     for strategy in parse_module.STRATEGIES:
