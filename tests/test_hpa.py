@@ -306,3 +306,19 @@ def test_readiness_delays_the_count():
     history, m = both(sim, hpa)
     assert history == [(15.1, 1, 3), (30.1, 3, 6), (45.1, 6, 9), (60.1, 9, 10)]
     assert m["instance_seconds_booting"] > 0
+
+
+def test_no_pods_no_action():
+    """A load balancer with no backends: Kubernetes treats the target as disabled; each
+    sync counts and does nothing (found by the agreement fuzzer: an AverageValue metric
+    divided by zero pods)."""
+    lb = LoadBalancer("lb")
+    hpa = HorizontalPodAutoscaler(
+        "hpa", lb, Server, max_replicas=3, sync_period=1.0,
+        metrics=[ExternalMetric("queue_depth", target_average_value=0.2), ResourceMetric(0.5),
+                 PodsMetric("requests_per_second", 1.0)])
+    sim = Simulation(end_time=5.0, sources=[Source("s", 2.0, lb, poisson=False)],
+                     entities=[lb, hpa])
+    sim.schedule(hpa.start())
+    history, m = both(sim, hpa)
+    assert history == [] and m["hpa.evaluations"] == 6

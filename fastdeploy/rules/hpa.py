@@ -494,6 +494,8 @@ def propose(hs, q, samples, n, current, received, now):
             samples[i, S_RPS] = rate // ready
     hs[PREV_RECEIVED] = received
     hs[PREV_NS] = now
+    if current == 0:
+        return 0, int(q[Q_NMETRICS])  # no pods: no metric (decide does nothing)
     best = 0
     valid = 0
     invalid = 0
