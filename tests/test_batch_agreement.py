@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from fastdeploy.deployment import TargetUtilization
+from fastdeploy.deployment import AutoScaler, TargetUtilization
 from fastdeploy.presets import PRESETS, autoscale_spike
 
 NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
@@ -36,6 +36,7 @@ HEADER = """\
 from fastdeploy import *
 from fastdeploy.deployment import *
 from fastdeploy.deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
+from fastdeploy.kubernetes import *
 """
 
 
@@ -127,6 +128,52 @@ def scenarios(draw) -> Scenario:
         return (f"lambda name: Server(name, {server_args((0.0, 0.0, 0.0, 0.05, 1.0))}"
                 f"{startup()})")
 
+    def hpa_rules():
+        """A direction's rules: defaults, or each field drawn (None: its default)."""
+        if draw(st.integers(0, 2)) == 0:
+            return "None"
+        window = draw(sampled(None, 0.0, 1.0, 3.0, 10.0, 300.0))
+        select = draw(sampled("Max", "Max", "Min", "Disabled"))
+        policies = "None"
+        if draw(st.booleans()):
+            pols = [f"HPAScalingPolicy({draw(sampled('Pods', 'Percent'))!r}, "
+                    f"{draw(sampled(1, 2, 4, 50, 100, 200))}, "
+                    f"{draw(sampled(0.5, 1.0, 2.0, 5.0, 15.0, 60.0))})"
+                    for _ in range(draw(st.integers(1, 3)))]
+            policies = f"[{', '.join(pols)}]"
+        tol = draw(sampled(None, None, 0.0, 0.05, 0.3))
+        return (f"HPAScalingRules(stabilization_window={window}, select_policy={select!r}, "
+                f"policies={policies}, tolerance={tol})")
+
+    def hpa_metric():
+        kind = draw(sampled("cpu", "in_flight", "rps", "queue", "queue_average"))
+        if kind == "cpu":
+            return f"ResourceMetric({draw(sampled(0.3, 0.5, 0.6, 0.8, 1.0))})"
+        if kind == "in_flight":
+            return f"PodsMetric('requests_in_flight', {draw(sampled(0.5, 1.0, 2.0, 4.0))})"
+        if kind == "rps":
+            return f"PodsMetric('requests_per_second', {draw(sampled(1.0, 5.0, 10.0, 20.0))})"
+        if kind == "queue":
+            return f"ExternalMetric('queue_depth', target_value={draw(sampled(0.5, 1.0, 5.0))})"
+        return (f"ExternalMetric('queue_depth', "
+                f"target_average_value={draw(sampled(0.2, 1.0, 3.0))})")
+
+    def hpa_args():
+        lo = draw(st.integers(1, 3))
+        hi = draw(st.integers(lo, 6))
+        metrics = "None"
+        if draw(st.integers(0, 3)) > 0:
+            metrics = f"[{', '.join(hpa_metric() for _ in range(draw(st.integers(1, 3))))}]"
+        behavior = "None"
+        if draw(st.integers(0, 3)) > 0:
+            behavior = f"HPABehavior({hpa_rules()}, {hpa_rules()})"
+        return (f"min_replicas={lo}, max_replicas={hi}, metrics={metrics}, "
+                f"behavior={behavior}, sync_period={draw(sampled(1.0, 1.5, 2.0, 5.0))}, "
+                f"tolerance={draw(sampled(0.0, 0.05, 0.1, 0.3))}, "
+                f"metric_window={draw(sampled(0.0, 0.5, 2.0, 5.0))}, "
+                f"cpu_initialization_period={draw(sampled(0.0, 5.0, 20.0, 300.0))}, "
+                f"initial_readiness_delay={draw(sampled(0.0, 1.0, 30.0))}")
+
     # Load balancers and their initial fleets.
     n_lb = draw(sampled(1, 1, 1, 2))
     pre_adds = []
@@ -216,7 +263,12 @@ def scenarios(draw) -> Scenario:
         p = 2 if j == 0 else 1
         want = {kind: (combo and j == 0) or draw(st.integers(0, 4)) < p
                 for kind in ("scaler", "canary", "rolling")}
-        if want["scaler"]:
+        hpa = want["scaler"] and draw(st.integers(0, 2)) == 0
+        if hpa:
+            name = f"sc{j}"
+            L.append(f"{name} = HorizontalPodAutoscaler({name!r}, lb{j}, {factory()}, "
+                     f"{hpa_args()})")
+        elif want["scaler"]:
             name = f"sc{j}"
             policy = draw(sampled("target", "target_default", "step", "queue", "none"))
             if policy == "target":
@@ -242,6 +294,7 @@ def scenarios(draw) -> Scenario:
                      f"scale_out_cooldown={draw(sampled(0.0, 1.0, 3.0, 10.0, 30.0))}, "
                      f"scale_in_cooldown={draw(sampled(0.0, 1.0, 5.0, 10.0, 60.0))}"
                      f"{window()})")
+        if want["scaler"]:
             components.append(name)
             scalers.append(name)
             how = draw(sampled("now", "at", "at", "twice", "restart", "stopped"))
@@ -413,7 +466,7 @@ def test_presets_agree(name, agree):
     sim = PRESETS[name](seed=3)
     replicas = [0, 4] if NO_JIT else [0, 1, 4, 9]
     result = sim.run_batch(np.array(replicas))
-    scalers = [e for e in sim.entities if type(e).__name__ == "AutoScaler"]
+    scalers = [e for e in sim.entities if isinstance(e, AutoScaler)]  # HPAs too
     agree(sim, result, replicas, scalers)
 
 

@@ -18,7 +18,7 @@ from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, Erro
                                    LatencyEvaluator, QueueDepthScaling, RollingDeployer,
                                    StepScaling, TargetUtilization)
 from fastdeploy.presets import (PRESETS, autoscale_boot, autoscale_spike, canary_bad, canary_good,
-                                preset_path, rolling)
+                                hpa_spike, preset_path, rolling)
 from fastdeploy.scenario import ScenarioError, load, loads
 from fastdeploy.scenario import _parse as parse_module
 from fastdeploy.scenario import _sweep as sweep_module
@@ -88,8 +88,27 @@ def ref_autoscale_boot(seed: int = 0) -> Simulation:
     return ref_autoscale_spike(seed, startup_delay=ExponentialLatency(60))
 
 
+def ref_hpa_spike(seed: int = 0) -> Simulation:
+    from fastdeploy.kubernetes import HorizontalPodAutoscaler, ResourceMetric
+
+    def booting(name):
+        return Server(name, concurrency=4, service_time=ExponentialLatency(0.1),
+                      startup_delay=ExponentialLatency(30))
+
+    lb = LoadBalancer("lb", backends=[Server("server_0", concurrency=4,
+                                             service_time=ExponentialLatency(0.1))],
+                      strategy=RoundRobin())
+    traffic = Source.with_profile(SpikeProfile(baseline_rate=20, spike_rate=100, warmup_s=200,
+                                               spike_duration_s=200), lb, name="traffic")
+    hpa = HorizontalPodAutoscaler("hpa", lb, booting, min_replicas=1, max_replicas=20,
+                                  metrics=[ResourceMetric(0.6)])
+    sim = Simulation(end_time=600, sources=[traffic], entities=[lb, hpa], seed=seed)
+    sim.schedule(hpa.start())
+    return sim
+
+
 REFERENCE = {"autoscale-spike": ref_autoscale_spike, "autoscale-boot": ref_autoscale_boot,
-             "canary-bad": ref_canary_bad,
+             "hpa-spike": ref_hpa_spike, "canary-bad": ref_canary_bad,
              "canary-good": ref_canary_good, "rolling": ref_rolling}
 
 
@@ -125,7 +144,7 @@ def test_toml_preset_equals_python_preset(name):
 
 def test_preset_functions_keep_their_names_and_seeds():
     assert PRESETS == {"autoscale-spike": autoscale_spike, "autoscale-boot": autoscale_boot,
-                       "canary-bad": canary_bad,
+                       "hpa-spike": hpa_spike, "canary-bad": canary_bad,
                        "canary-good": canary_good, "rolling": rolling}
     for name, build in PRESETS.items():
         assert build.__doc__.strip()
@@ -884,7 +903,8 @@ def test_docs_describe_every_key():
     keys |= set(sweep_module.GRID_RANGE_KEYS)
     keys |= {"min_instances", "max_instances", "evaluation_interval", "scale_out_cooldown",
              "scale_in_cooldown", "batch_size", "health_check_interval", "healthy_threshold",
-             "max_failures"}
+             "max_failures", "manifest", "sync_period", "tolerance", "metric_window",
+             "cpu_initialization_period", "initial_readiness_delay"}
     missing = sorted(k for k in keys if f"`{k}`" not in doc)
     assert not missing, missing
     for strategy in parse_module.STRATEGIES:

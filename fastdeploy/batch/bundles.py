@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import autoscaler, canary, fleet, histogram, rolling, server
+from ..rules import autoscaler, canary, fleet, histogram, hpa, rolling, server
 from . import schema as sc
 
 
@@ -33,6 +33,7 @@ class Scenario(NamedTuple):
     # placeholders: numba types them as one function-pointer type, so the kernels are
     # compiled (and cached) once for any policies.
     policy_functions: tuple
+    hpa_sync: object  # rules/hpa.py sync, as a function pointer (hpa.sync_function())
 
 
 class Workspace(NamedTuple):
@@ -66,6 +67,13 @@ class Workspace(NamedTuple):
     policy_memory: np.ndarray  # (scalers, max memory) float64: each NumbaPolicy's memory
     canaries: np.ndarray  # CA: (canaries, canary.FIELDS), rules/canary.py records
     rollings: np.ndarray  # RO: (rollings, rolling.FIELDS), rules/rolling.py records
+    # HorizontalPodAutoscalers (scalers with policy autoscaler.HPA; one row per scaler, a
+    # single row of each table when the scenario has none): rules/hpa.py records, their
+    # recommendation and scale-event tables, and a sync's sample of the backends
+    hpas: np.ndarray  # (scalers, hpa.FIELDS)
+    hpa_recs: np.ndarray  # (scalers, hpa.REC_CAPACITY, hpa.REC_COLUMNS)
+    hpa_events: np.ndarray  # (scalers, hpa.EVENT_CAPACITY, hpa.EVENT_COLUMNS)
+    hpa_samples: np.ndarray  # (servers, hpa.S_COLUMNS)
 
 
 class Outputs(NamedTuple):
@@ -101,6 +109,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
     max_seg = max([3] + [int(n) for n in scenario.sources[:, sc.SRC_POINTS]])
     max_steps = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_NSTEPS]])
     max_memory = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_MEMORY]])
+    has_hpa = bool(np.any(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     # Pending events: a completion per request or probe in service (at most every
     # server's concurrency), an arrival per source, the events scheduled before the run,
     # and a chain or two per component. So the heap cannot overflow.
@@ -134,6 +143,12 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
         policy_memory=np.zeros((n_sc, max_memory), np.float64),
         canaries=np.zeros((n_ca, canary.FIELDS), np.int64),
         rollings=np.zeros((n_ro, rolling.FIELDS), np.int64),
+        hpas=np.zeros((n_sc, hpa.FIELDS), np.int64),
+        hpa_recs=np.zeros((n_sc, hpa.REC_CAPACITY if has_hpa else 1, hpa.REC_COLUMNS),
+                          np.int64),
+        hpa_events=np.zeros((n_sc, hpa.EVENT_CAPACITY if has_hpa else 1,
+                             hpa.EVENT_COLUMNS), np.int64),
+        hpa_samples=np.zeros((servers if has_hpa else 1, hpa.S_COLUMNS), np.int64),
     )
 
 

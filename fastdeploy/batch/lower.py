@@ -21,6 +21,8 @@ from ..deployment.numba_policy import NumbaPolicy, placeholder_kernel_function
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
 from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
+from ..kubernetes.behavior import MAX_PERIOD_SECONDS, MAX_STABILIZATION_SECONDS
+from ..kubernetes.hpa import HorizontalPodAutoscaler
 from ..model.arrival_providers import ConstantArrivalTimeProvider, PoissonArrivalTimeProvider
 from ..model.event_providers import SimpleEventProvider
 from ..model.load_balancer import LoadBalancer
@@ -31,7 +33,7 @@ from ..model.sinks import LatencyTracker, Sink
 from ..model.source import Source
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
-from ..rules import autoscaler, canary, rng, rolling
+from ..rules import autoscaler, canary, hpa, rng, rolling
 from ..rules.timeconv import MAX_SECONDS
 from . import schema as sc
 from .bundles import Scenario
@@ -233,6 +235,45 @@ class _Lowerer:
             _refuse(src, f"its arrival_time_provider {a!r} is not built-in (use "
                          "ConstantArrivalTimeProvider or PoissonArrivalTimeProvider)")
 
+    def hpa_params(self, a) -> tuple[int, int, int]:
+        """A HorizontalPodAutoscaler's parameters in rules/autoscaler.py's layout, then
+        rules/hpa.py's (``param_values``: every number a path, what is structure hidden);
+        returns the offset and the slots of its sync period and metric window."""
+        pt = self.pt
+        n = a.name
+        off = pt.add(f"{n}.min_replicas", a.min_replicas, integer=True, minimum=1)
+        pt.add(f"{n}.max_replicas", a.max_replicas, integer=True, minimum=1,
+               maximum=MAX_INSTANCES)
+        sync = pt.add(f"{n}.sync_period", a.sync_period, minimum=hpa.MIN_SYNC_PERIOD,
+                      maximum=MAX_SECONDS, max_open=True)
+        pt.hidden(0.0)  # no cooldowns
+        pt.hidden(0.0)
+        window = pt.add(f"{n}.metric_window", a.metric_window, **SECONDS)
+        pt.require(f"{n}: min_replicas must be <= max_replicas",
+                   lambda P, o=off: P[:, o + autoscaler.P_MIN] <= P[:, o + autoscaler.P_MAX])
+        kinds = [m.code()[0] for m in a.metrics]
+        for path, value in a.param_values():
+            if not path:
+                pt.hidden(value)
+                continue
+            last = path.rsplit(".", 1)[-1]
+            if path.startswith("metrics."):
+                k = int(path.split(".")[1])
+                limits = (dict(minimum=0.005, maximum=100.0) if kinds[k] == hpa.CPU
+                          else dict(minimum=0.001))
+            elif last == "stabilization_window":
+                limits = dict(minimum=0.0, maximum=MAX_STABILIZATION_SECONDS)
+            elif last == "value":
+                limits = dict(integer=True, minimum=1, maximum=2**31 - 1)
+            elif last == "period":
+                limits = dict(minimum=0.0, min_open=True, maximum=MAX_PERIOD_SECONDS)
+            elif last == "tolerance":
+                limits = dict(minimum=0.0)
+            else:
+                limits = SECONDS
+            pt.add(f"{n}.{path}", value, **limits)
+        return off, sync, window
+
     # -- the whole scenario --------------------------------------------------------------------
     def lower(self) -> BatchModel:
         comps = discover(self.sources, self.entities)
@@ -244,13 +285,14 @@ class _Lowerer:
         comps = [c for c in comps if type(c) not in (Sink, LatencyTracker)]
         for c in comps:
             if type(c) not in (Source, Server, LoadBalancer, AutoScaler, CanaryDeployer,
-                               RollingDeployer):
+                               RollingDeployer, HorizontalPodAutoscaler):
                 _refuse(c, "it is not a built-in component")
         for s in sources:
             self.source(s)
         servers = [c for c in comps if type(c) is Server]
         lbs = [c for c in comps if type(c) is LoadBalancer]
-        scalers = [c for c in comps if type(c) is AutoScaler]
+        # HorizontalPodAutoscalers are scalers with their own rules (policy autoscaler.HPA).
+        scalers = [c for c in comps if type(c) in (AutoScaler, HorizontalPodAutoscaler)]
         canaries = [c for c in comps if type(c) is CanaryDeployer]
         rollings = [c for c in comps if type(c) is RollingDeployer]
         server_index = {id(s): i for i, s in enumerate(servers)}
@@ -322,6 +364,12 @@ class _Lowerer:
             n = a.name
             row = SCS[i]
             row[sc.SCS_LB] = lb_of(a)
+            if type(a) is HorizontalPodAutoscaler:
+                row[sc.SCS_POLICY] = autoscaler.HPA
+                row[sc.SCS_POFF], interval_slot, window_slot = self.hpa_params(a)
+                window_slots.append(window_slot)
+                scaler_slots.append(interval_slot)
+                continue
             # The parameters in rules/autoscaler.py's layout (PARAM_NAMES, then the policy's).
             limits = dict(min_instances=dict(integer=True, minimum=0),
                           max_instances=dict(integer=True, minimum=1, maximum=MAX_INSTANCES),
@@ -471,7 +519,7 @@ class _Lowerer:
         columns = []
         counters = {"lb": 0, "scaler": 0, "canary": 0, "rolling": 0}
         kinds = {LoadBalancer: "lb", AutoScaler: "scaler", CanaryDeployer: "canary",
-                 RollingDeployer: "rolling"}
+                 RollingDeployer: "rolling", HorizontalPodAutoscaler: "scaler"}
         for c in comps:
             k = kinds.get(type(c))
             if k is not None:
@@ -489,7 +537,9 @@ class _Lowerer:
             placeholder_kernel_function()] * (sc.MAX_POLICY_FUNCTIONS - len(functions)))
         scenario = Scenario(templates=TPL, sources=SRC, stream_ids=SID, lb_init=LB_INIT,
                             scaler_init=SCS, canary_init=CAS, rolling_init=ROS,
-                            init_events=INIT_EV, policy_functions=policy_functions)
+                            init_events=INIT_EV, policy_functions=policy_functions,
+                            hpa_sync=hpa.sync_function(any(
+                                type(a) is HorizontalPodAutoscaler for a in scalers)))
         return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns,
                           [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)),

@@ -13,7 +13,8 @@ from pathlib import Path
 from ..core.simulation import Simulation
 
 PRESET_DIR = Path(__file__).resolve().parent
-NAMES = ("autoscale-spike", "autoscale-boot", "canary-bad", "canary-good", "rolling")
+NAMES = ("autoscale-spike", "autoscale-boot", "hpa-spike", "canary-bad", "canary-good",
+         "rolling")
 
 
 def preset_path(name: str) -> Path:
@@ -41,6 +42,11 @@ def autoscale_boot(seed: int = 0) -> Simulation:
     return preset_scenario("autoscale-boot").build(seed)
 
 
+def hpa_spike(seed: int = 0) -> Simulation:
+    """autoscale-spike under a Kubernetes HPA (defaults, 60 % CPU), booting Exponential(30 s)."""
+    return preset_scenario("hpa-spike").build(seed)
+
+
 def canary_bad(seed: int = 0) -> Simulation:
     """Canary whose new servers fail 5% of requests (baseline 1%): detection power."""
     return preset_scenario("canary-bad").build(seed)
@@ -59,6 +65,7 @@ def rolling(seed: int = 0) -> Simulation:
 PRESETS = {
     "autoscale-spike": autoscale_spike,
     "autoscale-boot": autoscale_boot,
+    "hpa-spike": hpa_spike,
     "canary-bad": canary_bad,
     "canary-good": canary_good,
     "rolling": rolling,

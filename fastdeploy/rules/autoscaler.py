@@ -35,6 +35,7 @@ TARGET = 0  # target, tolerance
 STEP = 1  # steps as (threshold, adjustment) pairs, given to the rule sorted
 QUEUE_DEPTH = 2  # scale_out_threshold, scale_in_threshold
 FUNCTION = 3  # a NumbaPolicy: its function's own parameters
+HPA = 4  # a HorizontalPodAutoscaler: its own rules (rules/hpa.py) and parameters
 
 # -- what a NumbaPolicy's function observes (float64 record) -------------------------------
 # Time (s), backend count, min and max instances, the backends' mean utilization, their

@@ -8,6 +8,7 @@ import re
 from ..core.simulation import Simulation
 from ..core.temporal import MAX_SECONDS
 from ..deployment import AutoScaler, CanaryDeployer, RollingDeployer
+from ..kubernetes.hpa import HorizontalPodAutoscaler
 from ..model.load_balancer import LoadBalancer
 from ..model.server import Server
 from ..model.source import Source
@@ -15,7 +16,8 @@ from ._parse import STRATEGIES, Call, ComponentPlan, Field, Plan, ServerConfig
 from ._reader import Context
 
 _LEAD = re.compile(r"^(\w+)(\[\d+\])?")
-COMPONENTS = {"autoscaler": AutoScaler, "canary": CanaryDeployer, "rolling": RollingDeployer}
+COMPONENTS = {"autoscaler": AutoScaler, "canary": CanaryDeployer, "rolling": RollingDeployer,
+              "hpa": HorizontalPodAutoscaler}
 
 
 def blame(exc: Exception, args: dict[str, Field], default: str) -> str:
@@ -115,7 +117,7 @@ def build(plan: Plan, ctx: Context, seed: int | None = None) -> Simulation:
     # start()/deploy() read the clock the Simulation gives its entities: events after it.
     for p, c in zip(plan.components, components):
         at = None if p.at is None else p.at.value
-        sim.schedule(c.start(at=at) if p.kind == "autoscaler" else c.deploy(at=at))
+        sim.schedule(c.start(at=at) if p.kind in ("autoscaler", "hpa") else c.deploy(at=at))
     return sim
 
 
@@ -147,6 +149,9 @@ def component(ctx: Context, p: ComponentPlan, lb: LoadBalancer):
         if isinstance(v, Call):
             values[k] = make(ctx, v)
             fields[k] = Field(None, v.key)
+        elif k == "manifest":  # its fields were checked when the file was read
+            values.update(v.value[1])
+            fields.update({a: v for a in v.value[1]})
         elif k == "stages":
             values[k] = [make(ctx, c) for c in v.value]
             fields[k] = v

@@ -21,7 +21,7 @@ from . import _reader as r
 from ._reader import Context, Table, describe, hint
 
 TOP_KEYS = ("name", "description", "simulation", "templates", "servers", "load_balancers",
-            "sources", "autoscalers", "canaries", "rolling", "sweep", "tune")
+            "sources", "autoscalers", "canaries", "rolling", "hpas", "sweep", "tune")
 SIMULATION_KEYS = ("start_time", "end_time", "duration", "seed")
 SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate",
                  "startup_delay", "termination_grace")
@@ -420,7 +420,7 @@ class Parser:
     def component_list(self, key: str, kind: str, numeric: dict, at_key: str) -> list:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
-                 "rolling": ()}[kind]
+                 "rolling": (), "hpa": ("manifest",)}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
                                             *numeric, at_key))
@@ -437,6 +437,12 @@ class Parser:
             for k, check in numeric.items():
                 if t.has(k):
                     args[k] = Field(t.take(k, check), t.key(k))
+            if t.has("manifest"):
+                args["manifest"] = self.manifest(t)
+            elif kind == "hpa":
+                raise self.error(path, "missing manifest (a path to an autoscaling/v2 "
+                                       "HorizontalPodAutoscaler YAML file, or the manifest "
+                                       "as a table)")
             if t.has("policy"):
                 args["policy"] = read_call(self.ctx, t.key("policy"), t.take("policy"),
                                            POLICIES)
@@ -458,6 +464,30 @@ class Parser:
             at = Field(t.take(at_key, r.seconds), t.key(at_key)) if t.has(at_key) else None
             plans.append(ComponentPlan(kind, name, nkey, lb, template, tkey, args, at))
         return plans
+
+    def manifest(self, t: Table) -> Field:
+        """An HPA's manifest (a YAML file path, relative to the scenario file, or a
+        table), read and checked: a Field of the HorizontalPodAutoscaler's arguments and
+        metadata.name."""
+        import os
+
+        from ..kubernetes.manifest import ManifestError, parse, read
+
+        key = t.key("manifest")
+        value = t.take("manifest")
+        if isinstance(value, str):
+            base = os.path.dirname(self.ctx.file) if os.path.isfile(self.ctx.file) else ""
+            source = value if os.path.isabs(value) else os.path.join(base, value)
+            if not source.endswith((".yaml", ".yml")):
+                raise self.error(key, f"expected a .yaml or .yml file, got {value!r}")
+        elif isinstance(value, dict):
+            source = value
+        else:
+            raise self.error(key, f"expected a file path or a table, got {describe(value)}")
+        try:
+            return Field(parse(read(source)), key)
+        except ManifestError as e:
+            raise self.error(key, str(e)) from None
 
     # -- everything ---------------------------------------------------------------------------
     def parse(self) -> Plan:
@@ -490,7 +520,11 @@ class Parser:
                                   "deploy_at")
             + self.component_list("rolling", "rolling", {
                 "batch_size": r.integer, "health_check_interval": r.seconds,
-                "healthy_threshold": r.integer, "max_failures": r.integer}, "deploy_at"))
+                "healthy_threshold": r.integer, "max_failures": r.integer}, "deploy_at")
+            + self.component_list("hpas", "hpa", {
+                "sync_period": r.seconds, "tolerance": r.number, "metric_window": r.seconds,
+                "cpu_initialization_period": r.seconds,
+                "initial_readiness_delay": r.seconds}, "start_at"))
         sweep = top.take("sweep", r.table, None)
         tune = top.take("tune", r.table, None)
         return Plan(name, description, simulation, dict(self.templates),

@@ -108,10 +108,12 @@ def model_fingerprint(model: BatchModel) -> str:
     """A hash of everything the kernels read from a lowered scenario."""
     h = hashlib.sha256()
     for name, value in model.scenario._asdict().items():
-        if name == "policy_functions":
-            # NumbaPolicy functions by name; their parameters are in the table below.
+        if name in ("policy_functions", "hpa_sync"):
+            # NumbaPolicy functions (and the HPA's sync, or its placeholder) by name;
+            # their parameters are in the table below.
+            funcs = value if name == "policy_functions" else (value,)
             names = [f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', repr(f))}"
-                     for f in value]
+                     for f in funcs]
             h.update(repr(names).encode())
             continue
         arr = np.ascontiguousarray(value)

@@ -8,6 +8,7 @@ from ..schema import (EV_ACTION, EV_FROM, EV_SCALE_IN, EV_SCALE_OUT, EV_SCALER, 
                       EV_TO, G_NSCALE, LB_RECEIVED, LIVE_CHAIN, RB_SC, SCALER_EVAL,
                       SCS_FUNCTION, SCS_LB, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SCS_TPL, SV_LB)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row, list_remove
+from .hpa import hpa_decide, hpa_scale_in
 from .servers import boot, new_server
 
 
@@ -68,8 +69,19 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
     lb = sn.scaler_init[sc, SCS_LB]
     row = lb_row(w, lb)
     current = w.list_len[row]
-    desired = observed_desired(w, sn, P, sc, now)
-    action, n = rules.plan(st, prm, current, desired, now)
+    is_hpa = sn.scaler_init[sc, SCS_POLICY] == rules.HPA
+    if is_hpa:
+        change = hpa_decide(w, sn, P, sc, current, now)
+        action = rules.NO_ACTION
+        n = change
+        if change > 0:
+            action = rules.SCALE_OUT
+        elif change < 0:
+            action = rules.SCALE_IN
+            n = -change
+    else:
+        desired = observed_desired(w, sn, P, sc, now)
+        action, n = rules.plan(st, prm, current, desired, now)
     if action == rules.SCALE_OUT:
         mrow = w.bases[RB_SC] + sc
         for _ in range(n):
@@ -84,7 +96,13 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
         record_scaling(w, events, sc, action, current, current + n, now)
         rules.scaled(st, action, n, now)
     elif action == rules.SCALE_IN:
-        scale_in(w, sn, events, sc, lb, current, n, now)
+        if is_hpa:
+            k = hpa_scale_in(w, sn, sc, lb, current, n, now)
+            if k > 0:
+                record_scaling(w, events, sc, action, current, current - k, now)
+                rules.scaled(st, action, k, now)
+        else:
+            scale_in(w, sn, events, sc, lb, current, n, now)
     heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), SCALER_EVAL, sc,
                    LIVE_CHAIN)
 

@@ -3,7 +3,7 @@ samples and its output rows."""
 
 import numpy as np
 
-from ...rules import autoscaler, canary, fleet, histogram, rng, rolling
+from ...rules import autoscaler, canary, fleet, histogram, hpa, rng, rolling
 from ...rules import server as srv
 from ...rules.timeconv import seconds_to_ns
 from .. import heap
@@ -11,7 +11,8 @@ from ..compile import kernel
 from ..schema import (CA_ROWS, DO_END, DO_STATUS, G_COMPLETED, G_COST_NS, G_CREATED, G_EVENTS,
                       G_INSTANCES, G_LAT_MAX, G_LAT_MIN, G_NSCALE, G_NSERVERS, G_REJECTED,
                       IE_KIND, IE_PAYLOAD, IE_TARGET, IE_TIME, LBS_ADDED, LBS_BACKENDS, LBS_PAIRS,
-                      LBS_REMOVED, LBS_STRATEGY, LB_ADDED, LB_PICK_STALE, LB_REMOVED, LB_ROWS,
+                      LBS_REMOVED, LBS_STRATEGY, LB_ADDED, LB_RECEIVED, LB_PICK_STALE,
+                      LB_REMOVED, LB_ROWS,
                       LC_BOOTING_NS, LC_DROPPED, LC_READY_MEAN, LC_UNDER_NS, RB_KSTART,
                       SCS_LB, TS_BOOTING, TS_READY,
                       LB_STATS, LB_STAT_FIRST, LB_STRATEGY, LR_WEIGHTS, ND_NEXT, OG_EVENTS,
@@ -148,6 +149,8 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
                              w.list_len[lb_row(w, sn.scaler_init[i, SCS_LB])], start_ns)
         if sn.scaler_init[i, SCS_POLICY] == autoscaler.STEP:
             sort_steps(w, sn, P, i)
+        elif sn.scaler_init[i, SCS_POLICY] == autoscaler.HPA:
+            hpa.begin_run(w.hpas[i], w.lbs[sn.scaler_init[i, SCS_LB], LB_RECEIVED], start_ns)
     for i in range(n_ca):
         canary.reset(w.canaries[i])
     for i in range(n_ro):
