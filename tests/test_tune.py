@@ -482,3 +482,15 @@ def test_tune_plot_command_reads_the_output_directory(tmp_path):
     status, _, err = run_cli("plot", str(tmp_path), "--kind", "tune-history",
                              "-o", str(tmp_path / "x.png"))
     assert status == 2 and "not the output of a finished tune" in err
+
+
+@pytest.mark.parametrize("name", ["tune-autoscale-spike.toml", "tune-hpa-spike.toml"])
+def test_the_example_tune_files_load_with_their_space(name):
+    from pathlib import Path
+
+    from fastdeploy.scenario import load
+
+    scenario = load(Path(__file__).resolve().parent.parent / "examples" / name)
+    params = scenario.build(0).batch_parameters()
+    assert scenario.tune is not None
+    assert set(scenario.tune["space"]) <= set(params)
