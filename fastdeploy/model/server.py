@@ -99,16 +99,17 @@ class Server(Entity):
         self._ever_costed = False
         # The history of its in-service and queued integrals while a controller averages
         # them (rules/server.py): a ring that grows before it would overflow.
-        self._hist = np.zeros((16, rules.H_COLUMNS), np.int64)
+        # (One server's ring as the rules take it: index 0 of a 3-D array.)
+        self._hist = np.zeros((1, 16, rules.H_COLUMNS), np.int64)
 
     def _room(self) -> np.ndarray:
         """The history ring, grown first when the next row would not fit."""
         st = self._state
         if self._clock.run.fleet[WINDOW_NS] > 0 and rules.history_full(st, self._hist):
-            cap = self._hist.shape[0]
+            cap = self._hist.shape[1]
             order = (int(st[rules.H_HEAD]) + np.arange(int(st[rules.H_LEN]))) % cap
-            grown = np.zeros((2 * cap, rules.H_COLUMNS), np.int64)
-            grown[:order.size] = self._hist[order]
+            grown = np.zeros((1, 2 * cap, rules.H_COLUMNS), np.int64)
+            grown[0, :order.size] = self._hist[0, order]
             self._hist = grown
             st[rules.H_HEAD] = 0
         return self._hist
@@ -116,7 +117,7 @@ class Server(Entity):
     def observed(self, now_ns: int, window_ns: int) -> tuple[float, float, float]:
         """(utilization, queue depth, in service) as a controller with a metric window
         of window_ns sees them at now_ns (window 0: the values now)."""
-        u, d, b = rules.observe(self._state, self._hist, now_ns, window_ns)
+        u, d, b = rules.observe(self._state, self._hist, 0, now_ns, window_ns)
         return float(u), float(d), float(b)
 
     def _grace_ns(self) -> int:
@@ -263,7 +264,7 @@ class Server(Entity):
 
     def _accept(self, ctx, item, now_ns):
         is_request = not isinstance(item, Probe)
-        action = rules.arrive(self._state, self._clock.run.fleet, self._room(), is_request,
+        action = rules.arrive(self._state, self._clock.run.fleet, self._room(), 0, is_request,
                               now_ns)
         if action == rules.START:
             self._start(item, now_ns)
@@ -302,7 +303,7 @@ class Server(Entity):
         if ctx["drops"] != self._state[rules.DROPS]:
             return []  # dropped when its server's termination grace ended
         is_request = isinstance(item, Event)
-        rules.finished(self._state, self._clock.run.fleet, self._room(), is_request,
+        rules.finished(self._state, self._clock.run.fleet, self._room(), 0, is_request,
                        ctx["service_ns"], now_ns - ctx["arrived_ns"], int(failed), now_ns)
         out: list[Event] = []
         if is_request:
@@ -318,7 +319,7 @@ class Server(Entity):
     def _start_queued(self, now_ns: int) -> None:
         """Free slots are used at once: the head of the queue starts now."""
         q = self._queue
-        while q and rules.start_next(self._state, self._clock.run.fleet, self._room(),
+        while q and rules.start_next(self._state, self._clock.run.fleet, self._room(), 0,
                                      not isinstance(q[0][0], Probe), now_ns):
             nxt, arrived = q.popleft()
             self._start(nxt, now_ns, arrived)
@@ -359,7 +360,7 @@ class Server(Entity):
         return []
 
     def _grace_ended(self, removal: int, now_ns: int):
-        if rules.grace_ended(self._state, self._clock.run.fleet, self._room(), removal,
+        if rules.grace_ended(self._state, self._clock.run.fleet, self._room(), 0, removal,
                              now_ns):
             # Queued items are dropped with the instance; those in service were voided
             # (their completions see a new drop count). Probes get no answer.

@@ -43,7 +43,7 @@ def observed_desired(w, sn, P, sc, now):
     util = 0.0
     for i in range(current):
         b = LS[row, i]
-        u, d, n = srv.observe(SV[b], w.history[b], now, window)
+        u, d, n = srv.observe(SV[b], w.history, b, now, window)
         util += u
         depth += d
         busy += n

@@ -25,7 +25,7 @@ def hpa_decide(w, sn, P, sc, current, now):
     samples = w.hpa_samples
     for i in range(current):
         b = w.lists[row, i]
-        _, depth, busy = srv.observe(SV[b], w.history[b], now, window)
+        _, depth, busy = srv.observe(SV[b], w.history, b, now, window)
         rules.sample(samples[i], busy, depth, SV[b, srv.CONCURRENCY], SV[b, srv.READY],
                      SV[b, srv.BORN_NS], SV[b, srv.BOOT_NS], start, now, window, q)
     return sn.hpa_sync(w.scalers[sc], w.hpas[sc], prm, samples, w.hpa_recs[sc],
