@@ -41,6 +41,19 @@ def interval(name: str, value) -> float:
     return validate.seconds(name, value, allow_zero=False)
 
 
+def instance_bounds(low_name: str, low, high_name: str, high, *, low_minimum: int,
+                    maximum: int) -> tuple[int, int]:
+    """A controller's (fewest, most) instances, checked: integers, the most at least 1
+    and at most ``maximum`` (a bound that keeps a typo, or a fuzzer, from building a
+    billion servers), the fewest at least ``low_minimum`` and not above the most."""
+    lo = validate.integer(low_name, low, minimum=low_minimum)
+    hi = validate.integer(high_name, high, minimum=1, maximum=maximum)
+    if lo > hi:
+        raise ValueError(f"{low_name} must be <= {high_name}, got {low_name}={low!r} > "
+                         f"{high_name}={high!r}")
+    return lo, hi
+
+
 def end_time_seconds(ns: int):
     return None if ns < 0 else Instant(ns).to_seconds()
 

@@ -12,7 +12,7 @@ from ..core.entity import Entity
 from ..core.event import Event
 from ..core.temporal import Instant
 from ..rules import autoscaler as rules
-from ._common import check_fleet, event_at, interval, make_instance
+from ._common import check_fleet, event_at, instance_bounds, interval, make_instance
 from .numba_policy import NumbaPolicy, observation
 from .policies import ScalingPolicy, TargetUtilization
 from .stats import AutoScalerStats, ScalingEvent
@@ -77,13 +77,9 @@ class AutoScaler(Entity):
         if not isinstance(self.policy, ScalingPolicy):
             raise TypeError(f"policy must have evaluate(backends, current_count, "
                             f"min_instances, max_instances), got {policy!r}")
-        self.min_instances = validate.integer("min_instances", min_instances, minimum=0)
-        # A bound keeps a typo (or a fuzzer) from building a billion servers.
-        self.max_instances = validate.integer("max_instances", max_instances, minimum=1,
-                                              maximum=MAX_INSTANCES)
-        if self.min_instances > self.max_instances:
-            raise ValueError(f"min_instances must be <= max_instances, got "
-                             f"min_instances={min_instances!r} > max_instances={max_instances!r}")
+        self.min_instances, self.max_instances = instance_bounds(
+            "min_instances", min_instances, "max_instances", max_instances, low_minimum=0,
+            maximum=MAX_INSTANCES)
         self.evaluation_interval = interval("evaluation_interval", evaluation_interval)
         self.scale_out_cooldown = validate.seconds("scale_out_cooldown", scale_out_cooldown)
         self.scale_in_cooldown = validate.seconds("scale_in_cooldown", scale_in_cooldown)

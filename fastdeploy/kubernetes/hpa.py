@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core import validate
 from ..core.entity import Entity
-from ..deployment._common import check_fleet, interval
+from ..deployment._common import check_fleet, instance_bounds, interval
 from ..deployment.autoscaler import MAX_INSTANCES, AutoScaler
 from ..rules import autoscaler as scaler_rules
 from ..rules import fleet as fleet_rules
@@ -130,12 +130,9 @@ class HorizontalPodAutoscaler(AutoScaler):
                  initial_readiness_delay: float = 30.0):
         Entity.__init__(self, name)
         self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
-        self.min_replicas = validate.integer("min_replicas", min_replicas, minimum=1)
-        self.max_replicas = validate.integer("max_replicas", max_replicas, minimum=1,
-                                             maximum=MAX_INSTANCES)
-        if self.min_replicas > self.max_replicas:
-            raise ValueError(f"min_replicas must be <= max_replicas, got min_replicas="
-                             f"{min_replicas!r} > max_replicas={max_replicas!r}")
+        self.min_replicas, self.max_replicas = instance_bounds(
+            "min_replicas", min_replicas, "max_replicas", max_replicas, low_minimum=1,
+            maximum=MAX_INSTANCES)
         if metrics is None:
             metrics = [ResourceMetric(0.8)]
         if isinstance(metrics, METRIC_TYPES):
