@@ -19,13 +19,11 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from statistics import median
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_batch import child  # noqa: E402
-
-from fastdeploy.presets import PRESETS  # noqa: E402
+from bench_lifecycle import throughput as preset_throughput  # noqa: E402
 
 
 VARIANTS = {"autoscale-spike": ("autoscale-spike", {}),
@@ -37,12 +35,7 @@ VARIANTS = {"autoscale-spike": ("autoscale-spike", {}),
 
 def throughput(variant: str, replicas: int) -> float:
     name, params = VARIANTS[variant]
-    sim = PRESETS[name](0)
-    rows = {k: [v] * replicas for k, v in params.items()}
-    t = time.perf_counter()
-    r = sim.run_batch(replicas, threads=1, params=rows or None)
-    wall = time.perf_counter() - t
-    return sum(r.table.column("requests_created").to_pylist()) / wall
+    return preset_throughput(name, replicas, params)
 
 
 def main(argv=None) -> int:
