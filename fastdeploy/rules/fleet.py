@@ -52,7 +52,8 @@ def ready_changed(fl, delta, now):
 
 
 @njit_inline
-def booting_changed(fl, delta, now):
+def booting_changed(fl, delta):
+    """Instances booting (a count the time series sample, not integrated)."""
     fl[BOOTING] += delta
 
 

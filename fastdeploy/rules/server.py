@@ -271,7 +271,7 @@ def became_ready(st, fl, now):
     st[READY] = 1
     if st[COST_SINCE] >= 0:
         st[BOOT_NS] += now - st[COST_SINCE]
-        fleet.booting_changed(fl, -1, now)
+        fleet.booting_changed(fl, -1)
     if st[MEMBER] == 1:
         fleet.ready_changed(fl, 1, now)
 
@@ -289,7 +289,7 @@ def added(st, fl, now):
     if st[COST_SINCE] < 0:
         st[COST_SINCE] = now
         if st[READY] == 0:
-            fleet.booting_changed(fl, 1, now)
+            fleet.booting_changed(fl, 1)
         return True
     return False
 
@@ -346,7 +346,7 @@ def retire_if_drained(st, fl, now):
         st[COST_NS] += now - st[COST_SINCE]
         if st[READY] == 0:
             st[BOOT_NS] += now - st[COST_SINCE]
-            fleet.booting_changed(fl, -1, now)
+            fleet.booting_changed(fl, -1)
         st[COST_SINCE] = -1
         return True
     return False
