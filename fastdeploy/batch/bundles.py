@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import autoscaler, canary, fleet, histogram, hpa, rolling, server
+from ..rules import autoscaler, canary, fleet, histogram, hpa, measure, rolling, server
 from . import schema as sc
 
 
@@ -74,6 +74,11 @@ class Workspace(NamedTuple):
     hpa_recs: np.ndarray  # (scalers, hpa.REC_CAPACITY, hpa.REC_COLUMNS)
     hpa_events: np.ndarray  # (scalers, hpa.EVENT_CAPACITY, hpa.EVENT_COLUMNS)
     hpa_samples: np.ndarray  # (servers, hpa.S_COLUMNS)
+    # measured groups (schema MEASURE_GROUPS per deployer; one row when none):
+    # rules/measure.py records, their windows' histograms, and a window's measurements
+    measures: np.ndarray  # (groups, measure.FIELDS)
+    measure_hist: np.ndarray  # (groups, histogram.N_BUCKETS)
+    window: np.ndarray  # (MEASURE_GROUPS, measure.M_FIELDS) float64
 
 
 class Outputs(NamedTuple):
@@ -109,6 +114,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
     max_seg = max([3] + [int(n) for n in scenario.sources[:, sc.SRC_POINTS]])
     max_steps = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_NSTEPS]])
     max_memory = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_MEMORY]])
+    n_groups = sc.MEASURE_GROUPS * (n_ca + n_ro)
     has_hpa = bool(np.any(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     # Pending events: a completion per request or probe in service (at most every
     # server's concurrency), an arrival per source, the events scheduled before the run,
@@ -149,6 +155,9 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
         hpa_events=np.zeros((n_sc, hpa.EVENT_CAPACITY if has_hpa else 1,
                              hpa.EVENT_COLUMNS), np.int64),
         hpa_samples=np.zeros((servers if has_hpa else 1, hpa.S_COLUMNS), np.int64),
+        measures=np.zeros((max(1, n_groups), measure.FIELDS), np.int64),
+        measure_hist=np.zeros((max(1, n_groups), histogram.N_BUCKETS), np.int64),
+        window=np.zeros((sc.MEASURE_GROUPS, measure.M_FIELDS), np.float64),
     )
 
 

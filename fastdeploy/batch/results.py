@@ -59,6 +59,13 @@ def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
             cols[f"{col.name}.status"] = pa.array(status.tolist(), type=pa.string())
             end = rows[:, sc.DO_END]
             cols[f"{col.name}.end_time"] = pa.array(end / 1e9, mask=end < 0)
+            outcome = np.asarray(sc.OUTCOME_NAMES, dtype=object)[rows[:, sc.DO_STATUS]]
+            cols[f"{col.name}.outcome"] = pa.array(outcome.tolist(), type=pa.string())
+            cols[f"{col.name}.time_to_decision"] = pa.array(
+                (end - rows[:, sc.DO_START]) / 1e9, mask=end < 0)
+            cols[f"{col.name}.max_weight"] = pa.array(rows[:, sc.DO_MAX_WEIGHT] / 1e4)
+            cols[f"{col.name}.requests_new"] = pa.array(rows[:, sc.DO_REQUESTS_NEW].copy())
+            cols[f"{col.name}.exposure"] = pa.array(rows[:, sc.DO_EXPOSURE].copy())
     return pa.table(cols)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import deployer
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
-                       accepts_deploy, finished, reset, started)
+                       accepts_deploy, finished, reset, started, weight_reached)
 from .exact import ceil_exact
 from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
@@ -59,7 +59,7 @@ def judge(canary_value, baseline_value, limit, multiplier):
 # The record: the deployer lifecycle's head (rules/deployer.py), then the canary's own.
 (STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
  STAGES_COMPLETED, EVALUATIONS_PERFORMED, EVALUATIONS_PASSED, EVALUATIONS_FAILED) = range(
-    deployer.OWN_FIRST)
+    deployer.STATS_FIRST + deployer.N_STATS)
 (DEPLOYMENT, STAGE, STAGE_START_NS, MADE, BASE_COMPLETED, BASE_REJECTED, BASE_FAILURES,
  BASE_LATENCY_NS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 8)
 FIELDS = deployer.OWN_FIRST + 8
@@ -81,9 +81,9 @@ G_COMPLETED, G_REJECTED, G_FAILURES, G_LATENCY_NS = range(4)
 
 
 @njit
-def begin(st, baseline):
-    """A new deployment starts, remembering the baseline group's counters now."""
-    started(st)
+def begin(st, baseline, now):
+    """A new deployment starts at now, remembering the baseline group's counters."""
+    started(st, now)
     st[DEPLOYMENT] += 1
     st[BASE_COMPLETED] = baseline[G_COMPLETED]
     st[BASE_REJECTED] = baseline[G_REJECTED]
@@ -98,9 +98,10 @@ def stage_fraction(prm, k):
 
 
 @njit
-def stage_started(st, k, now):
+def stage_started(st, prm, k, now):
     st[STAGE] = k
     st[STAGE_START_NS] = now
+    weight_reached(st, stage_fraction(prm, k))
 
 
 @njit
@@ -157,6 +158,8 @@ def evaluated(st, prm, n_stages, healthy, now):
     if k + 1 < n_stages:
         return NEXT_STAGE
     st[STAGE] = n_stages
+    # Promotion: the new version takes all the traffic.
+    weight_reached(st, 1.0)
     return PROMOTE
 
 

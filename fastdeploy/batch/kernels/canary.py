@@ -1,14 +1,23 @@
 """CanaryDeployer in the kernels: the actions of rules/canary.py's state machine."""
 
+import numpy as np
+
 from ...rules import canary as rules
+from ...rules import measure
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES, CAS_POFF,
                       CAS_TPL, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
-                      RB_CA, SV_LB)
+                      MEASURE_GROUPS, RB_CA, SV_LB, SV_MEASURE)
 from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
 from .servers import boot, new_server
+
+# What measure_rows does (numpy integers: see batch/schema.py on literals).
+BEGIN, CLOSE, DECIDED = np.int64(0), np.int64(1), np.int64(2)
+# The CanaryDeployer's windows are informational (last_window): a window with one
+# request has data.
+ONE_SAMPLE = np.int64(1)
 
 
 @kernel
@@ -25,6 +34,21 @@ def group_counts(w, row, out):
 
 
 @kernel
+def measure_rows(w, first, now, action):
+    """The deployer's measured groups (rows first, first + 1 of Workspace.measures):
+    BEGIN a deployment, CLOSE their windows (into Workspace.window) or DECIDED."""
+    for g in range(MEASURE_GROUPS):
+        m = first + g
+        if action == BEGIN:
+            measure.begin(w.measures[m], w.measure_hist[m], now)
+        elif action == CLOSE:
+            measure.close_window(w.measures[m], w.measure_hist[m], ONE_SAMPLE, now,
+                                 w.window[g])
+        else:
+            measure.decided(w.measures[m])
+
+
+@kernel
 def grow_group(w, sn, P, ca, size, now):
     """New-version servers join the group (and the load balancer) until it has size."""
     grow = w.bases[RB_CA] + CA_ROWS * ca + CR_GROUP
@@ -34,6 +58,7 @@ def grow_group(w, sn, P, ca, size, now):
         s = new_server(w, sn, P, tpl)
         if s < 0:
             return
+        w.servers[s, SV_MEASURE] = MEASURE_GROUPS * ca + measure.NEW
         boot(w, sn, P, s, tpl, rules.next_instance(w.canaries[ca]), now)
         lb_add(w, sn, sn.canary_init[ca, CAS_LB], s, UNIT_WEIGHT, now)
         w.lists[grow, LN[grow]] = s
@@ -49,7 +74,7 @@ def start_stage(w, sn, P, ca, k, now):
                now)
     set_split(w, sn.canary_init[ca, CAS_LB], base + CR_GROUP, fraction)
     st = w.canaries[ca]
-    rules.stage_started(st, k, now)
+    rules.stage_started(st, prm, k, now)
     heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
                    st[rules.DEPLOYMENT])
 
@@ -67,9 +92,11 @@ def handle_canary_deploy(w, sn, P, ca, now):
     n = LN[row]
     for i in range(n):
         LS[base + CR_BASELINE, i] = LS[row, i]
+        w.servers[LS[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
     LN[base + CR_BASELINE] = n
     group_counts(w, base + CR_BASELINE, baseline)
-    rules.begin(w.canaries[ca], baseline)
+    rules.begin(w.canaries[ca], baseline, now)
+    measure_rows(w, MEASURE_GROUPS * ca, now, BEGIN)
     LN[base + CR_GROUP] = 0
     start_stage(w, sn, P, ca, rules.FIRST_STAGE, now)
 
@@ -92,6 +119,7 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
     prm = P[init[CAS_POFF]:]
     lb = init[CAS_LB]
     base = w.bases[RB_CA] + CA_ROWS * ca
+    measure_rows(w, MEASURE_GROUPS * ca, now, CLOSE)
     canary = w.group_counts[GC_CANARY]
     baseline = w.group_counts[GC_BASELINE]
     group_counts(w, base + CR_GROUP, canary)
@@ -102,6 +130,7 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_GROUP, now)
         rules.finished(st, rules.ROLLED_BACK, now)
+        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
     elif action == rules.EVALUATE_AGAIN:
         heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
                        deployment)
@@ -112,3 +141,4 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_BASELINE, now)
         rules.finished(st, rules.COMPLETED, now)
+        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)

@@ -11,12 +11,12 @@ from ..schema import (COMPLETE, G_COMPLETED, G_FAILED, G_FREE, G_INSTANCES, G_LA
                       G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED, GRACE_END,
                       LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DROPS, ND_FAILED, ND_ITEM, ND_NEXT,
                       ND_SERVICE, OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO,
-                      SERVER_READY, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB, SV_QHEAD, SV_QTAIL,
+                      SERVER_READY, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD, SV_QTAIL,
                       TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
                       TP_QUEUE_CAPACITY, TP_STARTUP_A, TP_STARTUP_B, TPL_KIND, TPL_POFF,
                       TPL_STARTUP_KIND)
 from ...rules.timeconv import seconds_to_ns
-from ...rules import histogram
+from ...rules import histogram, measure
 
 REJECTED = np.int64(-2)  # what accept returns for a request or probe the queue refused
 NOT_FOUND = np.int64(-1)
@@ -44,6 +44,7 @@ def new_server(w, sn, P, tpl):
     SV[s, SV_QHEAD] = -1
     SV[s, SV_QTAIL] = -1
     SV[s, SV_LB] = -1
+    SV[s, SV_MEASURE] = -1
     SF = w.server_dist
     SF[s, SF_A] = P[off + TP_DIST_A]
     SF[s, SF_B] = P[off + TP_DIST_B]
@@ -164,6 +165,9 @@ def accept(w, s, item, now):
     if action == srv.REJECT:
         if item >= 0:
             w.counters[G_REJECTED] += 1
+            m = SV[s, SV_MEASURE]
+            if m >= 0:
+                measure.rejected(w.measures[m])
         return REJECTED
     node = alloc_node(w, item, now)
     if node < 0:
@@ -222,6 +226,9 @@ def handle_complete(w, s, node, now):
             G[G_LAT_MIN] = lat
         if lat > G[G_LAT_MAX]:
             G[G_LAT_MAX] = lat
+        m = SV[s, SV_MEASURE]
+        if m >= 0:
+            measure.completed(w.measures[m], w.measure_hist[m], lat, failed)
     ND[node, ND_NEXT] = G[G_FREE]
     G[G_FREE] = node
     start_queued(w, s, now)
