@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import autoscaler, canary, fleet, histogram, hpa, measure, rolling, server
+from ..rules import autoscaler, canary, flagger, fleet, histogram, hpa, measure, rolling, server
 from . import schema as sc
 
 
@@ -65,7 +65,8 @@ class Workspace(NamedTuple):
     step_adjustments: np.ndarray  # (scalers, max steps)
     observation: np.ndarray  # (OBS_FIELDS,) float64: what a NumbaPolicy's function reads
     policy_memory: np.ndarray  # (scalers, max memory) float64: each NumbaPolicy's memory
-    canaries: np.ndarray  # CA: (canaries, canary.FIELDS), rules/canary.py records
+    # CA: rules/canary.py records, or rules/flagger.py's for FlaggerCanaries
+    canaries: np.ndarray  # (canaries, max(canary.FIELDS, flagger.FIELDS))
     rollings: np.ndarray  # RO: (rollings, rolling.FIELDS), rules/rolling.py records
     # HorizontalPodAutoscalers (scalers with policy autoscaler.HPA; one row per scaler, a
     # single row of each table when the scenario has none): rules/hpa.py records, their
@@ -147,7 +148,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
         step_adjustments=np.zeros((n_sc, max_steps), np.int64),
         observation=np.zeros(autoscaler.OBS_FIELDS, np.float64),
         policy_memory=np.zeros((n_sc, max_memory), np.float64),
-        canaries=np.zeros((n_ca, canary.FIELDS), np.int64),
+        canaries=np.zeros((n_ca, max(canary.FIELDS, flagger.FIELDS)), np.int64),
         rollings=np.zeros((n_ro, rolling.FIELDS), np.int64),
         hpas=np.zeros((n_sc, hpa.FIELDS), np.int64),
         hpa_recs=np.zeros((n_sc, hpa.REC_CAPACITY if has_hpa else 1, hpa.REC_COLUMNS),

@@ -12,6 +12,7 @@ from ..rules import autoscaler as _as
 from ..rules import balancer as _bl
 from ..rules import canary as _ca
 from ..rules import deployer as _dp
+from ..rules import flagger as _fl
 from ..rules import measure as _me
 from ..rules import rolling as _ro
 from ..rules import profiles as _pf
@@ -76,9 +77,11 @@ SCS_FIELDS = 7
 # Distinct NumbaPolicy functions a scenario may use: the function tuple has a fixed
 # length, so the kernels compile once whatever the scenario.
 MAX_POLICY_FUNCTIONS = 4
-# canaries
+# canaries (and FlaggerCanaries, which share their rows: CAS_EVALUATOR CA_FLAGGER, its
+# record rules/flagger.py's, CAS_NSTAGES unused)
 CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
 CAS_FIELDS = 5
+CA_FLAGGER = np.int64(2)  # after rules/canary.py's evaluators ERROR_RATE, LATENCY
 # rolling deployers
 ROS_LB, ROS_TPL, ROS_POFF = range(3)
 ROS_FIELDS = 3
@@ -172,6 +175,7 @@ Q_FIELDS = len(QUANTILES)
 # component stats: each component's STATS fields; the deployers' then status and end (ns)
 SC_STATS = _as.STATS
 CA_STATS = _ca.STATS
+FL_STATS = _fl.STATS
 RO_STATS = _ro.STATS
 DO_STATUS = 7
 DO_END = 8

@@ -6,7 +6,8 @@ import numpy as np
 
 from . import deployer
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
-                       accepts_deploy, finished, reset, started, weight_reached)
+                       accepts_deploy, finished, next_instance, reset, started,
+                       weight_reached)
 from .exact import ceil_exact
 from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
@@ -60,9 +61,9 @@ def judge(canary_value, baseline_value, limit, multiplier):
 (STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
  STAGES_COMPLETED, EVALUATIONS_PERFORMED, EVALUATIONS_PASSED, EVALUATIONS_FAILED) = range(
     deployer.STATS_FIRST + deployer.N_STATS)
-(DEPLOYMENT, STAGE, STAGE_START_NS, MADE, BASE_COMPLETED, BASE_REJECTED, BASE_FAILURES,
- BASE_LATENCY_NS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 8)
-FIELDS = deployer.OWN_FIRST + 8
+(DEPLOYMENT, STAGE, STAGE_START_NS, BASE_COMPLETED, BASE_REJECTED, BASE_FAILURES,
+ BASE_LATENCY_NS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 7)
+FIELDS = deployer.OWN_FIRST + 7
 STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "stages_completed", "evaluations_performed", "evaluations_passed",
@@ -113,13 +114,6 @@ def interval_ns(prm):
 def evaluation_due(st, deployment):
     """An evaluation event of ``deployment`` runs only while that deployment is on."""
     return st[STATUS] == IN_PROGRESS and deployment == st[DEPLOYMENT]
-
-
-@njit
-def next_instance(st):
-    """The number of the next new-version instance (1 for the first)."""
-    st[MADE] += 1
-    return st[MADE]
 
 
 @njit

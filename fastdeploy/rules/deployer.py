@@ -5,7 +5,8 @@ while one runs, and ending.
 Both records begin with the same fields: status, end time, then the seven stats of the
 deployer's documented dataclass, the first three of which are the same for both, then
 what the outcome columns report (the last deployment's start, the largest share of
-traffic the new version reached); each deployer's own fields follow from OWN_FIRST.
+traffic the new version reached) and the count of new instances made; each deployer's
+own fields follow from OWN_FIRST.
 """
 
 from .jit import njit
@@ -17,10 +18,12 @@ STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_B
 STATS_FIRST = DEPLOYMENTS_STARTED
 N_STATS = 7
 # Outcome fields: when the last deployment started (ns, -1: none yet), and the largest
-# traffic weight of the new version over the run, in parts per million.
+# traffic weight of the new version over the run, in parts per million. Then the number
+# of new-version instances made so far (the engines name the k-th by it).
 START_NS = STATS_FIRST + N_STATS
 MAX_WEIGHT_PPM = START_NS + 1
-OWN_FIRST = MAX_WEIGHT_PPM + 1
+MADE = MAX_WEIGHT_PPM + 1
+OWN_FIRST = MADE + 1
 PPM = 1_000_000
 
 # The outcome column: a deployer's final state as canary analyses name it.
@@ -48,6 +51,13 @@ def started(st, now):
     st[END_NS] = -1
     st[START_NS] = now
     st[STATUS] = IN_PROGRESS
+
+
+@njit
+def next_instance(st):
+    """The number of the next new-version instance (1 for the first)."""
+    st[MADE] += 1
+    return st[MADE]
 
 
 @njit

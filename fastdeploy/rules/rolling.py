@@ -9,7 +9,8 @@ and every counter are decided here.
 
 from . import deployer
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
-                       accepts_deploy, finished, reset, started, weight_reached)
+                       accepts_deploy, finished, next_instance, reset, started,
+                       weight_reached)
 from .jit import njit
 from .timeconv import seconds_to_ns
 
@@ -18,10 +19,10 @@ from .timeconv import seconds_to_ns
 (STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
  INSTANCES_REPLACED, HEALTH_CHECKS_PERFORMED, HEALTH_CHECKS_PASSED,
  HEALTH_CHECKS_FAILED) = range(deployer.STATS_FIRST + deployer.N_STATS)
-(BATCH_ID, NEXT_OLD, BATCH_FIRST_OLD, BATCH_SIZE_NOW, FAILURES, MADE, PROBES_SENT,
+(BATCH_ID, NEXT_OLD, BATCH_FIRST_OLD, BATCH_SIZE_NOW, FAILURES, PROBES_SENT,
  TOTAL_INSTANCES, REPLACED, FAILED, CURRENT_BATCH) = range(deployer.OWN_FIRST,
-                                                          deployer.OWN_FIRST + 11)
-FIELDS = deployer.OWN_FIRST + 11
+                                                          deployer.OWN_FIRST + 10)
+FIELDS = deployer.OWN_FIRST + 10
 STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "instances_replaced", "health_checks_performed", "health_checks_passed",
@@ -72,10 +73,9 @@ def next_batch(st, prm, n_old, now):
 @njit
 def new_instance_added(st, passes, pending, i):
     """New instance i of the batch exists: no passes, no probe awaited."""
-    st[MADE] += 1
     passes[i] = 0
     pending[i] = -1
-    return st[MADE]
+    return next_instance(st)
 
 
 @njit

@@ -5,11 +5,13 @@ import numpy as np
 from ...rules import fleet
 from .. import heap
 from ..compile import entry
-from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
+from ..schema import (ARRIVAL, CA_FLAGGER, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR,
+                      COMPLETE, G_EVENTS, G_HN,
                       G_OVERFLOW, OVERFLOW_HISTORY, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY,
                       ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
 from .autoscaler import handle_scaler_eval
 from .canary import handle_canary_deploy, handle_canary_eval
+from .flagger import handle_flagger_deploy, handle_flagger_tick
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
 from .servers import VOID, handle_complete, handle_grace_end, handle_ready
@@ -64,9 +66,15 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(w, sn, P, events, target, payload, t)
             elif kind == CANARY_DEPLOY:
-                handle_canary_deploy(w, sn, P, target, t)
+                if sn.canary_init[target, CAS_EVALUATOR] == CA_FLAGGER:
+                    handle_flagger_deploy(w, sn, P, target, t)
+                else:
+                    handle_canary_deploy(w, sn, P, target, t)
             elif kind == CANARY_EVAL:
-                handle_canary_eval(w, sn, P, target, payload, t)
+                if sn.canary_init[target, CAS_EVALUATOR] == CA_FLAGGER:
+                    handle_flagger_tick(w, sn, P, target, payload, t)
+                else:
+                    handle_canary_eval(w, sn, P, target, payload, t)
             elif kind == ROLL_DEPLOY:
                 handle_roll_deploy(w, sn, P, target, t)
             elif kind == ROLL_ROUND:

@@ -1,0 +1,65 @@
+"""FlaggerCanary in the kernels: the actions of rules/flagger.py's ticks. It shares the
+canary's bank row, init row, list rows (group, baseline) and event kinds
+(CANARY_DEPLOY, CANARY_EVAL); its init row's CAS_EVALUATOR is CA_FLAGGER."""
+
+from ...rules import flagger as rules
+from ...rules import measure
+from .. import heap
+from ..compile import kernel
+from ..schema import (CA_ROWS, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE, CR_GROUP,
+                      LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
+from .balancer import clear_split, lb_row, set_split
+from .canary import BEGIN, CLOSE, DECIDED, grow_group, measure_rows, remove_all
+
+
+@kernel
+def handle_flagger_deploy(w, sn, P, ca, now):
+    """The canary scales up (as many instances as the baseline, at weight 0) and the
+    first tick is scheduled."""
+    st = w.canaries[ca]
+    if not rules.accepts_deploy(st):
+        return
+    LS = w.lists
+    LN = w.list_len
+    lb = sn.canary_init[ca, CAS_LB]
+    base = w.bases[RB_CA] + CA_ROWS * ca
+    row = lb_row(w, lb) + LR_BACKENDS
+    n = LN[row]
+    for i in range(n):
+        LS[base + CR_BASELINE, i] = LS[row, i]
+        w.servers[LS[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+    LN[base + CR_BASELINE] = n
+    rules.begin(st, now)
+    measure_rows(w, MEASURE_GROUPS * ca, now, BEGIN)
+    LN[base + CR_GROUP] = 0
+    grow_group(w, sn, P, ca, max(1, n), now)
+    set_split(w, lb, base + CR_GROUP, rules.fraction(st))
+    prm = P[sn.canary_init[ca, CAS_POFF]:]
+    heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
+                   st[rules.DEPLOYMENT])
+
+
+@kernel
+def handle_flagger_tick(w, sn, P, ca, deployment, now):
+    """A tick: the canary's window closes and rules.tick decides."""
+    st = w.canaries[ca]
+    if not rules.tick_due(st, deployment):
+        return
+    prm = P[sn.canary_init[ca, CAS_POFF]:]
+    lb = sn.canary_init[ca, CAS_LB]
+    base = w.bases[RB_CA] + CA_ROWS * ca
+    measure_rows(w, MEASURE_GROUPS * ca, now, CLOSE)
+    action = rules.tick(st, prm, w.window[measure.NEW], now)
+    if action == rules.ROLL_BACK:
+        clear_split(w, lb)
+        remove_all(w, sn, lb, base + CR_GROUP, now)
+        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+    elif action == rules.PROMOTE:
+        clear_split(w, lb)
+        remove_all(w, sn, lb, base + CR_BASELINE, now)
+        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+    else:
+        if action == rules.SET_WEIGHT:
+            set_split(w, lb, base + CR_GROUP, rules.fraction(st))
+        heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
+                       deployment)
