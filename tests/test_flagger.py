@@ -189,3 +189,77 @@ def test_parameters_sweep_and_replay():
     with pytest.raises(ValueError, match="fl.metrics.0.min"):
         flagger_sim(metrics=[FlaggerMetric("error_rate", min=0.0, max=0.5)])[0].run_batch(
             1, params={"fl.metrics.0.min": [0.9]})
+
+
+SCENARIO = """
+name = "flagger"
+[simulation]
+end_time = 8
+seed = 1
+[templates.v1]
+concurrency = 10
+service_time = { kind = "constant", latency = 0.1 }
+[templates.v2]
+concurrency = 10
+service_time = { kind = "constant", latency = 0.2 }
+failure_rate = 1.0
+[[load_balancers]]
+name = "lb"
+strategy = "round_robin"
+backends = [{ template = "v1", count = 2, prefix = "s" }]
+[[sources]]
+name = "src"
+target = "lb"
+rate = 10
+poisson = false
+[[flaggers]]
+name = "fl"
+load_balancer = "lb"
+template = "v2"
+interval = 1
+threshold = 2
+step_weight = 25
+max_weight = 50
+deploy_at = 1.05
+metrics = [{ name = "request-success-rate", min = 99 },
+           { name = "request-duration", max = 0.5, min_samples = 1 }]
+"""
+
+
+def test_scenario_file_keys():
+    # The file above is the timeline of test_failed_checks_reach_the_threshold.
+    from fastdeploy.scenario import loads
+
+    sim = loads(SCENARIO).build(0)
+    fl = next(e for e in sim.entities if isinstance(e, FlaggerCanary))
+    assert (fl.interval, fl.threshold, fl.step_weight, fl.max_weight) == (1.0, 2, 25, 50)
+    assert fl.metrics == [FlaggerMetric("request-success-rate", min=99),
+                          FlaggerMetric("request-duration", max=0.5)]
+    m = both_engines(sim)
+    assert m["fl.outcome"] == "rolled_back"
+    assert m["fl.time_to_decision"] == pytest.approx(4.0, abs=1e-12)
+    assert (m["fl.requests_new"], m["fl.exposure"]) == (7, 7)
+    steps = loads(SCENARIO.replace("step_weight = 25", "step_weights = [10, 40]")).build(0)
+    assert next(e for e in steps.entities if isinstance(e, FlaggerCanary)).step_weights == [
+        10, 40]
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("threshold = 2", "threshold = 0", "flaggers[0].threshold: must be >= 1, got 0"),
+    ("max_weight = 50", "max_weight = 150", "flaggers[0].max_weight: must be <= 100, got 150"),
+    ("step_weight = 25", "step_weights = [30, 20]",
+     "flaggers[0].step_weights: must increase, got step_weights[1]=20 after 30"),
+    ("step_weight = 25", 'step_weights = ["x"]',
+     "flaggers[0].step_weights[0]: expected an integer"),
+    ('{ name = "request-success-rate", min = 99 }', '{ name = "nope", min = 99 }',
+     "flaggers[0].metrics[0]"),
+    ('{ name = "request-success-rate", min = 99 }',
+     '{ name = "request-success-rate", min = 99, typo = 1 }', "typo"),
+    ("interval = 1", "interval = -1", "flaggers[0].interval"),
+])
+def test_scenario_file_flagger_keys_are_checked(old, new, message):
+    from fastdeploy.scenario import ScenarioError, loads
+
+    assert old in SCENARIO
+    with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        loads(SCENARIO.replace(old, new)).build(0)
