@@ -15,7 +15,8 @@ from .core.entity import Entity
 from .core.event import Event
 from .core.temporal import Instant
 from .deployment._common import (GroupMeasures, check_fleet, deployer_metrics, event_at,
-                                 has_backend, interval, make_instance, measurement_dict)
+                                 has_backend, make_instance, measurement_dict)
+from .deployment._common import interval as positive_seconds
 from .rules import flagger as rules
 from .rules import measure
 
@@ -135,7 +136,7 @@ class FlaggerCanary(Entity):
                  metrics: list[FlaggerMetric] | None = None):
         super().__init__(name)
         self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
-        self.interval = _interval(interval)
+        self.interval = positive_seconds("interval", interval)
         self.threshold = validate.integer("threshold", threshold, minimum=1)
         self.step_weight = validate.integer("step_weight", step_weight, minimum=1,
                                             maximum=100)
@@ -289,6 +290,3 @@ class FlaggerCanary(Entity):
     def _metric_fields(self) -> dict:
         return deployer_metrics(vars(self.stats), self.state, self._record, self._measures)
 
-
-def _interval(value) -> float:
-    return interval("interval", value)
