@@ -57,6 +57,11 @@ FIELD_UNITS = {
     "health_checks_passed": "health checks",
     "health_checks_failed": "health checks",
     "end_time": "s",
+    # FlaggerCanary
+    "weight_steps": "steps",
+    "checks_passed": "checks",
+    "checks_failed": "checks",
+    "checks_no_data": "checks",
     # deployers' outcome columns (docs/canary-analysis.md)
     "time_to_decision": "s",
     "max_weight": "%",
