@@ -18,8 +18,6 @@ Every ``interval`` after a deployment starts, a tick (Flagger's scheduler run):
    at 100; at or above it: promotion.
 """
 
-import numpy as np
-
 from . import deployer, measure
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
                        accepts_deploy, finished, next_instance, reset, started,

@@ -1,23 +1,18 @@
-"""CanaryDeployer in the kernels: the actions of rules/canary.py's state machine."""
-
-import numpy as np
+"""CanaryDeployer in the kernels: the actions of rules/canary.py's state machine. A
+FlaggerCanary shares its rows and events: its handlers are called from here."""
 
 from ...rules import canary as rules
 from ...rules import measure
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
-from ..schema import (CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES, CAS_POFF,
-                      CAS_TPL, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
-                      MEASURE_GROUPS, RB_CA, SV_LB, SV_MEASURE)
-from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
-from .servers import boot, new_server
+from ..schema import (CA_FLAGGER, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES,
+                      CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
+                      MEASURE_GROUPS, RB_CA, SV_MEASURE)
+from .balancer import clear_split, lb_row, set_split
+from .flagger import handle_flagger_deploy, handle_flagger_tick
+from .groups import BEGIN, CLOSE, DECIDED, grow_group, measure_rows, remove_all
 
-# What measure_rows does (numpy integers: see batch/schema.py on literals).
-BEGIN, CLOSE, DECIDED = np.int64(0), np.int64(1), np.int64(2)
-# The CanaryDeployer's windows are informational (last_window): a window with one
-# request has data.
-ONE_SAMPLE = np.int64(1)
 
 
 @kernel
@@ -31,38 +26,6 @@ def group_counts(w, row, out):
         out[rules.G_REJECTED] += SV[s, srv.REJECTED]
         out[rules.G_FAILURES] += SV[s, srv.FAILURES]
         out[rules.G_LATENCY_NS] += SV[s, srv.LATENCY_NS]
-
-
-@kernel
-def measure_rows(w, first, now, action):
-    """The deployer's measured groups (rows first, first + 1 of Workspace.measures):
-    BEGIN a deployment, CLOSE their windows (into Workspace.window) or DECIDED."""
-    for g in range(MEASURE_GROUPS):
-        m = first + g
-        if action == BEGIN:
-            measure.begin(w.measures[m], w.measure_hist[m], now)
-        elif action == CLOSE:
-            measure.close_window(w.measures[m], w.measure_hist[m], ONE_SAMPLE, now,
-                                 w.window[g])
-        else:
-            measure.decided(w.measures[m])
-
-
-@kernel
-def grow_group(w, sn, P, ca, size, now):
-    """New-version servers join the group (and the load balancer) until it has size."""
-    grow = w.bases[RB_CA] + CA_ROWS * ca + CR_GROUP
-    LN = w.list_len
-    while LN[grow] < size:
-        tpl = sn.canary_init[ca, CAS_TPL]
-        s = new_server(w, sn, P, tpl)
-        if s < 0:
-            return
-        w.servers[s, SV_MEASURE] = MEASURE_GROUPS * ca + measure.NEW
-        boot(w, sn, P, s, tpl, rules.next_instance(w.canaries[ca]), now)
-        lb_add(w, sn, sn.canary_init[ca, CAS_LB], s, UNIT_WEIGHT, now)
-        w.lists[grow, LN[grow]] = s
-        LN[grow] += 1
 
 
 @kernel
@@ -81,6 +44,9 @@ def start_stage(w, sn, P, ca, k, now):
 
 @kernel
 def handle_canary_deploy(w, sn, P, ca, now):
+    if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
+        handle_flagger_deploy(w, sn, P, ca, now)
+        return
     LS = w.lists
     LN = w.list_len
     base = w.bases[RB_CA] + CA_ROWS * ca
@@ -102,16 +68,10 @@ def handle_canary_deploy(w, sn, P, ca, now):
 
 
 @kernel
-def remove_all(w, sn, lb, row, now):
-    """The servers of list row ``row`` that are still backends of lb leave it."""
-    for i in range(w.list_len[row]):
-        s = w.lists[row, i]
-        if w.servers[s, SV_LB] == lb:
-            lb_remove(w, sn, lb, s, now)
-
-
-@kernel
 def handle_canary_eval(w, sn, P, ca, deployment, now):
+    if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
+        handle_flagger_tick(w, sn, P, ca, deployment, now)
+        return
     st = w.canaries[ca]
     if not rules.evaluation_due(st, deployment):
         return

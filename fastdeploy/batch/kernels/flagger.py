@@ -1,6 +1,7 @@
 """FlaggerCanary in the kernels: the actions of rules/flagger.py's ticks. It shares the
 canary's bank row, init row, list rows (group, baseline) and event kinds
-(CANARY_DEPLOY, CANARY_EVAL); its init row's CAS_EVALUATOR is CA_FLAGGER."""
+(CANARY_DEPLOY, CANARY_EVAL): kernels/canary.py's handlers call these when its init
+row's CAS_EVALUATOR is CA_FLAGGER."""
 
 from ...rules import flagger as rules
 from ...rules import measure
@@ -9,7 +10,7 @@ from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE, CR_GROUP,
                       LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
-from .canary import BEGIN, CLOSE, DECIDED, grow_group, measure_rows, remove_all
+from .groups import BEGIN, CLOSE, DECIDED, grow_group, measure_rows, remove_all
 
 
 @kernel

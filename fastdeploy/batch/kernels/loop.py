@@ -5,16 +5,14 @@ import numpy as np
 from ...rules import fleet
 from .. import heap
 from ..compile import entry
-from ..schema import (ARRIVAL, CA_FLAGGER, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR,
-                      COMPLETE, G_EVENTS, G_HN,
+from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
                       G_OVERFLOW, OVERFLOW_HISTORY, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY,
                       ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
 from .autoscaler import handle_scaler_eval
 from .canary import handle_canary_deploy, handle_canary_eval
-from .flagger import handle_flagger_deploy, handle_flagger_tick
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
-from .servers import VOID, handle_complete, handle_grace_end, handle_ready
+from .servers import VOID, handle_complete, handle_grace_end, handle_ready, measure_completed
 from .sources import handle_arrival
 
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
@@ -45,6 +43,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
         # every numba function compiles (and optimises) all it calls into its own module,
         # so one more level would compile the whole engine once more.
         k_ts = ZERO
+        # Whether some deployer measures its servers' requests (rules/measure.py).
+        measured = w.canaries.shape[0] + w.rollings.shape[0] > 0
         while G[G_HN] > 0:
             t = H[0]
             if t > end_ns:
@@ -63,18 +63,15 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                     code = -item - 1
                     nro = w.bases[RB_NRO]
                     probe_done(w, sn, P, code % nro, code // nro, failed, t)
+                elif item >= 0 and measured:
+                    measure_completed(w.servers, w.nodes, w.measures, w.measure_hist, target,
+                                      payload, failed, t)
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(w, sn, P, events, target, payload, t)
             elif kind == CANARY_DEPLOY:
-                if sn.canary_init[target, CAS_EVALUATOR] == CA_FLAGGER:
-                    handle_flagger_deploy(w, sn, P, target, t)
-                else:
-                    handle_canary_deploy(w, sn, P, target, t)
+                handle_canary_deploy(w, sn, P, target, t)
             elif kind == CANARY_EVAL:
-                if sn.canary_init[target, CAS_EVALUATOR] == CA_FLAGGER:
-                    handle_flagger_tick(w, sn, P, target, payload, t)
-                else:
-                    handle_canary_eval(w, sn, P, target, payload, t)
+                handle_canary_eval(w, sn, P, target, payload, t)
             elif kind == ROLL_DEPLOY:
                 handle_roll_deploy(w, sn, P, target, t)
             elif kind == ROLL_ROUND:

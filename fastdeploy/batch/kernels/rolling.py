@@ -11,7 +11,7 @@ from ..schema import (LR_BACKENDS, LR_WEIGHTS, R_BATCH_NEW, R_NEW_ALL, R_OLD, R_
                       ROLL_ROUND, ROS_LB, ROS_POFF, ROS_TPL, SV_LB, SV_MEASURE,
                       MEASURE_GROUPS)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row
-from .canary import BEGIN, DECIDED, measure_rows
+from .groups import BEGIN, DECIDED, measure_rows
 from .servers import REJECTED, accept_call, boot, new_server
 
 PROBE_FAILED = np.int64(1)
