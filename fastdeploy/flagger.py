@@ -235,7 +235,7 @@ class FlaggerCanary(Entity):
         rules.begin(self._record, now_ns)
         for b in self._baseline:
             self._measures.tag(b, measure.BASE)
-        self._measures.begin(now_ns)
+        self._measures.begin(now_ns, True)
         self._group = []
         self._grow_group(max(1, len(self._baseline)))
         self._set_split()

@@ -55,12 +55,12 @@ events = st.lists(st.one_of(
 
 
 @settings(max_examples=60, deadline=None)
-@given(events, st.integers(1, 5))
-def test_windows_match_the_reference(evs, min_samples):
+@given(events, st.integers(1, 5), st.booleans())
+def test_windows_match_the_reference(evs, min_samples, percentiles):
     rec = np.zeros(measure.FIELDS, np.int64)
     hist = np.zeros(histogram.N_BUCKETS, np.int64)
     measure.reset(rec, hist)
-    measure.begin(rec, hist, 0)
+    measure.begin(rec, hist, 0, percentiles)
     out = np.zeros(measure.M_FIELDS)
     window, t, exposed = [], 0, 0
     for kind, lat in evs + [("close", None)]:
@@ -81,6 +81,9 @@ def test_windows_match_the_reference(evs, min_samples):
                 else:
                     assert out[measure.M_LATENCY_MEAN] == pytest.approx(mean, rel=1e-12)
                     for q, exact in zip(range(measure.M_P50, measure.M_P99 + 1), qs):
+                        if not percentiles:  # a group without a histogram
+                            assert np.isnan(out[q])
+                            continue
                         # A bucket's middle: within 1% of the exact order statistic.
                         assert abs(out[q] - exact) <= 0.0101 * exact + 1e-9
             window = []
@@ -106,7 +109,7 @@ def test_a_window_below_min_samples_is_no_data_not_a_pass():
     rec = np.zeros(measure.FIELDS, np.int64)
     hist = np.zeros(histogram.N_BUCKETS, np.int64)
     measure.reset(rec, hist)
-    measure.begin(rec, hist, 0)
+    measure.begin(rec, hist, 0, True)
     for _ in range(4):
         measure.completed(rec, hist, 10**8, 1)
     out = np.zeros(measure.M_FIELDS)
@@ -182,8 +185,10 @@ def test_canary_first_window_and_rollback_timeline():
     assert (c["count"], c["error_rate"], c["success_rate"]) == (4, 1.0, 0.0)
     assert c["latency_p99"] == pytest.approx(0.2, rel=1e-12)
     # The baseline completes the request of 1.0 (at 1.1) and those of 1.1, 1.3 .. 1.9.
+    # (Its windows keep no histogram: no percentiles.)
     assert (b["count"], b["error_rate"]) == (6, 0.0)
     assert b["latency_mean"] == pytest.approx(0.1, rel=1e-12)
+    assert b["latency_p99"] is None
 
 
 def rolling_sim(failure_rate):

@@ -110,9 +110,12 @@ class GroupMeasures:
         if hasattr(server, "_measure"):
             server._measure = (self, int(group))
 
-    def begin(self, now_ns: int) -> None:
+    def begin(self, now_ns: int, percentiles: bool) -> None:
+        """A deployment starts; with ``percentiles`` the new version's windows keep a
+        latency histogram (the baseline's never do: rules/measure.py HISTOGRAM)."""
         for g in range(measure.GROUPS):
-            measure.begin(self.records[g], self.hists[g], now_ns)
+            measure.begin(self.records[g], self.hists[g], now_ns,
+                          percentiles and g == measure.NEW)
 
     def decided(self) -> None:
         for g in range(measure.GROUPS):

@@ -182,7 +182,7 @@ class CanaryDeployer(Entity):
         rules.begin(self._record, start.as_array(), now_ns)
         for b in self._baseline:
             self._measures.tag(b, measure.BASE)
-        self._measures.begin(now_ns)
+        self._measures.begin(now_ns, True)
         self._group = []
         self._state = CanaryState("in_progress", 0, len(self.stages), 0.0)
         return self._start_stage(0)

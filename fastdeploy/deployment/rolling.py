@@ -65,8 +65,8 @@ class RollingDeployer(Entity):
         self._new_all: list = []
         self._batch_new: list = []
         self._probe_key = None
-        # What the new version and the old one answer (rules/measure.py): the outcome
-        # columns' requests and exposure.
+        # What the new version answers (rules/measure.py): the outcome columns'
+        # requests and exposure.
         self._measures = GroupMeasures()
 
     def _param_row(self) -> np.ndarray:
@@ -129,9 +129,8 @@ class RollingDeployer(Entity):
         self._new_all = []
         now_ns = self._clock.now_ns
         rules.begin(self._record, len(self._old), now_ns)
-        for b in self._old:
-            self._measures.tag(b, measure.BASE)
-        self._measures.begin(now_ns)
+        # Only the new version is measured (nothing judges the old one's requests).
+        self._measures.begin(now_ns, False)
         self._state = DeploymentState()
         return self._start_batch()
 

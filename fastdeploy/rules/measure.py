@@ -25,15 +25,20 @@ from . import histogram
 from .jit import njit
 
 # The record.
+# HISTOGRAM: whether the group keeps its window's latency histogram (and exact min and
+# max), set when a deployment begins: only where an analysis may read percentiles (a
+# canary group), since it is most of a measured request's cost (15% of the throughput
+# of canary-bad when its baseline kept one).
 (W_COMPLETED, W_REJECTED, W_FAILED, W_LATENCY_NS, W_LAT_MIN, W_LAT_MAX, W_START_NS,
- T_COMPLETED, T_REJECTED, T_FAILED, EXPOSED, ACTIVE) = range(12)
-FIELDS = 12
+ T_COMPLETED, T_REJECTED, T_FAILED, EXPOSED, ACTIVE, HISTOGRAM) = range(13)
+FIELDS = 13
 
 # A measurement (float64 row): requests answered in the window (completed + rejected),
 # error rate (failed + rejected) / (completed + rejected), success rate (1 - error
 # rate), mean latency (s, over completed requests, failed ones included), p50, p90, p95,
 # p99 latency (s, nearest rank from the histogram: at most 1% relative error, clamped to
-# the window's exact min and max), whether it has data (requests >= min_samples: 1.0,
+# the window's exact min and max; NaN for a group without a histogram), whether it has
+# data (requests >= min_samples: 1.0,
 # else 0.0 and every other value but the count is NaN: "no data", never a pass), and
 # the window's start and end (s).
 (M_COUNT, M_ERROR_RATE, M_SUCCESS_RATE, M_LATENCY_MEAN, M_P50, M_P90, M_P95, M_P99,
@@ -66,13 +71,16 @@ def start_window(rec, hist, now):
     rec[W_LAT_MIN] = -1
     rec[W_LAT_MAX] = 0
     rec[W_START_NS] = now
-    hist[:] = 0
+    if rec[HISTOGRAM] != 0:
+        hist[:] = 0
 
 
 @njit
-def begin(rec, hist, now):
-    """A deployment starts: exposure is counted from now, the first window starts."""
+def begin(rec, hist, now, keep_histogram):
+    """A deployment starts: exposure is counted from now, the first window starts; with
+    ``keep_histogram`` its windows have latency percentiles."""
     rec[ACTIVE] = 1
+    rec[HISTOGRAM] = 1 if keep_histogram else 0
     start_window(rec, hist, now)
 
 
@@ -93,11 +101,12 @@ def completed(rec, hist, latency, failed):
         if rec[ACTIVE] != 0:
             rec[EXPOSED] += 1
     rec[W_LATENCY_NS] += latency
-    if rec[W_LAT_MIN] < 0 or latency < rec[W_LAT_MIN]:
-        rec[W_LAT_MIN] = latency
-    if latency > rec[W_LAT_MAX]:
-        rec[W_LAT_MAX] = latency
-    hist[histogram.bucket_of(latency)] += 1
+    if rec[HISTOGRAM] != 0:
+        if rec[W_LAT_MIN] < 0 or latency < rec[W_LAT_MIN]:
+            rec[W_LAT_MIN] = latency
+        if latency > rec[W_LAT_MAX]:
+            rec[W_LAT_MAX] = latency
+        hist[histogram.bucket_of(latency)] += 1
 
 
 @njit
@@ -129,6 +138,8 @@ def measure(rec, hist, min_samples, now, out):
     if c > 0:
         # The same float operations as the replica's latency_mean: float(sum) / n / 1e9.
         out[M_LATENCY_MEAN] = rec[W_LATENCY_NS] / c / 1e9
+        if rec[HISTOGRAM] == 0:
+            return
         lo = rec[W_LAT_MIN]
         hi = rec[W_LAT_MAX]
         for q in range(4):

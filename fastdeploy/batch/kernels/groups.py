@@ -12,8 +12,11 @@ from ..schema import (CA_ROWS, CAS_LB, CAS_TPL, CR_GROUP, MEASURE_GROUPS, RB_CA,
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove
 from .servers import boot, new_server
 
-# What measure_rows does (numpy integers: see batch/schema.py on literals).
-BEGIN, CLOSE, DECIDED = np.int64(0), np.int64(1), np.int64(2)
+# What measure_rows does (numpy integers: see batch/schema.py on literals): a deployment
+# BEGINs (the new version's windows with percentiles) or BEGIN_COUNTS (without), the
+# windows CLOSE, the deployment is DECIDED.
+BEGIN, CLOSE, DECIDED, BEGIN_COUNTS = (np.int64(0), np.int64(1), np.int64(2),
+                                       np.int64(3))
 # Windows are measured with min_samples 1 (a window with one request has data); an
 # analysis applies its own minimum to the count.
 ONE_SAMPLE = np.int64(1)
@@ -25,8 +28,9 @@ def measure_rows(w, first, now, action):
     BEGIN a deployment, CLOSE their windows (into Workspace.window) or DECIDED."""
     for g in range(MEASURE_GROUPS):
         m = first + g
-        if action == BEGIN:
-            measure.begin(w.measures[m], w.measure_hist[m], now)
+        if action == BEGIN or action == BEGIN_COUNTS:
+            measure.begin(w.measures[m], w.measure_hist[m], now,
+                          action == BEGIN and g == measure.NEW)
         elif action == CLOSE:
             measure.close_window(w.measures[m], w.measure_hist[m], ONE_SAMPLE, now,
                                  w.window[g])

@@ -7,7 +7,7 @@ from .. import heap
 from ..compile import entry
 from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
                       G_OVERFLOW, OVERFLOW_HISTORY, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY,
-                      ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
+                      ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY, SV_MEASURE)
 from .autoscaler import handle_scaler_eval
 from .canary import handle_canary_deploy, handle_canary_eval
 from .replica import reset_replica, sample_timeseries, write_results
@@ -63,7 +63,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                     code = -item - 1
                     nro = w.bases[RB_NRO]
                     probe_done(w, sn, P, code % nro, code // nro, failed, t)
-                elif item >= 0 and measured:
+                elif item >= 0 and measured and w.servers[target, SV_MEASURE] >= 0:
                     measure_completed(w.servers, w.nodes, w.measures, w.measure_hist, target,
                                       payload, failed, t)
             elif kind == SCALER_EVAL:

@@ -11,7 +11,7 @@ from ..schema import (LR_BACKENDS, LR_WEIGHTS, R_BATCH_NEW, R_NEW_ALL, R_OLD, R_
                       ROLL_ROUND, ROS_LB, ROS_POFF, ROS_TPL, SV_LB, SV_MEASURE,
                       MEASURE_GROUPS)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row
-from .groups import BEGIN, DECIDED, measure_rows
+from .groups import BEGIN_COUNTS, DECIDED, measure_rows
 from .servers import REJECTED, accept_call, boot, new_server
 
 PROBE_FAILED = np.int64(1)
@@ -42,11 +42,11 @@ def handle_roll_deploy(w, sn, P, ro, now):
         LS[base + R_OLD, i] = LS[row + LR_BACKENDS, i]
         LS[base + R_OLD_W, i] = LS[row + LR_WEIGHTS, i]
         LS[base + R_REMOVED, i] = 0
-        w.servers[LS[row + LR_BACKENDS, i], SV_MEASURE] = measured(sn, ro) + measure.BASE
     LN[base + R_OLD] = n
     LN[base + R_NEW_ALL] = 0
     rules.begin(st, n, now)
-    measure_rows(w, measured(sn, ro), now, BEGIN)
+    # Only the new version is measured (nothing judges the old one's requests).
+    measure_rows(w, measured(sn, ro), now, BEGIN_COUNTS)
     start_batch(w, sn, P, ro, now)
 
 
