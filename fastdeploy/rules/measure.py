@@ -22,7 +22,7 @@ computed is here.
 import numpy as np
 
 from . import histogram
-from .jit import njit
+from .jit import njit, njit_inline
 
 # The record.
 # HISTOGRAM: whether the group keeps its window's latency histogram (and exact min and
@@ -92,7 +92,17 @@ def decided(rec):
 
 @njit
 def completed(rec, hist, latency, failed):
-    """A member instance completed a request (latency in ns, failed 0 or 1)."""
+    """A member instance completed a request (latency in ns, failed 0 or 1): counted,
+    then binned when the group keeps a histogram."""
+    counted(rec, latency, failed)
+    if rec[HISTOGRAM] != 0:
+        binned(rec, hist, latency)
+
+
+@njit_inline
+def counted(rec, latency, failed):
+    """completed's counters (the kernels inline this part into their event loop and
+    call binned out of line, only for a group with a histogram)."""
     rec[W_COMPLETED] += 1
     rec[T_COMPLETED] += 1
     if failed:
@@ -101,12 +111,16 @@ def completed(rec, hist, latency, failed):
         if rec[ACTIVE] != 0:
             rec[EXPOSED] += 1
     rec[W_LATENCY_NS] += latency
-    if rec[HISTOGRAM] != 0:
-        if rec[W_LAT_MIN] < 0 or latency < rec[W_LAT_MIN]:
-            rec[W_LAT_MIN] = latency
-        if latency > rec[W_LAT_MAX]:
-            rec[W_LAT_MAX] = latency
-        hist[histogram.bucket_of(latency)] += 1
+
+
+@njit
+def binned(rec, hist, latency):
+    """completed's histogram and exact min and max of the window."""
+    if rec[W_LAT_MIN] < 0 or latency < rec[W_LAT_MIN]:
+        rec[W_LAT_MIN] = latency
+    if latency > rec[W_LAT_MAX]:
+        rec[W_LAT_MAX] = latency
+    hist[histogram.bucket_of(latency)] += 1
 
 
 @njit

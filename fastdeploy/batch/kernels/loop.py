@@ -64,8 +64,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                     nro = w.bases[RB_NRO]
                     probe_done(w, sn, P, code % nro, code // nro, failed, t)
                 elif item >= 0 and measured and w.servers[target, SV_MEASURE] >= 0:
-                    measure_completed(w.servers, w.nodes, w.measures, w.measure_hist, target,
-                                      payload, failed, t)
+                    measure_completed(w, w.servers[target, SV_MEASURE], payload, failed, t)
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(w, sn, P, events, target, payload, t)
             elif kind == CANARY_DEPLOY:
