@@ -6,9 +6,9 @@ from ...rules import fleet
 from .. import heap
 from ..compile import entry
 from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
-                      G_OVERFLOW, OVERFLOW_HISTORY, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY,
-                      ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
-from .autoscaler import handle_scaler_eval
+                      G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, ROLL_ROUND,
+                      RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
+from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
@@ -73,14 +73,13 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 handle_roll_round(w, sn, P, target, payload, t)
             elif kind == SERVER_READY:
                 handle_ready(w, target, t)
-            else:
+            elif kind == GRACE_END:
                 handle_grace_end(w, target, payload, t)
+            else:
+                mark_backends(w, sn, target, payload, t)
             heap.finish(H, G)
             if G[G_OVERFLOW] != 0:
                 break
-        if w.fleet[fleet.HISTORY_FULL] != 0 and G[G_OVERFLOW] == OVERFLOW_NONE:
-            # A server's history ran out of room: its averages would miss a change.
-            G[G_OVERFLOW] = OVERFLOW_HISTORY
         out.status[j, RS_OVERFLOW] = G[G_OVERFLOW]
         if G[G_OVERFLOW] != OVERFLOW_NONE:
             return j
