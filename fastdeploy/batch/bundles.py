@@ -36,6 +36,33 @@ class Scenario(NamedTuple):
     hpa_sync: object  # rules/hpa.py sync, as a function pointer (hpa.sync_function())
 
 
+class Parts(NamedTuple):
+    """Which optional parts of the kernels a scenario uses: PRESENT when it does, None
+    when not. The kernels call a part's kernels behind ``part is not None``, and numba
+    drops that branch before typing it when the part's type is None: a scenario without
+    canary or rolling deployers never compiles their kernels (a third of the engine),
+    one without an HPA the HPA's. Each combination is compiled, and cached, on first
+    use."""
+
+    scaler: object  # an AutoScaler (a built-in policy or a NumbaPolicy)
+    hpa: object  # a HorizontalPodAutoscaler
+    canary: object
+    rolling: object
+
+
+PRESENT = np.zeros(1, np.int8)
+
+
+def make_parts(scenario: Scenario) -> Parts:
+    def part(n):
+        return PRESENT if n > 0 else None
+
+    hpa = int(np.sum(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
+    return Parts(scaler=part(scenario.scaler_init.shape[0] - hpa), hpa=part(hpa),
+                 canary=part(scenario.canary_init.shape[0]),
+                 rolling=part(scenario.rolling_init.shape[0]))
+
+
 class Workspace(NamedTuple):
     """Every array one replica's simulation writes (schema.py names their columns)."""
 

@@ -15,7 +15,7 @@ from ..core import validate
 from ..progress import Progress
 from . import schema as sc
 from ..rules import profiles
-from .bundles import make_outputs, make_workspace
+from .bundles import make_outputs, make_parts, make_workspace
 from .kernels import run_replicas
 from .lower import BatchModel, lower
 from .results import metrics_table, scaling_events_table, timeseries_table
@@ -142,6 +142,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     max_conc = model.max_concurrency(P_ROWS)
     # The marks of the controllers' metric windows each server keeps.
     mark_slots = model.mark_slots(P_ROWS)
+    parts = make_parts(model.scenario)
     _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget, n if params else 1)
     _check_work(model, P_ROWS)
     seed_u = np.uint64(seed)
@@ -170,7 +171,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                 j = sl.start
                 while j < sl.stop:
                     j = run_replicas(model.scenario, P_ROWS, index, ids, seed_u, span, step_ns,
-                                     j, sl.stop, out, local.ws)
+                                     j, sl.stop, out, local.ws, parts)
                     if j == sl.stop:
                         break
                     # Replica j outgrew the workspace: grow what ran out, run j again.

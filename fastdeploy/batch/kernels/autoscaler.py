@@ -1,5 +1,7 @@
 """AutoScaler in the kernels: the observation and the actions of rules/autoscaler.py."""
 
+import numpy as np
+
 from ...rules import autoscaler as rules
 from ...rules import server as srv
 from .. import heap
@@ -11,6 +13,9 @@ from ..schema import (EV_ACTION, EV_FROM, EV_SCALE_IN, EV_SCALE_OUT, EV_SCALER, 
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row, list_remove
 from .hpa import hpa_decide, hpa_scale_in
 from .servers import boot, new_server
+
+
+ZERO = np.int64(0)
 
 
 @kernel
@@ -61,7 +66,39 @@ def observed_desired(w, sn, P, sc, since, slot, now):
 
 
 @kernel
-def handle_scaler_eval(w, sn, P, events, sc, live, now):
+def policy_decision(w, sn, P, sc, current, since, slot, now, part):
+    """(action, n) of an AutoScaler's policy with its cooldowns (compiled only for
+    scenarios with an AutoScaler: bundles.Parts)."""
+    if part is not None:
+        desired = observed_desired(w, sn, P, sc, since, slot, now)
+        return rules.plan(w.scalers[sc], P[sn.scaler_init[sc, SCS_POFF]:], current, desired,
+                          now)
+    return rules.NO_ACTION, ZERO
+
+
+@kernel
+def policy_scale_in(w, sn, events, sc, lb, current, n, now, part):
+    if part is not None:
+        scale_in(w, sn, events, sc, lb, current, n, now)
+
+
+@kernel
+def hpa_change(w, sn, P, sc, current, since, slot, now, part):
+    """A HorizontalPodAutoscaler's sync (compiled only for scenarios with one)."""
+    if part is not None:
+        return hpa_decide(w, sn, P, sc, current, since, slot, now)
+    return ZERO
+
+
+@kernel
+def hpa_removed(w, sn, sc, lb, current, n, now, part):
+    if part is not None:
+        return hpa_scale_in(w, sn, sc, lb, current, n, now)
+    return ZERO
+
+
+@kernel
+def handle_scaler_eval(w, sn, P, events, sc, live, now, parts):
     """An evaluation: observe, decide (rules.plan), act, and schedule the next one."""
     if live == 0:
         return
@@ -77,7 +114,7 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
     since, slot = rules.window_since(st, prm, now)
     is_hpa = sn.scaler_init[sc, SCS_POLICY] == rules.HPA
     if is_hpa:
-        change = hpa_decide(w, sn, P, sc, current, since, slot, now)
+        change = hpa_change(w, sn, P, sc, current, since, slot, now, parts.hpa)
         action = rules.NO_ACTION
         n = change
         if change > 0:
@@ -86,8 +123,7 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
             action = rules.SCALE_IN
             n = -change
     else:
-        desired = observed_desired(w, sn, P, sc, since, slot, now)
-        action, n = rules.plan(st, prm, current, desired, now)
+        action, n = policy_decision(w, sn, P, sc, current, since, slot, now, parts.scaler)
     if action == rules.SCALE_OUT:
         mrow = w.bases[RB_SC] + sc
         for _ in range(n):
@@ -103,12 +139,12 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
         rules.scaled(st, action, n, now)
     elif action == rules.SCALE_IN:
         if is_hpa:
-            k = hpa_scale_in(w, sn, sc, lb, current, n, now)
+            k = hpa_removed(w, sn, sc, lb, current, n, now, parts.hpa)
             if k > 0:
                 record_scaling(w, events, sc, action, current, current - k, now)
                 rules.scaled(st, action, k, now)
         else:
-            scale_in(w, sn, events, sc, lb, current, n, now)
+            policy_scale_in(w, sn, events, sc, lb, current, n, now, parts.scaler)
     t, mark_slot = rules.next_mark(st, prm)
     if t >= 0:
         heap.push_call(w.heap, w.counters, t, WINDOW_MARK, sc, mark_slot)
