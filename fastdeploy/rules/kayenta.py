@@ -192,7 +192,7 @@ def hodges_lehmann(x, y):
 
 
 @njit
-def _corrected_z(x, y, shift):
+def shift_statistic(x, y, shift):
     """Kayenta's statistic at a shift (MannWhitney.wilcoxonDiff without the quantile):
     (U - mn/2 - sign * 0.5) / sigma, U and the tie correction taken on x - shift and y.
     NaN when every value is tied (Kayenta refuses that case)."""
@@ -264,7 +264,7 @@ def _root(x, y, zq, a, b, fa, fb):
         a = b
         fa = fb
         b += new_step
-        fb = _corrected_z(x, y, b) - zq
+        fb = shift_statistic(x, y, b) - zq
         if (fb > 0.0 and fc > 0.0) or (fb < 0.0 and fc < 0.0):
             c = a
             fc = fa
@@ -275,8 +275,8 @@ def _root(x, y, zq, a, b, fa, fb):
 def _interval_end(x, y, zq, lo, hi):
     """Kayenta's findRoot: the smallest difference if the statistic there is already at
     or below zq, the largest if it is still at or above zq there, else Brent's root."""
-    f_lo = _corrected_z(x, y, lo) - zq
-    f_hi = _corrected_z(x, y, hi) - zq
+    f_lo = shift_statistic(x, y, lo) - zq
+    f_hi = shift_statistic(x, y, hi) - zq
     if f_lo <= 0.0:
         return lo
     if f_hi >= 0.0:
@@ -307,7 +307,7 @@ def shift_interval(x, y, confidence):
     lower = _interval_end(x, y, -z, lo, hi)
     upper = _interval_end(x, y, z, lo, hi)
     # The estimate is searched without the clamping (as Kayenta).
-    estimate = _root(x, y, 0.0, lo, hi, _corrected_z(x, y, lo), _corrected_z(x, y, hi))
+    estimate = _root(x, y, 0.0, lo, hi, shift_statistic(x, y, lo), shift_statistic(x, y, hi))
     return lower, upper, estimate
 
 
@@ -325,11 +325,25 @@ def percentile_r7(sorted_values, p):
 
 
 @njit
+def outlier_fences(sorted_values, factor, reduced):
+    """(lower, upper) fences of Kayenta's IQR detector on sorted, non-empty values:
+    Q1 - factor * IQR and Q3 + factor * IQR, widened with ``reduced`` (as the judge uses
+    it) to at least the 1st and 99th percentiles. Values outside are outliers."""
+    q1 = percentile_r7(sorted_values, 25.0)
+    q3 = percentile_r7(sorted_values, 75.0)
+    lower = q1 - factor * (q3 - q1)
+    upper = q3 + factor * (q3 - q1)
+    if reduced:
+        lower = min(percentile_r7(sorted_values, 1.0), lower)
+        upper = max(percentile_r7(sorted_values, 99.0), upper)
+    return lower, upper
+
+
+@njit
 def clean(values, nan_strategy, outlier_factor):
     """A series as Kayenta's judge transforms it: NaN dropped (NAN_REMOVE) or replaced
-    by 0 (NAN_REPLACE), then, when outlier_factor > 0, values outside the fences removed:
-    below min(P1, Q1 - factor * IQR) or above max(P99, Q3 + factor * IQR) (the IQR
-    detector with reduced sensitivity)."""
+    by 0 (NAN_REPLACE), then, when outlier_factor > 0, the outliers by the IQR detector
+    with reduced sensitivity (outlier_fences) removed; the order is kept."""
     n = values.shape[0]
     kept = np.empty(n, np.float64)
     k = 0
@@ -344,12 +358,7 @@ def clean(values, nan_strategy, outlier_factor):
     kept = kept[:k]
     if outlier_factor <= 0.0 or k == 0:
         return kept
-    s = np.sort(kept)
-    q1 = percentile_r7(s, 25.0)
-    q3 = percentile_r7(s, 75.0)
-    iqr = q3 - q1
-    lower = min(percentile_r7(s, 1.0), q1 - outlier_factor * iqr)
-    upper = max(percentile_r7(s, 99.0), q3 + outlier_factor * iqr)
+    lower, upper = outlier_fences(np.sort(kept), outlier_factor, True)
     out = np.empty(k, np.float64)
     j = 0
     for i in range(k):
