@@ -203,7 +203,7 @@ def test_percentile_is_numpys_linear():
 def param_row(direction="increase", critical=False, must_have_data=False,
               nan_strategy="remove", outlier_factor=0.0, allowed_increase=1.0,
               allowed_decrease=1.0, critical_increase=1.0, critical_decrease=1.0,
-              confidence=0.98, tolerance=K.TOLERANCE):
+              confidence=0.98, tolerance=K.TOLERANCE, scale=1.0):
     row = np.zeros(K.METRIC_PARAMS)
     row[K.P_DIRECTION] = K.DIRECTION_NAMES.index(direction)
     row[K.P_CRITICAL] = critical
@@ -216,6 +216,7 @@ def param_row(direction="increase", critical=False, must_have_data=False,
     row[K.P_CRITICAL_DECREASE] = critical_decrease
     row[K.P_CONFIDENCE] = confidence
     row[K.P_TOLERANCE] = tolerance
+    row[K.P_SCALE] = scale
     return row
 
 
@@ -392,6 +393,7 @@ def test_judge_thresholds_and_groups():
     (lambda: KayentaMetric("error_rate", outliers="yes"), ValueError, "outliers"),
     (lambda: KayentaMetric("error_rate", outlier_factor=0), ValueError, "outlier_factor"),
     (lambda: KayentaMetric("error_rate", group=""), TypeError, "group"),
+    (lambda: KayentaMetric("error_rate", scale=0), ValueError, "scale must be > 0"),
     (lambda: KayentaJudge(KayentaMetric("error_rate")), TypeError, "metrics must be a"),
     (lambda: KayentaJudge([]), ValueError, "at least one"),
     (lambda: KayentaJudge(["error_rate"]), TypeError, r"metrics\[0\]"),

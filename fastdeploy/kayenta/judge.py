@@ -69,6 +69,10 @@ class KayentaMetric:
             ``outlier_factor``, reduced sensitivity); "keep" (Kayenta's default) does not.
         outlier_factor: The IQR factor of outlier removal.
         group: The metric's group for the weighted-sum score.
+        scale: Multiplies the measurements before they are judged: the units your
+            metric query returns (100 for an error rate in percent, 1000 for a latency
+            in ms). Kayenta's interval search stops at an absolute tolerance (1e-4), so
+            its decisions on values that small depend on the units.
 
     Raises:
         TypeError, ValueError: an argument of the wrong type or out of range (named).
@@ -79,7 +83,7 @@ class KayentaMetric:
                  critical_increase: float = 1.0, critical_decrease: float = 1.0,
                  must_have_data: bool = False, nan_strategy: str = "remove",
                  outliers: str = "keep", outlier_factor: float = 3.0,
-                 group: str = DEFAULT_GROUP):
+                 group: str = DEFAULT_GROUP, scale: float = 1.0):
         self.measure = _choice("measure", measure, MEASURES)
         self.direction = _choice("direction", direction, rules.DIRECTION_NAMES)
         self.critical = _flag("critical", critical)
@@ -99,6 +103,7 @@ class KayentaMetric:
         if not isinstance(group, str) or not group:
             raise TypeError(f"group must be a non-empty string, got {group!r}")
         self.group = group
+        self.scale = validate.number("scale", scale, minimum=0.0, min_open=True)
 
     def param_row(self, confidence: float) -> np.ndarray:
         """The rules' parameter row of this metric (``rules.kayenta.P_...``)."""
@@ -114,6 +119,7 @@ class KayentaMetric:
         row[rules.P_CRITICAL_DECREASE] = self.critical_decrease
         row[rules.P_CONFIDENCE] = confidence
         row[rules.P_TOLERANCE] = rules.TOLERANCE
+        row[rules.P_SCALE] = self.scale
         return row
 
     def __repr__(self):
@@ -133,7 +139,8 @@ class KayentaMetricResult:
         u: The canary's Mann-Whitney U statistic (NaN without data).
         p_value: The two-sided p-value of the U test (normal approximation with tie and
             continuity corrections); reported, not used by Kayenta's classifier.
-        lower: The lower end of the confidence interval of the shift canary - baseline.
+        lower: The lower end of the confidence interval of the shift canary - baseline
+            (in the metric's scaled units, as the estimate).
         upper: Its upper end.
         estimate: Kayenta's Hodges-Lehmann estimate of the shift.
         effect_size: mean(canary) / mean(baseline) (NaN if either mean is 0 or without

@@ -38,14 +38,16 @@ TOLERANCE = 0.25          # bounds of the classifier: +-TOLERANCE * |Hodges-Lehm
 NODATA_THRESHOLD = 50.0   # score 0 when this percent of the metrics or more are Nodata
 
 # == A metric's parameter row (float64) ==================================================
-# P_OUTLIER_FACTOR 0 keeps outliers; > 0 removes them with that IQR factor.
+# P_OUTLIER_FACTOR 0 keeps outliers; > 0 removes them with that IQR factor. P_SCALE
+# multiplies the measurements (the units a metric query would return): Kayenta's root
+# search has an absolute tolerance, so its decisions depend on the units.
 (P_DIRECTION, P_CRITICAL, P_MUST_HAVE_DATA, P_NAN_STRATEGY, P_OUTLIER_FACTOR,
  P_ALLOWED_INCREASE, P_ALLOWED_DECREASE, P_CRITICAL_INCREASE, P_CRITICAL_DECREASE,
- P_CONFIDENCE, P_TOLERANCE) = range(11)
-METRIC_PARAMS = 11
+ P_CONFIDENCE, P_TOLERANCE, P_SCALE) = range(12)
+METRIC_PARAMS = 12
 PARAM_NAMES = ("direction", "critical", "must_have_data", "nan_strategy", "outlier_factor",
                "allowed_increase", "allowed_decrease", "critical_increase",
-               "critical_decrease", "confidence", "tolerance")
+               "critical_decrease", "confidence", "tolerance", "scale")
 
 # == A metric's result row (float64) =====================================================
 # R_CRITICAL: 1 if this result fails the whole judgement (Kayenta's result.critical).
@@ -405,8 +407,8 @@ def classify(canary, baseline, prm, out):
     parameter row ``prm`` (P_...); fill the result row ``out`` (R_...)."""
     nan_strategy = int(prm[P_NAN_STRATEGY])
     critical = prm[P_CRITICAL] != 0.0
-    e = clean(canary, nan_strategy, prm[P_OUTLIER_FACTOR])
-    c = clean(baseline, nan_strategy, prm[P_OUTLIER_FACTOR])
+    e = clean(canary, nan_strategy, prm[P_OUTLIER_FACTOR]) * prm[P_SCALE]
+    c = clean(baseline, nan_strategy, prm[P_OUTLIER_FACTOR]) * prm[P_SCALE]
     for f in range(RESULT_FIELDS):
         out[f] = np.nan
     out[R_CRITICAL] = 0.0
