@@ -35,11 +35,16 @@ def arr(v):
     return np.asarray(v, np.float64)
 
 
+def srt(v):
+    """The rules take samples sorted ascending."""
+    return np.sort(arr(v))
+
+
 # == Mann-Whitney U against scipy ========================================================
 @FEW
 @given(samples(), samples())
 def test_mann_whitney_matches_scipy(x, y):
-    u, p = K.mann_whitney_u(arr(x), arr(y))
+    u, p = K.mann_whitney_u(srt(x), srt(y))
     ref = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic",
                              use_continuity=True)
     assert u == ref.statistic
@@ -51,7 +56,7 @@ def test_mann_whitney_matches_scipy(x, y):
 @given(st.lists(st.integers(0, 50).map(float), min_size=150, max_size=300),
        st.lists(st.floats(0, 60, allow_nan=False), min_size=100, max_size=300))
 def test_mann_whitney_matches_scipy_on_large_samples(x, y):
-    u, p = K.mann_whitney_u(arr(x), arr(y))
+    u, p = K.mann_whitney_u(srt(x), srt(y))
     ref = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic",
                              use_continuity=True)
     assert u == ref.statistic
@@ -64,17 +69,31 @@ def test_mann_whitney_matches_scipy_on_large_samples(x, y):
     ([5.0, 6.0, 7.0], [1.0, 2.0], 6.0),
 ])
 def test_mann_whitney_u_by_hand(x, y, u):
-    assert K.mann_whitney_u(arr(x), arr(y))[0] == u
+    assert K.mann_whitney_u(srt(x), srt(y))[0] == u
 
 
 def test_all_tied_has_p_value_one():
-    assert K.mann_whitney_u(arr([2.0, 2.0]), arr([2.0]))[1] == 1.0
+    assert K.mann_whitney_u(srt([2.0, 2.0]), srt([2.0]))[1] == 1.0
 
 
-def test_average_ranks_and_tie_term():
-    ranks, tie_term = K.average_ranks(arr([3.0, 1.0, 3.0, 2.0, 3.0]))
-    assert list(ranks) == [4.0, 1.0, 4.0, 2.0, 4.0]
-    assert tie_term == 27 - 3
+@pytest.mark.parametrize("x, y, shift, r1, tie_term", [
+    # 1 3 against 1 1 2: the three 1s share ranks 1-3 (2 each), the 2 is 4, the 3 is 5
+    ([1.0, 3.0], [1.0, 1.0, 2.0], 0.0, 2.0 + 5.0, 27.0 - 3.0),
+    # x - 1 = 0 2 against 0 2: two pairs of ties, ranks 1.5 and 3.5
+    ([1.0, 3.0], [0.0, 2.0], 1.0, 1.5 + 3.5, 6.0 + 6.0),
+    ([5.0, 6.0], [1.0], 0.0, 2.0 + 3.0, 0.0),
+])
+def test_rank_sum_by_hand(x, y, shift, r1, tie_term):
+    assert K.rank_sum(srt(x), srt(y), shift) == (r1, tie_term)
+
+
+@FEW
+@given(samples(), samples(), st.sampled_from([0.0, 1.0, 2.5]))
+def test_rank_sum_matches_scipy_ranks(x, y, shift):
+    x, y = srt(x), srt(y)
+    both = np.concatenate([x - shift, y])
+    t = np.unique(both, return_counts=True)[1].astype(float)
+    assert K.rank_sum(x, y, shift) == (stats.rankdata(both)[:len(x)].sum(), (t**3 - t).sum())
 
 
 @pytest.mark.parametrize("p", [1e-12, 1e-4, 0.005, 0.01, 0.02425, 0.025, 0.2, 0.5, 0.7,
@@ -87,7 +106,7 @@ def test_normal_quantile_matches_scipy(p):
 @FEW
 @given(samples(25), samples(25))
 def test_hodges_lehmann_is_the_median_of_pairwise_differences(x, y):
-    assert K.hodges_lehmann(arr(x), arr(y)) == statistics.median(
+    assert K.hodges_lehmann(srt(x), srt(y)) == statistics.median(
         [np.float64(a) - np.float64(b) for a in x for b in y])
 
 
@@ -127,7 +146,7 @@ def test_interval_ends_are_where_the_statistic_crosses_the_quantile(seed, m, n, 
     x, y = (rng.normal(shift, 1.0, m) * unit, rng.normal(0.0, 1.0, n) * unit)
     if m == 1 and n == 1:
         return
-    lower, upper, estimate = K.shift_interval(x, y, confidence)
+    lower, upper, estimate = K.shift_interval(np.sort(x), np.sort(y), confidence)
     z = stats.norm.ppf((1 - confidence) / 2)
     slack = K.BRENT_TOLERANCE + 1e-12 * np.abs(np.subtract.outer(x, y)).max()
     assert abs(lower - naive_crossing(x, y, -z)) <= slack
@@ -142,7 +161,7 @@ def test_interval_ends_are_where_the_statistic_crosses_the_quantile(seed, m, n, 
 
 @pytest.mark.parametrize("case", SHIFT_CASES, ids=[c["name"] for c in SHIFT_CASES])
 def test_shift_interval_on_kayentas_cases(case):
-    lower, upper, estimate = K.shift_interval(arr(case["x"]), arr(case["y"]),
+    lower, upper, estimate = K.shift_interval(srt(case["x"]), srt(case["y"]),
                                               case["confidence"])
     assert lower == pytest.approx(case["lower"], abs=1e-6)
     assert upper == pytest.approx(case["upper"], abs=1e-6)
@@ -151,14 +170,14 @@ def test_shift_interval_on_kayentas_cases(case):
 
 @pytest.mark.parametrize("shift", sorted(DIFF_CASE["values"]))
 def test_shift_statistic_on_kayentas_case(shift):
-    x, y = arr(DIFF_CASE["x"]), arr(DIFF_CASE["y"])
+    x, y = srt(DIFF_CASE["x"]), srt(DIFF_CASE["y"])
     assert K.shift_statistic(x, y, shift) == pytest.approx(DIFF_CASE["values"][shift],
                                                            abs=1e-6)
     assert K.shift_statistic(x, y, shift) == pytest.approx(naive_statistic(x, y, shift))
 
 
 def test_one_value_each_gives_their_difference():
-    assert K.shift_interval(arr([10.0] * 5), arr([1.0] * 4), 0.98) == (9.0, 9.0, 9.0)
+    assert K.shift_interval(srt([10.0] * 5), srt([1.0] * 4), 0.98) == (9.0, 9.0, 9.0)
 
 
 # == Preprocessing =======================================================================
@@ -176,7 +195,15 @@ def test_one_value_each_gives_their_difference():
     ([np.nan, 1.0, 1.0, 1.0, 1.0, 9.0], K.NAN_REMOVE, 3.0, [1.0, 1.0, 1.0, 1.0]),
 ])
 def test_clean(values, strategy, factor, expect):
-    assert list(K.clean(arr(values), strategy, factor)) == expect
+    dest = np.full(len(values) + 1, -1.0)
+    k = K.clean_sorted(arr(values), strategy, factor, 1.0, dest)
+    assert list(dest[:k]) == sorted(expect)
+
+
+def test_clean_scales_after_removing_outliers():
+    dest = np.empty(5)
+    k = K.clean_sorted(arr([2.0, np.nan, 1.0, 1.0, 1.0]), K.NAN_REPLACE, 0.0, 100.0, dest)
+    assert list(dest[:k]) == [0.0, 100.0, 100.0, 100.0, 200.0]
 
 
 @pytest.mark.parametrize("values, outliers", [
@@ -226,7 +253,8 @@ def param_row(direction="increase", critical=False, must_have_data=False,
 
 def classified(canary, baseline, **params):
     out = np.zeros(K.RESULT_FIELDS)
-    K.classify(arr(canary), arr(baseline), param_row(**params), out)
+    work = np.empty((2, max(len(canary), len(baseline), 1)))
+    K.classify(arr(canary), arr(baseline), param_row(**params), out, work)
     return K.CLASS_NAMES[int(out[K.R_CLASS])], bool(out[K.R_CRITICAL]), out
 
 

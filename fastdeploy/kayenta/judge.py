@@ -312,8 +312,10 @@ class KayentaJudge:
         bv, bs = packed(baseline)
         out = np.zeros((len(self.metrics), rules.RESULT_FIELDS), np.float64)
         thresholds = np.array([self.pass_score, self.marginal_score])
+        longest = max([1] + [len(s) for s in canary] + [len(s) for s in baseline])
+        work = np.empty((2, longest), np.float64)
         value, code = rules.judge(cv, cs, bv, bs, self._params, self._group_of, self._weights,
-                                  thresholds, out)
+                                  thresholds, out, work)
         results = tuple(
             KayentaMetricResult(
                 measure=m.measure,

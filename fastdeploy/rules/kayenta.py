@@ -58,44 +58,39 @@ RESULT_FIELDS = 10
 
 
 # == Ranks and the Mann-Whitney U test ===================================================
+# The samples are sorted ascending (classify sorts them once, in place): ranks then come
+# from one merge of the two, and x - shift stays sorted, so Kayenta's statistic at any
+# shift costs one pass and no allocation (the kernels allocate nothing).
 @njit
-def average_ranks(values):
-    """Ranks 1..n of ``values`` with ties given their average rank, and the tie term
-    sum(t**3 - t) over the groups of t equal values."""
-    n = values.shape[0]
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(n, np.float64)
-    tie_term = 0.0
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and values[order[j]] == values[order[i]]:
-            j += 1
-        # positions i..j-1 (0-based) hold one value: ranks i+1..j, average (i+1+j)/2
-        r = 0.5 * (i + 1 + j)
-        for k in range(i, j):
-            ranks[order[k]] = r
-        t = float(j - i)
-        tie_term += t * t * t - t
-        i = j
-    return ranks, tie_term
-
-
-@njit
-def _rank_sum(x, y, shift):
-    """(sum of the ranks of x - shift among x - shift and y, tie term), as Kayenta ranks
-    the shifted sample (MannWhitney.wilcoxonDiff)."""
+def rank_sum(x, y, shift):
+    """(sum of the ranks of x - shift among x - shift and y, sum(t**3 - t) over the
+    groups of t tied values), for x and y sorted ascending; ties get their average rank.
+    Kayenta ranks the shifted sample so (MannWhitney.wilcoxonDiff)."""
     m = x.shape[0]
     n = y.shape[0]
-    both = np.empty(m + n, np.float64)
-    for i in range(m):
-        both[i] = x[i] - shift
-    for j in range(n):
-        both[m + j] = y[j]
-    ranks, tie_term = average_ranks(both)
+    i = 0
+    j = 0
+    done = 0          # values ranked so far
     r1 = 0.0
-    for i in range(m):
-        r1 += ranks[i]
+    tie_term = 0.0
+    while i < m or j < n:
+        if j >= n or (i < m and x[i] - shift <= y[j]):
+            v = x[i] - shift
+        else:
+            v = y[j]
+        cx = 0
+        while i < m and x[i] - shift == v:
+            i += 1
+            cx += 1
+        cy = 0
+        while j < n and y[j] == v:
+            j += 1
+            cy += 1
+        t = float(cx + cy)
+        # ranks done + 1 .. done + t, average done + (t + 1) / 2
+        r1 += cx * (done + 0.5 * (t + 1.0))
+        tie_term += t * t * t - t
+        done += cx + cy
     return r1, tie_term
 
 
@@ -114,13 +109,13 @@ def normal_sf(z):
 
 @njit
 def mann_whitney_u(x, y):
-    """The Mann-Whitney U test of samples x and y (both non-empty): (U of x, two-sided
-    p-value), the p-value from the normal approximation with the tie correction and the
-    continuity correction (scipy.stats.mannwhitneyu's method="asymptotic",
+    """The Mann-Whitney U test of samples x and y (non-empty, sorted ascending): (U of x,
+    two-sided p-value), the p-value from the normal approximation with the tie correction
+    and the continuity correction (scipy.stats.mannwhitneyu's method="asymptotic",
     use_continuity=True). All values tied: p = 1."""
     m = x.shape[0]
     n = y.shape[0]
-    r1, tie_term = _rank_sum(x, y, 0.0)
+    r1, tie_term = rank_sum(x, y, 0.0)
     u1 = r1 - m * (m + 1) / 2.0
     u = max(u1, m * n - u1)
     s = _sigma(m, n, tie_term)
@@ -189,18 +184,20 @@ def _median_sorted(d):
 
 @njit
 def hodges_lehmann(x, y):
-    """The Hodges-Lehmann estimate of the shift of x over y: the median of x[i] - y[j]."""
+    """The Hodges-Lehmann estimate of the shift of x over y: the median of x[i] - y[j].
+    (A reference: it allocates the m x n differences, and Kayenta's classifier uses the
+    estimate of shift_interval instead.)"""
     return _median_sorted(pairwise_differences(x, y))
 
 
 @njit
 def shift_statistic(x, y, shift):
     """Kayenta's statistic at a shift (MannWhitney.wilcoxonDiff without the quantile):
-    (U - mn/2 - sign * 0.5) / sigma, U and the tie correction taken on x - shift and y.
-    NaN when every value is tied (Kayenta refuses that case)."""
+    (U - mn/2 - sign * 0.5) / sigma, U and the tie correction taken on x - shift and y
+    (sorted ascending). NaN when every value is tied (Kayenta refuses that case)."""
     m = x.shape[0]
     n = y.shape[0]
-    r1, tie_term = _rank_sum(x, y, shift)
+    r1, tie_term = rank_sum(x, y, shift)
     dz = r1 - m * (m + 1) / 2.0 - m * n / 2.0
     s = _sigma(m, n, tie_term)
     if s == 0.0:
@@ -288,8 +285,8 @@ def _interval_end(x, y, zq, lo, hi):
 
 @njit
 def shift_interval(x, y, confidence):
-    """Kayenta's estimate of the shift of x over y and its confidence interval at
-    ``confidence`` in (0, 1): (lower, upper, estimate).
+    """Kayenta's estimate of the shift of x over y (non-empty, sorted ascending) and its
+    confidence interval at ``confidence`` in (0, 1): (lower, upper, estimate).
 
     Each is where the continuity-corrected normal approximation of the rank statistic of
     x - shift against y crosses a quantile (+z, -z, and 0 for the estimate), as R's
@@ -301,9 +298,9 @@ def shift_interval(x, y, confidence):
     (hodges_lehmann has the median itself). When x and y each hold one value (Kayenta
     adds a little Gaussian noise there, which would only blur their difference), all
     three are that difference."""
-    lo = np.min(x) - np.max(y)
-    hi = np.max(x) - np.min(y)
-    if _single_valued(x) and _single_valued(y):
+    lo = x[0] - y[y.shape[0] - 1]
+    hi = x[x.shape[0] - 1] - y[0]
+    if x[0] == x[x.shape[0] - 1] and y[0] == y[y.shape[0] - 1]:
         return lo, lo, lo
     z = normal_quantile((1.0 - confidence) / 2.0)     # negative
     lower = _interval_end(x, y, -z, lo, hi)
@@ -342,32 +339,34 @@ def outlier_fences(sorted_values, factor, reduced):
 
 
 @njit
-def clean(values, nan_strategy, outlier_factor):
-    """A series as Kayenta's judge transforms it: NaN dropped (NAN_REMOVE) or replaced
-    by 0 (NAN_REPLACE), then, when outlier_factor > 0, the outliers by the IQR detector
-    with reduced sensitivity (outlier_fences) removed; the order is kept."""
-    n = values.shape[0]
-    kept = np.empty(n, np.float64)
+def clean_sorted(values, nan_strategy, outlier_factor, scale, dest):
+    """A series as Kayenta's judge transforms it, written sorted ascending into
+    ``dest[:k]``; returns k. NaN is dropped (NAN_REMOVE) or replaced by 0 (NAN_REPLACE);
+    then, when outlier_factor > 0, the outliers by the IQR detector with reduced
+    sensitivity (outlier_fences) are removed; then the values are multiplied by
+    ``scale`` (> 0). (Kayenta keeps the order; nothing it computes depends on it.)"""
     k = 0
-    for i in range(n):
+    for i in range(values.shape[0]):
         v = values[i]
         if v != v:
             if nan_strategy == NAN_REMOVE:
                 continue
             v = 0.0
-        kept[k] = v
+        dest[k] = v
         k += 1
-    kept = kept[:k]
-    if outlier_factor <= 0.0 or k == 0:
-        return kept
-    lower, upper = outlier_fences(np.sort(kept), outlier_factor, True)
-    out = np.empty(k, np.float64)
-    j = 0
+    kept = dest[:k]
+    kept.sort()
+    if outlier_factor > 0.0 and k > 0:
+        lower, upper = outlier_fences(kept, outlier_factor, True)
+        j = 0
+        for i in range(k):
+            if lower <= kept[i] <= upper:
+                dest[j] = kept[i]
+                j += 1
+        k = j
     for i in range(k):
-        if lower <= kept[i] <= upper:
-            out[j] = kept[i]
-            j += 1
-    return out[:j]
+        dest[i] *= scale
+    return k
 
 
 @njit
@@ -381,34 +380,27 @@ def mean_ratio(baseline, canary):
 
 
 @njit
-def _single_valued(v):
-    for i in range(1, v.shape[0]):
-        if v[i] != v[0]:
-            return False
-    return True
-
-
-@njit
-def _same_sorted(a, b):
+def _equal(a, b):
     if a.shape[0] != b.shape[0]:
         return False
-    sa = np.sort(a)
-    sb = np.sort(b)
-    for i in range(sa.shape[0]):
-        if sa[i] != sb[i]:
+    for i in range(a.shape[0]):
+        if a[i] != b[i]:
             return False
     return True
 
 
 # == The classifier (MannWhitneyClassifier.scala) ========================================
 @njit
-def classify(canary, baseline, prm, out):
+def classify(canary, baseline, prm, out, work):
     """Classify one metric from the raw series of the canary and the baseline, with the
-    parameter row ``prm`` (P_...); fill the result row ``out`` (R_...)."""
+    parameter row ``prm`` (P_...); fill the result row ``out`` (R_...). ``work`` is a
+    (2, at least the longer series' length) float64 scratch array."""
     nan_strategy = int(prm[P_NAN_STRATEGY])
     critical = prm[P_CRITICAL] != 0.0
-    e = clean(canary, nan_strategy, prm[P_OUTLIER_FACTOR]) * prm[P_SCALE]
-    c = clean(baseline, nan_strategy, prm[P_OUTLIER_FACTOR]) * prm[P_SCALE]
+    e = work[0, :clean_sorted(canary, nan_strategy, prm[P_OUTLIER_FACTOR], prm[P_SCALE],
+                              work[0])]
+    c = work[1, :clean_sorted(baseline, nan_strategy, prm[P_OUTLIER_FACTOR], prm[P_SCALE],
+                              work[1])]
     for f in range(RESULT_FIELDS):
         out[f] = np.nan
     out[R_CRITICAL] = 0.0
@@ -430,7 +422,8 @@ def classify(canary, baseline, prm, out):
     effect = mean_ratio(c, e)
     out[R_EFFECT_SIZE] = effect
     # Identical series, or one value throughout: Pass before any test (as Kayenta).
-    if _same_sorted(e, c) or (_single_valued(e) and _single_valued(c) and e[0] == c[0]):
+    if _equal(e, c) or (e[0] == e[e.shape[0] - 1] and c[0] == c[c.shape[0] - 1]
+                        and e[0] == c[0]):
         out[R_CLASS] = PASS
         out[R_EFFECT_SIZE] = 1.0  # what Kayenta reports for these (a 0/0 ratio included)
         return
@@ -471,6 +464,14 @@ def round_half_up(x, decimals):
 
 
 @njit
+def _group_present(groups, g):
+    for i in range(groups.shape[0]):
+        if groups[i] == g:
+            return True
+    return False
+
+
+@njit
 def score(results, groups, group_weights):
     """The weighted-sum score (0..100, two decimals) of the result rows ``results``
     (one per metric); ``groups[i]`` is metric i's group, ``group_weights[g]`` group g's
@@ -491,31 +492,29 @@ def score(results, groups, group_weights):
     if n > 0 and nodata * 100.0 / n >= NODATA_THRESHOLD:
         return 0.0
     n_groups = group_weights.shape[0]
-    passed = np.zeros(n_groups, np.float64)
-    counted = np.zeros(n_groups, np.float64)
-    present = np.zeros(n_groups, np.bool_)
-    for i in range(n):
-        g = groups[i]
-        present[g] = True
-        cls = int(results[i, R_CLASS])
-        if cls != NODATA:
-            counted[g] += 1.0
-            if cls == PASS:
-                passed[g] += 1.0
     given = 0.0
     unweighted = 0
     for g in range(n_groups):
         w = group_weights[g]
         if w == w:
             given += w
-        elif present[g]:
+        elif _group_present(groups, g):
             unweighted += 1
     share = (100.0 - given) / unweighted if unweighted > 0 else 0.0
     total = 0.0
     for g in range(n_groups):
-        if not present[g]:
+        if not _group_present(groups, g):
             continue
-        s = 100.0 if counted[g] == 0.0 else passed[g] / counted[g] * 100.0
+        passed = 0.0
+        counted = 0.0
+        for i in range(n):
+            if groups[i] == g:
+                cls = int(results[i, R_CLASS])
+                if cls != NODATA:
+                    counted += 1.0
+                    if cls == PASS:
+                        passed += 1.0
+        s = 100.0 if counted == 0.0 else passed / counted * 100.0
         w = group_weights[g]
         total += s * ((w if w == w else share) / 100.0)
     return round_half_up(total, 2)
@@ -534,15 +533,17 @@ def verdict(value, pass_score, marginal_score):
 
 @njit
 def judge(canary, canary_start, baseline, baseline_start, params, groups, group_weights,
-          thresholds, results):
+          thresholds, results, work):
     """Judge every metric and score them.
 
     Metric i's series are ``canary[canary_start[i]:canary_start[i + 1]]`` and
     ``baseline[baseline_start[i]:baseline_start[i + 1]]``; its parameter row is
     ``params[i]`` and its result row ``results[i]`` is filled. ``thresholds`` is
-    (pass_score, marginal_score). Returns (score, verdict code)."""
+    (pass_score, marginal_score); ``work`` a (2, longest series) float64 scratch array.
+    Returns (score, verdict code)."""
     for i in range(params.shape[0]):
         classify(canary[canary_start[i]:canary_start[i + 1]],
-                 baseline[baseline_start[i]:baseline_start[i + 1]], params[i], results[i])
+                 baseline[baseline_start[i]:baseline_start[i + 1]], params[i], results[i],
+                 work)
     value = score(results, groups, group_weights)
     return value, verdict(value, thresholds[0], thresholds[1])
