@@ -5,8 +5,10 @@ KayentaJudge class (validation, judge(), the MetricEvaluator)."""
 from __future__ import annotations
 
 import math
+import os
 import statistics
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -224,6 +226,14 @@ def test_outlier_fences_without_reduced_sensitivity(values, outliers):
     assert [x for x in v if x < lower or x > upper] == outliers
 
 
+@pytest.mark.parametrize("values", [[], [1.0], [2.0, 1.0], [3.0, 1.0, 2.0, 1.0, 3.0, 0.5],
+                                    list(np.random.default_rng(1).normal(size=33))])
+def test_sort_in_place(values):
+    a = arr(values + [-7.0])
+    K.sort_in_place(a, len(values))
+    assert list(a) == sorted(values) + [-7.0]
+
+
 def test_percentile_is_numpys_linear():
     v = np.sort(arr([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]))
     for p in (0.0, 1.0, 25.0, 50.0, 75.0, 99.0, 100.0):
@@ -305,6 +315,35 @@ BASELINE = [1.0, 2.2, 1.1, 2.5, 3.0]
 def test_classifier_by_hand(canary, baseline, params, expect):
     cls, critical, _ = classified(canary, baseline, **params)
     assert (cls, critical) == expect
+
+
+def test_classify_allocates_nothing():
+    # The kernels allocate nothing per event: a judgement must not either. Calling from
+    # Python allocates one wrapper per array argument; a function that does nothing with
+    # the same arguments counts those.
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("compiled code only")
+    nrt = pytest.importorskip("numba.core.runtime._nrt_python")
+    if not hasattr(nrt, "memsys_enable_stats"):
+        pytest.skip("this numba has no allocation statistics")
+    touch = numba.njit(lambda c, b, prm, out, work: out[0])
+    rng = np.random.default_rng(0)
+    args = (rng.normal(1, 1, 40), rng.normal(0, 1, 30), param_row(outlier_factor=3.0),
+            np.zeros(K.RESULT_FIELDS), np.empty((2, 40)))
+
+    def allocations(f):
+        f(*args)
+        was = nrt.memsys_stats_enabled()
+        nrt.memsys_enable_stats()
+        try:
+            before = nrt.memsys_get_stats_alloc()
+            f(*args)
+            return nrt.memsys_get_stats_alloc() - before
+        finally:
+            if not was:
+                nrt.memsys_disable_stats()
+
+    assert allocations(K.classify) == allocations(touch)
 
 
 def test_classifier_outlier_removal_changes_the_verdict():

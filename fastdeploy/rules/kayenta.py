@@ -339,6 +339,31 @@ def outlier_fences(sorted_values, factor, reduced):
 
 
 @njit
+def _sift_down(a, start, end):
+    root = start
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and a[child] < a[child + 1]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
+@njit
+def sort_in_place(a, k):
+    """Sort a[:k] ascending in place (heapsort: numba's sort allocates its stack)."""
+    for start in range(k // 2 - 1, -1, -1):
+        _sift_down(a, start, k)
+    for end in range(k - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift_down(a, 0, end)
+
+
+@njit
 def clean_sorted(values, nan_strategy, outlier_factor, scale, dest):
     """A series as Kayenta's judge transforms it, written sorted ascending into
     ``dest[:k]``; returns k. NaN is dropped (NAN_REMOVE) or replaced by 0 (NAN_REPLACE);
@@ -354,8 +379,8 @@ def clean_sorted(values, nan_strategy, outlier_factor, scale, dest):
             v = 0.0
         dest[k] = v
         k += 1
+    sort_in_place(dest, k)
     kept = dest[:k]
-    kept.sort()
     if outlier_factor > 0.0 and k > 0:
         lower, upper = outlier_fences(kept, outlier_factor, True)
         j = 0
