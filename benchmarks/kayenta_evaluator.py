@@ -20,7 +20,7 @@ from fastdeploy.presets import preset_scenario
 
 def main(replicas: int):
     print("| preset | canary failure rate | baseline failure rate | rolled back "
-          "| median time of the rollback |")
+          "| median time from the deploy to the rollback |")
     print("|---|---|---|---|---|")
     for preset, canary_rate in (("canary-good", "1%"), ("canary-bad", "5%")):
         t = time.time()
@@ -37,8 +37,8 @@ def main(replicas: int):
         p, lo, hi = wilson_interval(status["rolled_back"], replicas)
         median = f"{statistics.median(times):.0f} s" if times else "-"
         print(f"| {preset} | {canary_rate} | 1% | **{p:.1%}** of {replicas} replicas "
-              f"(95% Wilson interval {lo:.1%} to {hi:.1%}) | {median} |"
-              f"  <!-- {time.time() - t:.0f} s -->", file=sys.stdout)
+              f"(95% Wilson interval {lo:.1%} to {hi:.1%}) | {median} |")
+        print(f"{preset}: {time.time() - t:.0f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":
