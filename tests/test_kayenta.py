@@ -566,6 +566,36 @@ def test_metric_evaluator_series_from_counters():
     assert judge._canary_series["requests"] == []
 
 
+def test_metric_evaluator_reads_public_stats():
+    # A backend without request_counters (happysim's Server) is read by its public stats,
+    # as the built-in evaluators read it.
+    class Stats:
+        def __init__(self, completed, rejected, failures):
+            self.requests_completed = completed
+            self.requests_rejected = rejected
+            self.total_failures = failures
+
+    class Backend:
+        def __init__(self, name):
+            self.name = name
+            self.stats = Stats(0, 0, 0)
+            self.average_latency = 0.0
+
+    judge = KayentaJudge([KayentaMetric("error_rate"), KayentaMetric("latency_mean")])
+    canary, base = Backend("c"), Backend("b")
+    judge.is_healthy(canary, [base])
+    canary.stats, canary.average_latency = Stats(8, 2, 1), 0.5
+    base.stats, base.average_latency = Stats(20, 0, 0), 0.25
+    judge.is_healthy(canary, [base])
+    assert judge._canary_series["error_rate"] == [0.3]
+    assert judge._baseline_series["error_rate"] == [0.0]
+    assert judge._canary_series["latency_mean"] == [pytest.approx(0.5)]
+    assert judge._baseline_series["latency_mean"] == [pytest.approx(0.25)]
+    del base.stats
+    with pytest.raises(ValueError, match="backend 'b' has no stats"):
+        judge.is_healthy(canary, [base])
+
+
 def test_metric_evaluator_refuses_percentiles():
     judge = KayentaJudge([KayentaMetric("latency_p99")])
     with pytest.raises(ValueError, match="cannot judge latency_p99"):
