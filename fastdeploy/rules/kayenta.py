@@ -313,14 +313,18 @@ def shift_interval(x, y, confidence):
 # == Preprocessing (Transforms.scala, IQRDetector.scala) =================================
 @njit
 def percentile_r7(sorted_values, p):
-    """The p-th percentile (p in [0, 100]) of sorted values by linear interpolation
-    between order statistics (R-7, numpy's default; Kayenta's Percentile R_7)."""
+    """The p-th percentile (p in [0, 100]) of sorted, non-empty values by linear
+    interpolation between order statistics (R-7, numpy's default), computed as Kayenta's
+    Percentile with EstimationType.R_7 does (1-based position q (n - 1) + 1)."""
     n = sorted_values.shape[0]
-    h = (n - 1) * p / 100.0
-    lo = int(math.floor(h))
-    if lo >= n - 1:
+    pos = (p / 100.0) * (n - 1) + 1.0
+    if pos < 1.0:
+        return sorted_values[0]
+    if pos >= n:
         return sorted_values[n - 1]
-    return sorted_values[lo] + (h - lo) * (sorted_values[lo + 1] - sorted_values[lo])
+    f = math.floor(pos)
+    i = int(f)
+    return sorted_values[i - 1] + (pos - f) * (sorted_values[i] - sorted_values[i - 1])
 
 
 @njit
