@@ -4,6 +4,7 @@ KayentaJudge class (validation, judge(), the MetricEvaluator)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import statistics
@@ -20,7 +21,7 @@ from fastdeploy.deployment import CanaryDeployer, CanaryStage, MetricEvaluator
 from fastdeploy.kayenta import KayentaJudge, KayentaMetric
 from fastdeploy.rules import kayenta as K
 
-from kayenta_cases import CASES, DIFF_CASE, SHIFT_CASES
+from kayenta_cases import CASES, DIFF_CASE, SHIFT_CASES  # tests/, on pytest's path
 
 FEW = settings(max_examples=40, deadline=None)
 
@@ -130,7 +131,7 @@ def naive_crossing(x, y, zq):
         return d[0]
     if naive_statistic(x, y, d[-1]) - zq >= 0:
         return d[-1]
-    for lo, hi in zip(d[:-1], d[1:]):
+    for lo, hi in itertools.pairwise(d):
         if naive_statistic(x, y, (lo + hi) / 2) - zq <= 0:
             return lo
     return d[-1]

@@ -10,5 +10,5 @@ live in ``fastdeploy.rules.kayenta``, shared with the batch engine.
 from .judge import (EVALUATOR_MEASURES, MEASURES, KayentaJudge, KayentaMetric,
                     KayentaMetricResult, KayentaResult)
 
-__all__ = ["KayentaJudge", "KayentaMetric", "KayentaResult", "KayentaMetricResult",
-           "MEASURES", "EVALUATOR_MEASURES"]
+__all__ = ["EVALUATOR_MEASURES", "MEASURES", "KayentaJudge", "KayentaMetric",
+           "KayentaMetricResult", "KayentaResult"]

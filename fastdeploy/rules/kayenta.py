@@ -377,7 +377,7 @@ def clean_sorted(values, nan_strategy, outlier_factor, scale, dest):
     k = 0
     for i in range(values.shape[0]):
         v = values[i]
-        if v != v:
+        if math.isnan(v):
             if nan_strategy == NAN_REMOVE:
                 continue
             v = 0.0
@@ -462,7 +462,7 @@ def classify(canary, baseline, prm, out, work):
     out[R_ESTIMATE] = estimate
     bound = prm[P_TOLERANCE] * abs(estimate)
     direction = int(prm[P_DIRECTION])
-    no_effect = effect != effect  # an effect size that cannot be computed is ignored
+    no_effect = math.isnan(effect)  # an effect size that cannot be computed is ignored
     high = ((direction == INCREASE or direction == EITHER) and lower > bound
             and (no_effect or effect >= prm[P_ALLOWED_INCREASE]))
     low = ((direction == DECREASE or direction == EITHER) and upper < -bound
@@ -525,7 +525,7 @@ def score(results, groups, group_weights):
     unweighted = 0
     for g in range(n_groups):
         w = group_weights[g]
-        if w == w:
+        if not math.isnan(w):
             given += w
         elif _group_present(groups, g):
             unweighted += 1
@@ -545,7 +545,7 @@ def score(results, groups, group_weights):
                         passed += 1.0
         s = 100.0 if counted == 0.0 else passed / counted * 100.0
         w = group_weights[g]
-        total += s * ((w if w == w else share) / 100.0)
+        total += s * ((share if math.isnan(w) else w) / 100.0)
     return round_half_up(total, 2)
 
 
