@@ -102,6 +102,7 @@ def test_rank_sum_matches_scipy_ranks(x, y, shift):
 @pytest.mark.parametrize("p", [1e-12, 1e-4, 0.005, 0.01, 0.02425, 0.025, 0.2, 0.5, 0.7,
                                0.975, 0.99, 0.995, 1 - 1e-7])
 def test_normal_quantile_matches_scipy(p):
+    # (rules/distributions.py's, which the judge uses for its interval)
     assert K.normal_quantile(p) == pytest.approx(stats.norm.ppf(p), rel=1e-13, abs=1e-13)
 
 

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .distributions import normal_quantile
 from .jit import njit
 
 # == Codes ===============================================================================
@@ -124,40 +125,6 @@ def mann_whitney_u(x, y):
         return u1, 1.0
     p = 2.0 * normal_sf(numerator / s)
     return u1, min(max(p, 0.0), 1.0)
-
-
-@njit
-def normal_quantile(p):
-    """The standard normal quantile of p in (0, 1): Acklam's rational approximation,
-    refined by one Halley step on erfc (to about 1e-15, as scipy's ndtri)."""
-    a = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-         1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
-    b = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-         6.680131188771972e+01, -1.328068155288572e+01)
-    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-         -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-         3.754408661907416e+00)
-    low = 0.02425
-    if p > 0.5:
-        # 1 - p is exact here; the lower tail keeps the refinement step accurate
-        return -normal_quantile(1.0 - p)
-    if p < low:
-        q = math.sqrt(-2.0 * math.log(p))
-        x = ((((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
-             / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0))
-    elif p <= 1.0 - low:
-        q = p - 0.5
-        r = q * q
-        x = ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-             / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0))
-    else:
-        q = math.sqrt(-2.0 * math.log(1.0 - p))
-        x = -((((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
-              / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0))
-    e = 0.5 * math.erfc(-x / math.sqrt(2.0)) - p
-    u = e * math.sqrt(2.0 * math.pi) * math.exp(x * x / 2.0)
-    return x - u / (1.0 + x * u / 2.0)
 
 
 # == The location shift: Hodges-Lehmann and Kayenta's interval ===========================
