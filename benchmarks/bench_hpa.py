@@ -29,7 +29,8 @@ from bench_lifecycle import throughput as preset_throughput  # noqa: E402
 VARIANTS = {"autoscale-spike": ("autoscale-spike", {}),
             "hpa-spike": ("hpa-spike", {}),
             # the same HPA reading its pods' values at the sync instead of 30 s means: what
-            # the servers' metric history (docs/instance-lifecycle.md) costs per request
+            # the servers' integrals and the window's marks (fastdeploy docs
+            # instance-lifecycle) cost per request
             "hpa-spike, metric_window=0": ("hpa-spike", {"hpa.metric_window": 0.0})}
 
 

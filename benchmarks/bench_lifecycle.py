@@ -1,7 +1,7 @@
 """What instance lifecycle costs per request: autoscale-spike as it is; the same with an
 observer that averages over a 30 s metric window (a second AutoScaler whose tolerance
 keeps it from ever acting, so the simulated traffic is the same and the difference is the
-cost of every server keeping the history of its integrals, and of the windowed reads);
+cost of every server integrating its counts, and of the window marks and reads);
 and autoscale-boot (instances that boot for Exponential(60 s)).
 
     python benchmarks/bench_lifecycle.py [--replicas 400] [--rounds 6] [--window 30]

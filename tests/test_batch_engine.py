@@ -590,3 +590,17 @@ def test_will_compile_reads_numbas_cache_without_compiling(tmp_path):
     assert time.perf_counter() - t0 < 10
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
     assert f"about {COMPILE_SECONDS} s on 2 cores" in readme
+
+
+@pytest.mark.parametrize("preset, used", [
+    ("autoscale-spike", {"scaler"}), ("hpa-spike", {"hpa"}), ("canary-bad", {"canary"}),
+    ("rolling", {"rolling"})])
+def test_kernels_get_only_the_parts_a_scenario_uses(preset, used):
+    # The kernels leave out (do not even compile) the parts that are None here.
+    from fastdeploy.batch.bundles import PRESENT, make_parts
+    from fastdeploy.batch.lower import lower
+    from fastdeploy.presets import PRESETS
+
+    parts = make_parts(lower(PRESETS[preset](seed=1)).scenario)
+    assert {k for k, v in parts._asdict().items() if v is PRESENT} == used
+    assert all(v is None for k, v in parts._asdict().items() if k not in used)

@@ -12,7 +12,7 @@ import pytest
 from fastdeploy import (ConstantLatency, Entity, Event, ExponentialLatency, LoadBalancer,
                         LogNormalLatency, RoundRobin, Server, Simulation, Source,
                         UniformLatency)
-from fastdeploy.deployment import AutoScaler, RollingDeployer, TargetUtilization
+from fastdeploy.deployment import AutoScaler, RollingDeployer, ScalingPolicy, TargetUtilization
 from fastdeploy.rules import rng
 
 LIFECYCLE = ("requests_created", "requests_completed", "requests_rejected",
@@ -262,54 +262,85 @@ def test_round_robin_skips_booting_backends():
 
 
 # -- averaged observation --------------------------------------------------------------------
-def windowed_fleet(window, concurrency=2, service=1.5):
+class Recorder(ScalingPolicy):
+    """Keeps what the scaler's policy sees of the first backend, evaluation by
+    evaluation, and never acts."""
+
+    def __init__(self):
+        self.seen = []
+
+    def evaluate(self, backends, current, min_instances, max_instances):
+        b = backends[0]
+        self.seen.append((b.utilization, b.depth, b.active_requests))
+        return current
+
+
+def windowed_fleet(window, concurrency=2, service=1.5, interval=0.25, start=0.0):
     """Server a takes a request every second from 1.0, each for ``service`` s; a scaler
-    with the metric window (bounds 1..1: it never acts) makes the servers keep history."""
+    evaluating every ``interval`` s from ``start`` with the metric window records what
+    it sees at each evaluation (time -> (utilization, depth, in service))."""
     a = Server("a", concurrency=concurrency, service_time=ConstantLatency(service))
     lb = LoadBalancer("lb", backends=[a])
-    sc = AutoScaler("sc", lb, lambda n: Server(n), min_instances=1, max_instances=1,
-                    evaluation_interval=1.0, metric_window=window)
+    policy = Recorder()
+    sc = AutoScaler("sc", lb, lambda n: Server(n), policy=policy, min_instances=1,
+                    max_instances=1, evaluation_interval=interval, metric_window=window)
     sim = Simulation(duration=10.0, sources=[Source.constant(1.0, lb, name="src")],
                      entities=[lb, sc])
-    sim.schedule(sc.start())
-    return sim, a
-
-
-def looked_at(sim, a, times, window):
-    seen = {}
-
-    class Look(Entity):
-        def handle_event(self, event):
-            seen[event.time.to_seconds()] = a.observed(event.time.nanoseconds,
-                                                       round(window * 1e9))
-
-    look = Look("look")
-    for t in times:
-        sim.schedule(Event(t, "look", look))
+    sim.schedule(sc.start(at=start) if start else sc.start())
     sim.run()
-    return seen
+    return {round(start + j * interval, 9): v for j, v in enumerate(policy.seen)}
+
+
+def in_service_integral(t0, t1, service=1.5):
+    """Request-seconds in service over [t0, t1] when request k = 1, 2, ... holds a slot
+    over [k, k + service) (concurrency never binds): the sum of the overlaps."""
+    return sum(max(0.0, min(t1, k + service) - max(t0, float(k))) for k in range(1, 12))
 
 
 def test_windowed_utilization_is_the_hand_integral():
     # In service: 1 on [1, 2), 2 on [2, 2.5), 1 on [2.5, 3), 2 on [3, 3.5), ... (a request
     # every second, 1.5 s each). Over [1.75, 4.75]: 0.25 + 1 + 0.5 + 1 + 0.5 + 1 + 0.25
     # = 4.5 request-seconds: 1.5 in service on average, utilization 0.75.
-    sim, a = windowed_fleet(3.0)
-    seen = looked_at(sim, a, [4.75, 1.5, 0.5], 3.0)
+    seen = windowed_fleet(3.0)
     assert seen[4.75] == pytest.approx((0.75, 0.0, 1.5), abs=1e-15)
     # Younger than the window: over its life (joined at 0): 0.5 request-s over 1.5 s.
     assert seen[1.5] == pytest.approx((0.5 / 1.5 / 2, 0.0, 0.5 / 1.5), abs=1e-15)
     assert seen[0.5] == (0.0, 0.0, 0.0)
 
 
+@pytest.mark.parametrize("window, interval, start", [
+    (3.0, 0.25, 0.0), (1.1, 0.25, 0.0), (0.3, 1.0, 0.0), (2.0, 0.7, 0.0), (2.0, 0.5, 2.3),
+    (1.0, 1.0, 0.0)])
+def test_windowed_means_at_every_evaluation(window, interval, start):
+    # Every evaluation's window, a multiple of the interval or not, against the overlaps
+    # summed by hand; a window never reaches back before the chain's start (the first
+    # evaluation sees the values at its instant).
+    seen = windowed_fleet(window, interval=interval, start=start)
+    assert len(seen) > 8
+    for t, (util, depth, busy) in seen.items():
+        since = max(t - window, start)
+        if since == t:
+            expect = sum(1 for k in range(1, 12) if k <= t < k + 1.5)
+        else:
+            expect = in_service_integral(since, t) / (t - since)
+        assert busy == pytest.approx(expect, abs=1e-9), (t, since)
+        assert util == pytest.approx(expect / 2, abs=1e-9) and depth == 0.0
+
+
 def test_windowed_queue_depth_is_the_hand_integral():
     # One slot, 1.5 s each: starts at 1, 2.5, 4, 5.5; arrivals at 1, 2, 3, 4, 5.
     # Queued: 1 on [2, 2.5), 1 on [3, 4), 1 on [4, 5.5) ... and 2 on [5, 5.5).
     # Over [2.5, 5.5]: [3, 4) 1 + [4, 5) 1 + [5, 5.5) 2 x 0.5 = 3 request-s -> depth 1.
-    sim, a = windowed_fleet(3.0, concurrency=1)
-    seen = looked_at(sim, a, [5.5], 3.0)
-    util, depth, busy = seen[5.5]
+    util, depth, busy = windowed_fleet(3.0, concurrency=1)[5.5]
     assert depth == pytest.approx(1.0, abs=1e-15) and util == pytest.approx(1.0, abs=1e-15)
+
+
+def test_window_longer_than_its_marks_is_refused():
+    lb = LoadBalancer("lb", backends=[Server("a")])
+    with pytest.raises(ValueError, match="metric_window 5000.0 s is more than 4096 times "
+                                         "evaluation_interval"):
+        AutoScaler("sc", lb, lambda n: Server(n), evaluation_interval=1.0,
+                   metric_window=5000.0)
 
 
 def test_metric_window_changes_the_decision_and_agrees():
@@ -353,9 +384,9 @@ def test_metric_window_needs_backends_with_history():
         sim.run()
 
 
-def test_history_grows_in_the_batch_engine():
-    # 200 requests/s on 2 servers with a 30 s window: thousands of changes per window,
-    # far beyond the kernels' first 64 rows; the averages still equal the object engine's.
+def test_busy_windowed_scaler_agrees():
+    # 200 requests/s on 2 servers with a 30 s window: thousands of changes per window;
+    # the averages equal the object engine's.
     lb = LoadBalancer("lb", backends=[Server(f"s{i}", concurrency=4,
                                              service_time=ExponentialLatency(0.03))
                                       for i in range(2)])

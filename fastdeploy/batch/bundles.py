@@ -36,14 +36,42 @@ class Scenario(NamedTuple):
     hpa_sync: object  # rules/hpa.py sync, as a function pointer (hpa.sync_function())
 
 
+class Parts(NamedTuple):
+    """Which optional parts of the kernels a scenario uses: PRESENT when it does, None
+    when not. The kernels call a part's kernels behind ``part is not None``, and numba
+    drops that branch before typing it when the part's type is None: a scenario without
+    canary or rolling deployers never compiles their kernels (a third of the engine),
+    one without an HPA the HPA's. Each combination is compiled, and cached, on first
+    use."""
+
+    scaler: object  # an AutoScaler (a built-in policy or a NumbaPolicy)
+    hpa: object  # a HorizontalPodAutoscaler
+    canary: object
+    rolling: object
+
+
+PRESENT = np.zeros(1, np.int8)
+
+
+def make_parts(scenario: Scenario) -> Parts:
+    def part(n):
+        return PRESENT if n > 0 else None
+
+    hpa = int(np.sum(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
+    return Parts(scaler=part(scenario.scaler_init.shape[0] - hpa), hpa=part(hpa),
+                 canary=part(scenario.canary_init.shape[0]),
+                 rolling=part(scenario.rolling_init.shape[0]))
+
+
 class Workspace(NamedTuple):
     """Every array one replica's simulation writes (schema.py names their columns)."""
 
     counters: np.ndarray  # G
     fleet: np.ndarray  # rules/fleet.py record
-    # (servers, rows, H_COLUMNS): each server's history ring while a controller averages
-    # (rules/server.py); one row each when none does
-    history: np.ndarray
+    # (servers, slots, M_COLUMNS): the marks a controller with a metric window took of
+    # each server's integrals (rules/server.py, rules/autoscaler.py); one slot when none
+    # averages
+    marks: np.ndarray
     servers: np.ndarray  # SV: (servers, SV_FIELDS)
     server_dist: np.ndarray  # SF: (servers, SF_FIELDS) float64
     nodes: np.ndarray  # ND: (pool, ND_FIELDS)
@@ -101,11 +129,11 @@ def workspace_bytes(ws: Workspace) -> int:
     return int(sum(a.nbytes for a in ws))
 
 
-def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
+def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
                    max_concurrency: int) -> Workspace:
     """A workspace for replicas of ``scenario`` with room for ``servers`` servers,
-    ``pool`` requests or probes at a server at once and ``history`` rows of each server's
-    metric history."""
+    ``pool`` requests or probes at a server at once and ``mark_slots`` marks of each
+    server's integrals."""
     n_src = scenario.sources.shape[0]
     n_lb = scenario.lb_init.shape[0]
     n_sc = scenario.scaler_init.shape[0]
@@ -119,14 +147,15 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, history: int,
     has_hpa = bool(np.any(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     # Pending events: a completion per request or probe in service (at most every
     # server's concurrency), an arrival per source, the events scheduled before the run,
-    # and a chain or two per component. So the heap cannot overflow.
+    # and a chain or two per component (a scaler's evaluations and its window's marks).
+    # So the heap cannot overflow.
     # A server may also await its readiness and the end of its termination grace.
     heap = (min(pool, servers * max_concurrency) + n_src + scenario.init_events.shape[0]
-            + n_sc + n_ca + 2 * n_ro + 4 + 2 * servers)
+            + 2 * n_sc + n_ca + 2 * n_ro + 4 + 2 * servers)
     return Workspace(
         counters=np.zeros(sc.G_FIELDS, np.int64),
         fleet=np.zeros(fleet.FIELDS, np.int64),
-        history=np.zeros((servers, history, server.H_COLUMNS), np.int64),
+        marks=np.full((servers, max(mark_slots, 1), server.M_COLUMNS), -1, np.int64),
         servers=np.zeros((servers, sc.SV_FIELDS), np.int64),
         server_dist=np.zeros((servers, sc.SF_FIELDS), np.float64),
         nodes=np.zeros((pool, sc.ND_FIELDS), np.int64),

@@ -78,11 +78,19 @@ class BatchModel:
     server_cap: int
     pool_cap: int
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
-    window_slots: list = field(default_factory=list)  # the controllers' metric windows
+    # the controllers' (evaluation interval, metric window) parameter slots
+    window_slots: list = field(default_factory=list)
 
-    def averages(self, P_ROWS: np.ndarray) -> bool:
-        """Whether some controller averages its observation over a window in these rows."""
-        return bool(self.window_slots) and bool(np.any(P_ROWS[:, self.window_slots] > 0))
+    def mark_slots(self, P_ROWS: np.ndarray) -> int:
+        """The most marks a server keeps for a controller's metric window in these rows
+        (rules/autoscaler.py mark_slots; 0 when none averages)."""
+        most = 0
+        for interval_slot, window_slot in self.window_slots:
+            for p in np.unique(P_ROWS[:, [interval_slot, window_slot]], axis=0):
+                prm = np.zeros(autoscaler.P_POLICY, np.float64)
+                prm[autoscaler.P_INTERVAL], prm[autoscaler.P_WINDOW] = p
+                most = max(most, int(autoscaler.mark_slots(prm)))
+        return most
 
     def max_concurrency(self, P_ROWS: np.ndarray) -> int:
         """The largest concurrency of any server or template over the given rows."""
@@ -408,7 +416,7 @@ class _Lowerer:
             if type(a) is HorizontalPodAutoscaler:
                 row[sc.SCS_POLICY] = autoscaler.HPA
                 row[sc.SCS_POFF], interval_slot, window_slot = self.hpa_params(a)
-                window_slots.append(window_slot)
+                window_slots.append((interval_slot, window_slot))
                 scaler_slots.append(interval_slot)
                 continue
             # The parameters in rules/autoscaler.py's layout (PARAM_NAMES, then the policy's).
@@ -419,7 +427,7 @@ class _Lowerer:
                           metric_window=SECONDS)
             slots = [pt.add(f"{n}.{name}", getattr(a, name), **limits[name])
                      for name in autoscaler.PARAM_NAMES]
-            window_slots.append(slots[autoscaler.P_WINDOW])
+            window_slots.append((slots[autoscaler.P_INTERVAL], slots[autoscaler.P_WINDOW]))
             off = slots[autoscaler.P_MIN]
             pt.require(f"{n}: min_instances must be <= max_instances",
                        lambda P, o=off: P[:, o + autoscaler.P_MIN] <= P[:, o + autoscaler.P_MAX])
@@ -458,6 +466,14 @@ class _Lowerer:
                 _refuse(a, f"its policy {pol!r} is not a built-in policy")
             row[sc.SCS_POFF] = off
             scaler_slots.append(slots[autoscaler.P_INTERVAL])
+
+        for a, (i_slot, w_slot) in zip(scalers, window_slots):
+            interval_name = ("sync_period" if type(a) is HorizontalPodAutoscaler
+                             else "evaluation_interval")
+            pt.require(f"{a.name}.metric_window must be at most "
+                       f"{autoscaler.MAX_WINDOW_INTERVALS} times {a.name}.{interval_name}",
+                       lambda P, i=i_slot, w=w_slot:
+                       P[:, w] <= autoscaler.MAX_WINDOW_INTERVALS * P[:, i])
 
         CAS = np.zeros((len(canaries), sc.CAS_FIELDS), np.int64)
         for i, c in enumerate(canaries):

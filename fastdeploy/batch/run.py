@@ -15,7 +15,7 @@ from ..core import validate
 from ..progress import Progress
 from . import schema as sc
 from ..rules import profiles
-from .bundles import make_outputs, make_workspace
+from .bundles import make_outputs, make_parts, make_workspace
 from .kernels import run_replicas
 from .lower import BatchModel, lower
 from .results import metrics_table, scaling_events_table, timeseries_table
@@ -25,8 +25,6 @@ from .results import metrics_table, scaling_events_table, timeseries_table
 MAX_CAPACITY = 2**24
 # Most servers one replica may create (each is a row of several banks).
 MAX_SERVERS = 2**17
-# Most rows of one server's metric history (changes within the longest metric window).
-MAX_HISTORY = 2**20
 # Replicas whose outputs are held as arrays at once (then turned into tables).
 CHUNK_REPLICAS = 8192
 # Most replicas handed to a thread at once.
@@ -142,8 +140,9 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
         if np.isfinite(min_interval):
             ev_cap += live * (int((model.end_ns - model.start_ns) / 1e9 / min_interval) + 2)
     max_conc = model.max_concurrency(P_ROWS)
-    # Servers keep a metric history only while some controller averages over a window.
-    history_cap = 64 if model.averages(P_ROWS) else 1
+    # The marks of the controllers' metric windows each server keeps.
+    mark_slots = model.mark_slots(P_ROWS)
+    parts = make_parts(model.scenario)
     _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget, n if params else 1)
     _check_work(model, P_ROWS)
     seed_u = np.uint64(seed)
@@ -166,12 +165,13 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
 
             def work(sl: slice, ids=ids, index=index, out=out, STATUS=STATUS):
                 if not hasattr(local, "caps"):
-                    local.caps = [model.server_cap, model.pool_cap, history_cap]
-                    local.ws = make_workspace(model.scenario, *local.caps, max_conc)
+                    local.caps = [model.server_cap, model.pool_cap]
+                    local.ws = make_workspace(model.scenario, *local.caps, mark_slots,
+                                              max_conc)
                 j = sl.start
                 while j < sl.stop:
                     j = run_replicas(model.scenario, P_ROWS, index, ids, seed_u, span, step_ns,
-                                     j, sl.stop, out, local.ws)
+                                     j, sl.stop, out, local.ws, parts)
                     if j == sl.stop:
                         break
                     # Replica j outgrew the workspace: grow what ran out, run j again.
@@ -181,7 +181,8 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                         j += 1
                         continue
                     local.caps[which] *= 2
-                    local.ws = make_workspace(model.scenario, *local.caps, max_conc)
+                    local.ws = make_workspace(model.scenario, *local.caps, mark_slots,
+                                              max_conc)
                 return sl.stop - sl.start
 
             # Small slices handed out dynamically keep every core busy to the end, and an
@@ -291,11 +292,10 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
 
 
-# Which capacity an overflow code grows (an index of the caps: servers, pool, history),
+# Which capacity an overflow code grows (an index of the caps: servers, pool),
 # and the most each may grow to.
-GROWS = {sc.OVERFLOW_SERVERS: 0, sc.OVERFLOW_POOL: 1, sc.OVERFLOW_HEAP: 1,
-         sc.OVERFLOW_HISTORY: 2}
-LIMITS = (MAX_SERVERS, MAX_CAPACITY, MAX_HISTORY)
+GROWS = {sc.OVERFLOW_SERVERS: 0, sc.OVERFLOW_POOL: 1, sc.OVERFLOW_HEAP: 1}
+LIMITS = (MAX_SERVERS, MAX_CAPACITY)
 
 
 def _check_status(ids, STATUS) -> None:
@@ -308,7 +308,7 @@ def _check_status(ids, STATUS) -> None:
         raise MemoryError(
             f"replica {int(ids[j])} needs more than {limit} entries of its {what} "
             f"(servers: {STATUS[j, sc.RS_SERVER_CAP]}, request pool: "
-            f"{STATUS[j, sc.RS_POOL_CAP]}, metric history: {STATUS[j, sc.RS_HISTORY_CAP]}): "
+            f"{STATUS[j, sc.RS_POOL_CAP]}): "
             "the scenario queues "
             "without bound; shorten the horizon, add capacity or a queue_capacity")
 

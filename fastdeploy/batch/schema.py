@@ -23,13 +23,14 @@ from ..rules import server as _sv
 # ARRIVAL (target: source), COMPLETE (target: server, payload: pool node), SCALER_EVAL
 # (target: scaler, payload: LIVE_CHAIN or 0 for a no-op), CANARY_DEPLOY, CANARY_EVAL
 # (payload: deployment number), ROLL_DEPLOY, ROLL_ROUND (payload: batch number),
-# SERVER_READY (target: server), GRACE_END (target: server, payload: removal number).
+# SERVER_READY (target: server), GRACE_END (target: server, payload: removal number),
+# WINDOW_MARK (target: scaler, payload: the mark slot its backends' integrals go to).
 #
 # Codes that kernels pass as arguments are numpy integers, not Python ints: numba types a
 # Python int constant as a literal and compiles a called function once more for every
 # literal value it is given (a cold-start cost), but a numpy integer as a plain int64.
 (ARRIVAL, COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND,
- SERVER_READY, GRACE_END) = (np.int64(k) for k in range(9))
+ SERVER_READY, GRACE_END, WINDOW_MARK) = (np.int64(k) for k in range(10))
 NO_PAYLOAD = np.int64(0)
 LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its chain
 
@@ -40,8 +41,8 @@ IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_dp.IDLE, _dp.IN_PROGRESS, _dp.COMP
                                            _dp.ROLLED_BACK)
 
 # Overflow codes (which capacity ran out).
-OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP, OVERFLOW_HISTORY = range(5)
-OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap", "metric history")
+OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP = range(4)
+OVERFLOW_NAMES = ("none", "servers", "request pool", "event heap")
 
 # == the lowered scenario (read-only, one per run) ==========================================
 # templates: one row per server template (initial servers first, then one per component
@@ -191,5 +192,5 @@ EV_SCALE_OUT, EV_SCALE_IN = 0, 1
 TS_INSTANCES, TS_QUEUE, TS_UTIL, TS_IN_FLIGHT, TS_READY, TS_BOOTING = range(6)
 TS_FIELDS = 6
 # run status: overflow code, then the capacities (servers, pool) that ran out
-RS_OVERFLOW, RS_SERVER_CAP, RS_POOL_CAP, RS_HISTORY_CAP = range(4)
-RS_FIELDS = 4
+RS_OVERFLOW, RS_SERVER_CAP, RS_POOL_CAP = range(3)
+RS_FIELDS = 3

@@ -18,7 +18,18 @@ from .policies import ScalingPolicy, TargetUtilization
 from .stats import AutoScalerStats, ScalingEvent
 
 EVALUATE_EVENT = "_autoscaler_evaluate"
+MARK_EVENT = "_autoscaler_window_mark"
 MAX_INSTANCES = 100_000
+
+
+def observed_server(backend):
+    """The backend, refused with a clear error when it does not record what a metric
+    window averages."""
+    if not hasattr(backend, "observed") or not hasattr(backend, "_mark"):
+        raise TypeError(f"metric_window averages what a backend held over time, which "
+                        f"only built-in Servers record; {backend!r} is not one (use "
+                        "metric_window=0)")
+    return backend
 
 
 class Observed:
@@ -28,14 +39,10 @@ class Observed:
 
     __slots__ = ("backend", "utilization", "depth", "active_requests")
 
-    def __init__(self, backend, now_ns: int, window_ns: int):
-        observed = getattr(backend, "observed", None)
-        if observed is None:
-            raise TypeError(f"metric_window averages what a backend held over time, which "
-                            f"only built-in Servers record; {backend!r} is not one (use "
-                            "metric_window=0)")
+    def __init__(self, backend, now_ns: int, since_ns: int, slot: int):
         self.backend = backend
-        self.utilization, self.depth, self.active_requests = observed(now_ns, window_ns)
+        self.utilization, self.depth, self.active_requests = observed_server(backend).observed(
+            now_ns, since_ns, slot)
 
     def __getattr__(self, name):
         return getattr(self.backend, name)
@@ -84,6 +91,10 @@ class AutoScaler(Entity):
         self.scale_out_cooldown = validate.seconds("scale_out_cooldown", scale_out_cooldown)
         self.scale_in_cooldown = validate.seconds("scale_in_cooldown", scale_in_cooldown)
         self.metric_window = validate.seconds("metric_window", metric_window)
+        error = rules.window_error(self.metric_window, self.evaluation_interval,
+                                   "metric_window", "evaluation_interval")
+        if error:
+            raise ValueError(error)
         self._running = False
         self._chain = 0
         # The shared state machine's record (rules/autoscaler.py) and the parameters it
@@ -145,6 +156,10 @@ class AutoScaler(Entity):
         self._running = False
 
     def handle_event(self, event: Event):
+        if event.event_type == MARK_EVENT:
+            if self._running and event.context["chain"] == self._chain:
+                self._mark_backends(event.context["slot"], event.time.nanoseconds)
+            return None
         if event.event_type != EVALUATE_EVENT:
             raise ValueError(f"AutoScaler {self.name!r} got an unexpected event {event!r}")
         if not self.evaluates(event):
@@ -157,13 +172,35 @@ class AutoScaler(Entity):
         return Event(Instant(event.time.nanoseconds + rules.interval_ns(self._params)),
                      EVALUATE_EVENT, self, context={"chain": self._chain}, daemon=True)
 
+    def _window(self, now_ns: int) -> tuple[int, int]:
+        """An evaluation begins: (since, slot) of its metric window (rules/autoscaler.py),
+        its backends marked first when it starts a chain."""
+        rules.evaluation_begins(self._state, self._chain, now_ns)
+        slot = int(rules.start_marked(self._state, self._params))
+        if slot >= 0:
+            self._mark_backends(slot, now_ns)
+        since, slot = rules.window_since(self._state, self._params, now_ns)
+        return int(since), int(slot)
+
+    def _mark_backends(self, slot: int, now_ns: int) -> None:
+        for b in self.load_balancer.all_backends:
+            observed_server(b)._mark(slot, now_ns)
+
+    def _schedule_mark(self) -> None:
+        """After an evaluation: the mark of the window of the evaluation K ahead."""
+        t, slot = rules.next_mark(self._state, self._params)
+        if t >= 0:
+            self._clock.run.schedule(Event(Instant(int(t)), MARK_EVENT, self, daemon=True,
+                                           context={"chain": self._chain,
+                                                    "slot": int(slot)}))
+
     def _evaluate(self):
         backends = self.load_balancer.all_backends
         current = len(backends)
         now_ns = self._clock.now_ns
-        window = int(rules.window_ns(self._params))
-        if window > 0:
-            backends = [Observed(b, now_ns, window) for b in backends]
+        since, slot = self._window(now_ns)
+        if rules.window_ns(self._params) > 0:
+            backends = [Observed(b, now_ns, since, slot) for b in backends]
         if isinstance(self.policy, NumbaPolicy):
             desired = self._numba_desired(backends, current, now_ns)
         else:
@@ -177,6 +214,7 @@ class AutoScaler(Entity):
             self._scale_out(current, int(n), now_ns)
         elif action == rules.SCALE_IN:
             self._scale_in(current, int(n), now_ns)
+        self._schedule_mark()
 
     def _numba_desired(self, backends, current, now_ns) -> int:
         """A NumbaPolicy's answer from the observation record (rules.observe)."""

@@ -158,6 +158,10 @@ class HorizontalPodAutoscaler(AutoScaler):
                              f"{sync_period!r}")
         self.tolerance = validate.number("tolerance", tolerance, minimum=0.0)
         self.metric_window = validate.seconds("metric_window", metric_window)
+        error = scaler_rules.window_error(self.metric_window, self.sync_period,
+                                          "metric_window", "sync_period")
+        if error:
+            raise ValueError(error)
         self.cpu_initialization_period = validate.seconds("cpu_initialization_period",
                                                           cpu_initialization_period)
         self.initial_readiness_delay = validate.seconds("initial_readiness_delay",
@@ -241,12 +245,14 @@ class HorizontalPodAutoscaler(AutoScaler):
         start = int(self._clock.run.fleet[fleet_rules.START_NS])
         q = self._params[scaler_rules.P_POLICY:]
         samples = np.zeros((max(current, 1), rules.S_COLUMNS), np.int64)
-        for i, b in enumerate(backends):
-            st = getattr(b, "_state", None)
-            if st is None or not hasattr(b, "observed"):
+        for b in backends:
+            if getattr(b, "_state", None) is None or not hasattr(b, "observed"):
                 raise TypeError(f"{self.name}: the HPA reads its pods' metrics from built-in "
                                 f"Servers; {b!r} is not one")
-            _, depth, busy = b.observed(now, window)
+        since, slot = self._window(now)
+        for i, b in enumerate(backends):
+            st = b._state
+            _, depth, busy = b.observed(now, since, slot)
             rules.sample(samples[i], busy, depth, int(st[server_rules.CONCURRENCY]),
                          int(st[server_rules.READY]), int(st[server_rules.BORN_NS]),
                          int(st[server_rules.BOOT_NS]), start, now, window, q)
@@ -265,6 +271,7 @@ class HorizontalPodAutoscaler(AutoScaler):
             if k:
                 self._record("scale_in", current, current - k, f"Removed {k} instances")
                 scaler_rules.scaled(self._state, scaler_rules.SCALE_IN, k, now)
+        self._schedule_mark()
 
     @classmethod
     def from_manifest(cls, source, load_balancer, server_factory, *, name=None, **controller):

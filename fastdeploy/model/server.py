@@ -14,7 +14,6 @@ from ..core.event import Event
 from ..core.temporal import Instant
 from ..rules import rng
 from ..rules import server as rules
-from ..rules.fleet import WINDOW_NS
 from ..rules.timeconv import seconds_to_ns
 from .distributions import ConstantLatency, LatencyDistribution
 
@@ -99,27 +98,27 @@ class Server(Entity):
                     -1 if self.queue_capacity is None else self.queue_capacity,
                     self._grace_ns())
         self._ever_costed = False
-        # The history of its in-service and queued integrals while a controller averages
-        # them (rules/server.py): a ring that grows before it would overflow.
-        # (One server's ring as the rules take it: index 0 of a 3-D array.)
-        self._hist = np.zeros((1, 16, rules.H_COLUMNS), np.int64)
+        # The marks its controller took of its integrals (rules/server.py), as the rules
+        # take them: index 0 of a 3-D array; grown when a controller needs more slots.
+        self._marks = np.full((1, 0, rules.M_COLUMNS), -1, np.int64)
 
-    def _room(self) -> np.ndarray:
-        """The history ring, grown first when the next row would not fit."""
-        st = self._state
-        if self._clock.run.fleet[WINDOW_NS] > 0 and rules.history_full(st, self._hist):
-            cap = self._hist.shape[1]
-            order = (int(st[rules.H_HEAD]) + np.arange(int(st[rules.H_LEN]))) % cap
-            grown = np.zeros((1, 2 * cap, rules.H_COLUMNS), np.int64)
-            grown[0, :order.size] = self._hist[0, order]
-            self._hist = grown
-            st[rules.H_HEAD] = 0
-        return self._hist
+    def _mark(self, slot: int, now_ns: int) -> None:
+        """A controller's metric window starts now: keep the integrals in ``slot``."""
+        if slot >= self._marks.shape[1]:
+            grown = np.full((1, slot + 1, rules.M_COLUMNS), -1, np.int64)
+            grown[:, :self._marks.shape[1]] = self._marks
+            self._marks = grown
+        rules.mark(self._state, self._marks, 0, slot, now_ns)
 
-    def observed(self, now_ns: int, window_ns: int) -> tuple[float, float, float]:
-        """(utilization, queue depth, in service) as a controller with a metric window
-        of window_ns sees them at now_ns (window 0: the values now)."""
-        u, d, b = rules.observe(self._state, self._hist, 0, now_ns, window_ns)
+    def observed(self, now_ns: int, since_ns: int, slot: int) -> tuple[float, float, float]:
+        """(utilization, queue depth, in service) as a controller sees them at now_ns:
+        their time-weighted means from since_ns, whose mark is in ``slot`` (since_ns ==
+        now_ns: the values now)."""
+        if slot >= self._marks.shape[1]:  # never marked: seen over its life
+            marks = np.full((1, slot + 1, rules.M_COLUMNS), -1, np.int64)
+        else:
+            marks = self._marks
+        u, d, b = rules.observe(self._state, marks, 0, now_ns, since_ns, slot)
         return float(u), float(d), float(b)
 
     def _grace_ns(self) -> int:
@@ -266,7 +265,7 @@ class Server(Entity):
 
     def _accept(self, ctx, item, now_ns):
         is_request = not isinstance(item, Probe)
-        action = rules.arrive(self._state, self._clock.run.fleet, self._room(), 0, is_request,
+        action = rules.arrive(self._state, self._clock.run.fleet, is_request,
                               now_ns)
         if action == rules.START:
             self._start(item, now_ns)
@@ -307,7 +306,7 @@ class Server(Entity):
         if ctx["drops"] != self._state[rules.DROPS]:
             return []  # dropped when its server's termination grace ended
         is_request = isinstance(item, Event)
-        rules.finished(self._state, self._clock.run.fleet, self._room(), 0, is_request,
+        rules.finished(self._state, self._clock.run.fleet, is_request,
                        ctx["service_ns"], now_ns - ctx["arrived_ns"], int(failed), now_ns)
         out: list[Event] = []
         if is_request:
@@ -326,7 +325,7 @@ class Server(Entity):
     def _start_queued(self, now_ns: int) -> None:
         """Free slots are used at once: the head of the queue starts now."""
         q = self._queue
-        while q and rules.start_next(self._state, self._clock.run.fleet, self._room(), 0,
+        while q and rules.start_next(self._state, self._clock.run.fleet,
                                      not isinstance(q[0][0], Probe), now_ns):
             nxt, arrived = q.popleft()
             self._start(nxt, now_ns, arrived)
@@ -367,7 +366,7 @@ class Server(Entity):
         return []
 
     def _grace_ended(self, removal: int, now_ns: int):
-        if rules.grace_ended(self._state, self._clock.run.fleet, self._room(), 0, removal,
+        if rules.grace_ended(self._state, self._clock.run.fleet, removal,
                              now_ns):
             # Queued items are dropped with the instance; those in service were voided
             # (their completions see a new drop count). Probes get no answer.

@@ -16,10 +16,13 @@ from .timeconv import seconds_to_ns
 
 # -- the record ---------------------------------------------------------------------------
 # (MAX: max_instances of the run; BELOW_MAX: 1 while its load balancer has fewer
-# backends, which the fleet record integrates.)
+# backends, which the fleet record integrates; CHAIN, CHAIN_START_NS, CHAIN_EVALS: the
+# evaluation chain running (start() begins one), when it began and how many evaluations
+# it made, which fix when its metric windows start.)
 (LAST_ACTION_NS, NEXT_INSTANCE, EVALUATIONS, SCALE_OUT_COUNT, SCALE_IN_COUNT,
- INSTANCES_ADDED, INSTANCES_REMOVED, COOLDOWN_BLOCKS, MAX, BELOW_MAX) = range(10)
-FIELDS = 10
+ INSTANCES_ADDED, INSTANCES_REMOVED, COOLDOWN_BLOCKS, MAX, BELOW_MAX, CHAIN, CHAIN_START_NS,
+ CHAIN_EVALS) = range(13)
+FIELDS = 13
 # The AutoScalerStats fields, in record order from STATS_FIRST.
 STATS_FIRST = EVALUATIONS
 STATS = ("evaluations", "scale_out_count", "scale_in_count", "instances_added",
@@ -55,6 +58,7 @@ def reset(st):
     st[:] = 0
     st[LAST_ACTION_NS] = -1
     st[NEXT_INSTANCE] = 1
+    st[CHAIN_START_NS] = -1
 
 
 @njit
@@ -86,6 +90,98 @@ def fleet_size(st, fl, n_backends, now):
 @njit
 def interval_ns(prm):
     return seconds_to_ns(prm[P_INTERVAL])
+
+
+# -- metric windows -----------------------------------------------------------------------
+# Evaluation j of a chain that began at s runs at s + j x interval, so the window it
+# averages over, [s + j x interval - window, now], starts at a time known in advance:
+# evaluation j takes a mark of its backends' integrals (rules/server.py) for evaluation
+# j + K, K = ceil(window / interval) (the first evaluation whose window starts after
+# now), and the backends keep K + 1 such marks in a ring, plus the chain's start in one
+# more slot: a window never reaches back before the chain began (before it, the
+# controller was not watching). So a window costs a mark per evaluation, not a record
+# per request.
+
+# A window spans at most this many evaluation intervals (each backend keeps that many
+# marks; a longer window with such frequent evaluations is almost surely a mistake).
+MAX_WINDOW_INTERVALS = 4096
+
+
+def window_error(window_s, interval_s, window_name, interval_name):
+    """The one-line error for a window longer than MAX_WINDOW_INTERVALS intervals, or
+    None (both engines and the lowering's sweep check use it)."""
+    if window_s > MAX_WINDOW_INTERVALS * interval_s:
+        return (f"{window_name} {window_s} s is more than {MAX_WINDOW_INTERVALS} times "
+                f"{interval_name} ({interval_s} s)")
+    return None
+
+
+@njit
+def window_marks(prm):
+    """K: how many evaluations ahead a window's mark is taken (0 without a window)."""
+    w = window_ns(prm)
+    if w <= 0:
+        return 0
+    p = interval_ns(prm)
+    return (w + p - 1) // p
+
+
+@njit
+def mark_slots(prm):
+    """How many marks each backend keeps for this controller (0 without a window)."""
+    k = window_marks(prm)
+    return k + 2 if k > 0 else 0
+
+
+@njit
+def evaluation_begins(st, chain, now):
+    """An evaluation of chain ``chain`` (a number that changes when start() begins a new
+    one) runs now: its number j in the chain (0 for the first)."""
+    if st[CHAIN] != chain:
+        st[CHAIN] = chain
+        st[CHAIN_START_NS] = now
+        st[CHAIN_EVALS] = 0
+    j = st[CHAIN_EVALS]
+    st[CHAIN_EVALS] = j + 1
+    return j
+
+
+@njit
+def window_since(st, prm, now):
+    """(since, slot): where the window of the evaluation running now starts and the mark
+    slot that holds the backends' integrals then (since == now: no window)."""
+    w = window_ns(prm)
+    if w <= 0:
+        return now, 0
+    k = window_marks(prm)
+    since = now - w
+    if since <= st[CHAIN_START_NS]:
+        return st[CHAIN_START_NS], k + 1
+    return since, (st[CHAIN_EVALS] - 1) % (k + 1)
+
+
+@njit
+def start_marked(st, prm):
+    """Whether the evaluation running now (just begun) marks its backends as the chain's
+    start, and in which slot (-1: it does not)."""
+    k = window_marks(prm)
+    if k == 0 or st[CHAIN_EVALS] != 1:
+        return -1
+    return k + 1
+
+
+@njit
+def next_mark(st, prm):
+    """After an evaluation: (time, slot) of the mark to take for the evaluation K ahead
+    (time -1: none, as it starts at the chain's start, whose slot is marked)."""
+    k = window_marks(prm)
+    if k == 0:
+        return -1, 0
+    m = st[CHAIN_EVALS] - 1 + k
+    t = st[CHAIN_START_NS] + m * interval_ns(prm) - window_ns(prm)
+    if t <= st[CHAIN_START_NS]:
+        return -1, 0
+    return t, m % (k + 1)
 
 
 @njit

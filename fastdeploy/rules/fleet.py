@@ -11,11 +11,10 @@ so the time averages are exact (the state is piecewise constant between changes)
 from .jit import njit_inline
 
 # (WINDOW_NS: the longest metric window of any controller of the run, 0 for none: the
-# servers keep their history that far back; HISTORY_FULL: a server's history ran out of
-# room, the kernels grow it and run the replica again.)
+# servers integrate their counts while it is not 0.)
 (LAST_NS, READY, READY_NS, BOOTING, WAITING, BELOW_MAX, UNDER_NS, DROPPED,
- START_NS, WINDOW_NS, HISTORY_FULL) = range(11)
-FIELDS = 11
+ START_NS, WINDOW_NS) = range(10)
+FIELDS = 10
 
 
 @njit_inline

@@ -13,12 +13,14 @@ integrates over time (ready instances, waiting requests) go to its fleet record
 
 Averaged observation: while a controller of the run has a metric window (the fleet
 record's WINDOW_NS > 0), a server integrates its in-service and queued counts over time
-and keeps the history of those integrals over the last window, one (time, in-service
-integral, queued integral) row per change, in a ring each engine stores: ``hist[k]`` of
-a 3-D array the engine passes whole with the server's index k (building a view of it on
-every change cost 3% of the throughput even with no window), a power-of-two number of
-rows, from the record's H_HEAD, H_LEN of them. ``observe`` reads the exact time-weighted
-means from it.
+(two products per change: the exact integrals up to INT_NS). A controller reads the
+time-weighted mean over its window from two values of those integrals: now, and at the
+window's start, which it marked beforehand (its evaluations are periodic, so it knows
+when each window will start and takes a mark then: ``mark`` writes the integrals into a
+slot of the server's mark array, ``marks[k]`` of a 3-D array the engine passes whole
+with the server's index k). The integrals when it joined a load balancer are kept too,
+for an instance younger than the window. So a change costs two multiply-adds, whatever
+the window, and a controller's work is per evaluation.
 """
 
 from . import fleet
@@ -39,14 +41,12 @@ from .timeconv import seconds_to_ns
  GRACE_NS, REMOVALS, DROPS, DROPPED,
  # averaged observation: when it first joined a load balancer (-1: not yet), the
  # integrals of in-service and queued (ns x count) up to INT_NS (-1: no change yet), and
- # its history ring's first row and length
- BORN_NS, BUSY_INT, QUEUE_INT, INT_NS, H_HEAD, H_LEN,
- # the time of the history's second row (when it has two): the next to drop
- H_NEXT_NS) = range(28)
-FIELDS = 28
-# The columns of a history row.
-H_TIME, H_BUSY, H_QUEUE = range(3)
-H_COLUMNS = 3
+ # the integrals when it joined
+ BORN_NS, BUSY_INT, QUEUE_INT, INT_NS, BORN_BUSY, BORN_QUEUE) = range(27)
+FIELDS = 27
+# The columns of a mark: when it was taken, the in-service and queued integrals then.
+M_TIME, M_BUSY, M_QUEUE = range(3)
+M_COLUMNS = 3
 
 # What happens to an arriving request or probe.
 START, QUEUE, REJECT = 0, 1, 2
@@ -67,112 +67,57 @@ def reset(st, concurrency, capacity, grace_ns):
 
 
 @njit_inline
-def _note(st, fl, hist, k, now):
-    """Before a change of in-service or queued: the history, while some controller
-    averages. (Inlined, its work too: a call per change cost a tenth of the throughput
-    more, and compiling it inline measured no slower.)"""
+def _note(st, fl, now):
+    """Before a change of in-service or queued: bring the integrals up to now, while some
+    controller averages (inlined: a call per change cost a tenth of the throughput)."""
     if fl[fleet.WINDOW_NS] > 0:
-        _record_history(st, fl, hist, k, now)
+        last = st[INT_NS]
+        if last >= 0:
+            st[BUSY_INT] += st[BUSY] * (now - last)
+            st[QUEUE_INT] += st[QUEUED] * (now - last)
+        st[INT_NS] = now
 
 
 @njit_inline
-def _record_history(st, fl, hist, k, now):
-    """Bring the integrals up to now and record them in the history (one row per
-    instant), dropping rows older than the longest window needs. A full ring sets the
-    fleet's HISTORY_FULL (the row is then missing: the kernels run the replica again with
-    more room)."""
-    window = fl[fleet.WINDOW_NS]
+def integrals(st, now):
+    """(in-service, queued) integrals up to now (the counts held since the last change
+    counted in; both 0 before the first change)."""
     last = st[INT_NS]
-    n = st[H_LEN]
-    if last == now and n > 0:
-        return  # this instant's row is written: the integrals did not change since
-    if last >= 0:
-        st[BUSY_INT] += st[BUSY] * (now - last)
-        st[QUEUE_INT] += st[QUEUED] * (now - last)
-    st[INT_NS] = now
-    # The ring's length is a power of two: a mask wraps an index (a division would
-    # cost more than the rest of this function). The record keeps what the common case
-    # reads, so that a change touches only the ring's newest row.
-    mask = hist.shape[1] - 1
-    # The row at or before now - window stays: queries interpolate from it.
-    if n >= 2 and st[H_NEXT_NS] <= now - window:
-        head = st[H_HEAD]
-        while n >= 2 and hist[k, (head + 1) & mask, H_TIME] <= now - window:
-            head = (head + 1) & mask
-            n -= 1
-        st[H_HEAD] = head
-        st[H_NEXT_NS] = hist[k, (head + 1) & mask, H_TIME]
-    if n > mask:
-        fl[fleet.HISTORY_FULL] = 1
-        st[H_LEN] = n
-        return
-    row = (st[H_HEAD] + n) & mask
-    hist[k, row, H_TIME] = now
-    hist[k, row, H_BUSY] = st[BUSY_INT]
-    hist[k, row, H_QUEUE] = st[QUEUE_INT]
-    if n == 1:
-        st[H_NEXT_NS] = now
-    st[H_LEN] = n + 1
-
-
-@njit_inline
-def history_full(st, hist):
-    """Whether the next history row needs a bigger ring (the object engine grows it
-    first)."""
-    return st[H_LEN] >= hist.shape[1]
+    if last < 0:
+        return 0, 0
+    return st[BUSY_INT] + st[BUSY] * (now - last), st[QUEUE_INT] + st[QUEUED] * (now - last)
 
 
 @njit
-def _integrals_at(st, hist, k, x):
-    """(in-service, queued) integrals from the first change up to time x, with x within
-    the history (not before the row at or before now - window)."""
-    mask = hist.shape[1] - 1
-    head = st[H_HEAD]
-    n = st[H_LEN]
-    if n == 0 or x <= hist[k, head, H_TIME]:
-        if n > 0 and x == hist[k, head, H_TIME]:
-            return hist[k, head, H_BUSY], hist[k, head, H_QUEUE]
-        return 0, 0  # before the first change both counts were 0
-    # The last row at or before x (binary search over the ring in time order).
-    lo = 0
-    hi = n - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if hist[k, (head + mid) & mask, H_TIME] <= x:
-            lo = mid
-        else:
-            hi = mid - 1
-    r = (head + lo) & mask
-    t0 = hist[k, r, H_TIME]
-    b0 = hist[k, r, H_BUSY]
-    q0 = hist[k, r, H_QUEUE]
-    if lo == n - 1:
-        # After the last change: the counts now held since then.
-        return b0 + st[BUSY] * (x - t0), q0 + st[QUEUED] * (x - t0)
-    r1 = (head + lo + 1) & mask
-    dt = hist[k, r1, H_TIME] - t0
-    # The counts were constant between the rows: the increments divide exactly.
-    busy = (hist[k, r1, H_BUSY] - b0) // dt
-    queued = (hist[k, r1, H_QUEUE] - q0) // dt
-    return b0 + busy * (x - t0), q0 + queued * (x - t0)
+def mark(st, marks, k, slot, now):
+    """A controller's window starts now: keep the integrals in the slot."""
+    b, q = integrals(st, now)
+    marks[k, slot, M_TIME] = now
+    marks[k, slot, M_BUSY] = b
+    marks[k, slot, M_QUEUE] = q
 
 
 @njit
-def observe(st, hist, k, now, window_ns):
+def observe(st, marks, k, now, since, slot):
     """What a controller sees of this server at now: (utilization, queue depth, in
-    service). With window_ns > 0, their exact time-weighted means over the last window
-    (over its life when it joined a load balancer less than a window ago; the values now
-    when that life is empty)."""
-    if window_ns <= 0:
+    service). since == now: the values now. since < now: their exact time-weighted means
+    from since, the start of the controller's window, which it marked in ``slot``; over
+    the server's life when it joined a load balancer at or after since (or was not one
+    of the controller's backends when the mark was taken)."""
+    if since >= now:
         return st[BUSY] / st[CONCURRENCY], float(st[QUEUED]), float(st[BUSY])
-    x = now - window_ns
-    if st[BORN_NS] > x:
+    if st[BORN_NS] >= since or marks[k, slot, M_TIME] != since:
         x = st[BORN_NS]
+        b0 = st[BORN_BUSY]
+        q0 = st[BORN_QUEUE]
+    else:
+        x = since
+        b0 = marks[k, slot, M_BUSY]
+        q0 = marks[k, slot, M_QUEUE]
     span = now - x
-    if span <= 0:
+    if x < 0 or span <= 0:
         return st[BUSY] / st[CONCURRENCY], float(st[QUEUED]), float(st[BUSY])
-    b1, q1 = _integrals_at(st, hist, k, now)
-    b0, q0 = _integrals_at(st, hist, k, x)
+    b1, q1 = integrals(st, now)
     busy = (b1 - b0) / span
     return busy / st[CONCURRENCY], (q1 - q0) / span, busy
 
@@ -192,12 +137,12 @@ def boots(st):
 
 
 @njit_inline
-def arrive(st, fl, hist, k, is_request, now):
+def arrive(st, fl, is_request, now):
     """A request (or a probe) arrives: START it in a free slot, QUEUE it, or REJECT it
     when the queue is full (counted for requests only: a probe is not a request). An
     instance that is not ready holds what it gets in its queue until it is."""
     if st[READY] == 1 and st[BUSY] < st[CONCURRENCY]:
-        _note(st, fl, hist, k, now)
+        _note(st, fl, now)
         st[BUSY] += 1
         if not is_request:
             st[PROBES_BUSY] += 1
@@ -206,7 +151,7 @@ def arrive(st, fl, hist, k, is_request, now):
         if is_request:
             st[REJECTED] += 1
         return REJECT
-    _note(st, fl, hist, k, now)
+    _note(st, fl, now)
     st[QUEUED] += 1
     if is_request:
         fleet.waiting_changed(fl, 1, now)
@@ -230,10 +175,10 @@ def fails(failure_rate, u_fail):
 
 
 @njit_inline
-def finished(st, fl, hist, k, is_request, service, latency, failed, now):
+def finished(st, fl, is_request, service, latency, failed, now):
     """A request or probe leaves its slot; a request's service time, latency at the
     server (wait + service) and failure are counted."""
-    _note(st, fl, hist, k, now)
+    _note(st, fl, now)
     st[BUSY] -= 1
     if is_request:
         st[COMPLETED] += 1
@@ -245,12 +190,12 @@ def finished(st, fl, hist, k, is_request, service, latency, failed, now):
 
 
 @njit_inline
-def start_next(st, fl, hist, k, head_is_request, now):
+def start_next(st, fl, head_is_request, now):
     """A slot may be free (after a completion, or on becoming ready): does the head of
     the queue start now? (Free slots are used at once, so this is called until it says
     no.)"""
     if st[READY] == 1 and st[QUEUED] > 0 and st[BUSY] < st[CONCURRENCY]:
-        _note(st, fl, hist, k, now)
+        _note(st, fl, now)
         st[QUEUED] -= 1
         st[BUSY] += 1
         if head_is_request:
@@ -284,6 +229,7 @@ def added(st, fl, now):
     st[MEMBER] = 1
     if st[BORN_NS] < 0:
         st[BORN_NS] = now
+        st[BORN_BUSY], st[BORN_QUEUE] = integrals(st, now)
     if st[READY] == 1:
         fleet.ready_changed(fl, 1, now)
     if st[COST_SINCE] < 0:
@@ -317,7 +263,7 @@ def grace_end_ns(st, now):
 
 
 @njit_inline
-def grace_ended(st, fl, hist, k, removal, now):
+def grace_ended(st, fl, removal, now):
     """The grace of removal number ``removal`` ends: True when the server, still removed
     since then and running, drops what it holds now (the requests among it are counted
     dropped, not completed) and its instance time ends. The engines then discard their
@@ -330,7 +276,7 @@ def grace_ended(st, fl, hist, k, removal, now):
     fleet.dropped(fl, n)
     if queued_requests > 0:
         fleet.waiting_changed(fl, -queued_requests, now)
-    _note(st, fl, hist, k, now)
+    _note(st, fl, now)
     st[BUSY] = 0
     st[QUEUED] = 0
     st[PROBES_BUSY] = 0

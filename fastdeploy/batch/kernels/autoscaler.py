@@ -1,15 +1,21 @@
 """AutoScaler in the kernels: the observation and the actions of rules/autoscaler.py."""
 
+import numpy as np
+
 from ...rules import autoscaler as rules
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (EV_ACTION, EV_FROM, EV_SCALE_IN, EV_SCALE_OUT, EV_SCALER, EV_TIME,
                       EV_TO, G_NSCALE, LB_RECEIVED, LIVE_CHAIN, RB_SC, SCALER_EVAL,
-                      SCS_FUNCTION, SCS_LB, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SCS_TPL, SV_LB)
+                      SCS_FUNCTION, SCS_LB, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SCS_TPL, SV_LB,
+                      WINDOW_MARK)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row, list_remove
 from .hpa import hpa_decide, hpa_scale_in
 from .servers import boot, new_server
+
+
+ZERO = np.int64(0)
 
 
 @kernel
@@ -28,8 +34,9 @@ def record_scaling(w, events, sc, action, frm, to, now):
 
 
 @kernel
-def observed_desired(w, sn, P, sc, now):
-    """The policy's desired count from the backends' state now."""
+def observed_desired(w, sn, P, sc, since, slot, now):
+    """The policy's desired count from the backends' state now (means from since, with
+    a metric window)."""
     SV = w.servers
     LS = w.lists
     init = sn.scaler_init[sc]
@@ -37,13 +44,12 @@ def observed_desired(w, sn, P, sc, now):
     row = lb_row(w, lb)
     current = w.list_len[row]
     prm = P[init[SCS_POFF]:]
-    window = rules.window_ns(prm)
     depth = 0.0
     busy = 0.0
     util = 0.0
     for i in range(current):
         b = LS[row, i]
-        u, d, n = srv.observe(SV[b], w.history, b, now, window)
+        u, d, n = srv.observe(SV[b], w.marks, b, now, since, slot)
         util += u
         depth += d
         busy += n
@@ -60,7 +66,39 @@ def observed_desired(w, sn, P, sc, now):
 
 
 @kernel
-def handle_scaler_eval(w, sn, P, events, sc, live, now):
+def policy_decision(w, sn, P, sc, current, since, slot, now, part):
+    """(action, n) of an AutoScaler's policy with its cooldowns (compiled only for
+    scenarios with an AutoScaler: bundles.Parts)."""
+    if part is not None:
+        desired = observed_desired(w, sn, P, sc, since, slot, now)
+        return rules.plan(w.scalers[sc], P[sn.scaler_init[sc, SCS_POFF]:], current, desired,
+                          now)
+    return rules.NO_ACTION, ZERO
+
+
+@kernel
+def policy_scale_in(w, sn, events, sc, lb, current, n, now, part):
+    if part is not None:
+        scale_in(w, sn, events, sc, lb, current, n, now)
+
+
+@kernel
+def hpa_change(w, sn, P, sc, current, since, slot, now, part):
+    """A HorizontalPodAutoscaler's sync (compiled only for scenarios with one)."""
+    if part is not None:
+        return hpa_decide(w, sn, P, sc, current, since, slot, now)
+    return ZERO
+
+
+@kernel
+def hpa_removed(w, sn, sc, lb, current, n, now, part):
+    if part is not None:
+        return hpa_scale_in(w, sn, sc, lb, current, n, now)
+    return ZERO
+
+
+@kernel
+def handle_scaler_eval(w, sn, P, events, sc, live, now, parts):
     """An evaluation: observe, decide (rules.plan), act, and schedule the next one."""
     if live == 0:
         return
@@ -69,9 +107,14 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
     lb = sn.scaler_init[sc, SCS_LB]
     row = lb_row(w, lb)
     current = w.list_len[row]
+    rules.evaluation_begins(st, live, now)
+    first = rules.start_marked(st, prm)
+    if first >= 0:
+        mark_backends(w, sn, sc, first, now)
+    since, slot = rules.window_since(st, prm, now)
     is_hpa = sn.scaler_init[sc, SCS_POLICY] == rules.HPA
     if is_hpa:
-        change = hpa_decide(w, sn, P, sc, current, now)
+        change = hpa_change(w, sn, P, sc, current, since, slot, now, parts.hpa)
         action = rules.NO_ACTION
         n = change
         if change > 0:
@@ -80,8 +123,7 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
             action = rules.SCALE_IN
             n = -change
     else:
-        desired = observed_desired(w, sn, P, sc, now)
-        action, n = rules.plan(st, prm, current, desired, now)
+        action, n = policy_decision(w, sn, P, sc, current, since, slot, now, parts.scaler)
     if action == rules.SCALE_OUT:
         mrow = w.bases[RB_SC] + sc
         for _ in range(n):
@@ -97,12 +139,15 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now):
         rules.scaled(st, action, n, now)
     elif action == rules.SCALE_IN:
         if is_hpa:
-            k = hpa_scale_in(w, sn, sc, lb, current, n, now)
+            k = hpa_removed(w, sn, sc, lb, current, n, now, parts.hpa)
             if k > 0:
                 record_scaling(w, events, sc, action, current, current - k, now)
                 rules.scaled(st, action, k, now)
         else:
-            scale_in(w, sn, events, sc, lb, current, n, now)
+            policy_scale_in(w, sn, events, sc, lb, current, n, now, parts.scaler)
+    t, mark_slot = rules.next_mark(st, prm)
+    if t >= 0:
+        heap.push_call(w.heap, w.counters, t, WINDOW_MARK, sc, mark_slot)
     heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), SCALER_EVAL, sc,
                    LIVE_CHAIN)
 
@@ -136,3 +181,12 @@ def scale_in(w, sn, events, sc, lb, current, n, now):
         return
     record_scaling(w, events, sc, rules.SCALE_IN, current, current - k, now)
     rules.scaled(w.scalers[sc], rules.SCALE_IN, k, now)
+
+
+@kernel
+def mark_backends(w, sn, sc, slot, now):
+    """A metric window of scaler sc starts now: its backends keep their integrals."""
+    row = lb_row(w, sn.scaler_init[sc, SCS_LB])
+    for i in range(w.list_len[row]):
+        b = w.lists[row, i]
+        srv.mark(w.servers[b], w.marks, b, slot, now)

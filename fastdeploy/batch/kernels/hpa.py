@@ -11,7 +11,7 @@ from .balancer import lb_remove, lb_row, list_remove
 
 
 @kernel
-def hpa_decide(w, sn, P, sc, current, now):
+def hpa_decide(w, sn, P, sc, current, since, slot, now):
     """A sync: sample the backends, then rules/hpa.py's sync (through its function
     pointer): the change, n > 0 to add, n < 0 to remove."""
     init = sn.scaler_init[sc]
@@ -25,7 +25,7 @@ def hpa_decide(w, sn, P, sc, current, now):
     samples = w.hpa_samples
     for i in range(current):
         b = w.lists[row, i]
-        _, depth, busy = srv.observe(SV[b], w.history, b, now, window)
+        _, depth, busy = srv.observe(SV[b], w.marks, b, now, since, slot)
         rules.sample(samples[i], busy, depth, SV[b, srv.CONCURRENCY], SV[b, srv.READY],
                      SV[b, srv.BORN_NS], SV[b, srv.BOOT_NS], start, now, window, q)
     return sn.hpa_sync(w.scalers[sc], w.hpas[sc], prm, samples, w.hpa_recs[sc],

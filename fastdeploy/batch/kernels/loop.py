@@ -4,11 +4,11 @@ import numpy as np
 
 from ...rules import fleet
 from .. import heap
-from ..compile import entry
+from ..compile import entry, kernel
 from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
-                      G_OVERFLOW, OVERFLOW_HISTORY, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY,
-                      ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY, SV_MEASURE)
-from .autoscaler import handle_scaler_eval
+                      G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, ROLL_ROUND,
+                      RS_OVERFLOW, SCALER_EVAL, SERVER_READY, SV_MEASURE)
+from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
@@ -18,10 +18,41 @@ from .sources import handle_arrival
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
 
 
+@kernel
+def canary_event(w, sn, P, kind, target, payload, t, part):
+    """A canary deployer's event (compiled only for scenarios with one: bundles.Parts)."""
+    if part is not None:
+        if kind == CANARY_DEPLOY:
+            handle_canary_deploy(w, sn, P, target, t)
+        else:
+            handle_canary_eval(w, sn, P, target, payload, t)
+
+
+@kernel
+def rolling_event(w, sn, P, kind, target, payload, t, part):
+    """A rolling deployer's event (compiled only for scenarios with one)."""
+    if part is not None:
+        if kind == ROLL_DEPLOY:
+            handle_roll_deploy(w, sn, P, target, t)
+        else:
+            handle_roll_round(w, sn, P, target, payload, t)
+
+
+@kernel
+def probe_result(w, sn, P, item, failed, t, part):
+    """A probe completed: its deployer and number are coded in the item (probes exist
+    only in scenarios with a rolling deployer)."""
+    if part is not None:
+        code = -item - 1
+        nro = w.bases[RB_NRO]
+        probe_done(w, sn, P, code % nro, code // nro, failed, t)
+
+
 @entry
-def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out, w):
+def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out, w, parts):
     """Run replicas[j] for j in [j0, j1) on one thread (nogil: threads run these in
-    parallel), with parameters P_ROWS[p_index[j]], from span[0] to span[1] (ns).
+    parallel), with parameters P_ROWS[p_index[j]], from span[0] to span[1] (ns), and
+    the optional parts of the engine ``parts`` (bundles.Parts) says the scenario uses.
 
     Stops at the first replica that outgrows the workspace w: its overflow code goes to
     out.status[j] and j is returned (the caller grows the workspace and resumes there;
@@ -59,32 +90,24 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             elif kind == COMPLETE:
                 item, failed = handle_complete(w, target, payload, t)
                 if item < 0 and item != VOID:
-                    # A probe: its deployer and number are coded in the item.
-                    code = -item - 1
-                    nro = w.bases[RB_NRO]
-                    probe_done(w, sn, P, code % nro, code // nro, failed, t)
+                    probe_result(w, sn, P, item, failed, t, parts.rolling)
                 elif item >= 0 and measured and w.servers[target, SV_MEASURE] >= 0:
                     measure_completed(w, w.servers[target, SV_MEASURE], payload, failed, t)
             elif kind == SCALER_EVAL:
-                handle_scaler_eval(w, sn, P, events, target, payload, t)
-            elif kind == CANARY_DEPLOY:
-                handle_canary_deploy(w, sn, P, target, t)
-            elif kind == CANARY_EVAL:
-                handle_canary_eval(w, sn, P, target, payload, t)
-            elif kind == ROLL_DEPLOY:
-                handle_roll_deploy(w, sn, P, target, t)
-            elif kind == ROLL_ROUND:
-                handle_roll_round(w, sn, P, target, payload, t)
+                handle_scaler_eval(w, sn, P, events, target, payload, t, parts)
+            elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
+                canary_event(w, sn, P, kind, target, payload, t, parts.canary)
+            elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
+                rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
             elif kind == SERVER_READY:
                 handle_ready(w, target, t)
-            else:
+            elif kind == GRACE_END:
                 handle_grace_end(w, target, payload, t)
+            else:
+                mark_backends(w, sn, target, payload, t)
             heap.finish(H, G)
             if G[G_OVERFLOW] != 0:
                 break
-        if w.fleet[fleet.HISTORY_FULL] != 0 and G[G_OVERFLOW] == OVERFLOW_NONE:
-            # A server's history ran out of room: its averages would miss a change.
-            G[G_OVERFLOW] = OVERFLOW_HISTORY
         out.status[j, RS_OVERFLOW] = G[G_OVERFLOW]
         if G[G_OVERFLOW] != OVERFLOW_NONE:
             return j

@@ -120,6 +120,8 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
         ND[i, ND_NEXT] = i + 1
     ND[Q - 1, ND_NEXT] = -1
     w.hist[:] = 0
+    # No server was marked yet (a mark from the previous replica must not match a time).
+    w.marks[:, :, srv.M_TIME] = -1
     w.lists[:, :] = 0
     w.list_len[:] = 0
     reset_bases(w, sn)

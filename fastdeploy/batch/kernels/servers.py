@@ -95,7 +95,7 @@ def handle_ready(w, s, now):
 def handle_grace_end(w, s, removal, now):
     """The termination grace of removal number ``removal`` of server s ends."""
     SV = w.servers
-    if not srv.grace_ended(SV[s], w.fleet, w.history, s, removal, now):
+    if not srv.grace_ended(SV[s], w.fleet, removal, now):
         return
     # The queued nodes go back to the pool; those in service are void (their completion
     # sees a new drop count).
@@ -185,7 +185,7 @@ def accept(w, s, item, now):
     """A request (item >= 0) or probe (item < 0) arrives at server s; returns REJECTED
     if the queue is full."""
     SV = w.servers
-    action = srv.arrive(SV[s], w.fleet, w.history, s, item >= 0, now)
+    action = srv.arrive(SV[s], w.fleet, item >= 0, now)
     if action == srv.REJECT:
         if item >= 0:
             w.counters[G_REJECTED] += 1
@@ -214,7 +214,7 @@ def start_queued(w, s, now):
     """Free slots are used at once: the head of the queue starts now."""
     SV = w.servers
     ND = w.nodes
-    while SV[s, SV_QHEAD] >= 0 and srv.start_next(SV[s], w.fleet, w.history, s,
+    while SV[s, SV_QHEAD] >= 0 and srv.start_next(SV[s], w.fleet,
                                                    ND[SV[s, SV_QHEAD], ND_ITEM] >= 0, now):
         head = SV[s, SV_QHEAD]
         SV[s, SV_QHEAD] = ND[head, ND_NEXT]
@@ -237,7 +237,7 @@ def handle_complete(w, s, node, now):
         G[G_FREE] = node
         return VOID, failed
     lat = now - ND[node, ND_CREATED]
-    srv.finished(SV[s], w.fleet, w.history, s, item >= 0, ND[node, ND_SERVICE], lat, failed,
+    srv.finished(SV[s], w.fleet, item >= 0, ND[node, ND_SERVICE], lat, failed,
                  now)
     if item >= 0:
         G[G_COMPLETED] += 1
