@@ -37,8 +37,8 @@ LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its ch
 # Deployment status codes (the deployers' records use them).
 STATUS_NAMES = _dp.STATUS_NAMES
 OUTCOME_NAMES = _dp.OUTCOME_NAMES
-IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_dp.IDLE, _dp.IN_PROGRESS, _dp.COMPLETED,
-                                           _dp.ROLLED_BACK)
+IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK, PAUSED = (_dp.IDLE, _dp.IN_PROGRESS, _dp.COMPLETED,
+                                                   _dp.ROLLED_BACK, _dp.PAUSED)
 
 # Overflow codes (which capacity ran out).
 OVERFLOW_NONE, OVERFLOW_SERVERS, OVERFLOW_POOL, OVERFLOW_HEAP = range(4)

@@ -11,8 +11,10 @@ own fields follow from OWN_FIRST.
 
 from .jit import njit
 
-STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back")
-IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = range(4)
+STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back", "paused")
+# PAUSED: an Argo rollout waiting for a person (an indefinite pause step, or an
+# inconclusive analysis); no other deployer pauses.
+IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK, PAUSED = range(5)
 
 STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK = range(5)
 STATS_FIRST = DEPLOYMENTS_STARTED
@@ -27,7 +29,7 @@ OWN_FIRST = MADE + 1
 PPM = 1_000_000
 
 # The outcome column: a deployer's final state as canary analyses name it.
-OUTCOME_NAMES = ("none", "in_progress", "promoted", "rolled_back")
+OUTCOME_NAMES = ("none", "in_progress", "promoted", "rolled_back", "paused")
 
 
 @njit
@@ -40,8 +42,8 @@ def reset(st):
 
 @njit
 def accepts_deploy(st):
-    """A deploy request while a deployment is in progress is ignored."""
-    return st[STATUS] != IN_PROGRESS
+    """A deploy request while a deployment is in progress (or paused) is ignored."""
+    return st[STATUS] != IN_PROGRESS and st[STATUS] != PAUSED
 
 
 @njit
@@ -66,6 +68,14 @@ def weight_reached(st, fraction):
     ppm = int(fraction * PPM + 0.5)
     if ppm > st[MAX_WEIGHT_PPM]:
         st[MAX_WEIGHT_PPM] = ppm
+
+
+@njit
+def paused(st, now):
+    """The deployment waits for a person from now (its decision time: END_NS)."""
+    if st[STATUS] == IN_PROGRESS:
+        st[END_NS] = now
+    st[STATUS] = PAUSED
 
 
 @njit

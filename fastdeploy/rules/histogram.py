@@ -79,3 +79,21 @@ def quantile_ns(hist, count, q, lo_ns, hi_ns):
                 v = float(hi_ns)
             return v
     return float(hi_ns)
+
+
+@njit
+def quantile_since_ns(hist, base, count, q, hi_ns):
+    """The q-quantile (nearest rank) of the ``count`` latencies binned in ``hist`` since
+    it held ``base`` (a copy taken earlier), in ns, clamped to [0, hi_ns]."""
+    if count <= 0:
+        return 0.0
+    rank = int(math.ceil(q * count))
+    if rank < 1:
+        rank = 1
+    seen = 0
+    for b in range(hist.shape[0]):
+        seen += hist[b] - base[b]
+        if seen >= rank:
+            v = 0.0 if b == 0 else math.exp((b - 0.5) * _LOG_G)
+            return min(v, float(hi_ns))
+    return float(hi_ns)

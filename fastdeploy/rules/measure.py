@@ -167,6 +167,55 @@ def close_window(rec, hist, min_samples, now, out):
     start_window(rec, hist, now)
 
 
+# == Measurements since a snapshot ==========================================================
+# An analysis whose metrics each keep their own window (Argo Rollouts: one per metric, at
+# its own interval) leaves the group's window open for the whole deployment and keeps,
+# per metric, a snapshot of the window's counters (and histogram) where its own window
+# starts; a measurement is the difference.
+S_COMPLETED, S_REJECTED, S_FAILED, S_LATENCY_NS, S_START_NS = range(5)
+S_FIELDS = 5
+
+
+@njit
+def snapshot(rec, hist, snap, snap_hist, now):
+    """A metric's window over this group starts at now."""
+    snap[S_COMPLETED] = rec[W_COMPLETED]
+    snap[S_REJECTED] = rec[W_REJECTED]
+    snap[S_FAILED] = rec[W_FAILED]
+    snap[S_LATENCY_NS] = rec[W_LATENCY_NS]
+    snap[S_START_NS] = now
+    if rec[HISTOGRAM] != 0:
+        snap_hist[:] = hist
+
+
+@njit
+def measure_since(rec, hist, snap, snap_hist, min_samples, now, out):
+    """The measurement (``M_FIELDS``) of the requests the group answered since ``snap``
+    was taken, as ``measure`` computes a window's; the percentiles are clamped to the
+    largest latency of the deployment's window (the snapshot keeps no minimum)."""
+    c = rec[W_COMPLETED] - snap[S_COMPLETED]
+    r = rec[W_REJECTED] - snap[S_REJECTED]
+    n = c + r
+    out[:] = np.nan
+    out[M_COUNT] = n
+    out[M_START] = snap[S_START_NS] / 1e9
+    out[M_END] = now / 1e9
+    if n < min_samples or n == 0:
+        out[M_HAS_DATA] = 0.0
+        return
+    out[M_HAS_DATA] = 1.0
+    err = (rec[W_FAILED] - snap[S_FAILED] + r) / n
+    out[M_ERROR_RATE] = err
+    out[M_SUCCESS_RATE] = 1.0 - err
+    if c > 0:
+        out[M_LATENCY_MEAN] = (rec[W_LATENCY_NS] - snap[S_LATENCY_NS]) / c / 1e9
+        if rec[HISTOGRAM] == 0:
+            return
+        for q in range(4):
+            out[M_P50 + q] = histogram.quantile_since_ns(hist, snap_hist, c, QUANTILES[q],
+                                                         rec[W_LAT_MAX]) / 1e9
+
+
 @njit
 def exposure(rec):
     """Failed and rejected requests while a deployment was in progress."""

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..rules.deployer import OUTCOME_NAMES, STATUS_NAMES
 from . import _reader as r
 from ._reader import Context, Table, describe
 
@@ -19,8 +20,6 @@ METHODS = ("grid", "random", "latin_hypercube")
 GRID_RANGE_KEYS = ("low", "high", "num", "log")
 BOX_KEYS = ("low", "high")
 RANGE_KEYS = GRID_RANGE_KEYS
-STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back")
-OUTCOME_NAMES = ("none", "in_progress", "promoted", "rolled_back")
 MAX_GRID_CHECK = 100_000  # grid points whose cross-parameter rules are checked up front
 
 

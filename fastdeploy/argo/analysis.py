@@ -1,0 +1,175 @@
+"""Argo Rollouts' analysis in fastdeploy's terms: ``AnalysisTemplate``, ``AnalysisMetric``
+and their conditions, checked once and laid out as rules/argo.py's metric slots."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..core import validate
+from ..rules import argo as rules
+from ..rules import measure
+
+__all__ = ["AnalysisMetric", "AnalysisTemplate", "Condition", "MEASURES"]
+
+# Built-in measurements (rules/measure.py) by name, and each as a ratio to the baseline.
+_BASE = {"error_rate": measure.M_ERROR_RATE, "success_rate": measure.M_SUCCESS_RATE,
+         "latency_mean": measure.M_LATENCY_MEAN, "latency_p50": measure.M_P50,
+         "latency_p90": measure.M_P90, "latency_p95": measure.M_P95,
+         "latency_p99": measure.M_P99, "requests": measure.M_COUNT}
+MEASURES = dict({k: (v, False) for k, v in _BASE.items()},
+                **{f"{k}_ratio": (v, True) for k, v in _BASE.items()})
+PERCENTILES = (measure.M_P50, measure.M_P90, measure.M_P95, measure.M_P99)
+_CONDITION = re.compile(r"^\s*(<=|>=|==|<|>)\s*(\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A comparison of the measured value with a threshold (``"<= 0.01"`` parses to
+    ``Condition("<=", 0.01)``)."""
+
+    operator: str
+    threshold: float
+
+    def __post_init__(self):
+        if self.operator not in rules.OPERATORS:
+            raise ValueError(f"operator must be one of {', '.join(rules.OPERATORS)}, "
+                             f"got {self.operator!r}")
+        object.__setattr__(self, "threshold", validate.number("threshold", self.threshold))
+
+    @classmethod
+    def parse(cls, name: str, text) -> Condition | None:
+        """None, a Condition, or a string such as ``"<= 0.01"`` (ValueError naming
+        ``name`` otherwise)."""
+        if text is None or isinstance(text, Condition):
+            return text
+        m = _CONDITION.match(text) if isinstance(text, str) else None
+        if m is None:
+            raise ValueError(f"{name} must be a comparison such as '<= 0.01' (operators "
+                             f"<, <=, >, >=, ==), got {text!r}")
+        try:
+            value = float(m.group(2))
+        except ValueError:
+            raise ValueError(f"{name} must compare with a number, got {text!r}") from None
+        try:
+            return cls(m.group(1), value)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}, got {text!r}") from None
+
+    def __str__(self):
+        return f"{self.operator} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class AnalysisMetric:
+    """One metric of an AnalysisTemplate (Argo's ``metrics[]``).
+
+    Attributes:
+        name: The metric's name.
+        measure: A built-in measurement of the canary's window (``error_rate``,
+            ``success_rate``, ``latency_mean``, ``latency_p50``, ``latency_p90``,
+            ``latency_p95``, ``latency_p99``, ``requests``) or its ratio to the
+            baseline's (the same names with ``_ratio``: ``latency_p99_ratio``, ...).
+        success: successCondition, a comparison such as ``"<= 0.01"`` (or None).
+        failure: failureCondition (or None). A met failure condition fails the
+            measurement; with both given, neither met is Inconclusive; with only one,
+            the other is its negation (Argo's EvaluateResult).
+        interval: Seconds between measurements, each covering the interval before it, > 0.
+        count: Measurements to take (None: until the run ends for a background
+            analysis; one for an Analysis step, or until a limit with
+            ``consecutive_success_limit``).
+        initial_delay: Seconds from the run's start before the first interval.
+        failure_limit: Failed measurements tolerated (-1: no limit).
+        inconclusive_limit: Inconclusive measurements tolerated.
+        consecutive_success_limit: Consecutive successes that end the metric Successful
+            (0: off).
+        min_samples: Fewer requests in a window is "no data": Inconclusive.
+    """
+
+    name: str
+    measure: str
+    success: Condition | str | None = None
+    failure: Condition | str | None = None
+    interval: float = 60.0
+    count: int | None = None
+    initial_delay: float = 0.0
+    failure_limit: int = 0
+    inconclusive_limit: int = 0
+    consecutive_success_limit: int = 0
+    min_samples: int = 1
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        if self.measure not in MEASURES:
+            raise ValueError(f"measure must be one of {', '.join(MEASURES)}, "
+                             f"got {self.measure!r}")
+        object.__setattr__(self, "success", Condition.parse("success", self.success))
+        object.__setattr__(self, "failure", Condition.parse("failure", self.failure))
+        object.__setattr__(self, "interval", validate.seconds("interval", self.interval,
+                                                              allow_zero=False))
+        if self.count is not None:
+            object.__setattr__(self, "count", validate.integer("count", self.count,
+                                                               minimum=1))
+        object.__setattr__(self, "initial_delay",
+                           validate.seconds("initial_delay", self.initial_delay))
+        object.__setattr__(self, "failure_limit",
+                           validate.integer("failure_limit", self.failure_limit, minimum=-1))
+        object.__setattr__(self, "inconclusive_limit",
+                           validate.integer("inconclusive_limit", self.inconclusive_limit,
+                                            minimum=0))
+        object.__setattr__(self, "consecutive_success_limit",
+                           validate.integer("consecutive_success_limit",
+                                            self.consecutive_success_limit, minimum=0))
+        object.__setattr__(self, "min_samples",
+                           validate.integer("min_samples", self.min_samples, minimum=1))
+        if self.failure_limit < 0 and self.consecutive_success_limit == 0:
+            # Argo refuses it: the metric could then never end but by the count.
+            raise ValueError("failure_limit -1 (no limit) needs consecutive_success_limit "
+                             f">= 1, got consecutive_success_limit={self.consecutive_success_limit}")
+
+    @property
+    def is_percentile(self) -> bool:
+        return MEASURES[self.measure][0] in PERCENTILES
+
+    def effective_count(self, background: bool) -> int:
+        """Measurements the metric takes (0: until its run ends)."""
+        if self.count is not None:
+            return self.count
+        if background or self.consecutive_success_limit > 0:
+            return 0
+        return 1
+
+    def params(self, background: bool) -> list[float]:
+        """Its slot of the parameter table (rules/argo.py MP_ layout)."""
+        field, ratio = MEASURES[self.measure]
+        row = [float(field), 1.0 if ratio else 0.0]
+        for cond in (self.success, self.failure):
+            row += ([float(rules.OP_NONE), 0.0] if cond is None
+                    else [float(rules.OPERATORS[cond.operator]), float(cond.threshold)])
+        return row + [float(self.interval), float(self.effective_count(background)),
+                      float(self.initial_delay), float(self.failure_limit),
+                      float(self.inconclusive_limit), float(self.consecutive_success_limit),
+                      float(self.min_samples)]
+
+
+@dataclass(frozen=True)
+class AnalysisTemplate:
+    """Argo's AnalysisTemplate: the metrics an AnalysisRun measures (at least one, with
+    distinct names)."""
+
+    metrics: list
+
+    def __post_init__(self):
+        metrics = list(self.metrics) if isinstance(self.metrics, (list, tuple)) else None
+        if not metrics:
+            raise ValueError(f"metrics must hold at least one AnalysisMetric, got "
+                             f"{self.metrics!r}")
+        seen = set()
+        for k, m in enumerate(metrics):
+            if not isinstance(m, AnalysisMetric):
+                raise TypeError(f"metrics[{k}] must be an AnalysisMetric, got {m!r}")
+            if m.name in seen:
+                raise ValueError(f"metrics[{k}]: two metrics are named {m.name!r}")
+            seen.add(m.name)
+        object.__setattr__(self, "metrics", metrics)

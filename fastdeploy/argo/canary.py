@@ -1,0 +1,387 @@
+"""Argo Rollouts' canary strategy: ``ArgoCanary`` and its steps. Semantics and what is
+modelled: ``fastdeploy docs canary-analysis`` ("Argo Rollouts"); the decisions:
+``fastdeploy/rules/argo.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..core import validate
+from ..core.entity import Entity
+from ..core.event import Event
+from ..core.temporal import Instant
+from ..deployment._common import (GroupMeasures, check_fleet, deployer_metrics, event_at,
+                                  has_backend, make_instance, measurement_dict)
+from ..rules import argo as rules
+from ..rules import histogram, measure
+from .analysis import AnalysisTemplate
+
+__all__ = ["Analysis", "ArgoCanary", "ArgoCanaryStats", "ArgoState", "BackgroundAnalysis",
+           "Pause", "SetWeight"]
+
+DEPLOY_EVENT = "_argo_deploy_start"
+MEASURE_EVENT = "_argo_measure"
+PAUSE_EVENT = "_argo_pause_end"
+
+
+@dataclass(frozen=True)
+class SetWeight:
+    """``setWeight``: the canary's share of the traffic, percent in [0, 100]."""
+
+    percent: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "percent", validate.integer("percent", self.percent,
+                                                             minimum=0, maximum=100))
+
+
+@dataclass(frozen=True)
+class Pause:
+    """``pause``: for ``duration`` seconds, or until the end of the run when None (the
+    rollout is then reported paused)."""
+
+    duration: float | None = None
+
+    def __post_init__(self):
+        if self.duration is not None:
+            object.__setattr__(self, "duration", validate.seconds("duration", self.duration))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """``analysis``: an AnalysisRun of ``template``; the rollout waits for it: Successful
+    goes on, Failed aborts, Inconclusive pauses."""
+
+    template: AnalysisTemplate
+
+    def __post_init__(self):
+        if not isinstance(self.template, AnalysisTemplate):
+            raise TypeError(f"template must be an AnalysisTemplate, got {self.template!r}")
+
+
+@dataclass(frozen=True)
+class BackgroundAnalysis:
+    """``strategy.canary.analysis``: an AnalysisRun of ``template`` from the step
+    ``starting_step`` (its index) until promotion; Failed aborts, Inconclusive pauses."""
+
+    template: AnalysisTemplate
+    starting_step: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.template, AnalysisTemplate):
+            raise TypeError(f"template must be an AnalysisTemplate, got {self.template!r}")
+        object.__setattr__(self, "starting_step", validate.integer(
+            "starting_step", self.starting_step, minimum=0))
+
+
+@dataclass(frozen=True)
+class ArgoCanaryStats:
+    """Statistics tracked by ArgoCanary."""
+
+    deployments_started: int = 0
+    deployments_completed: int = 0
+    deployments_aborted: int = 0
+    steps_completed: int = 0
+    measurements_successful: int = 0
+    measurements_failed: int = 0
+    measurements_inconclusive: int = 0
+
+
+@dataclass
+class ArgoState:
+    """Current state of an Argo rollout: status (idle, in_progress, completed,
+    rolled_back, paused), the current step's index, the canary's weight (percent)."""
+
+    status: str = "idle"
+    step: int = 0
+    weight: int = 0
+
+
+class ArgoCanary(Entity):
+    """Argo Rollouts' canary strategy with its steps and AnalysisRuns.
+
+    ``deploy()`` starts at step 0 with weight 0 and goes through ``steps``: ``SetWeight``
+    sets the canary's share (as many canary instances, ``{name}_canary``,
+    ``{name}_canary_2``, ..., as ceil(weight x backends) with traffic routing);
+    ``Pause`` waits (or pauses the rollout for good); ``Analysis`` waits for its run.
+    ``analysis`` runs in the background from its starting step. A Failed run aborts
+    (weight 0, the canary instances leave), an Inconclusive one pauses; after the last
+    step the canary is promoted (the new version takes all the traffic, the old backends
+    leave). Decisions: ``fastdeploy/rules/argo.py``.
+
+    Args:
+        name: Deployer identifier.
+        load_balancer: LoadBalancer whose backends are the stable version.
+        server_factory: Creates new-version servers given a name.
+        steps: SetWeight, Pause and Analysis steps (at least one).
+        analysis: A BackgroundAnalysis, or None.
+        traffic_routing: True: the weight is a traffic split (Argo with a traffic
+            router). False: the weight is realised by instance counts (only True is
+            modelled in this build).
+    """
+
+    def __init__(self, name: str, load_balancer, server_factory: Callable[[str], Entity],
+                 steps: list, analysis: BackgroundAnalysis | None = None,
+                 traffic_routing: bool = True):
+        super().__init__(name)
+        self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
+        if not isinstance(steps, (list, tuple)) or not steps:
+            raise ValueError(f"steps must hold at least one step, got {steps!r}")
+        for k, s in enumerate(steps):
+            if not isinstance(s, (SetWeight, Pause, Analysis)):
+                raise TypeError(f"steps[{k}] must be a SetWeight, Pause or Analysis, got {s!r}")
+        self.steps = list(steps)
+        if analysis is not None:
+            if not isinstance(analysis, BackgroundAnalysis):
+                raise TypeError(f"analysis must be a BackgroundAnalysis, got {analysis!r}")
+            if analysis.starting_step >= len(self.steps):
+                raise ValueError(f"analysis.starting_step must be < len(steps) "
+                                 f"({len(self.steps)}), got {analysis.starting_step}")
+        self.analysis = analysis
+        if traffic_routing is not True:
+            raise ValueError("traffic_routing must be True (weights by instance counts are "
+                             f"not modelled yet), got {traffic_routing!r}")
+        self.traffic_routing = traffic_routing
+        self._record = np.zeros(rules.FIELDS, np.int64)
+        rules.reset(self._record)
+        self._params = self._param_row()
+        n = self.n_slots
+        self._slots = np.zeros((max(n, 1), rules.MS_FIELDS), np.int64)
+        self._snap_hists = np.zeros((max(n, 1), measure.GROUPS, histogram.N_BUCKETS), np.int64)
+        self._measures = GroupMeasures()
+        self._last = None
+        self._group: list = []
+        self._baseline: list = []
+
+    # -- layout -------------------------------------------------------------------------
+    def runs(self) -> list[tuple[object, AnalysisTemplate, bool]]:
+        """(owner, template, background) of each analysis use, in slot order: the steps'
+        Analysis, then the background analysis."""
+        out = [(k, s.template, False) for k, s in enumerate(self.steps)
+               if isinstance(s, Analysis)]
+        if self.analysis is not None:
+            out.append(("analysis", self.analysis.template, True))
+        return out
+
+    @property
+    def n_slots(self) -> int:
+        return sum(len(t.metrics) for _, t, _ in self.runs())
+
+    @property
+    def baseline_percentiles(self) -> bool:
+        """Whether a metric reads a percentile ratio (the baseline then keeps a histogram)."""
+        return any(m.is_percentile and m.measure.endswith("_ratio")
+                   for _, t, _ in self.runs() for m in t.metrics)
+
+    def _param_row(self) -> np.ndarray:
+        steps, slots = [], []
+        bg = (-1.0, 0.0, 0.0)
+        first = 0
+        for k, s in enumerate(self.steps):
+            if isinstance(s, SetWeight):
+                steps += [rules.K_SET_WEIGHT, float(s.percent), 0.0, 0.0]
+            elif isinstance(s, Pause):
+                steps += [rules.K_PAUSE, -1.0 if s.duration is None else float(s.duration),
+                          0.0, 0.0]
+            else:
+                n = len(s.template.metrics)
+                steps += [rules.K_ANALYSIS, 0.0, float(first), float(n)]
+                slots += [v for m in s.template.metrics for v in m.params(False)]
+                first += n
+        if self.analysis is not None:
+            n = len(self.analysis.template.metrics)
+            bg = (float(self.analysis.starting_step), float(first), float(n))
+            slots += [v for m in self.analysis.template.metrics for v in m.params(True)]
+            first += n
+        head = [float(len(self.steps)), float(first), *bg,
+                1.0 if self.traffic_routing else 0.0,
+                1.0 if self.baseline_percentiles else 0.0]
+        return np.array(head + steps + slots, np.float64)
+
+    def _begin_run(self, now_ns: int) -> None:
+        self._params = self._param_row()
+        self._measures.reset()
+        self._slots[:] = 0
+        self._last = None
+
+    # -- views --------------------------------------------------------------------------
+    @property
+    def stats(self) -> ArgoCanaryStats:
+        first = rules.STATS_FIRST
+        return ArgoCanaryStats(*(int(v) for v in self._record[first:first + len(rules.STATS)]))
+
+    @property
+    def state(self) -> ArgoState:
+        r = self._record
+        return ArgoState(rules.STATUS_NAMES[int(r[rules.STATUS])], int(r[rules.STEP]),
+                         int(r[rules.WEIGHT]))
+
+    @property
+    def canary_group(self) -> list:
+        """The canary instances while a deployment is in progress or paused."""
+        live = int(self._record[rules.STATUS]) in (rules.IN_PROGRESS, rules.PAUSED)
+        return list(self._group) if live else []
+
+    @property
+    def end_time(self) -> Instant | None:
+        end = int(self._record[rules.END_NS])
+        return None if end < 0 else Instant(end)
+
+    @property
+    def last_measurement(self) -> dict | None:
+        """The last measurement taken: ``{"metric": name, "phase": ..., "canary": {...},
+        "baseline": {...}}`` (fastdeploy docs canary-analysis); None before one."""
+        if self._last is None:
+            return None
+        name, phase, rows = self._last
+        return {"metric": name, "phase": phase,
+                "canary": measurement_dict(rows[measure.NEW]),
+                "baseline": measurement_dict(rows[measure.BASE])}
+
+    def metric_phases(self) -> dict:
+        """Each analysis metric's phase in this deployment, by ``(step index or
+        "analysis", metric name)``."""
+        out, j = {}, 0
+        for owner, t, _ in self.runs():
+            for m in t.metrics:
+                out[(owner, m.name)] = rules.PHASE_NAMES[int(self._slots[j, rules.MS_PHASE])]
+                j += 1
+        return out
+
+    # -- events -------------------------------------------------------------------------
+    def deploy(self, *, at=None) -> Event:
+        """Start a deployment (at now, or ``at``); returns the start event. A deploy
+        event that arrives while a deployment is in progress or paused does nothing."""
+        return event_at(self, at, DEPLOY_EVENT, {})
+
+    def handle_event(self, event: Event):
+        t = event.event_type
+        if t == DEPLOY_EVENT:
+            return self._deploy()
+        if t == MEASURE_EVENT:
+            return self._measure(event.context["deployment"], event.context["slot"])
+        if t == PAUSE_EVENT:
+            if not rules.pause_due(self._record, event.context["deployment"],
+                                   event.context["step"]):
+                return None
+            rules.pause_ended(self._record)
+            return self._drive()
+        raise ValueError(f"ArgoCanary {self.name!r} got an unexpected event {event!r}")
+
+    def _deploy(self):
+        if not rules.accepts_deploy(self._record):
+            return None
+        now_ns = self._clock.now_ns
+        self._baseline = list(self.load_balancer.all_backends)
+        rules.begin(self._record, now_ns)
+        self._slots[:] = 0
+        for b in self._baseline:
+            self._measures.tag(b, measure.BASE)
+        rules.begin_groups(self._measures.records, self._measures.hists, self._params, now_ns)
+        self._group = []
+        return self._drive()
+
+    def _event(self, when_ns: int, kind: str, **context) -> Event:
+        context["deployment"] = int(self._record[rules.DEPLOYMENT])
+        return Event(Instant(when_ns), kind, self, context=context)
+
+    def _drive(self) -> list[Event]:
+        """Carry the rollout on (rules.proceed) until it waits; the events it schedules."""
+        events = []
+        now_ns = self._clock.now_ns
+        while True:
+            action = rules.proceed(self._record, self._params, now_ns)
+            if action == rules.SET_WEIGHT:
+                self._apply_weight()
+                continue
+            if action in (rules.START_BACKGROUND, rules.START_RUN):
+                events += self._start_run(action == rules.START_BACKGROUND, now_ns)
+                if action == rules.START_BACKGROUND:
+                    continue
+            elif action == rules.WAIT_PAUSE:
+                k = int(self._record[rules.STEP])
+                events.append(self._event(now_ns + rules.pause_ns(self._params, k),
+                                          PAUSE_EVENT, step=k))
+            elif action == rules.PROMOTE:
+                self._promote()
+            return events
+
+    def _start_run(self, background: bool, now_ns: int) -> list[Event]:
+        first, n = rules.run_slots(self._record, self._params, background)
+        events = []
+        for j in range(first, first + n):
+            when = rules.start_metric(self._slots[j], self._params, j, self._measures.records,
+                                      self._measures.hists, self._snap_hists[j], now_ns)
+            events.append(self._event(int(when), MEASURE_EVENT, slot=j))
+        return events
+
+    def _measure(self, deployment: int, j: int):
+        now_ns = self._clock.now_ns
+        if not rules.measurement_due(self._record, self._slots[j], deployment, now_ns):
+            return None
+        out = np.zeros((measure.GROUPS, measure.M_FIELDS), np.float64)
+        action = rules.measured(self._record, self._slots, self._params, j,
+                                self._measures.records, self._measures.hists,
+                                self._snap_hists[j], out, now_ns)
+        self._last = (self._slot_name(j), rules.PHASE_NAMES[int(self._slots[j, rules.MS_PHASE])],
+                      out)
+        if action == rules.MEASURE_AGAIN:
+            return self._event(int(self._slots[j, rules.MS_NEXT_NS]), MEASURE_EVENT, slot=j)
+        if action == rules.ABORT:
+            self._abort()
+        elif action == rules.STEP_DONE:
+            return self._drive()
+        return None
+
+    def _slot_name(self, j: int) -> str:
+        for _, t, _ in self.runs():
+            if j < len(t.metrics):
+                return t.metrics[j].name
+            j -= len(t.metrics)
+        return ""
+
+    # -- actions on the fleet -------------------------------------------------------------
+    def _grow_group(self, size: int):
+        while len(self._group) < size:
+            made = rules.next_instance(self._record)
+            name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
+            server = make_instance(self, self.server_factory, name, made)
+            self._measures.tag(server, measure.NEW)
+            self.load_balancer.add_backend(server)
+            self._group.append(server)
+
+    def _apply_weight(self):
+        w = int(self._record[rules.WEIGHT])
+        self._grow_group(rules.canary_replicas(w, len(self._baseline)))
+        if self._group:
+            split = getattr(self.load_balancer, "set_traffic_split", None)
+            if split is not None:
+                split(self._group, float(rules.fraction(self._record)))
+
+    def _clear_split(self):
+        clear = getattr(self.load_balancer, "clear_traffic_split", None)
+        if clear is not None:
+            clear()
+
+    def _abort(self):
+        self._clear_split()
+        lb = self.load_balancer
+        for s in self._group:
+            if has_backend(lb, s):
+                lb.remove_backend(s)
+        self._measures.decided()
+
+    def _promote(self):
+        self._grow_group(len(self._baseline))
+        self._clear_split()
+        lb = self.load_balancer
+        for b in self._baseline:
+            if has_backend(lb, b):
+                lb.remove_backend(b)
+        self._measures.decided()
+
+    def _metric_fields(self) -> dict:
+        return deployer_metrics(vars(self.stats), self.state, self._record, self._measures)
