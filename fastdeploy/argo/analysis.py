@@ -132,22 +132,14 @@ class AnalysisMetric:
     def is_percentile(self) -> bool:
         return MEASURES[self.measure][0] in PERCENTILES
 
-    def effective_count(self, background: bool) -> int:
-        """Measurements the metric takes (0: until its run ends)."""
-        if self.count is not None:
-            return self.count
-        if background or self.consecutive_success_limit > 0:
-            return 0
-        return 1
-
-    def params(self, background: bool) -> list[float]:
+    def params(self) -> list[float]:
         """Its slot of the parameter table (rules/argo.py MP_ layout)."""
         field, ratio = MEASURES[self.measure]
         row = [float(field), 1.0 if ratio else 0.0]
         for cond in (self.success, self.failure):
             row += ([float(rules.OP_NONE), 0.0] if cond is None
                     else [float(rules.OPERATORS[cond.operator]), float(cond.threshold)])
-        return row + [float(self.interval), float(self.effective_count(background)),
+        return row + [float(self.interval), -1.0 if self.count is None else float(self.count),
                       float(self.initial_delay), float(self.failure_limit),
                       float(self.inconclusive_limit), float(self.consecutive_success_limit),
                       float(self.min_samples)]

@@ -189,12 +189,12 @@ class ArgoCanary(Entity):
             else:
                 n = len(s.template.metrics)
                 steps += [rules.K_ANALYSIS, 0.0, float(first), float(n)]
-                slots += [v for m in s.template.metrics for v in m.params(False)]
+                slots += [v for m in s.template.metrics for v in m.params()]
                 first += n
         if self.analysis is not None:
             n = len(self.analysis.template.metrics)
             bg = (float(self.analysis.starting_step), float(first), float(n))
-            slots += [v for m in self.analysis.template.metrics for v in m.params(True)]
+            slots += [v for m in self.analysis.template.metrics for v in m.params()]
             first += n
         head = [float(len(self.steps)), float(first), *bg,
                 1.0 if self.traffic_routing else 0.0,

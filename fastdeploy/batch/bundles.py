@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import autoscaler, canary, flagger, fleet, histogram, hpa, measure, rolling, server
+from ..rules import argo, autoscaler, canary, flagger, fleet, histogram, hpa, measure, rolling, server
 from . import schema as sc
 
 
@@ -48,6 +48,7 @@ class Parts(NamedTuple):
     hpa: object  # a HorizontalPodAutoscaler
     canary: object
     rolling: object
+    argo: object  # an ArgoCanary (its kernels are compiled only with one)
 
 
 PRESENT = np.zeros(1, np.int8)
@@ -60,7 +61,8 @@ def make_parts(scenario: Scenario) -> Parts:
     hpa = int(np.sum(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     return Parts(scaler=part(scenario.scaler_init.shape[0] - hpa), hpa=part(hpa),
                  canary=part(scenario.canary_init.shape[0]),
-                 rolling=part(scenario.rolling_init.shape[0]))
+                 rolling=part(scenario.rolling_init.shape[0]),
+                 argo=part(int(np.sum(scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO))))
 
 
 class Workspace(NamedTuple):
@@ -93,8 +95,13 @@ class Workspace(NamedTuple):
     step_adjustments: np.ndarray  # (scalers, max steps)
     observation: np.ndarray  # (OBS_FIELDS,) float64: what a NumbaPolicy's function reads
     policy_memory: np.ndarray  # (scalers, max memory) float64: each NumbaPolicy's memory
-    # CA: rules/canary.py records, or rules/flagger.py's for FlaggerCanaries
-    canaries: np.ndarray  # (canaries, max(canary.FIELDS, flagger.FIELDS))
+    # CA: rules/canary.py records, or rules/flagger.py's for FlaggerCanaries, or
+    # rules/argo.py's for ArgoCanaries
+    canaries: np.ndarray  # (canaries, max(canary.FIELDS, flagger.FIELDS, argo.FIELDS))
+    # ArgoCanaries' metric slots (rules/argo.py MS_ rows) and the histograms their
+    # windows start from (one slot, one bucket when the scenario has none)
+    argo_slots: np.ndarray  # (canaries, max slots, argo.MS_FIELDS)
+    argo_hist: np.ndarray  # (canaries, max slots, measure.GROUPS, histogram.N_BUCKETS)
     rollings: np.ndarray  # RO: (rollings, rolling.FIELDS), rules/rolling.py records
     # HorizontalPodAutoscalers (scalers with policy autoscaler.HPA; one row per scaler, a
     # single row of each table when the scenario has none): rules/hpa.py records, their
@@ -145,13 +152,18 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
     max_memory = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_MEMORY]])
     n_groups = sc.MEASURE_GROUPS * (n_ca + n_ro)
     has_hpa = bool(np.any(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
+    argos = scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO
+    argo_slots = max([1] + [int(n) for n in scenario.canary_init[argos, sc.CAS_NSTAGES]])
     # Pending events: a completion per request or probe in service (at most every
     # server's concurrency), an arrival per source, the events scheduled before the run,
     # and a chain or two per component (a scaler's evaluations and its window's marks).
     # So the heap cannot overflow.
     # A server may also await its readiness and the end of its termination grace.
     heap = (min(pool, servers * max_concurrency) + n_src + scenario.init_events.shape[0]
-            + 2 * n_sc + n_ca + 2 * n_ro + 4 + 2 * servers)
+            + 2 * n_sc + n_ca + 2 * n_ro + 4 + 2 * servers
+            # an ArgoCanary: a measurement per metric slot and a pause's end, and as
+            # many left over from a run or deployment that ended
+            + 2 * int(np.sum(scenario.canary_init[argos, sc.CAS_NSTAGES] + 1)))
     return Workspace(
         counters=np.zeros(sc.G_FIELDS, np.int64),
         fleet=np.zeros(fleet.FIELDS, np.int64),
@@ -177,7 +189,10 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         step_adjustments=np.zeros((n_sc, max_steps), np.int64),
         observation=np.zeros(autoscaler.OBS_FIELDS, np.float64),
         policy_memory=np.zeros((n_sc, max_memory), np.float64),
-        canaries=np.zeros((n_ca, max(canary.FIELDS, flagger.FIELDS)), np.int64),
+        canaries=np.zeros((n_ca, max(canary.FIELDS, flagger.FIELDS, argo.FIELDS)), np.int64),
+        argo_slots=np.zeros((max(n_ca, 1), argo_slots, argo.MS_FIELDS), np.int64),
+        argo_hist=np.zeros((max(n_ca, 1), argo_slots, measure.GROUPS,
+                            histogram.N_BUCKETS if argos.any() else 1), np.int64),
         rollings=np.zeros((n_ro, rolling.FIELDS), np.int64),
         hpas=np.zeros((n_sc, hpa.FIELDS), np.int64),
         hpa_recs=np.zeros((n_sc, hpa.REC_CAPACITY if has_hpa else 1, hpa.REC_COLUMNS),

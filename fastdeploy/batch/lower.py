@@ -21,6 +21,8 @@ from ..deployment.numba_policy import NumbaPolicy, placeholder_kernel_function
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
 from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
+from ..argo import Analysis, ArgoCanary, Pause, SetWeight
+from ..argo.canary import DEPLOY_EVENT as ARGO_EVENT
 from ..flagger import DEPLOY_EVENT as FLAGGER_EVENT
 from ..flagger import FlaggerCanary
 from ..kubernetes.behavior import MAX_PERIOD_SECONDS, MAX_STABILIZATION_SECONDS
@@ -35,7 +37,7 @@ from ..model.sinks import LatencyTracker, Sink
 from ..model.source import Source
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
-from ..rules import autoscaler, canary, flagger, hpa, rng, rolling
+from ..rules import argo, autoscaler, canary, flagger, hpa, rng, rolling
 from ..rules.timeconv import MAX_SECONDS
 from . import schema as sc
 from .bundles import Scenario
@@ -168,6 +170,80 @@ class _Lowerer:
                            lambda P, lo=lo, hi=hi: P[:, lo] <= P[:, hi])
             pt.add(f"{n}.metrics.{k}.min_samples", m.min_samples, integer=True, minimum=1)
         return off
+
+    def argo_params(self, c) -> int:
+        """An ArgoCanary's parameters in rules/argo.py's layout (ArgoCanary._param_row's
+        values, each number a path); returns the offset."""
+        pt = self.pt
+        n = c.name
+        runs = c.runs()
+        off = pt.hidden(float(len(c.steps)))
+        pt.hidden(float(c.n_slots))
+        bg = c.analysis
+        if bg is None:
+            pt.hidden(-1.0)
+        else:
+            pt.add(f"{n}.analysis.starting_step", bg.starting_step, integer=True, minimum=0,
+                   maximum=len(c.steps) - 1)
+        bg_first = sum(len(t.metrics) for _, t, b in runs if not b)
+        pt.hidden(float(bg_first) if bg is not None else 0.0)
+        pt.hidden(float(len(bg.template.metrics)) if bg is not None else 0.0)
+        pt.hidden(1.0 if c.traffic_routing else 0.0)
+        pt.hidden(1.0 if c.baseline_percentiles else 0.0)
+        first = 0
+        for k, st in enumerate(c.steps):
+            if isinstance(st, SetWeight):
+                pt.hidden(float(argo.K_SET_WEIGHT))
+                pt.add(f"{n}.steps.{k}.percent", st.percent, integer=True, minimum=0,
+                       maximum=100)
+                pt.hidden(0.0)
+                pt.hidden(0.0)
+            elif isinstance(st, Pause):
+                pt.hidden(float(argo.K_PAUSE))
+                if st.duration is None:
+                    pt.hidden(-1.0)
+                else:
+                    pt.add(f"{n}.steps.{k}.duration", st.duration, **SECONDS)
+                pt.hidden(0.0)
+                pt.hidden(0.0)
+            else:
+                pt.hidden(float(argo.K_ANALYSIS))
+                pt.hidden(0.0)
+                pt.hidden(float(first))
+                pt.hidden(float(len(st.template.metrics)))
+                first += len(st.template.metrics)
+        for owner, template, _ in runs:
+            pre = f"{n}.analysis" if owner == "analysis" else f"{n}.steps.{owner}"
+            for j, m in enumerate(template.metrics):
+                self.argo_metric(m, f"{pre}.template.metrics.{j}")
+        return off
+
+    def argo_metric(self, m, pre: str) -> None:
+        """An AnalysisMetric's slot (AnalysisMetric.params' values)."""
+        pt = self.pt
+        row = m.params()
+        pt.hidden(row[argo.MP_FIELD])
+        pt.hidden(row[argo.MP_RATIO])
+        for name, cond in (("success", m.success), ("failure", m.failure)):
+            pt.hidden(row[argo.MP_SUCCESS_OP if name == "success" else argo.MP_FAILURE_OP])
+            if cond is None:
+                pt.hidden(0.0)
+            else:
+                pt.add(f"{pre}.{name}.threshold", cond.threshold)
+        pt.add(f"{pre}.interval", m.interval, **POSITIVE_SECONDS)
+        if m.count is None:
+            pt.hidden(-1.0)
+        else:
+            pt.add(f"{pre}.count", m.count, integer=True, minimum=1)
+        pt.add(f"{pre}.initial_delay", m.initial_delay, **SECONDS)
+        fl = pt.add(f"{pre}.failure_limit", m.failure_limit, integer=True, minimum=-1)
+        pt.add(f"{pre}.inconclusive_limit", m.inconclusive_limit, integer=True, minimum=0)
+        cs = pt.add(f"{pre}.consecutive_success_limit", m.consecutive_success_limit,
+                    integer=True, minimum=0)
+        pt.add(f"{pre}.min_samples", m.min_samples, integer=True, minimum=1)
+        pt.require(f"{pre}.failure_limit -1 (no limit) needs "
+                   f"{pre}.consecutive_success_limit >= 1",
+                   lambda P, fl=fl, cs=cs: (P[:, fl] >= 0) | (P[:, cs] >= 1))
 
     def server_params(self, server, prefix: str, boots: bool) -> int:
         """Lower a server's parameters; returns its template row. ``boots``: the
@@ -333,7 +409,8 @@ class _Lowerer:
         comps = [c for c in comps if type(c) not in (Sink, LatencyTracker)]
         for c in comps:
             if type(c) not in (Source, Server, LoadBalancer, AutoScaler, CanaryDeployer,
-                               RollingDeployer, HorizontalPodAutoscaler, FlaggerCanary):
+                               RollingDeployer, HorizontalPodAutoscaler, FlaggerCanary,
+                               ArgoCanary):
                 _refuse(c, "it is not a built-in component")
         for s in sources:
             self.source(s)
@@ -341,8 +418,9 @@ class _Lowerer:
         lbs = [c for c in comps if type(c) is LoadBalancer]
         # HorizontalPodAutoscalers are scalers with their own rules (policy autoscaler.HPA).
         scalers = [c for c in comps if type(c) in (AutoScaler, HorizontalPodAutoscaler)]
-        # FlaggerCanaries share the canaries' rows (schema CA_FLAGGER).
-        canaries = [c for c in comps if type(c) in (CanaryDeployer, FlaggerCanary)]
+        # FlaggerCanaries and ArgoCanaries share the canaries' rows (schema CA_FLAGGER,
+        # CA_ARGO).
+        canaries = [c for c in comps if type(c) in (CanaryDeployer, FlaggerCanary, ArgoCanary)]
         rollings = [c for c in comps if type(c) is RollingDeployer]
         server_index = {id(s): i for i, s in enumerate(servers)}
         lb_index = {id(b): i for i, b in enumerate(lbs)}
@@ -484,6 +562,11 @@ class _Lowerer:
                 row[sc.CAS_EVALUATOR] = sc.CA_FLAGGER
                 row[sc.CAS_POFF] = self.flagger_params(c)
                 continue
+            if type(c) is ArgoCanary:
+                row[sc.CAS_EVALUATOR] = sc.CA_ARGO
+                row[sc.CAS_NSTAGES] = c.n_slots
+                row[sc.CAS_POFF] = self.argo_params(c)
+                continue
             # rules/canary.py's layout: interval, the evaluator's limit and multiplier, stages.
             off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, **POSITIVE_SECONDS)
             ev = c.metric_evaluator
@@ -541,7 +624,8 @@ class _Lowerer:
         deploy_type = {}
         for i, c in enumerate(canaries):
             index_of[id(c)] = (sc.CANARY_DEPLOY, i)
-            deploy_type[id(c)] = FLAGGER_EVENT if type(c) is FlaggerCanary else CANARY_EVENT
+            deploy_type[id(c)] = {FlaggerCanary: FLAGGER_EVENT, ArgoCanary: ARGO_EVENT}.get(
+                type(c), CANARY_EVENT)
         for i, r in enumerate(rollings):
             index_of[id(r)] = (sc.ROLL_DEPLOY, i)
         INIT_EV = np.zeros((len(self.pending), sc.IE_FIELDS), np.int64)
@@ -584,12 +668,13 @@ class _Lowerer:
         counters = {"lb": 0, "scaler": 0, "canary": 0, "rolling": 0}
         kinds = {LoadBalancer: "lb", AutoScaler: "scaler", CanaryDeployer: "canary",
                  RollingDeployer: "rolling", HorizontalPodAutoscaler: "scaler",
-                 FlaggerCanary: "flagger"}
+                 FlaggerCanary: "flagger", ArgoCanary: "argo"}
         for c in comps:
             k = kinds.get(type(c))
             if k is not None:
-                # A FlaggerCanary's outputs are a canary row (they share the rows).
-                slot = "canary" if k == "flagger" else k
+                # A FlaggerCanary's or ArgoCanary's outputs are a canary row (they share
+                # the rows).
+                slot = "canary" if k in ("flagger", "argo") else k
                 columns.append(Column(c.name, k, counters[slot]))
                 counters[slot] += 1
 

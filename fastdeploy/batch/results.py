@@ -9,8 +9,8 @@ from . import schema as sc
 
 G_COLUMNS = ("requests_created", "requests_completed", "requests_failed", "requests_rejected")
 STAT_NAMES = {"lb": sc.LB_STATS, "scaler": sc.SC_STATS, "canary": sc.CA_STATS,
-              "rolling": sc.RO_STATS, "flagger": sc.FL_STATS}
-DEPLOYER_KINDS = ("canary", "rolling", "flagger")
+              "rolling": sc.RO_STATS, "flagger": sc.FL_STATS, "argo": sc.AR_STATS}
+DEPLOYER_KINDS = ("canary", "rolling", "flagger", "argo")
 
 
 def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
@@ -50,7 +50,7 @@ def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
     cols["time_underprovisioned"] = pa.array(LC[:, sc.LC_UNDER_NS] / 1e9,
                                              mask=np.full(len(LC), not model.scaler_names))
     outs = {"lb": out.lb_stats, "scaler": out.scaler_stats, "canary": out.canary_out,
-            "rolling": out.rolling_out, "flagger": out.canary_out}
+            "rolling": out.rolling_out, "flagger": out.canary_out, "argo": out.canary_out}
     for col in model.columns:
         rows = outs[col.kind][:, col.index, :]
         for f, field in enumerate(STAT_NAMES[col.kind]):

@@ -8,6 +8,7 @@ only the kernels keep (queue links, load-balancer membership).
 
 import numpy as np
 
+from ..rules import argo as _ar
 from ..rules import autoscaler as _as
 from ..rules import balancer as _bl
 from ..rules import canary as _ca
@@ -78,11 +79,13 @@ SCS_FIELDS = 7
 # Distinct NumbaPolicy functions a scenario may use: the function tuple has a fixed
 # length, so the kernels compile once whatever the scenario.
 MAX_POLICY_FUNCTIONS = 4
-# canaries (and FlaggerCanaries, which share their rows: CAS_EVALUATOR CA_FLAGGER, its
-# record rules/flagger.py's, CAS_NSTAGES unused)
+# canaries (and FlaggerCanaries and ArgoCanaries, which share their rows: CAS_EVALUATOR
+# CA_FLAGGER or CA_ARGO, their records rules/flagger.py's or rules/argo.py's; CAS_NSTAGES
+# unused for a FlaggerCanary, an ArgoCanary's metric slots)
 CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
 CAS_FIELDS = 5
 CA_FLAGGER = np.int64(2)  # after rules/canary.py's evaluators ERROR_RATE, LATENCY
+CA_ARGO = np.int64(3)
 # rolling deployers
 ROS_LB, ROS_TPL, ROS_POFF = range(3)
 ROS_FIELDS = 3
@@ -177,6 +180,7 @@ Q_FIELDS = len(QUANTILES)
 SC_STATS = _as.STATS
 CA_STATS = _ca.STATS
 FL_STATS = _fl.STATS
+AR_STATS = _ar.STATS
 RO_STATS = _ro.STATS
 DO_STATUS = 7
 DO_END = 8

@@ -59,7 +59,7 @@ STEP_PARAMS = 4
 K_SET_WEIGHT, K_PAUSE, K_ANALYSIS = range(3)
 # Per metric slot: the measurement's field (rules/measure.py M_...), ratio to the baseline
 # (0/1), success and failure conditions (operator code, threshold), interval (s), count
-# (0: until the run ends), initial delay (s), failure limit (-1: off), inconclusive
+# (-1: not given, see effective_count), initial delay (s), failure limit (-1: off), inconclusive
 # limit, consecutive success limit (0: off), min samples.
 (MP_FIELD, MP_RATIO, MP_SUCCESS_OP, MP_SUCCESS, MP_FAILURE_OP, MP_FAILURE, MP_INTERVAL,
  MP_COUNT, MP_DELAY, MP_FAILURE_LIMIT, MP_INCONCLUSIVE_LIMIT, MP_CONSECUTIVE,
@@ -274,7 +274,26 @@ def evaluate(prm, o, v):
 
 
 @njit
-def assess(m, prm, o):
+def effective_count(prm, o, background):
+    """Measurements the metric takes (0: until its run ends). Without a count: until the
+    run ends in the background, or with a consecutive success limit; else one."""
+    count = int(prm[o + MP_COUNT])
+    if count >= 0:
+        return count
+    if background or prm[o + MP_CONSECUTIVE] > 0:
+        return 0
+    return 1
+
+
+@njit
+def is_background(prm, j):
+    """Whether slot j belongs to the background analysis."""
+    return (prm[P_BG_SLOTS] > 0 and prm[P_BG_FIRST] <= j
+            and j < prm[P_BG_FIRST] + prm[P_BG_SLOTS])
+
+
+@njit
+def assess(m, prm, o, background):
     """The metric's phase after a measurement (Argo's assessMetricStatus)."""
     fl = int(prm[o + MP_FAILURE_LIMIT])
     cs = int(prm[o + MP_CONSECUTIVE])
@@ -287,7 +306,7 @@ def assess(m, prm, o):
         return phase
     if cs > 0 and m[MS_CONSECUTIVE] >= cs:
         return SUCCESSFUL
-    count = int(prm[o + MP_COUNT])
+    count = effective_count(prm, o, background)
     if count > 0 and m[MS_COUNT] >= count:
         if cs > 0:
             # Count reached without the consecutive successes asked for.
@@ -344,13 +363,12 @@ def measured(st, ms, prm, j, recs, hists, snap_hists, out, now):
         m[MS_INCONCLUSIVE] += 1
         m[MS_CONSECUTIVE] = 0
         st[MEASUREMENTS_INCONCLUSIVE] += 1
-    phase = assess(m, prm, o)
+    background = is_background(prm, j)
+    phase = assess(m, prm, o, background)
     if phase == RUNNING:
         m[MS_NEXT_NS] = now + seconds_to_ns(prm[o + MP_INTERVAL])
         return MEASURE_AGAIN
     m[MS_PHASE] = phase
-    background = int(prm[P_BG_SLOTS]) > 0 and prm[P_BG_FIRST] <= j < prm[P_BG_FIRST] + prm[
-        P_BG_SLOTS]
     first, n = run_slots(st, prm, background)
     run = run_phase(ms, first, n)
     if run == RUNNING:

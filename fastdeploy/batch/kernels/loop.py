@@ -5,9 +5,11 @@ import numpy as np
 from ...rules import fleet
 from .. import heap
 from ..compile import entry, kernel
-from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
+from ..schema import (ARRIVAL, CA_ARGO, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR, COMPLETE,
+                      G_EVENTS, G_HN,
                       G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, ROLL_ROUND,
                       RS_OVERFLOW, SCALER_EVAL, SERVER_READY, SV_MEASURE)
+from .argo import argo_event
 from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
 from .replica import reset_replica, sample_timeseries, write_results
@@ -19,10 +21,13 @@ ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal
 
 
 @kernel
-def canary_event(w, sn, P, kind, target, payload, t, part):
-    """A canary deployer's event (compiled only for scenarios with one: bundles.Parts)."""
+def canary_event(w, sn, P, kind, target, payload, t, part, argo):
+    """A canary deployer's event (compiled only for scenarios with one: bundles.Parts;
+    an ArgoCanary's only for scenarios with one of those)."""
     if part is not None:
-        if kind == CANARY_DEPLOY:
+        if argo is not None and sn.canary_init[target, CAS_EVALUATOR] == CA_ARGO:
+            argo_event(w, sn, P, kind, target, payload, t)
+        elif kind == CANARY_DEPLOY:
             handle_canary_deploy(w, sn, P, target, t)
         else:
             handle_canary_eval(w, sn, P, target, payload, t)
@@ -96,7 +101,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(w, sn, P, events, target, payload, t, parts)
             elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
-                canary_event(w, sn, P, kind, target, payload, t, parts.canary)
+                canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.argo)
             elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
                 rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
             elif kind == SERVER_READY:

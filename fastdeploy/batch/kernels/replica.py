@@ -156,6 +156,7 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
             hpa.begin_run(w.hpas[i], w.lbs[sn.scaler_init[i, SCS_LB], LB_RECEIVED], start_ns)
     for i in range(n_ca):
         canary.reset(w.canaries[i])
+    w.argo_slots[:, :, :] = 0
     for i in range(n_ro):
         rolling.reset(w.rollings[i])
     for m in range(MEASURE_GROUPS * (n_ca + n_ro)):
