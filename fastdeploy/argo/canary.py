@@ -323,11 +323,13 @@ class ArgoCanary(Entity):
         if not rules.measurement_due(self._record, self._slots[j], deployment, now_ns):
             return None
         out = np.zeros((measure.GROUPS, measure.M_FIELDS), np.float64)
+        taken = int(self._slots[j, rules.MS_COUNT])
         action = rules.measured(self._record, self._slots, self._params, j,
                                 self._measures.records, self._measures.hists,
                                 self._snap_hists[j], out, now_ns)
-        self._last = (self._slot_name(j), rules.PHASE_NAMES[int(self._slots[j, rules.MS_PHASE])],
-                      out)
+        if self._slots[j, rules.MS_COUNT] != taken:
+            self._last = (self._slot_name(j),
+                          rules.PHASE_NAMES[int(self._slots[j, rules.MS_PHASE])], out)
         if action == rules.MEASURE_AGAIN:
             return self._event(int(self._slots[j, rules.MS_NEXT_NS]), MEASURE_EVENT, slot=j)
         if action == rules.ABORT:

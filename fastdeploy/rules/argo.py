@@ -71,11 +71,12 @@ OP_NONE, OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ = range(6)
 OPERATORS = {"<": OP_LT, "<=": OP_LE, ">": OP_GT, ">=": OP_GE, "==": OP_EQ}
 
 # A metric slot's state: phase, measurements taken and their results, consecutive
-# successes, when the next measurement is due (ns), then per group (measure.NEW,
+# successes, when the next measurement (or the end of the initial delay) is due (ns),
+# whether it is in its initial delay, then per group (measure.NEW,
 # measure.BASE) the snapshot where its window starts (measure.S_FIELDS each).
 (MS_PHASE, MS_COUNT, MS_SUCCESSFUL, MS_FAILED, MS_INCONCLUSIVE, MS_CONSECUTIVE,
- MS_NEXT_NS) = range(7)
-MS_SNAP = 7
+ MS_NEXT_NS, MS_DELAYED) = range(8)
+MS_SNAP = 8
 MS_FIELDS = MS_SNAP + measure.S_FIELDS * measure.GROUPS
 
 # Phases of a measurement, a metric and a run (Argo's AnalysisPhase; IDLE: not started).
@@ -196,11 +197,17 @@ def open_windows(m, recs, hists, snap_hists, now):
 
 @njit
 def start_metric(m, prm, j, recs, hists, snap_hists, now):
-    """Slot j's metric starts with its run at now; returns when it first measures."""
+    """Slot j's metric starts with its run at now; returns when its event is due: the
+    end of its initial delay (where its first window starts), or its first measurement."""
     o = slot_offset(prm, j)
     m[:MS_SNAP] = 0
     m[MS_PHASE] = RUNNING
-    m[MS_NEXT_NS] = now + seconds_to_ns(prm[o + MP_DELAY]) + seconds_to_ns(prm[o + MP_INTERVAL])
+    delay = seconds_to_ns(prm[o + MP_DELAY])
+    if delay > 0:
+        m[MS_DELAYED] = 1
+        m[MS_NEXT_NS] = now + delay
+    else:
+        m[MS_NEXT_NS] = now + seconds_to_ns(prm[o + MP_INTERVAL])
     open_windows(m, recs, hists, snap_hists, now)
     return m[MS_NEXT_NS]
 
@@ -341,14 +348,20 @@ def measured(st, ms, prm, j, recs, hists, snap_hists, out, now):
     to ``out`` (canary, baseline rows) and the next windows start; the measurement is
     judged and counted, the metric and its run assessed. Returns MEASURE_AGAIN (at
     ms[j, MS_NEXT_NS]), WAIT, STEP_DONE (the engine proceeds), ABORT (the deployment
-    has ended) or PAUSE."""
+    has ended) or PAUSE. At the end of the initial delay it only starts the windows and
+    returns MEASURE_AGAIN."""
     m = ms[j]
+    o = slot_offset(prm, j)
+    if m[MS_DELAYED] != 0:
+        m[MS_DELAYED] = 0
+        open_windows(m, recs, hists, snap_hists, now)
+        m[MS_NEXT_NS] = now + seconds_to_ns(prm[o + MP_INTERVAL])
+        return MEASURE_AGAIN
     for g in range(measure.GROUPS):
         a = MS_SNAP + measure.S_FIELDS * g
         measure.measure_since(recs[g], hists[g], m[a:a + measure.S_FIELDS], snap_hists[g],
                               1, now, out[g])
     open_windows(m, recs, hists, snap_hists, now)
-    o = slot_offset(prm, j)
     r = evaluate(prm, o, value_of(prm, o, out[measure.NEW], out[measure.BASE]))
     m[MS_COUNT] += 1
     if r == SUCCESSFUL:

@@ -1,0 +1,308 @@
+"""ArgoCanary (issue 16 step 2): hand-computed timelines in both engines for each step
+kind, AnalysisRun limit and outcome, weights by replica counts (Argo's own table),
+validation and sweepable parameters.
+
+Deterministic: two baseline servers (0.1 s per request) behind round robin, a request
+every 0.1 s (the first at 0.1 s), deploy at 1.05 s. With traffic routing the canary has
+ceil(weight x 2 / 100) instances; at weight w the i-th request since the weight was set
+goes to it when floor((i + 1) w) > floor(i w): at 25% the 4th, 8th, ... (set at 1.05:
+the requests of 1.4, 1.8, 2.2, ...), at 50% every second one. A metric measures at
+initial_delay + k x interval after its run starts, each measurement covering the
+interval before it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fastdeploy import ConstantLatency, LoadBalancer, Server, Simulation, Source
+from fastdeploy.argo import (Analysis, AnalysisMetric, AnalysisTemplate, ArgoCanary,
+                             BackgroundAnalysis, Condition, Pause, SetWeight)
+from fastdeploy.rules import argo as rules
+
+
+def both_engines(sim, replicas=(0,)):
+    """The object engine's rows, checked equal to the batch engine's."""
+    rows = [sim.run(replica=r).metrics for r in replicas]
+    batch = sim.run_batch(list(replicas)).table.to_pylist()
+    for obj, bat in zip(rows, batch):
+        for k, v in obj.items():
+            assert bat[k] == pytest.approx(v, rel=0, abs=1e-12) if isinstance(v, float) \
+                else bat[k] == v, k
+    return rows[0]
+
+
+def argo_sim(steps, analysis=None, latency=0.2, failure_rate=0.0, end=8.0):
+    def base(name):
+        return Server(name, concurrency=10, service_time=ConstantLatency(0.1))
+
+    lb = LoadBalancer("lb", backends=[base("a"), base("b")])
+    ar = ArgoCanary("ar", lb, lambda n: Server(n, concurrency=10,
+                                               service_time=ConstantLatency(latency),
+                                               failure_rate=failure_rate),
+                    steps=steps, analysis=analysis)
+    sim = Simulation(end_time=end, sources=[Source.constant(10.0, lb, name="src")],
+                     entities=[lb, ar], seed=1)
+    sim.schedule(ar.deploy(at=1.05))
+    return sim, ar
+
+
+def template(*metrics):
+    return AnalysisTemplate(list(metrics))
+
+
+ERRORS = AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0)
+
+
+def stats(m):
+    return tuple(m[f"ar.{k}"] for k in ("steps_completed", "measurements_successful",
+                                         "measurements_failed", "measurements_inconclusive"))
+
+
+def test_analysis_step_passes_then_promotion():
+    # 1.05: weight 25 (one canary instance), the run starts. 2.05: the canary answered
+    # the requests of 1.4 and 1.8, none failed: Successful, weight 50, pause 1 s; 3.05:
+    # promoted, 2 s after the deploy.
+    sim, ar = argo_sim([SetWeight(25), Analysis(template(ERRORS)), SetWeight(50),
+                        Pause(1.0)])
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.status"]) == ("promoted", "completed")
+    assert m["ar.time_to_decision"] == pytest.approx(2.0, abs=1e-12)
+    assert stats(m) == (4, 1, 0, 0)
+    assert m["ar.max_weight"] == 100.0
+    # New version: 1.4, 1.8 at 25%; 2.2, 2.4, ..., 3.0 at 50% (5); then all of 3.1 ..
+    # 7.8 (48).
+    assert (m["ar.requests_new"], m["ar.exposure"]) == (55, 0)
+    last = ar.last_measurement
+    assert (last["metric"], last["phase"]) == ("errors", "successful")
+    assert (last["canary"]["count"], last["canary"]["start"], last["canary"]["end"]) == (
+        2, pytest.approx(1.05), pytest.approx(2.05))
+    assert [b.name for b in ar.load_balancer.all_backends] == ["ar_canary", "ar_canary_2"]
+
+
+@pytest.mark.parametrize("failure_limit, end, exposure", [(0, 2.05, 2), (2, 4.05, 7)])
+def test_background_failure_limit_aborts_a_paused_rollout(failure_limit, end, exposure):
+    # Every canary request fails. The background run starts with the rollout; the
+    # rollout pauses for good at 1.05 (weight 25), the analysis runs on: 2.05, 3.05, ...
+    # each Failed; failed > failure_limit aborts (1 with limit 0, 3 with limit 2).
+    metric = AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0,
+                            failure_limit=failure_limit)
+    sim, ar = argo_sim([SetWeight(25), Pause()], BackgroundAnalysis(template(metric)),
+                       failure_rate=1.0)
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.status"]) == ("rolled_back", "rolled_back")
+    assert m["ar.end_time"] == pytest.approx(end, abs=1e-12)
+    assert stats(m) == (1, 0, failure_limit + 1, 0)
+    # The canary failed every 4th request from 1.4 until the abort.
+    assert (m["ar.requests_new"], m["ar.exposure"]) == (exposure, exposure)
+    assert ar.state.weight == 0
+    assert [b.name for b in ar.load_balancer.all_backends] == ["a", "b"]
+
+
+def test_indefinite_pause_is_reported_paused():
+    sim, ar = argo_sim([SetWeight(25), Pause()])
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.status"]) == ("paused", "paused")
+    # The pause is the decision (a person must act): 0 s after the deploy.
+    assert m["ar.time_to_decision"] == pytest.approx(0.0, abs=1e-12)
+    assert m["ar.max_weight"] == 25.0
+    # The canary keeps its share until the end: 1.4, 1.8, ..., 7.8 (17).
+    assert m["ar.requests_new"] == 17
+
+
+def test_inconclusive_pauses():
+    # A latency of 0.2 s meets neither condition: Inconclusive. inconclusive_limit 1
+    # with count 3: 2.05 (1 <= 1) goes on, 3.05 (2 > 1) pauses the rollout.
+    metric = AnalysisMetric("lat", "latency_mean", success="<= 0.15", failure=">= 0.3",
+                            interval=1.0, count=3, inconclusive_limit=1)
+    sim, ar = argo_sim([SetWeight(25), Analysis(template(metric)), SetWeight(50)])
+    m = both_engines(sim)
+    assert m["ar.outcome"] == "paused"
+    assert m["ar.end_time"] == pytest.approx(3.05, abs=1e-12)
+    assert stats(m) == (1, 0, 0, 2)
+    assert m["ar.max_weight"] == 25.0
+    assert ar.metric_phases() == {(1, "lat"): "inconclusive"}
+
+
+def test_only_a_success_condition_fails_when_unmet():
+    # Argo: without a failure condition an unmet success condition is Failed.
+    metric = AnalysisMetric("lat", "latency_mean", success="<= 0.15", interval=1.0)
+    sim, _ = argo_sim([SetWeight(25), Analysis(template(metric)), SetWeight(50)])
+    m = both_engines(sim)
+    assert (m["ar.outcome"], stats(m)) == ("rolled_back", (1, 0, 1, 0))
+
+
+def test_no_data_is_inconclusive_never_a_pass():
+    # min_samples 5: the canary's 2 requests a window are no data: Inconclusive, paused.
+    metric = AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0,
+                            min_samples=5)
+    sim, ar = argo_sim([SetWeight(25), Analysis(template(metric))])
+    m = both_engines(sim)
+    assert (m["ar.outcome"], stats(m)) == ("paused", (1, 0, 0, 1))
+    assert ar.last_measurement["canary"]["count"] == 2
+    # An analysis at weight 0 has no canary instance at all: no data either.
+    sim, _ = argo_sim([Analysis(template(ERRORS))])
+    assert both_engines(sim)["ar.outcome"] == "paused"
+
+
+def test_consecutive_success_limit():
+    # Without a count the step's metric runs until 2 consecutive successes: 2.05, 3.05;
+    # then the last step is done: promoted at 3.05.
+    metric = AnalysisMetric("p99", "latency_p99", success="<= 0.5", interval=1.0,
+                            consecutive_success_limit=2)
+    sim, _ = argo_sim([SetWeight(25), Analysis(template(metric))])
+    m = both_engines(sim)
+    assert m["ar.outcome"] == "promoted"
+    assert m["ar.time_to_decision"] == pytest.approx(2.0, abs=1e-12)
+    assert stats(m) == (2, 2, 0, 0)
+    # With count 1 the limit is not reached: Inconclusive (failure limit applicable).
+    metric = AnalysisMetric("p99", "latency_p99", success="<= 0.5", interval=1.0, count=1,
+                            consecutive_success_limit=2)
+    sim, _ = argo_sim([SetWeight(25), Analysis(template(metric))])
+    assert both_engines(sim)["ar.outcome"] == "paused"
+
+
+def test_ratio_to_baseline_and_initial_delay():
+    # latency_mean_ratio: 0.2 / 0.1 = 2 > 1.5 fails. initial_delay 1: the run starts at
+    # 1.05, measures at 3.05 (window 2.05 .. 3.05): aborted at 3.05.
+    metric = AnalysisMetric("ratio", "latency_mean_ratio", success="<= 1.5", interval=1.0,
+                            initial_delay=1.0)
+    sim, ar = argo_sim([SetWeight(25), Analysis(template(metric))])
+    m = both_engines(sim)
+    assert m["ar.outcome"] == "rolled_back"
+    assert m["ar.end_time"] == pytest.approx(3.05, abs=1e-12)
+    assert ar.last_measurement["canary"]["start"] == pytest.approx(2.05)
+    # A p99 ratio makes the baseline keep percentiles: 0.2 / 0.1 = 2 <= 2.5 passes.
+    metric = AnalysisMetric("ratio", "latency_p99_ratio", success="<= 2.5", interval=1.0)
+    sim, ar = argo_sim([SetWeight(25), Analysis(template(metric))])
+    assert both_engines(sim)["ar.outcome"] == "promoted"
+    assert ar.last_measurement["baseline"]["latency_p99"] == pytest.approx(0.1, rel=0.01)
+
+
+def test_in_progress_at_the_end():
+    sim, _ = argo_sim([SetWeight(25), Pause(60.0)], end=3.0)
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.time_to_decision"], m["ar.max_weight"]) == (
+        "in_progress", None, 25.0)
+
+
+# Argo's TestApproximateWeightedNewStableReplicaCounts (utils/replicaset/canary_test.go):
+# (replicas, weight, maxSurge, canary, stable), maxWeight 100.
+ARGO_TABLE = [
+    (0, 0, 0, 0, 0), (0, 50, 0, 0, 0), (0, 100, 0, 0, 0), (0, 0, 1, 0, 0), (0, 50, 1, 0, 0),
+    (0, 100, 1, 0, 0), (1, 0, 0, 0, 1), (1, 1, 0, 0, 1), (1, 49, 0, 0, 1), (1, 50, 0, 1, 0),
+    (1, 99, 0, 1, 0), (1, 100, 0, 1, 0), (1, 0, 1, 0, 1), (1, 1, 1, 1, 1), (1, 49, 1, 1, 1),
+    (1, 50, 1, 1, 1), (1, 99, 1, 1, 1), (1, 100, 1, 1, 0), (2, 0, 0, 0, 2), (2, 1, 0, 1, 1),
+    (2, 50, 0, 1, 1), (2, 99, 0, 1, 1), (2, 100, 0, 2, 0), (2, 0, 1, 0, 2), (2, 1, 1, 1, 2),
+    (2, 50, 1, 1, 1), (2, 99, 1, 2, 1), (2, 100, 1, 2, 0), (3, 10, 0, 1, 2), (3, 25, 0, 1, 2),
+    (3, 33, 0, 1, 2), (3, 34, 0, 1, 2), (3, 49, 0, 1, 2), (3, 50, 0, 2, 1), (3, 10, 1, 1, 3),
+    (3, 25, 1, 1, 3), (3, 33, 1, 1, 2), (3, 34, 1, 1, 2), (3, 49, 1, 2, 2), (3, 50, 1, 2, 2),
+    (10, 0, 1, 0, 10), (10, 1, 0, 1, 9), (10, 14, 0, 1, 9), (10, 15, 0, 2, 8),
+    (10, 16, 0, 2, 8), (10, 99, 0, 9, 1), (10, 100, 1, 10, 0), (10, 0, 1, 0, 10),
+    (10, 1, 1, 1, 10), (10, 18, 1, 2, 9), (10, 19, 1, 2, 9), (10, 20, 1, 2, 8),
+    (10, 23, 1, 2, 8), (10, 24, 1, 3, 8), (10, 25, 1, 3, 8), (10, 99, 1, 10, 1),
+    (10, 100, 1, 10, 0)]
+
+
+@pytest.mark.parametrize("replicas, weight, surge, canary, stable", ARGO_TABLE)
+def test_replica_counts_without_traffic_routing(replicas, weight, surge, canary, stable):
+    assert rules.basic_counts(replicas, weight, surge) == (canary, stable)
+
+
+def test_replica_counts_of_argos_docs():
+    # docs/features/canary.md: 10 replicas at 15% with maxSurge 25% (3): 2 canary, 9
+    # stable.
+    assert rules.max_surge(10) == 3
+    assert rules.basic_counts(10, 15, rules.max_surge(10)) == (2, 9)
+    # With traffic routing the canary has ceil(weight x replicas) and the stable all.
+    assert [rules.canary_replicas(w, 10) for w in (0, 1, 15, 100)] == [0, 1, 2, 10]
+
+
+@pytest.mark.parametrize("text, parsed", [("<= 0.01", ("<=", 0.01)), ("<2", ("<", 2.0)),
+                                          (" >= 5 ", (">=", 5.0)), ("== 0", ("==", 0.0)),
+                                          ("> -1e-3", (">", -0.001))])
+def test_conditions_parse_once(text, parsed):
+    c = AnalysisMetric("m", "error_rate", success=text).success
+    assert (c.operator, c.threshold) == parsed
+    assert AnalysisMetric("m", "error_rate", success=c).success == c
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(measure="nope"), "measure must be one of error_rate"),
+    (dict(success="< x"), r"success must compare with a number, got '< x'"),
+    (dict(failure="= 1"), r"failure must be a comparison such as '<= 0.01'"),
+    (dict(success="<= nan"), "threshold must be finite"),
+    (dict(interval=0), "interval must be > 0"),
+    (dict(count=0), "count must be >= 1, got 0"),
+    (dict(initial_delay=-1), "initial_delay must be >= 0"),
+    (dict(failure_limit=-2), "failure_limit must be >= -1, got -2"),
+    (dict(failure_limit=-1), "failure_limit -1 .* needs consecutive_success_limit >= 1"),
+    (dict(inconclusive_limit=-1), "inconclusive_limit must be >= 0, got -1"),
+    (dict(consecutive_success_limit=-1), "consecutive_success_limit must be >= 0, got -1"),
+    (dict(min_samples=0), "min_samples must be >= 1, got 0"),
+])
+def test_analysis_metric_arguments_are_checked(kw, message):
+    args = dict(name="m", measure="error_rate")
+    args.update(kw)
+    with pytest.raises(ValueError, match=message):
+        AnalysisMetric(**args)
+
+
+def test_templates_steps_and_canary_arguments_are_checked():
+    lb = LoadBalancer("lb", backends=[Server("a")])
+    t = template(ERRORS)
+    cases = [
+        (lambda: AnalysisTemplate([]), "metrics must hold at least one AnalysisMetric"),
+        (lambda: AnalysisTemplate([1]), r"metrics\[0\] must be an AnalysisMetric, got 1"),
+        (lambda: AnalysisTemplate([ERRORS, ERRORS]), r"metrics\[1\]: two metrics are named"),
+        (lambda: SetWeight(101), "percent must be <= 100, got 101"),
+        (lambda: Pause(-1), "duration must be >= 0"),
+        (lambda: Analysis("t"), "template must be an AnalysisTemplate, got 't'"),
+        (lambda: BackgroundAnalysis(t, -1), "starting_step must be >= 0, got -1"),
+        (lambda: Condition("=", 1), "operator must be one of <, <=, >, >=, ==, got '='"),
+        (lambda: ArgoCanary("ar", lb, Server, []), r"steps must hold at least one step"),
+        (lambda: ArgoCanary("ar", lb, Server, [1]), r"steps\[0\] must be a SetWeight, Pause "
+                                                    "or Analysis, got 1"),
+        (lambda: ArgoCanary("ar", lb, Server, [SetWeight(5)], analysis=t),
+         "analysis must be a BackgroundAnalysis"),
+        (lambda: ArgoCanary("ar", lb, Server, [SetWeight(5)],
+                            analysis=BackgroundAnalysis(t, 1)),
+         r"analysis.starting_step must be < len\(steps\) \(1\), got 1"),
+    ]
+    for make, message in cases:
+        with pytest.raises((ValueError, TypeError), match=message):
+            make()
+
+
+def test_parameters_sweep_and_replay():
+    metric = AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0)
+    sim, ar = argo_sim([SetWeight(25), Pause()], BackgroundAnalysis(template(metric)),
+                       failure_rate=1.0)
+    paths = set(sim.batch_parameters())
+    assert {"ar.steps.0.percent", "ar.analysis.starting_step",
+            "ar.analysis.template.metrics.0.failure_limit",
+            "ar.analysis.template.metrics.0.success.threshold",
+            "ar.analysis.template.metrics.0.interval"} <= paths
+    # The lowered row is the object's own parameter row.
+    from fastdeploy.batch import schema as sc
+    from fastdeploy.batch.lower import lower
+
+    model = lower(sim)
+    off = int(model.scenario.canary_init[0, sc.CAS_POFF])
+    row = ar._param_row()
+    assert list(model.params.values[off:off + len(row)]) == list(row)
+    res = sim.run_batch(3, params={"ar.analysis.template.metrics.0.failure_limit": [0, 2, 0],
+                                   "ar.analysis.template.metrics.0.success.threshold":
+                                       [0.01, 0.01, 1.0]})
+    rows = res.table.to_pylist()
+    # limit 0: aborted at 2.05; limit 2: at 4.05; threshold 1.0: always met, still paused.
+    assert [r["ar.end_time"] for r in rows] == pytest.approx([2.05, 4.05, 1.05])
+    assert [r["ar.outcome"] for r in rows] == ["rolled_back", "rolled_back", "paused"]
+    for i, row in enumerate(rows):
+        again = res.replay(i).summary.metrics
+        assert (again["ar.end_time"], again["ar.outcome"]) == (row["ar.end_time"],
+                                                               row["ar.outcome"])
+    with pytest.raises(ValueError, match="ar.steps.0.percent"):
+        sim.run_batch(1, params={"ar.steps.0.percent": [101]})
+    with pytest.raises(ValueError, match="failure_limit -1"):
+        sim.run_batch(1, params={"ar.analysis.template.metrics.0.failure_limit": [-1]})
