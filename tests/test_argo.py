@@ -306,3 +306,80 @@ def test_parameters_sweep_and_replay():
         sim.run_batch(1, params={"ar.steps.0.percent": [101]})
     with pytest.raises(ValueError, match="failure_limit -1"):
         sim.run_batch(1, params={"ar.analysis.template.metrics.0.failure_limit": [-1]})
+
+
+SCENARIO = """
+name = "argo"
+[simulation]
+end_time = 8
+seed = 1
+[templates.v1]
+concurrency = 10
+service_time = { kind = "constant", latency = 0.1 }
+[templates.v2]
+concurrency = 10
+service_time = { kind = "constant", latency = 0.2 }
+failure_rate = 1.0
+[[load_balancers]]
+name = "lb"
+strategy = "round_robin"
+backends = [{ template = "v1", count = 2, prefix = "s" }]
+[[sources]]
+name = "src"
+target = "lb"
+rate = 10
+poisson = false
+[analysis_templates.errors]
+metrics = [
+  { name = "errors", measure = "error_rate", success = "<= 0.01", interval = 1, failure_limit = 2 },
+]
+[[argo_canaries]]
+name = "ar"
+load_balancer = "lb"
+template = "v2"
+deploy_at = 1.05
+steps = [{ set_weight = 25 }, { pause = {} }]
+analysis = { template = "errors", starting_step = 0 }
+"""
+
+
+def test_scenario_file_keys():
+    # The file above is the timeline of test_background_failure_limit_aborts_a_paused_
+    # rollout with failure_limit 2.
+    from fastdeploy.scenario import loads
+
+    sim = loads(SCENARIO).build(0)
+    ar = next(e for e in sim.entities if isinstance(e, ArgoCanary))
+    assert ar.steps == [SetWeight(25), Pause()]
+    assert ar.analysis.template.metrics[0].failure_limit == 2
+    assert ar.analysis.template.metrics[0].success == Condition("<=", 0.01)
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.end_time"]) == ("rolled_back", pytest.approx(4.05))
+    steps = loads(SCENARIO.replace('{ pause = {} }', '{ pause = { duration = 2 } }, '
+                                   '{ analysis = "errors" }')).build(0)
+    ar = next(e for e in steps.entities if isinstance(e, ArgoCanary))
+    assert ar.steps[1:] == [Pause(2.0), Analysis(ar.analysis.template)]
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("set_weight = 25", "set_weight = 125", "argo_canaries[0].steps[0].set_weight: "
+                                            "percent must be <= 100, got 125"),
+    ("{ set_weight = 25 }", "{ set_weight = 25, pause = {} }",
+     "argo_canaries[0].steps[0]: expected exactly one of set_weight, pause, analysis"),
+    ("{ pause = {} }", "{ pause = { seconds = 1 } }", "argo_canaries[0].steps[1].pause.seconds"),
+    ("{ pause = {} }", '{ analysis = "nope" }',
+     "argo_canaries[0].steps[1].analysis: unknown analysis template 'nope'"),
+    ('template = "errors"', 'template = "nope"',
+     "argo_canaries[0].analysis.template: unknown analysis template"),
+    ("starting_step = 0", "starting_step = 5", "argo_canaries[0]"),
+    ("failure_limit = 2", "failure_limit = -3", "analysis_templates.errors.metrics[0]"),
+    ('success = "<= 0.01"', 'success = "about 0.01"', "analysis_templates.errors.metrics[0]"),
+    ('measure = "error_rate"', 'measure = "errors"', "analysis_templates.errors.metrics[0]"),
+    ("interval = 1,", "interval = 1, typo = 1,", "typo"),
+])
+def test_scenario_file_argo_keys_are_checked(old, new, message):
+    from fastdeploy.scenario import ScenarioError, loads
+
+    assert old in SCENARIO
+    with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        loads(SCENARIO.replace(old, new)).build(0)

@@ -38,6 +38,7 @@ from fastdeploy.deployment import *
 from fastdeploy.deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
 from fastdeploy.kubernetes import *
 from fastdeploy.flagger import *
+from fastdeploy.argo import *
 """
 
 
@@ -370,6 +371,59 @@ def scenarios(draw) -> Scenario:
             L.append(f"{name} = FlaggerCanary({name!r}, lb{j}, {factory()}, "
                      f"interval={draw(sampled(0.5, 1.0, 2.0, 2.5))}, "
                      f"threshold={draw(st.integers(1, 4))}, {weights}, metrics={metrics})")
+            components.append(name)
+            after.append(schedule_deploy(name))
+        if (combo and j == 0) or draw(st.integers(0, 4)) == 0:
+            # ArgoCanary: random steps, step and background analyses, limits and
+            # conditions on the run's scale.
+            name = f"ar{j}"
+
+            def argo_template():
+                metrics = []
+                for k in range(draw(st.integers(1, 2))):
+                    measure = draw(sampled("error_rate", "success_rate", "latency_mean",
+                                           "latency_p90", "latency_p99", "requests",
+                                           "error_rate_ratio", "latency_mean_ratio",
+                                           "latency_p99_ratio"))
+                    cond = {"error_rate": ("<= 0.01", ">= 0.2"),
+                            "success_rate": (">= 0.99", "< 0.8"),
+                            "latency_mean": ("< 0.05", ">= 0.2"),
+                            "latency_p90": ("<= 0.1", "> 0.3"),
+                            "latency_p99": ("<= 0.2", "> 0.5"),
+                            "requests": (">= 3", "== 0"),
+                            "error_rate_ratio": ("<= 1.5", "> 3"),
+                            "latency_mean_ratio": ("<= 1.2", ">= 2"),
+                            "latency_p99_ratio": ("< 1.5", ">= 3")}[measure]
+                    which = draw(sampled("both", "success", "failure", "none"))
+                    success = repr(cond[0]) if which in ("both", "success") else "None"
+                    failure = repr(cond[1]) if which in ("both", "failure") else "None"
+                    cs = draw(sampled(0, 0, 1, 2))
+                    fl = draw(sampled(0, 1, 2, -1)) if cs else draw(sampled(0, 1, 2))
+                    metrics.append(
+                        f"AnalysisMetric('m{k}', {measure!r}, success={success}, "
+                        f"failure={failure}, interval={draw(sampled(0.5, 1.0, 2.0))}, "
+                        f"count={draw(sampled(None, 1, 3))}, "
+                        f"initial_delay={draw(sampled(0.0, 0.0, 0.5, 1.0))}, "
+                        f"failure_limit={fl}, inconclusive_limit={draw(sampled(0, 1))}, "
+                        f"consecutive_success_limit={cs}, "
+                        f"min_samples={draw(sampled(1, 1, 2, 10))})")
+                return "AnalysisTemplate([" + ", ".join(metrics) + "])"
+
+            steps = []
+            for _ in range(draw(st.integers(1, 4))):
+                kind = draw(sampled("weight", "weight", "pause", "analysis"))
+                if kind == "weight":
+                    steps.append(f"SetWeight({draw(sampled(0, 5, 25, 50, 100))})")
+                elif kind == "pause":
+                    steps.append(f"Pause({draw(sampled(None, 0.0, 1.0, 2.5))})")
+                else:
+                    steps.append(f"Analysis({argo_template()})")
+            bg = "None"
+            if draw(st.booleans()):
+                bg = (f"BackgroundAnalysis({argo_template()}, "
+                      f"{draw(st.integers(0, len(steps) - 1))})")
+            L.append(f"{name} = ArgoCanary({name!r}, lb{j}, {factory()}, "
+                     f"steps=[{', '.join(steps)}], analysis={bg})")
             components.append(name)
             after.append(schedule_deploy(name))
     # Scheduling order decides ties at equal times: shuffle it.

@@ -8,6 +8,7 @@ import re
 from ..core.simulation import Simulation
 from ..core.temporal import MAX_SECONDS
 from ..deployment import AutoScaler, CanaryDeployer, RollingDeployer
+from ..argo import ArgoCanary
 from ..flagger import FlaggerCanary
 from ..kubernetes.hpa import HorizontalPodAutoscaler
 from ..model.load_balancer import LoadBalancer
@@ -18,7 +19,7 @@ from ._reader import Context
 
 _LEAD = re.compile(r"^(\w+)(\[\d+\])?")
 COMPONENTS = {"autoscaler": AutoScaler, "canary": CanaryDeployer, "rolling": RollingDeployer,
-              "hpa": HorizontalPodAutoscaler, "flagger": FlaggerCanary}
+              "hpa": HorizontalPodAutoscaler, "flagger": FlaggerCanary, "argo": ArgoCanary}
 
 
 def blame(exc: Exception, args: dict[str, Field], default: str) -> str:
@@ -49,9 +50,18 @@ def construct(ctx: Context, cls, args: dict[str, Field], key: str, *positional, 
 
 
 def make(ctx: Context, call: Call):
-    """Build a Call (a distribution, profile, policy, evaluator or stage)."""
+    """Build a Call (a distribution, profile, policy, evaluator, stage, or an Argo step
+    or analysis, whose arguments may be Calls, or lists of Calls, themselves)."""
     return construct(ctx, call.cls, call.args, call.key,
-                     **{k: f.value for k, f in call.args.items()})
+                     **{k: _made(ctx, f.value) for k, f in call.args.items()})
+
+
+def _made(ctx: Context, value):
+    if isinstance(value, Call):
+        return make(ctx, value)
+    if isinstance(value, list):
+        return [_made(ctx, v) for v in value]
+    return value
 
 
 def server(ctx: Context, name: str, config: ServerConfig, key: str) -> Server:
@@ -153,7 +163,7 @@ def component(ctx: Context, p: ComponentPlan, lb: LoadBalancer):
         elif k == "manifest":  # its fields were checked when the file was read
             values.update(v.value[1])
             fields.update({a: v for a in v.value[1]})
-        elif k in ("stages", "metrics"):
+        elif k in ("stages", "metrics", "steps"):
             values[k] = [make(ctx, c) for c in v.value]
             fields[k] = v
         else:

@@ -17,13 +17,15 @@ from ..model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseR
                               SpikeProfile)
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
+from ..argo import (Analysis, AnalysisMetric, AnalysisTemplate, BackgroundAnalysis, Pause,
+                    SetWeight)
 from ..flagger import FlaggerMetric
 from . import _reader as r
 from ._reader import Context, Table, describe, hint
 
 TOP_KEYS = ("name", "description", "simulation", "templates", "servers", "load_balancers",
-            "sources", "autoscalers", "canaries", "rolling", "hpas", "flaggers", "sweep",
-            "tune")
+            "sources", "autoscalers", "canaries", "rolling", "hpas", "flaggers",
+            "analysis_templates", "argo_canaries", "sweep", "tune")
 SIMULATION_KEYS = ("start_time", "end_time", "duration", "seed")
 SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate",
                  "startup_delay", "termination_grace")
@@ -93,6 +95,14 @@ EVALUATORS = {
 }
 STAGE_ARGS = {"traffic_percentage": (r.number, REQUIRED),
               "evaluation_period": (r.seconds, OPTIONAL)}
+ANALYSIS_METRIC_ARGS = {
+    "name": (r.string, REQUIRED), "measure": (r.string, REQUIRED),
+    "success": (r.string, OPTIONAL), "failure": (r.string, OPTIONAL),
+    "interval": (r.seconds, OPTIONAL), "count": (r.integer, OPTIONAL),
+    "initial_delay": (r.seconds, OPTIONAL), "failure_limit": (r.integer, OPTIONAL),
+    "inconclusive_limit": (r.integer, OPTIONAL),
+    "consecutive_success_limit": (r.integer, OPTIONAL), "min_samples": (r.integer, OPTIONAL)}
+STEP_KINDS = ("set_weight", "pause", "analysis")
 FLAGGER_METRIC_ARGS = {"name": (r.string, REQUIRED), "min": (r.number, OPTIONAL),
                        "max": (r.number, OPTIONAL), "min_samples": (r.integer, OPTIONAL)}
 
@@ -425,7 +435,7 @@ class Parser:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
-                 "flagger": ("step_weights", "metrics")}[kind]
+                 "flagger": ("step_weights", "metrics"), "argo": ("steps", "analysis")}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
                                             *numeric, at_key))
@@ -481,9 +491,73 @@ class Parser:
                         for a, (check, required) in FLAGGER_METRIC_ARGS.items()
                         if required or m_t.has(a)}, m_t.path))
                 args["metrics"] = Field(checks, mpath)
+            if kind == "argo":
+                args.update(self.argo_steps(t))
             at = Field(t.take(at_key, r.seconds), t.key(at_key)) if t.has(at_key) else None
             plans.append(ComponentPlan(kind, name, nkey, lb, template, tkey, args, at))
         return plans
+
+    def analysis_templates(self) -> None:
+        """``[analysis_templates.NAME]``: ``metrics``, each an AnalysisMetric's keys."""
+        self.argo_templates: dict[str, Call] = {}
+        for tname, body in self.top.take("analysis_templates", r.table, {}).items():
+            path = r.join("analysis_templates", tname)
+            t = Table(self.ctx, path, body, ("metrics",))
+            mpath = t.key("metrics")
+            metrics = []
+            for k, m in enumerate(t.take("metrics", r.array)):
+                m_t = Table(self.ctx, r.join(mpath, k), m, ANALYSIS_METRIC_ARGS)
+                metrics.append(Call(AnalysisMetric, {
+                    a: Field(m_t.take(a, check), m_t.key(a))
+                    for a, (check, required) in ANALYSIS_METRIC_ARGS.items()
+                    if required or m_t.has(a)}, m_t.path))
+            self.argo_templates[tname] = Call(AnalysisTemplate,
+                                              {"metrics": Field(metrics, mpath)}, path)
+
+    def argo_template(self, key: str, name) -> Call:
+        name = r.string(self.ctx, key, name)
+        if name not in self.argo_templates:
+            known = sorted(self.argo_templates)
+            raise self.error(key, f"unknown analysis template {name!r}{hint(name, known)}; "
+                                  f"[analysis_templates]: {', '.join(known) or 'none'}")
+        return self.argo_templates[name]
+
+    def argo_steps(self, t: Table) -> dict:
+        """An ArgoCanary's ``steps`` (each one of ``set_weight = P``, ``pause = {}`` or
+        ``pause = { duration = S }``, ``analysis = "TEMPLATE"``) and background
+        ``analysis = { template = "TEMPLATE", starting_step = K }``."""
+        args = {}
+        spath = t.key("steps")
+        steps = []
+        for k, row in enumerate(t.take("steps", r.array)):
+            st = Table(self.ctx, r.join(spath, k), row, STEP_KINDS)
+            given = [s for s in STEP_KINDS if st.has(s)]
+            if len(given) != 1:
+                raise self.error(st.path, "expected exactly one of set_weight, pause, "
+                                          f"analysis, got {', '.join(given) or 'none'}")
+            key = st.key(given[0])
+            if given[0] == "set_weight":
+                steps.append(Call(SetWeight, {"percent": Field(st.take("set_weight",
+                                                                       r.integer), key)}, key))
+            elif given[0] == "pause":
+                p = st.sub("pause", ("duration",))
+                pargs = ({"duration": Field(p.take("duration", r.seconds), p.key("duration"))}
+                         if p.has("duration") else {})
+                steps.append(Call(Pause, pargs, key))
+            else:
+                steps.append(Call(Analysis, {"template": Field(
+                    self.argo_template(key, st.take("analysis")), key)}, key))
+        args["steps"] = Field(steps, spath)
+        if t.has("analysis"):
+            b = t.sub("analysis", ("template", "starting_step"))
+            bargs = {"template": Field(self.argo_template(b.key("template"),
+                                                          b.take("template")),
+                                       b.key("template"))}
+            if b.has("starting_step"):
+                bargs["starting_step"] = Field(b.take("starting_step", r.integer),
+                                               b.key("starting_step"))
+            args["analysis"] = Call(BackgroundAnalysis, bargs, b.path)
+        return args
 
     def manifest(self, t: Table) -> Field:
         """An HPA's manifest (a YAML file path, relative to the scenario file, or a
@@ -531,6 +605,7 @@ class Parser:
             if s.owner is None and s.name not in targets:
                 raise self.error(s.key, f"server {s.name!r} is not used: no load balancer "
                                         "lists it in backends and no source targets it")
+        self.analysis_templates()
         components = (
             self.component_list("autoscalers", "autoscaler", {
                 "min_instances": r.integer, "max_instances": r.integer,
@@ -547,7 +622,9 @@ class Parser:
                 "initial_readiness_delay": r.seconds}, "start_at")
             + self.component_list("flaggers", "flagger", {
                 "interval": r.seconds, "threshold": r.integer, "step_weight": r.integer,
-                "max_weight": r.integer}, "deploy_at"))
+                "max_weight": r.integer}, "deploy_at")
+            + self.component_list("argo_canaries", "argo", {"traffic_routing": r.boolean},
+                                  "deploy_at"))
         sweep = top.take("sweep", r.table, None)
         tune = top.take("tune", r.table, None)
         return Plan(name, description, simulation, dict(self.templates),
