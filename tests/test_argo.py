@@ -383,3 +383,49 @@ def test_scenario_file_argo_keys_are_checked(old, new, message):
     assert old in SCENARIO
     with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
         loads(SCENARIO.replace(old, new)).build(0)
+
+
+def test_weights_by_replica_counts_without_traffic_routing():
+    # Ten stable instances (each 0.1 s); SetWeight(15) makes 2 canary instances and
+    # leaves 9 stable (Argo's docs), round robin over the 11; SetWeight(50): 5 + 5;
+    # then the failing canary's analysis aborts at 2.05: the canary leaves, the stable
+    # is made whole again (5 new instances like the ones removed).
+    def base(name):
+        return Server(name, concurrency=10, service_time=ConstantLatency(0.1))
+
+    lb = LoadBalancer("lb", backends=[base(f"s{i}") for i in range(10)])
+    metric = AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0)
+    ar = ArgoCanary("ar", lb, lambda n: Server(n, concurrency=10,
+                                               service_time=ConstantLatency(0.2),
+                                               failure_rate=1.0),
+                    steps=[SetWeight(15), Pause(0.5), SetWeight(50),
+                           Analysis(template(metric))], traffic_routing=False)
+    sim = Simulation(end_time=4.0, sources=[Source.constant(10.0, lb, name="src")],
+                     entities=[lb, ar], seed=1)
+    sim.schedule(ar.deploy(at=1.05))
+    m = both_engines(sim)
+    assert m["ar.outcome"] == "rolled_back"
+    assert m["ar.end_time"] == pytest.approx(2.55, abs=1e-12)
+    # The largest share: 5 of 10 instances.
+    assert m["ar.max_weight"] == 50.0
+    names = [b.name for b in ar.load_balancer.all_backends]
+    assert names == [f"s{i}" for i in range(5)] + [f"ar_stable_{k}" for k in range(1, 6)]
+
+
+def test_replica_counts_timeline_at_15_percent():
+    # Argo's docs: 10 replicas at 15% are 2 canary and 9 stable: the canary's share is
+    # 2 of 11 instances.
+    def base(name):
+        return Server(name, concurrency=10, service_time=ConstantLatency(0.1))
+
+    lb = LoadBalancer("lb", backends=[base(f"s{i}") for i in range(10)])
+    ar = ArgoCanary("ar", lb, lambda n: Server(n, concurrency=10,
+                                               service_time=ConstantLatency(0.1)),
+                    steps=[SetWeight(15), Pause()], traffic_routing=False)
+    sim = Simulation(end_time=3.0, sources=[Source.constant(10.0, lb, name="src")],
+                     entities=[lb, ar], seed=1)
+    sim.schedule(ar.deploy(at=1.05))
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.max_weight"]) == ("paused", 18.1818)
+    assert [b.name for b in ar.load_balancer.all_backends] == (
+        [f"s{i}" for i in range(9)] + ["ar_canary", "ar_canary_2"])

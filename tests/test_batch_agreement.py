@@ -423,7 +423,8 @@ def scenarios(draw) -> Scenario:
                 bg = (f"BackgroundAnalysis({argo_template()}, "
                       f"{draw(st.integers(0, len(steps) - 1))})")
             L.append(f"{name} = ArgoCanary({name!r}, lb{j}, {factory()}, "
-                     f"steps=[{', '.join(steps)}], analysis={bg})")
+                     f"steps=[{', '.join(steps)}], analysis={bg}, "
+                     f"traffic_routing={draw(st.booleans())})")
             components.append(name)
             after.append(schedule_deploy(name))
     # Scheduling order decides ties at equal times: shuffle it.

@@ -13,6 +13,7 @@ from ..core import validate
 from ..core.entity import Entity
 from ..core.event import Event
 from ..core.temporal import Instant
+from ..model.server import Server
 from ..deployment._common import (GroupMeasures, check_fleet, deployer_metrics, event_at,
                                   has_backend, make_instance, measurement_dict)
 from ..rules import argo as rules
@@ -119,8 +120,12 @@ class ArgoCanary(Entity):
         steps: SetWeight, Pause and Analysis steps (at least one).
         analysis: A BackgroundAnalysis, or None.
         traffic_routing: True: the weight is a traffic split (Argo with a traffic
-            router). False: the weight is realised by instance counts (only True is
-            modelled in this build).
+            router). False: the weight is realised by instance counts, as Argo without
+            a traffic router (10 backends at 15%: 2 canary and 9 stable instances, the
+            load balancer's strategy spreading the traffic over them); the stable's
+            instances removed are made again (``{name}_stable_k``, ready at once, with
+            the settings of the last one removed) when the weight goes back down or the
+            rollout aborts. Its backends must then be built-in Servers.
     """
 
     def __init__(self, name: str, load_balancer, server_factory: Callable[[str], Entity],
@@ -141,9 +146,8 @@ class ArgoCanary(Entity):
                 raise ValueError(f"analysis.starting_step must be < len(steps) "
                                  f"({len(self.steps)}), got {analysis.starting_step}")
         self.analysis = analysis
-        if traffic_routing is not True:
-            raise ValueError("traffic_routing must be True (weights by instance counts are "
-                             f"not modelled yet), got {traffic_routing!r}")
+        if not isinstance(traffic_routing, bool):
+            raise TypeError(f"traffic_routing must be True or False, got {traffic_routing!r}")
         self.traffic_routing = traffic_routing
         self._record = np.zeros(rules.FIELDS, np.int64)
         rules.reset(self._record)
@@ -276,7 +280,13 @@ class ArgoCanary(Entity):
             return None
         now_ns = self._clock.now_ns
         self._baseline = list(self.load_balancer.all_backends)
-        rules.begin(self._record, now_ns)
+        if not self.traffic_routing:
+            for b in self._baseline:
+                if type(b) is not Server:
+                    raise TypeError(f"ArgoCanary {self.name!r} without traffic routing "
+                                    f"scales its stable backends, which must be built-in "
+                                    f"Servers; got {b!r}")
+        rules.begin(self._record, now_ns, len(self._baseline))
         self._slots[:] = 0
         for b in self._baseline:
             self._measures.tag(b, measure.BASE)
@@ -356,12 +366,36 @@ class ArgoCanary(Entity):
             self._group.append(server)
 
     def _apply_weight(self):
-        w = int(self._record[rules.WEIGHT])
-        self._grow_group(rules.canary_replicas(w, len(self._baseline)))
-        if self._group:
+        canary, stable = rules.weight_set(self._record, self._params)
+        self._grow_group(canary)
+        if not rules.routed(self._params):
+            self._scale_stable(stable)
+        elif self._group:
             split = getattr(self.load_balancer, "set_traffic_split", None)
             if split is not None:
                 split(self._group, float(rules.fraction(self._record)))
+
+    def _scale_stable(self, target: int):
+        """Without traffic routing: the stable's live instances down to ``target`` (the
+        last first), or up to it with new ones like the last removed."""
+        lb = self.load_balancer
+        live = [b for b in self._baseline if has_backend(lb, b)]
+        for b in reversed(live[target:]):
+            lb.remove_backend(b)
+        for _ in range(target - len(live)):
+            like = next((b for b in reversed(self._baseline) if not has_backend(lb, b)), None)
+            if like is None:
+                return
+            k = rules.stable_made(self._record)
+            server = Server(f"{self.name}_stable_{k}", concurrency=like.concurrency,
+                            service_time=like.service_time,
+                            queue_capacity=like.queue_capacity, failure_rate=like.failure_rate,
+                            termination_grace=like.termination_grace)
+            if hasattr(server, "set_clock"):
+                server.set_clock(self._clock)
+            self._measures.tag(server, measure.BASE)
+            lb.add_backend(server)
+            self._baseline.append(server)
 
     def _clear_split(self):
         clear = getattr(self.load_balancer, "clear_traffic_split", None)
@@ -374,10 +408,12 @@ class ArgoCanary(Entity):
         for s in self._group:
             if has_backend(lb, s):
                 lb.remove_backend(s)
+        if not rules.routed(self._params):
+            self._scale_stable(int(self._record[rules.REPLICAS]))
         self._measures.decided()
 
     def _promote(self):
-        self._grow_group(len(self._baseline))
+        self._grow_group(int(self._record[rules.REPLICAS]))
         self._clear_split()
         lb = self.load_balancer
         for b in self._baseline:

@@ -37,9 +37,11 @@ from .timeconv import seconds_to_ns
  MEASUREMENTS_INCONCLUSIVE) = range(deployer.STATS_FIRST + deployer.N_STATS)
 # Own fields: the deployment's number, its current step, the canary's weight (percent),
 # whether the current step's run is on, the background run (0 not started, 1 running, 2
-# ended).
-DEPLOYMENT, STEP, WEIGHT, STEP_RUN, BG_RUN = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 5)
-FIELDS = deployer.OWN_FIRST + 5
+# ended), the stable's instances when the deployment began (Argo's spec.replicas), the
+# stable instances made again after a scale-down (they are named by it).
+DEPLOYMENT, STEP, WEIGHT, STEP_RUN, BG_RUN, REPLICAS, STABLE_MADE = range(
+    deployer.OWN_FIRST, deployer.OWN_FIRST + 7)
+FIELDS = deployer.OWN_FIRST + 7
 STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_aborted",
          "steps_completed", "measurements_successful", "measurements_failed",
@@ -93,9 +95,11 @@ PAYLOAD_SHIFT = 20
 
 
 @njit
-def begin(st, now):
-    """A deployment starts at now: step 0, weight 0, no analysis run."""
+def begin(st, now, replicas):
+    """A deployment of a stable of ``replicas`` instances starts at now: step 0, weight
+    0, no analysis run."""
     started(st, now)
+    st[REPLICAS] = replicas
     st[DEPLOYMENT] += 1
     st[STEP] = 0
     st[WEIGHT] = 0
@@ -148,7 +152,6 @@ def proceed(st, prm, now):
     kind = int(prm[o + SP_KIND])
     if kind == K_SET_WEIGHT:
         st[WEIGHT] = int(prm[o + SP_VALUE])
-        weight_reached(st, st[WEIGHT] / TOTAL_WEIGHT)
         step_done(st)
         return SET_WEIGHT
     if kind == K_PAUSE:
@@ -407,6 +410,36 @@ def measured(st, ms, prm, j, recs, hists, snap_hists, out, now):
     step_done(st)
     # A paused rollout does not move on when its step's analysis succeeds.
     return STEP_DONE if st[STATUS] == IN_PROGRESS else WAIT
+
+
+@njit
+def weight_set(st, prm):
+    """The (canary, stable) instances the weight just set asks for, and the share of
+    traffic it gives the canary (recorded for max_weight): with traffic routing,
+    canary_replicas and the whole stable, the weight itself; without, basic_counts with
+    maxSurge 25%, the canary's share of the instances."""
+    n = st[REPLICAS]
+    w = st[WEIGHT]
+    if prm[P_TRAFFIC_ROUTING] != 0.0:
+        weight_reached(st, w / TOTAL_WEIGHT)
+        return canary_replicas(w, n), n
+    c, s = basic_counts(n, w, max_surge(n))
+    if c + s > 0:
+        weight_reached(st, c / (c + s))
+    return c, s
+
+
+@njit
+def routed(prm):
+    """Whether weights are a traffic split (else instance counts)."""
+    return prm[P_TRAFFIC_ROUTING] != 0.0
+
+
+@njit
+def stable_made(st):
+    """The number of the next stable instance made again (1 for the first)."""
+    st[STABLE_MADE] += 1
+    return st[STABLE_MADE]
 
 
 @njit

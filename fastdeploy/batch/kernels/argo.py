@@ -8,15 +8,78 @@ and argo_hist. The event loop calls argo_event for a scenario with an ArgoCanary
 import numpy as np
 
 from ...rules import argo as rules
+from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_DEPLOY, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE,
-                      CR_GROUP, LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
+                      CR_GROUP, G_NSERVERS, G_OVERFLOW, LR_BACKENDS, MEASURE_GROUPS,
+                      OVERFLOW_SERVERS, RB_CA, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB,
+                      SV_MEASURE, SV_QHEAD, SV_QTAIL)
 from ...rules import measure
-from .balancer import clear_split, lb_row, set_split
+from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
 from .groups import DECIDED, grow_group, measure_rows, remove_all
 
 WHAT_MASK = np.int64((1 << rules.PAYLOAD_SHIFT) - 1)
+
+
+@kernel
+def clone_server(w, src):
+    """A new server configured as server src, ready at once; its index, or -1 when the
+    bank is full."""
+    G = w.counters
+    SV = w.servers
+    s = G[G_NSERVERS]
+    if s >= SV.shape[0]:
+        G[G_OVERFLOW] = OVERFLOW_SERVERS
+        return -1
+    G[G_NSERVERS] = s + 1
+    srv.reset(SV[s], SV[src, srv.CONCURRENCY], SV[src, srv.CAPACITY], SV[src, srv.GRACE_NS])
+    SV[s, SV_KIND] = SV[src, SV_KIND]
+    SV[s, SV_QHEAD] = -1
+    SV[s, SV_QTAIL] = -1
+    SV[s, SV_LB] = -1
+    SV[s, SV_MEASURE] = -1
+    SF = w.server_dist
+    SF[s, SF_A] = SF[src, SF_A]
+    SF[s, SF_B] = SF[src, SF_B]
+    SF[s, SF_FAIL] = SF[src, SF_FAIL]
+    return s
+
+
+@kernel
+def scale_stable(w, sn, ca, target, now):
+    """Without traffic routing: the stable's live instances down to target (the last
+    first), or up to it with new ones like the last removed (ArgoCanary._scale_stable)."""
+    lb = sn.canary_init[ca, CAS_LB]
+    row = w.bases[RB_CA] + CA_ROWS * ca + CR_BASELINE
+    LS = w.lists
+    SV = w.servers
+    live = 0
+    for i in range(w.list_len[row]):
+        if SV[LS[row, i], SV_LB] == lb:
+            live += 1
+    extra = live - target
+    i = w.list_len[row] - 1
+    while extra > 0:
+        if SV[LS[row, i], SV_LB] == lb:
+            lb_remove(w, sn, lb, LS[row, i], now)
+            extra -= 1
+        i -= 1
+    while extra < 0:
+        i = w.list_len[row] - 1
+        while i >= 0 and SV[LS[row, i], SV_LB] == lb:
+            i -= 1
+        if i < 0:
+            return
+        s = clone_server(w, LS[row, i])
+        if s < 0:
+            return
+        rules.stable_made(w.canaries[ca])
+        SV[s, SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+        lb_add(w, sn, lb, s, UNIT_WEIGHT, now)
+        LS[row, w.list_len[row]] = s
+        w.list_len[row] += 1
+        extra += 1
 
 
 @kernel
@@ -43,9 +106,11 @@ def argo_drive(w, sn, P, ca, now):
     while True:
         action = rules.proceed(st, prm, now)
         if action == rules.SET_WEIGHT:
-            grow_group(w, sn, P, ca, rules.canary_replicas(st[rules.WEIGHT],
-                                                           w.list_len[base + CR_BASELINE]), now)
-            if w.list_len[base + CR_GROUP] > 0:
+            canary, stable = rules.weight_set(st, prm)
+            grow_group(w, sn, P, ca, canary, now)
+            if not rules.routed(prm):
+                scale_stable(w, sn, ca, stable, now)
+            elif w.list_len[base + CR_GROUP] > 0:
                 set_split(w, lb, base + CR_GROUP, rules.fraction(st))
             continue
         if action == rules.START_BACKGROUND:
@@ -58,7 +123,7 @@ def argo_drive(w, sn, P, ca, now):
             heap.push_call(w.heap, w.counters, now + rules.pause_ns(prm, k), CANARY_EVAL, ca,
                            rules.payload(st[rules.DEPLOYMENT], rules.PAUSE_END + k))
         elif action == rules.PROMOTE:
-            grow_group(w, sn, P, ca, w.list_len[base + CR_BASELINE], now)
+            grow_group(w, sn, P, ca, st[rules.REPLICAS], now)
             clear_split(w, lb)
             remove_all(w, sn, lb, base + CR_BASELINE, now)
             measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
@@ -80,7 +145,7 @@ def handle_argo_deploy(w, sn, P, ca, now):
         LS[base + CR_BASELINE, i] = LS[row, i]
         w.servers[LS[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
     LN[base + CR_BASELINE] = n
-    rules.begin(st, now)
+    rules.begin(st, now, n)
     prm = P[sn.canary_init[ca, CAS_POFF]:]
     g = MEASURE_GROUPS * ca
     rules.begin_groups(w.measures[g:g + MEASURE_GROUPS], w.measure_hist[g:g + MEASURE_GROUPS],
@@ -114,6 +179,8 @@ def handle_argo_event(w, sn, P, ca, code, now):
         lb = sn.canary_init[ca, CAS_LB]
         clear_split(w, lb)
         remove_all(w, sn, lb, w.bases[RB_CA] + CA_ROWS * ca + CR_GROUP, now)
+        if not rules.routed(prm):
+            scale_stable(w, sn, ca, st[rules.REPLICAS], now)
         measure_rows(w, g, now, DECIDED)
     elif action == rules.STEP_DONE:
         argo_drive(w, sn, P, ca, now)
