@@ -429,3 +429,102 @@ def test_replica_counts_timeline_at_15_percent():
     assert (m["ar.outcome"], m["ar.max_weight"]) == ("paused", 18.1818)
     assert [b.name for b in ar.load_balancer.all_backends] == (
         [f"s{i}" for i in range(9)] + ["ar_canary", "ar_canary_2"])
+
+
+ROLLOUT = """
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: ar
+spec:
+  replicas: 2
+  strategy:
+    canary:
+      trafficRouting:
+        nginx:
+          stableIngress: app
+      steps:
+      - setWeight: 25
+      - pause: {}
+      analysis:
+        templates:
+        - templateName: errors
+        startingStep: 0
+"""
+
+TEMPLATE = """
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: errors
+spec:
+  metrics:
+  - name: errors
+    interval: 1s
+    failureLimit: 2
+    successCondition: result[0] <= 0.01
+    provider:
+      prometheus:
+        address: http://prometheus:9090
+        query: |
+          sum(rate(http_requests_total{status=~"5.."}[1m]))
+          / sum(rate(http_requests_total[1m]))
+"""
+
+QUERY = ('sum(rate(http_requests_total{status=~"5.."}[1m])) / '
+         'sum(rate(http_requests_total[1m]))')
+
+
+def test_rollout_manifest():
+    # The manifests above are the timeline of test_background_failure_limit_aborts_a_
+    # paused_rollout with failure_limit 2.
+    sim, _ = argo_sim([SetWeight(25), Pause()], failure_rate=1.0)
+    lb = next(e for e in sim.entities if isinstance(e, LoadBalancer))
+    old = next(e for e in sim.entities if isinstance(e, ArgoCanary))
+    ar = ArgoCanary.from_manifest(ROLLOUT, lb, old.server_factory, templates=[TEMPLATE],
+                                  queries={QUERY: "error_rate"})
+    assert ar.name == "ar" and ar.traffic_routing is True
+    assert ar.steps == [SetWeight(25), Pause()]
+    metric = ar.analysis.template.metrics[0]
+    assert (metric.measure, metric.interval, metric.failure_limit, metric.success) == (
+        "error_rate", 1.0, 2, Condition("<=", 0.01))
+    sim = Simulation(end_time=8.0, sources=[Source.constant(10.0, lb, name="src")],
+                     entities=[lb, ar], seed=1)
+    sim.schedule(ar.deploy(at=1.05))
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.end_time"]) == ("rolled_back", pytest.approx(4.05))
+
+
+@pytest.mark.parametrize("where, old, new, message", [
+    ("rollout", "      - pause: {}", "      - experiment: {}",
+     r"spec.strategy.canary.steps\[1\].experiment: unsupported field \(experiments"),
+    ("rollout", "    canary:", "    blueGreen:", r"spec.strategy.blueGreen: unsupported field"),
+    ("rollout", "      - setWeight: 25", "      - setWeight: 125",
+     r"spec.strategy.canary.steps\[0\].setWeight: must be <= 100, got 125"),
+    ("rollout", "      - pause: {}", "      - pause: {duration: 1x}",
+     r"steps\[1\].pause.duration: expected a duration"),
+    ("rollout", "templateName: errors", "templateName: nope",
+     r"analysis.templates\[0\].templateName: no AnalysisTemplate named 'nope'"),
+    ("rollout", "        startingStep: 0", "        startingStep: 2",
+     r"analysis.startingStep: must be < the number of steps \(2\), got 2"),
+    ("template", "    failureLimit: 2", "    consecutiveErrorLimit: 2",
+     r"templates\[0\]: manifest spec.metrics\[0\].consecutiveErrorLimit: unsupported"),
+    ("template", "result[0] <= 0.01", "result[0] <= 0.01 && result[0] >= 0",
+     r"spec.metrics\[0\].successCondition: cannot model the condition"),
+    ("template", "[1m]))\n", "[5m]))\n",
+     r"spec.metrics\[0\].provider.prometheus.query: no measurement given for the query"),
+])
+def test_rollout_manifest_fields_are_checked(where, old, new, message):
+    from fastdeploy.argo.manifest import ManifestError
+
+    rollout, tpl = ROLLOUT, TEMPLATE
+    if where == "rollout":
+        assert old in rollout
+        rollout = rollout.replace(old, new)
+    else:
+        assert old in tpl
+        tpl = tpl.replace(old, new, 1)
+    lb = LoadBalancer("lb", backends=[Server("a")])
+    with pytest.raises(ManifestError, match=message):
+        ArgoCanary.from_manifest(rollout, lb, Server, templates=[tpl],
+                                 queries={QUERY: "error_rate"})

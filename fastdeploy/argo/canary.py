@@ -160,6 +160,24 @@ class ArgoCanary(Entity):
         self._group: list = []
         self._baseline: list = []
 
+    @classmethod
+    def from_manifest(cls, rollout, load_balancer, server_factory, *, templates=(),
+                      queries=None, name=None) -> ArgoCanary:
+        """An ArgoCanary from an Argo Rollout manifest (``spec.strategy.canary``: steps,
+        analysis, trafficRouting) and the AnalysisTemplate manifests its analyses name,
+        each a YAML file path, YAML text or a parsed mapping. ``queries`` maps each
+        metric's provider query to a built-in measurement (``fastdeploy.argo.MEASURES``),
+        or to ``{"measure": name, "min_samples": n}``; a query missing from it, and any
+        field the simulator cannot model, is refused with its path (ManifestError). The
+        name is ``name``, else metadata.name."""
+        from . import manifest
+
+        meta_name, kwargs = manifest.parse(rollout, templates, queries)
+        name = name if name is not None else meta_name
+        if name is None:
+            raise ValueError("from_manifest needs a name: give name= or metadata.name")
+        return cls(name, load_balancer, server_factory, **kwargs)
+
     # -- layout -------------------------------------------------------------------------
     def runs(self) -> list[tuple[object, AnalysisTemplate, bool]]:
         """(owner, template, background) of each analysis use, in slot order: the steps'
