@@ -16,8 +16,8 @@ from __future__ import annotations
 import pytest
 
 from fastdeploy import ConstantLatency, LoadBalancer, Server, Simulation, Source
-from fastdeploy.argo import (Analysis, AnalysisMetric, AnalysisTemplate, ArgoCanary,
-                             BackgroundAnalysis, Condition, Pause, SetWeight)
+from fastdeploy.argo import (Analysis, AnalysisMetric, AnalysisTemplate, ArgoBlueGreen,
+                             ArgoCanary, BackgroundAnalysis, Condition, Pause, SetWeight)
 from fastdeploy.rules import argo as rules
 
 
@@ -528,3 +528,49 @@ def test_rollout_manifest_fields_are_checked(where, old, new, message):
     with pytest.raises(ManifestError, match=message):
         ArgoCanary.from_manifest(rollout, lb, Server, templates=[tpl],
                                  queries={QUERY: "error_rate"})
+
+
+def green_sim(**kw):
+    def base(name):
+        return Server(name, concurrency=10, service_time=ConstantLatency(0.1))
+
+    lb = LoadBalancer("lb", backends=[base("a"), base("b")])
+    failure_rate = kw.pop("failure_rate", 0.0)
+    bg = ArgoBlueGreen("bg", lb, lambda n: Server(n, concurrency=10,
+                                                  service_time=ConstantLatency(0.2),
+                                                  failure_rate=failure_rate), **kw)
+    sim = Simulation(end_time=8.0, sources=[Source.constant(10.0, lb, name="src")],
+                     entities=[lb, bg], seed=1)
+    sim.schedule(bg.deploy(at=1.05))
+    return sim, bg
+
+
+def test_blue_green_promotes_then_scales_the_old_version_down():
+    # 1.05: the preview (2 instances, no traffic); auto-promotion after 1 s: 2.05, all
+    # the traffic to the new version; the old backends leave 2 s later (4.05).
+    sim, bg = green_sim(auto_promotion_seconds=1.0, scale_down_delay=2.0)
+    m = both_engines(sim)
+    assert (m["bg.outcome"], m["bg.end_time"]) == ("promoted", pytest.approx(2.05))
+    assert m["bg.max_weight"] == 100.0
+    # The new version answers everything from 2.1 (2.1 .. 7.8: 58 requests).
+    assert m["bg.requests_new"] == 58
+    assert [b.name for b in bg.load_balancer.all_backends] == ["bg_canary", "bg_canary_2"]
+    # The old version cost 2 x 4.05 s, the new one 2 x 6.95 s.
+    assert m["instance_seconds"] == pytest.approx(2 * 4.05 + 2 * 6.95)
+
+
+def test_blue_green_pre_promotion_analysis():
+    # preview_weight 25 stands in for test traffic: the preview fails it all; the
+    # pre-promotion analysis fails at 2.05 and aborts: the preview leaves.
+    metric = AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0)
+    sim, bg = green_sim(pre_promotion_analysis=template(metric), preview_weight=25,
+                        failure_rate=1.0)
+    m = both_engines(sim)
+    assert (m["bg.outcome"], m["bg.end_time"]) == ("rolled_back", pytest.approx(2.05))
+    assert [b.name for b in bg.load_balancer.all_backends] == ["a", "b"]
+    assert bg.metric_phases() == {("pre_promotion", "errors"): "failed"}
+    # Without traffic to the preview the analysis has no data: paused.
+    sim, bg = green_sim(pre_promotion_analysis=template(metric))
+    assert both_engines(sim)["bg.outcome"] == "paused"
+    assert {"bg.scale_down_delay", "bg.preview_weight",
+            "bg.pre_promotion_analysis.metrics.0.interval"} <= set(sim.batch_parameters())

@@ -422,9 +422,17 @@ def scenarios(draw) -> Scenario:
             if draw(st.booleans()):
                 bg = (f"BackgroundAnalysis({argo_template()}, "
                       f"{draw(st.integers(0, len(steps) - 1))})")
-            L.append(f"{name} = ArgoCanary({name!r}, lb{j}, {factory()}, "
-                     f"steps=[{', '.join(steps)}], analysis={bg}, "
-                     f"traffic_routing={draw(st.booleans())})")
+            if draw(st.integers(0, 3)) == 0:
+                pre = argo_template() if draw(st.booleans()) else "None"
+                L.append(f"{name} = ArgoBlueGreen({name!r}, lb{j}, {factory()}, "
+                         f"pre_promotion_analysis={pre}, "
+                         f"auto_promotion_seconds={draw(sampled(None, 0.0, 1.0, 3.0))}, "
+                         f"scale_down_delay={draw(sampled(0.0, 1.0, 30.0))}, "
+                         f"preview_weight={draw(sampled(0, 0, 10, 50))})")
+            else:
+                L.append(f"{name} = ArgoCanary({name!r}, lb{j}, {factory()}, "
+                         f"steps=[{', '.join(steps)}], analysis={bg}, "
+                         f"traffic_routing={draw(st.booleans())})")
             components.append(name)
             after.append(schedule_deploy(name))
     # Scheduling order decides ties at equal times: shuffle it.

@@ -3,9 +3,10 @@ AnalysisRuns. ``fastdeploy docs canary-analysis`` ("Argo Rollouts") has what is 
 the decisions live in ``fastdeploy.rules.argo``, shared with the batch engine."""
 
 from .analysis import MEASURES, AnalysisMetric, AnalysisTemplate, Condition
-from .canary import (Analysis, ArgoCanary, ArgoCanaryStats, ArgoState, BackgroundAnalysis,
-                     Pause, SetWeight)
+from .canary import (Analysis, ArgoBlueGreen, ArgoCanary, ArgoCanaryStats, ArgoState,
+                     BackgroundAnalysis, Pause, SetWeight)
 
-__all__ = ["MEASURES", "Analysis", "AnalysisMetric", "AnalysisTemplate", "ArgoCanary",
+__all__ = ["MEASURES", "Analysis", "AnalysisMetric", "AnalysisTemplate", "ArgoBlueGreen",
+           "ArgoCanary",
            "ArgoCanaryStats", "ArgoState", "BackgroundAnalysis", "Condition", "Pause",
            "SetWeight"]

@@ -126,7 +126,8 @@ class AnalysisMetric:
         if self.failure_limit < 0 and self.consecutive_success_limit == 0:
             # Argo refuses it: the metric could then never end but by the count.
             raise ValueError("failure_limit -1 (no limit) needs consecutive_success_limit "
-                             f">= 1, got consecutive_success_limit={self.consecutive_success_limit}")
+                             ">= 1, got consecutive_success_limit="
+                             f"{self.consecutive_success_limit}")
 
     @property
     def is_percentile(self) -> bool:

@@ -20,12 +20,13 @@ from ..rules import argo as rules
 from ..rules import histogram, measure
 from .analysis import AnalysisTemplate
 
-__all__ = ["Analysis", "ArgoCanary", "ArgoCanaryStats", "ArgoState", "BackgroundAnalysis",
-           "Pause", "SetWeight"]
+__all__ = ["Analysis", "ArgoBlueGreen", "ArgoCanary", "ArgoCanaryStats", "ArgoState",
+           "BackgroundAnalysis", "Pause", "SetWeight"]
 
 DEPLOY_EVENT = "_argo_deploy_start"
 MEASURE_EVENT = "_argo_measure"
 PAUSE_EVENT = "_argo_pause_end"
+SCALE_DOWN_EVENT = "_argo_scale_down"
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,11 @@ class ArgoCanary(Entity):
             first += n
         head = [float(len(self.steps)), float(first), *bg,
                 1.0 if self.traffic_routing else 0.0,
-                1.0 if self.baseline_percentiles else 0.0]
+                1.0 if self.baseline_percentiles else 0.0, self._scale_down_param()]
         return np.array(head + steps + slots, np.float64)
+
+    def _scale_down_param(self) -> float:
+        return -1.0  # a canary (rules/argo.py P_SCALE_DOWN)
 
     def _begin_run(self, now_ns: int) -> None:
         self._params = self._param_row()
@@ -285,12 +289,18 @@ class ArgoCanary(Entity):
             return self._deploy()
         if t == MEASURE_EVENT:
             return self._measure(event.context["deployment"], event.context["slot"])
+        if t == SCALE_DOWN_EVENT:
+            if rules.scale_down_due(self._record, event.context["deployment"]):
+                self._clear_split()
+                self._remove_baseline()
+            return None
         if t == PAUSE_EVENT:
             if not rules.pause_due(self._record, event.context["deployment"],
                                    event.context["step"]):
                 return None
             rules.pause_ended(self._record)
-            return self._drive()
+            self._drive()
+            return None
         raise ValueError(f"ArgoCanary {self.name!r} got an unexpected event {event!r}")
 
     def _deploy(self):
@@ -310,15 +320,21 @@ class ArgoCanary(Entity):
             self._measures.tag(b, measure.BASE)
         rules.begin_groups(self._measures.records, self._measures.hists, self._params, now_ns)
         self._group = []
-        return self._drive()
+        self._drive()
+        return None
 
     def _event(self, when_ns: int, kind: str, **context) -> Event:
         context["deployment"] = int(self._record[rules.DEPLOYMENT])
         return Event(Instant(when_ns), kind, self, context=context)
 
-    def _drive(self) -> list[Event]:
-        """Carry the rollout on (rules.proceed) until it waits; the events it schedules."""
-        events = []
+    def _push(self, event: Event) -> None:
+        """Scheduled at once (not returned): the kernels push each event where it is
+        made, between the start-up events of new instances, and the sequence numbers
+        that order ties must agree."""
+        self._clock.run.schedule(event)
+
+    def _drive(self) -> None:
+        """Carry the rollout on (rules.proceed) until it waits."""
         now_ns = self._clock.now_ns
         while True:
             action = rules.proceed(self._record, self._params, now_ns)
@@ -326,25 +342,26 @@ class ArgoCanary(Entity):
                 self._apply_weight()
                 continue
             if action in (rules.START_BACKGROUND, rules.START_RUN):
-                events += self._start_run(action == rules.START_BACKGROUND, now_ns)
+                self._start_run(action == rules.START_BACKGROUND, now_ns)
                 if action == rules.START_BACKGROUND:
                     continue
             elif action == rules.WAIT_PAUSE:
                 k = int(self._record[rules.STEP])
-                events.append(self._event(now_ns + rules.pause_ns(self._params, k),
-                                          PAUSE_EVENT, step=k))
+                self._push(self._event(now_ns + rules.pause_ns(self._params, k), PAUSE_EVENT,
+                                       step=k))
             elif action == rules.PROMOTE:
-                self._promote()
-            return events
+                if rules.blue_green(self._params):
+                    self._promote_blue_green(now_ns)
+                else:
+                    self._promote()
+            return
 
-    def _start_run(self, background: bool, now_ns: int) -> list[Event]:
+    def _start_run(self, background: bool, now_ns: int) -> None:
         first, n = rules.run_slots(self._record, self._params, background)
-        events = []
         for j in range(first, first + n):
             when = rules.start_metric(self._slots[j], self._params, j, self._measures.records,
                                       self._measures.hists, self._snap_hists[j], now_ns)
-            events.append(self._event(int(when), MEASURE_EVENT, slot=j))
-        return events
+            self._push(self._event(int(when), MEASURE_EVENT, slot=j))
 
     def _measure(self, deployment: int, j: int):
         now_ns = self._clock.now_ns
@@ -359,11 +376,12 @@ class ArgoCanary(Entity):
             self._last = (self._slot_name(j),
                           rules.PHASE_NAMES[int(self._slots[j, rules.MS_PHASE])], out)
         if action == rules.MEASURE_AGAIN:
-            return self._event(int(self._slots[j, rules.MS_NEXT_NS]), MEASURE_EVENT, slot=j)
-        if action == rules.ABORT:
+            self._push(self._event(int(self._slots[j, rules.MS_NEXT_NS]), MEASURE_EVENT,
+                                   slot=j))
+        elif action == rules.ABORT:
             self._abort()
         elif action == rules.STEP_DONE:
-            return self._drive()
+            self._drive()
         return None
 
     def _slot_name(self, j: int) -> str:
@@ -433,11 +451,87 @@ class ArgoCanary(Entity):
     def _promote(self):
         self._grow_group(int(self._record[rules.REPLICAS]))
         self._clear_split()
+        self._remove_baseline()
+        self._measures.decided()
+
+    def _remove_baseline(self):
         lb = self.load_balancer
         for b in self._baseline:
             if has_backend(lb, b):
                 lb.remove_backend(b)
+
+    def _promote_blue_green(self, now_ns: int) -> None:
+        """The active service switches to the new version (all the traffic); the old
+        version leaves scale_down_delay later."""
+        self._grow_group(int(self._record[rules.REPLICAS]))
+        split = getattr(self.load_balancer, "set_traffic_split", None)
+        if split is not None and self._group:
+            split(self._group, 1.0)
         self._measures.decided()
+        self._push(self._event(now_ns + rules.scale_down_ns(self._params), SCALE_DOWN_EVENT))
 
     def _metric_fields(self) -> dict:
         return deployer_metrics(vars(self.stats), self.state, self._record, self._measures)
+
+
+class ArgoBlueGreen(ArgoCanary):
+    """Argo Rollouts' blue/green strategy (``spec.strategy.blueGreen``).
+
+    ``deploy()`` brings up the preview: as many new-version instances as the load
+    balancer has backends (``{name}_canary``, ...), which get ``preview_weight`` percent
+    of the traffic (0: none, as Argo's preview service gets no user traffic; a share
+    stands in for test traffic through it). Then the ``pre_promotion_analysis`` runs on
+    the preview (Successful goes on, Failed aborts: the preview leaves; Inconclusive
+    pauses); then, after ``auto_promotion_seconds`` (None: at once, Argo's
+    autoPromotionEnabled), the promotion: the new version takes all the traffic, and the
+    old backends leave ``scale_down_delay`` seconds later. The decisions are the
+    ArgoCanary's rules (``fastdeploy/rules/argo.py``) on that program of steps.
+
+    Args:
+        name: Deployer identifier.
+        load_balancer: LoadBalancer whose backends are the active (blue) version.
+        server_factory: Creates new-version servers given a name.
+        pre_promotion_analysis: An AnalysisTemplate run before the promotion, or None.
+        auto_promotion_seconds: Seconds to wait before promoting (None: promote at once).
+        scale_down_delay: Seconds the old version stays after the promotion
+            (scaleDownDelaySeconds).
+        preview_weight: Percent of the traffic the preview gets, in [0, 100].
+    """
+
+    def __init__(self, name: str, load_balancer, server_factory: Callable[[str], Entity],
+                 pre_promotion_analysis: AnalysisTemplate | None = None,
+                 auto_promotion_seconds: float | None = None, scale_down_delay: float = 30.0,
+                 *, preview_weight: int = 0):
+        if pre_promotion_analysis is not None and not isinstance(pre_promotion_analysis,
+                                                                 AnalysisTemplate):
+            raise TypeError("pre_promotion_analysis must be an AnalysisTemplate, got "
+                            f"{pre_promotion_analysis!r}")
+        self.pre_promotion_analysis = pre_promotion_analysis
+        self.auto_promotion_seconds = (None if auto_promotion_seconds is None else
+                                       validate.seconds("auto_promotion_seconds",
+                                                        auto_promotion_seconds))
+        self.scale_down_delay = validate.seconds("scale_down_delay", scale_down_delay)
+        self.preview_weight = validate.integer("preview_weight", preview_weight, minimum=0,
+                                               maximum=100)
+        super().__init__(name, load_balancer, server_factory, self.steps)
+
+    @property
+    def steps(self) -> list:
+        """The program the rules run: the preview, its analysis, the auto-promotion wait."""
+        out = [SetWeight(self.preview_weight)]
+        if self.pre_promotion_analysis is not None:
+            out.append(Analysis(self.pre_promotion_analysis))
+        if self.auto_promotion_seconds is not None:
+            out.append(Pause(self.auto_promotion_seconds))
+        return out
+
+    @steps.setter
+    def steps(self, value) -> None:
+        pass  # derived from the attributes above
+
+    def _scale_down_param(self) -> float:
+        return float(self.scale_down_delay)
+
+    def metric_phases(self) -> dict:
+        """The pre-promotion analysis's metrics' phases, by ``("pre_promotion", name)``."""
+        return {("pre_promotion", k[1]): v for k, v in super().metric_phases().items()}

@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import argo, autoscaler, canary, flagger, fleet, histogram, hpa, measure, rolling, server
+from ..rules import (argo, autoscaler, canary, flagger, fleet, histogram, hpa, measure, rolling,
+                     server)
 from . import schema as sc
 
 
@@ -161,9 +162,9 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
     # A server may also await its readiness and the end of its termination grace.
     heap = (min(pool, servers * max_concurrency) + n_src + scenario.init_events.shape[0]
             + 2 * n_sc + n_ca + 2 * n_ro + 4 + 2 * servers
-            # an ArgoCanary: a measurement per metric slot and a pause's end, and as
-            # many left over from a run or deployment that ended
-            + 2 * int(np.sum(scenario.canary_init[argos, sc.CAS_NSTAGES] + 1)))
+            # an ArgoCanary: a measurement per metric slot, a pause's end and a blue/green
+            # scale-down, and as many left over from a run or deployment that ended
+            + 2 * int(np.sum(scenario.canary_init[argos, sc.CAS_NSTAGES] + 2)))
     return Workspace(
         counters=np.zeros(sc.G_FIELDS, np.int64),
         fleet=np.zeros(fleet.FIELDS, np.int64),

@@ -21,7 +21,7 @@ from ..deployment.numba_policy import NumbaPolicy, placeholder_kernel_function
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
 from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
-from ..argo import Analysis, ArgoCanary, Pause, SetWeight
+from ..argo import ArgoBlueGreen, ArgoCanary, Pause, SetWeight
 from ..argo.canary import DEPLOY_EVENT as ARGO_EVENT
 from ..flagger import DEPLOY_EVENT as FLAGGER_EVENT
 from ..flagger import FlaggerCanary
@@ -190,12 +190,17 @@ class _Lowerer:
         pt.hidden(float(len(bg.template.metrics)) if bg is not None else 0.0)
         pt.hidden(1.0 if c.traffic_routing else 0.0)
         pt.hidden(1.0 if c.baseline_percentiles else 0.0)
+        green = type(c) is ArgoBlueGreen
+        if green:
+            pt.add(f"{n}.scale_down_delay", c.scale_down_delay, **SECONDS)
+        else:
+            pt.hidden(-1.0)
         first = 0
         for k, st in enumerate(c.steps):
             if isinstance(st, SetWeight):
                 pt.hidden(float(argo.K_SET_WEIGHT))
-                pt.add(f"{n}.steps.{k}.percent", st.percent, integer=True, minimum=0,
-                       maximum=100)
+                pt.add(f"{n}.preview_weight" if green else f"{n}.steps.{k}.percent",
+                       st.percent, integer=True, minimum=0, maximum=100)
                 pt.hidden(0.0)
                 pt.hidden(0.0)
             elif isinstance(st, Pause):
@@ -203,7 +208,8 @@ class _Lowerer:
                 if st.duration is None:
                     pt.hidden(-1.0)
                 else:
-                    pt.add(f"{n}.steps.{k}.duration", st.duration, **SECONDS)
+                    pt.add(f"{n}.auto_promotion_seconds" if green else f"{n}.steps.{k}.duration",
+                           st.duration, **SECONDS)
                 pt.hidden(0.0)
                 pt.hidden(0.0)
             else:
@@ -213,9 +219,14 @@ class _Lowerer:
                 pt.hidden(float(len(st.template.metrics)))
                 first += len(st.template.metrics)
         for owner, template, _ in runs:
-            pre = f"{n}.analysis" if owner == "analysis" else f"{n}.steps.{owner}"
+            if green:
+                pre = f"{n}.pre_promotion_analysis"
+            elif owner == "analysis":
+                pre = f"{n}.analysis.template"
+            else:
+                pre = f"{n}.steps.{owner}.template"
             for j, m in enumerate(template.metrics):
-                self.argo_metric(m, f"{pre}.template.metrics.{j}")
+                self.argo_metric(m, f"{pre}.metrics.{j}")
         return off
 
     def argo_metric(self, m, pre: str) -> None:
@@ -410,7 +421,7 @@ class _Lowerer:
         for c in comps:
             if type(c) not in (Source, Server, LoadBalancer, AutoScaler, CanaryDeployer,
                                RollingDeployer, HorizontalPodAutoscaler, FlaggerCanary,
-                               ArgoCanary):
+                               ArgoCanary, ArgoBlueGreen):
                 _refuse(c, "it is not a built-in component")
         for s in sources:
             self.source(s)
@@ -420,7 +431,8 @@ class _Lowerer:
         scalers = [c for c in comps if type(c) in (AutoScaler, HorizontalPodAutoscaler)]
         # FlaggerCanaries and ArgoCanaries share the canaries' rows (schema CA_FLAGGER,
         # CA_ARGO).
-        canaries = [c for c in comps if type(c) in (CanaryDeployer, FlaggerCanary, ArgoCanary)]
+        canaries = [c for c in comps if type(c) in (CanaryDeployer, FlaggerCanary, ArgoCanary,
+                                                    ArgoBlueGreen)]
         rollings = [c for c in comps if type(c) is RollingDeployer]
         server_index = {id(s): i for i, s in enumerate(servers)}
         lb_index = {id(b): i for i, b in enumerate(lbs)}
@@ -562,7 +574,7 @@ class _Lowerer:
                 row[sc.CAS_EVALUATOR] = sc.CA_FLAGGER
                 row[sc.CAS_POFF] = self.flagger_params(c)
                 continue
-            if type(c) is ArgoCanary:
+            if type(c) in (ArgoCanary, ArgoBlueGreen):
                 row[sc.CAS_EVALUATOR] = sc.CA_ARGO
                 row[sc.CAS_NSTAGES] = c.n_slots
                 row[sc.CAS_POFF] = self.argo_params(c)
@@ -624,8 +636,8 @@ class _Lowerer:
         deploy_type = {}
         for i, c in enumerate(canaries):
             index_of[id(c)] = (sc.CANARY_DEPLOY, i)
-            deploy_type[id(c)] = {FlaggerCanary: FLAGGER_EVENT, ArgoCanary: ARGO_EVENT}.get(
-                type(c), CANARY_EVENT)
+            deploy_type[id(c)] = {FlaggerCanary: FLAGGER_EVENT, ArgoCanary: ARGO_EVENT,
+                                  ArgoBlueGreen: ARGO_EVENT}.get(type(c), CANARY_EVENT)
         for i, r in enumerate(rollings):
             index_of[id(r)] = (sc.ROLL_DEPLOY, i)
         INIT_EV = np.zeros((len(self.pending), sc.IE_FIELDS), np.int64)
@@ -668,7 +680,7 @@ class _Lowerer:
         counters = {"lb": 0, "scaler": 0, "canary": 0, "rolling": 0}
         kinds = {LoadBalancer: "lb", AutoScaler: "scaler", CanaryDeployer: "canary",
                  RollingDeployer: "rolling", HorizontalPodAutoscaler: "scaler",
-                 FlaggerCanary: "flagger", ArgoCanary: "argo"}
+                 FlaggerCanary: "flagger", ArgoCanary: "argo", ArgoBlueGreen: "argo"}
         for c in comps:
             k = kinds.get(type(c))
             if k is not None:

@@ -52,8 +52,12 @@ TOTAL_WEIGHT = 100
 # one; its first slot and number of slots), whether weights are set by traffic routing,
 # whether the baseline keeps a latency histogram (a percentile ratio reads it).
 (P_N_STEPS, P_N_SLOTS, P_BG_STEP, P_BG_FIRST, P_BG_SLOTS, P_TRAFFIC_ROUTING,
- P_BASE_HIST) = range(7)
-P_STEPS = 7
+ P_BASE_HIST, P_SCALE_DOWN) = range(8)
+P_STEPS = 8
+# P_SCALE_DOWN: -1 for a canary; for a blue/green rollout (ArgoBlueGreen) the seconds the
+# old version stays after the promotion (scaleDownDelaySeconds). A blue/green rollout is
+# this same program: SetWeight (the preview, as many instances as the active, gets that
+# share), its pre-promotion Analysis, a Pause (autoPromotionSeconds), then promotion.
 # Per step: kind, value (weight percent, pause seconds or -1 for indefinite), its run's
 # first slot and number of slots.
 SP_KIND, SP_VALUE, SP_FIRST, SP_SLOTS = range(4)
@@ -89,8 +93,10 @@ PHASE_NAMES = ("idle", "running", "successful", "failed", "inconclusive")
 (SET_WEIGHT, START_BACKGROUND, START_RUN, WAIT_PAUSE, PAUSE, PROMOTE, ABORT, WAIT,
  MEASURE_AGAIN, STEP_DONE) = range(10)
 
-# Events carry (deployment, what) in one payload: a metric slot, or PAUSE_END + step.
+# Events carry (deployment, what) in one payload: a metric slot, PAUSE_END + step, or
+# SCALE_DOWN (a blue/green rollout's old version leaves).
 PAUSE_END = 1 << 19
+SCALE_DOWN = 1 << 18
 PAYLOAD_SHIFT = 20
 
 
@@ -420,6 +426,9 @@ def weight_set(st, prm):
     maxSurge 25%, the canary's share of the instances."""
     n = st[REPLICAS]
     w = st[WEIGHT]
+    if blue_green(prm):
+        weight_reached(st, w / TOTAL_WEIGHT)
+        return n, n
     if prm[P_TRAFFIC_ROUTING] != 0.0:
         weight_reached(st, w / TOTAL_WEIGHT)
         return canary_replicas(w, n), n
@@ -427,6 +436,25 @@ def weight_set(st, prm):
     if c + s > 0:
         weight_reached(st, c / (c + s))
     return c, s
+
+
+@njit
+def blue_green(prm):
+    """Whether this is a blue/green rollout (the preview has all the replicas; the old
+    version leaves scale_down_ns after the promotion)."""
+    return prm[P_SCALE_DOWN] >= 0.0
+
+
+@njit
+def scale_down_ns(prm):
+    return seconds_to_ns(prm[P_SCALE_DOWN])
+
+
+@njit
+def scale_down_due(st, deployment):
+    """The old version of a promoted blue/green deployment leaves (unless another
+    deployment started meanwhile)."""
+    return st[STATUS] == COMPLETED and st[DEPLOYMENT] == deployment
 
 
 @njit

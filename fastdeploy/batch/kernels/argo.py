@@ -124,9 +124,17 @@ def argo_drive(w, sn, P, ca, now):
                            rules.payload(st[rules.DEPLOYMENT], rules.PAUSE_END + k))
         elif action == rules.PROMOTE:
             grow_group(w, sn, P, ca, st[rules.REPLICAS], now)
-            clear_split(w, lb)
-            remove_all(w, sn, lb, base + CR_BASELINE, now)
-            measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+            if rules.blue_green(prm):
+                # The new version takes all the traffic; the old one leaves later.
+                if w.list_len[base + CR_GROUP] > 0:
+                    set_split(w, lb, base + CR_GROUP, 1.0)
+                measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+                heap.push_call(w.heap, w.counters, now + rules.scale_down_ns(prm), CANARY_EVAL,
+                               ca, rules.payload(st[rules.DEPLOYMENT], rules.SCALE_DOWN))
+            else:
+                clear_split(w, lb)
+                remove_all(w, sn, lb, base + CR_BASELINE, now)
+                measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
         return
 
 
@@ -164,6 +172,12 @@ def handle_argo_event(w, sn, P, ca, code, now):
         if rules.pause_due(st, deployment, what - rules.PAUSE_END):
             rules.pause_ended(st)
             argo_drive(w, sn, P, ca, now)
+        return
+    if what == rules.SCALE_DOWN:
+        if rules.scale_down_due(st, deployment):
+            lb = sn.canary_init[ca, CAS_LB]
+            clear_split(w, lb)
+            remove_all(w, sn, lb, w.bases[RB_CA] + CA_ROWS * ca + CR_BASELINE, now)
         return
     if not rules.measurement_due(st, w.argo_slots[ca, what], deployment, now):
         return
