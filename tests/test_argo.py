@@ -574,3 +574,31 @@ def test_blue_green_pre_promotion_analysis():
     assert both_engines(sim)["bg.outcome"] == "paused"
     assert {"bg.scale_down_delay", "bg.preview_weight",
             "bg.pre_promotion_analysis.metrics.0.interval"} <= set(sim.batch_parameters())
+
+
+def test_scenario_file_blue_green():
+    from fastdeploy.scenario import ScenarioError, loads
+
+    text = SCENARIO.split("[[argo_canaries]]")[0] + """
+[[argo_blue_greens]]
+name = "bg"
+load_balancer = "lb"
+template = "v2"
+deploy_at = 1.05
+pre_promotion_analysis = "errors"
+preview_weight = 25
+scale_down_delay = 2
+"""
+    sim = loads(text).build(0)
+    bg = next(e for e in sim.entities if isinstance(e, ArgoBlueGreen))
+    assert (bg.preview_weight, bg.scale_down_delay, bg.auto_promotion_seconds) == (25, 2.0,
+                                                                                  None)
+    assert bg.pre_promotion_analysis.metrics[0].failure_limit == 2
+    # The preview fails everything, but a step's metric without a count measures once
+    # (2.05), and one failure is within failure_limit 2: Successful (Argo: the count is
+    # reached without exceeding the limit), promoted at once.
+    m = both_engines(sim)
+    assert (m["bg.outcome"], m["bg.end_time"]) == ("promoted", pytest.approx(2.05))
+    assert m["bg.measurements_failed"] == 1
+    with pytest.raises(ScenarioError, match=r"argo_blue_greens\[0\].preview_weight"):
+        loads(text.replace("preview_weight = 25", "preview_weight = 101")).build(0)

@@ -8,7 +8,7 @@ import re
 from ..core.simulation import Simulation
 from ..core.temporal import MAX_SECONDS
 from ..deployment import AutoScaler, CanaryDeployer, RollingDeployer
-from ..argo import ArgoCanary
+from ..argo import ArgoBlueGreen, ArgoCanary
 from ..flagger import FlaggerCanary
 from ..kubernetes.hpa import HorizontalPodAutoscaler
 from ..model.load_balancer import LoadBalancer
@@ -19,7 +19,8 @@ from ._reader import Context
 
 _LEAD = re.compile(r"^(\w+)(\[\d+\])?")
 COMPONENTS = {"autoscaler": AutoScaler, "canary": CanaryDeployer, "rolling": RollingDeployer,
-              "hpa": HorizontalPodAutoscaler, "flagger": FlaggerCanary, "argo": ArgoCanary}
+              "hpa": HorizontalPodAutoscaler, "flagger": FlaggerCanary, "argo": ArgoCanary,
+              "argo_bg": ArgoBlueGreen}
 
 
 def blame(exc: Exception, args: dict[str, Field], default: str) -> str:

@@ -25,7 +25,7 @@ from ._reader import Context, Table, describe, hint
 
 TOP_KEYS = ("name", "description", "simulation", "templates", "servers", "load_balancers",
             "sources", "autoscalers", "canaries", "rolling", "hpas", "flaggers",
-            "analysis_templates", "argo_canaries", "sweep", "tune")
+            "analysis_templates", "argo_canaries", "argo_blue_greens", "sweep", "tune")
 SIMULATION_KEYS = ("start_time", "end_time", "duration", "seed")
 SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate",
                  "startup_delay", "termination_grace")
@@ -435,7 +435,8 @@ class Parser:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
-                 "flagger": ("step_weights", "metrics"), "argo": ("steps", "analysis")}[kind]
+                 "flagger": ("step_weights", "metrics"), "argo": ("steps", "analysis"),
+                 "argo_bg": ("pre_promotion_analysis",)}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
                                             *numeric, at_key))
@@ -493,6 +494,10 @@ class Parser:
                 args["metrics"] = Field(checks, mpath)
             if kind == "argo":
                 args.update(self.argo_steps(t))
+            if t.has("pre_promotion_analysis"):
+                key = t.key("pre_promotion_analysis")
+                args["pre_promotion_analysis"] = self.argo_template(
+                    key, t.take("pre_promotion_analysis"))
             at = Field(t.take(at_key, r.seconds), t.key(at_key)) if t.has(at_key) else None
             plans.append(ComponentPlan(kind, name, nkey, lb, template, tkey, args, at))
         return plans
@@ -624,7 +629,10 @@ class Parser:
                 "interval": r.seconds, "threshold": r.integer, "step_weight": r.integer,
                 "max_weight": r.integer}, "deploy_at")
             + self.component_list("argo_canaries", "argo", {"traffic_routing": r.boolean},
-                                  "deploy_at"))
+                                  "deploy_at")
+            + self.component_list("argo_blue_greens", "argo_bg", {
+                "auto_promotion_seconds": r.seconds, "scale_down_delay": r.seconds,
+                "preview_weight": r.integer}, "deploy_at"))
         sweep = top.take("sweep", r.table, None)
         tune = top.take("tune", r.table, None)
         return Plan(name, description, simulation, dict(self.templates),
