@@ -185,7 +185,10 @@ def snapshot(rec, hist, snap, snap_hist, now):
     snap[S_LATENCY_NS] = rec[W_LATENCY_NS]
     snap[S_START_NS] = now
     if rec[HISTOGRAM] != 0:
-        snap_hist[:] = hist
+        # A loop, not snap_hist[:] = hist: numba may copy through a temporary array for
+        # that, and the kernels run without the runtime that allocates it.
+        for b in range(hist.shape[0]):
+            snap_hist[b] = hist[b]
 
 
 @njit
