@@ -62,6 +62,12 @@ FIELD_UNITS = {
     "checks_passed": "checks",
     "checks_failed": "checks",
     "checks_no_data": "checks",
+    # ArgoCanary, ArgoBlueGreen
+    "deployments_aborted": "deployments",
+    "steps_completed": "steps",
+    "measurements_successful": "measurements",
+    "measurements_failed": "measurements",
+    "measurements_inconclusive": "measurements",
     # deployers' outcome columns (docs/canary-analysis.md)
     "time_to_decision": "s",
     "max_weight": "%",

@@ -605,3 +605,12 @@ scale_down_delay = 2
     assert m["bg.measurements_failed"] == 1
     with pytest.raises(ScenarioError, match=r"argo_blue_greens\[0\].preview_weight"):
         loads(text.replace("preview_weight = 25", "preview_weight = 101")).build(0)
+
+
+def test_columns_have_units():
+    from fastdeploy.metrics import metric_unit
+
+    sim, _ = argo_sim([SetWeight(25)])
+    m = sim.run(replica=0).metrics
+    numeric = [k for k in m if k.startswith("ar.") and k not in ("ar.status", "ar.outcome")]
+    assert numeric and all(metric_unit(k) is not None for k in numeric)
