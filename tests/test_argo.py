@@ -614,3 +614,33 @@ def test_columns_have_units():
     m = sim.run(replica=0).metrics
     numeric = [k for k in m if k.startswith("ar.") and k not in ("ar.status", "ar.outcome")]
     assert numeric and all(metric_unit(k) is not None for k in numeric)
+
+
+def test_scenario_file_rollout_manifest(tmp_path):
+    from fastdeploy.scenario import ScenarioError, loads
+
+    (tmp_path / "rollout.yaml").write_text(ROLLOUT)
+    (tmp_path / "errors.yaml").write_text(TEMPLATE)
+    head = SCENARIO.split("[analysis_templates.errors]")[0]
+    text = head + f"""
+[[argo_canaries]]
+name = "ar"
+load_balancer = "lb"
+template = "v2"
+deploy_at = 1.05
+manifest = "{tmp_path / 'rollout.yaml'}"
+template_manifests = ["{tmp_path / 'errors.yaml'}"]
+queries = {{ '{QUERY}' = "error_rate" }}
+"""
+    sim = loads(text).build(0)
+    ar = next(e for e in sim.entities if isinstance(e, ArgoCanary))
+    assert ar.steps == [SetWeight(25), Pause()]
+    assert ar.analysis.template.metrics[0].failure_limit == 2
+    # The timeline of test_background_failure_limit_aborts_a_paused_rollout, limit 2.
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.end_time"]) == ("rolled_back", pytest.approx(4.05))
+    with pytest.raises(ScenarioError, match=r"argo_canaries\[0\].manifest: .*no measurement"):
+        loads(text.replace('"error_rate" }', '"error_rate", x = "requests" }').replace(
+            f"'{QUERY}'", "'other'")).build(0)
+    with pytest.raises(ScenarioError, match=r"argo_canaries\[0\].steps: given by the manifest"):
+        loads(text + 'steps = [{ set_weight = 5 }]\n').build(0)

@@ -435,7 +435,8 @@ class Parser:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
-                 "flagger": ("step_weights", "metrics"), "argo": ("steps", "analysis"),
+                 "flagger": ("step_weights", "metrics"),
+                 "argo": ("steps", "analysis", "manifest", "template_manifests", "queries"),
                  "argo_bg": ("pre_promotion_analysis",)}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
@@ -453,7 +454,9 @@ class Parser:
             for k, check in numeric.items():
                 if t.has(k):
                     args[k] = Field(t.take(k, check), t.key(k))
-            if t.has("manifest"):
+            if t.has("manifest") and kind == "argo":
+                args["manifest"] = self.argo_manifest(t)
+            elif t.has("manifest"):
                 args["manifest"] = self.manifest(t)
             elif kind == "hpa":
                 raise self.error(path, "missing manifest (a path to an autoscaling/v2 "
@@ -492,7 +495,7 @@ class Parser:
                         for a, (check, required) in FLAGGER_METRIC_ARGS.items()
                         if required or m_t.has(a)}, m_t.path))
                 args["metrics"] = Field(checks, mpath)
-            if kind == "argo":
+            if kind == "argo" and "manifest" not in args:
                 args.update(self.argo_steps(t))
             if t.has("pre_promotion_analysis"):
                 key = t.key("pre_promotion_analysis")
@@ -563,6 +566,47 @@ class Parser:
                                                b.key("starting_step"))
             args["analysis"] = Call(BackgroundAnalysis, bargs, b.path)
         return args
+
+    def _source(self, key: str, value):
+        """A manifest given as a YAML file path (relative to the scenario file) or a
+        table."""
+        import os
+
+        if isinstance(value, str):
+            base = os.path.dirname(self.ctx.file) if os.path.isfile(self.ctx.file) else ""
+            source = value if os.path.isabs(value) else os.path.join(base, value)
+            if not source.endswith((".yaml", ".yml")):
+                raise self.error(key, f"expected a .yaml or .yml file, got {value!r}")
+            return source
+        if isinstance(value, dict):
+            return value
+        raise self.error(key, f"expected a file path or a table, got {describe(value)}")
+
+    def argo_manifest(self, t: Table) -> Field:
+        """An ArgoCanary from an Argo Rollout manifest: ``manifest`` (the Rollout),
+        ``template_manifests`` (its AnalysisTemplates) and ``queries`` (each metric's
+        provider query -> a built-in measurement); ``steps`` and ``analysis`` are then
+        the manifest's."""
+        from ..argo.manifest import ManifestError, parse
+
+        key = t.key("manifest")
+        for other in ("steps", "analysis", "traffic_routing"):
+            if t.has(other):
+                raise self.error(t.key(other), "given by the manifest: remove it")
+        rollout = self._source(key, t.take("manifest"))
+        tkey = t.key("template_manifests")
+        templates = [self._source(r.join(tkey, k), v) for k, v in
+                     enumerate(t.take("template_manifests", r.array, []))]
+        queries = t.take("queries", r.table, {})
+        qkey = t.key("queries")
+        for q, v in queries.items():
+            if not isinstance(v, str):
+                raise self.error(r.join(qkey, q), f"expected a measurement name, got "
+                                                  f"{describe(v)}")
+        try:
+            return Field(parse(rollout, templates, queries), key)
+        except ManifestError as e:
+            raise self.error(key, str(e)) from None
 
     def manifest(self, t: Table) -> Field:
         """An HPA's manifest (a YAML file path, relative to the scenario file, or a
