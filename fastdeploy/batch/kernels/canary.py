@@ -11,7 +11,7 @@ from ..schema import (CA_FLAGGER, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, C
                       MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
 from .flagger import handle_flagger_deploy, handle_flagger_tick
-from .groups import BEGIN, CLOSE, DECIDED, grow_group, measure_rows, remove_all
+from .groups import COUNTS_ONLY, begin_groups, decided_groups, grow_group, remove_all
 
 
 
@@ -62,7 +62,10 @@ def handle_canary_deploy(w, sn, P, ca, now):
     LN[base + CR_BASELINE] = n
     group_counts(w, base + CR_BASELINE, baseline)
     rules.begin(w.canaries[ca], baseline, now)
-    measure_rows(w, MEASURE_GROUPS * ca, now, BEGIN)
+    # The batch outputs read only the new version's requests and exposure: the kernels
+    # keep no windows for the CanaryDeployer, whose windows are informational
+    # (last_window, object engine) and judge nothing.
+    begin_groups(w, MEASURE_GROUPS * ca, now, COUNTS_ONLY)
     LN[base + CR_GROUP] = 0
     start_stage(w, sn, P, ca, rules.FIRST_STAGE, now)
 
@@ -79,7 +82,6 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
     prm = P[init[CAS_POFF]:]
     lb = init[CAS_LB]
     base = w.bases[RB_CA] + CA_ROWS * ca
-    measure_rows(w, MEASURE_GROUPS * ca, now, CLOSE)
     canary = w.group_counts[GC_CANARY]
     baseline = w.group_counts[GC_BASELINE]
     group_counts(w, base + CR_GROUP, canary)
@@ -90,7 +92,7 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_GROUP, now)
         rules.finished(st, rules.ROLLED_BACK, now)
-        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+        decided_groups(w, MEASURE_GROUPS * ca)
     elif action == rules.EVALUATE_AGAIN:
         heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
                        deployment)
@@ -101,4 +103,4 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_BASELINE, now)
         rules.finished(st, rules.COMPLETED, now)
-        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+        decided_groups(w, MEASURE_GROUPS * ca)
