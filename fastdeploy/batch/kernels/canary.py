@@ -2,7 +2,6 @@
 FlaggerCanary shares its rows and events: its handlers are called from here."""
 
 from ...rules import canary as rules
-from ...rules import measure
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
@@ -11,7 +10,8 @@ from ..schema import (CA_FLAGGER, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, C
                       MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
 from .flagger import handle_flagger_deploy, handle_flagger_tick
-from .groups import COUNTS_ONLY, begin_groups, decided_groups, grow_group, remove_all
+from .groups import (COUNTS_ONLY, NOT_MEASURED, begin_groups, decided_groups, grow_group,
+                     remove_all)
 
 
 
@@ -58,7 +58,11 @@ def handle_canary_deploy(w, sn, P, ca, now):
     n = LN[row]
     for i in range(n):
         LS[base + CR_BASELINE, i] = LS[row, i]
-        w.servers[LS[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+        # Untagged, where the object engine measures it as the baseline: no batch output
+        # reads the baseline (see begin_groups below), and its requests are most of the
+        # traffic. A server the run measured before (a canary of an earlier deployment)
+        # stops counting for that group in both engines.
+        w.servers[LS[row, i], SV_MEASURE] = NOT_MEASURED
     LN[base + CR_BASELINE] = n
     group_counts(w, base + CR_BASELINE, baseline)
     rules.begin(w.canaries[ca], baseline, now)

@@ -10,8 +10,8 @@ from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE, CR_GROUP,
                       LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
-from .groups import (WITH_PERCENTILES, begin_groups, close_windows, decided_groups,
-                     grow_group, remove_all)
+from .groups import (NOT_MEASURED, WITH_PERCENTILES, begin_groups, close_windows,
+                     decided_groups, grow_group, remove_all)
 
 
 @kernel
@@ -29,7 +29,9 @@ def handle_flagger_deploy(w, sn, P, ca, now):
     n = LN[row]
     for i in range(n):
         LS[base + CR_BASELINE, i] = LS[row, i]
-        w.servers[LS[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+        # Untagged, as the CanaryDeployer's baseline (kernels/canary.py): the tick judges
+        # the canary's window only.
+        w.servers[LS[row, i], SV_MEASURE] = NOT_MEASURED
     LN[base + CR_BASELINE] = n
     rules.begin(st, now)
     begin_groups(w, MEASURE_GROUPS * ca, now, WITH_PERCENTILES)

@@ -15,6 +15,8 @@ from .servers import boot, new_server
 # Whether a deployment's new version keeps windows with percentiles (numpy integers: see
 # batch/schema.py on literals).
 COUNTS_ONLY, WITH_PERCENTILES = np.int64(0), np.int64(1)
+# A server no group measures (its SV_MEASURE).
+NOT_MEASURED = np.int64(-1)
 # Windows are measured with min_samples 1 (a window with one request has data); an
 # analysis applies its own minimum to the count.
 ONE_SAMPLE = np.int64(1)
