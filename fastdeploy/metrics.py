@@ -57,6 +57,16 @@ FIELD_UNITS = {
     "health_checks_passed": "health checks",
     "health_checks_failed": "health checks",
     "end_time": "s",
+    # FlaggerCanary
+    "weight_steps": "steps",
+    "checks_passed": "checks",
+    "checks_failed": "checks",
+    "checks_no_data": "checks",
+    # deployers' outcome columns (docs/canary-analysis.md)
+    "time_to_decision": "s",
+    "max_weight": "%",
+    "requests_new": "requests",
+    "exposure": "requests",
 }
 PROBABILITY = "probability"
 NON_NEGATIVE = (0.0, math.inf)
@@ -68,6 +78,20 @@ def outcome_metric(column: str, value: str) -> str:
     """The metric name of the probability that ``column`` equals ``value``:
     ``canary.status=rolled_back`` (also the key ``Sweep.run(until=...)`` takes)."""
     return f"{column}={value}"
+
+
+# Values of an outcome column that summaries always report, seen or not: a deployer's
+# P(promoted) and P(rolled_back) are answers even when they are 0 (with their Wilson
+# interval), and a sweep's points then all have the same columns.
+ALWAYS_REPORTED = {"outcome": ("promoted", "rolled_back")}
+
+
+def reported_values(column: str, seen) -> list[str]:
+    """The values of outcome column ``column`` a summary reports: those ``seen``, and
+    for a deployer's ``<name>.outcome`` promoted and rolled_back always; sorted."""
+    values = {v for v in seen if v is not None}
+    values.update(ALWAYS_REPORTED.get(column.rsplit(".", 1)[-1], ()))
+    return sorted(values)
 
 
 def is_outcome(metric: str) -> bool:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from .intervals import clip, mean_interval, wilson_interval
-from .metrics import metric_support, metric_unit, outcome_metric
+from .metrics import metric_support, metric_unit, outcome_metric, reported_values
 
 FIELDS = ("n", "mean", "ci_low", "ci_high", "p50", "p90", "p95", "p99")
 QUANTILES = (50, 90, 95, 99)
@@ -52,10 +52,12 @@ def describe_outcome(hits: int, present: int) -> dict:
     return dict(zip(FIELDS, (present, p, lo, hi, *NO_QUANTILES)))
 
 
-def outcome_counts(values) -> dict[str, tuple[int, int]]:
-    """{value: (hits, non-null count)} for every value of a string column, sorted."""
+def outcome_counts(values, column: str = "") -> dict[str, tuple[int, int]]:
+    """{value: (hits, non-null count)} for every value of a string column, sorted (with
+    the values ``metrics.reported_values`` always reports for ``column``)."""
     present = [v for v in values if v is not None]
-    return {v: (sum(x == v for x in present), len(present)) for v in sorted(set(present))}
+    return {v: (sum(x == v for x in present), len(present))
+            for v in reported_values(column, present)}
 
 
 def summarize(table: pa.Table, slos=()) -> pa.Table:
@@ -84,7 +86,7 @@ def summarize(table: pa.Table, slos=()) -> pa.Table:
             continue
         col = table.column(name)
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            for value, (hits, present) in outcome_counts(col.to_pylist()).items():
+            for value, (hits, present) in outcome_counts(col.to_pylist(), name).items():
                 add(outcome_metric(name, value), describe_outcome(hits, present))
         else:
             add(name, describe(col.to_numpy(zero_copy_only=False), name))

@@ -393,6 +393,10 @@ def field_names(name):
     return [p.name for p in doc_params(DOC_DATACLASSES[name])]
 
 
+# Each deployer's outcome columns (issue 16 step 5; docs/canary-analysis.md).
+OUTCOME = ("outcome", "time_to_decision", "max_weight", "requests_new", "exposure")
+
+
 def test_metric_names_are_exactly_spec_8():
     lb = LoadBalancer("front", backends=[Server("s0")])
     scaler = AutoScaler("scaler", lb, lambda n: Server(n))
@@ -405,9 +409,9 @@ def test_metric_names_are_exactly_spec_8():
         [f"front.{f.name}" for f in dataclasses.fields(LoadBalancerStats)]
         + [f"scaler.{f}" for f in field_names("AutoScalerStats")]
         + [f"canary.{f}" for f in field_names("CanaryDeployerStats")]
-        + ["canary.status", "canary.end_time"]
+        + ["canary.status", "canary.end_time"] + [f"canary.{f}" for f in OUTCOME]
         + [f"rolling.{f}" for f in field_names("RollingDeployerStats")]
-        + ["rolling.status", "rolling.end_time"])
+        + ["rolling.status", "rolling.end_time"] + [f"rolling.{f}" for f in OUTCOME])
     keys = list(m)
     assert keys[:len(BASE_METRICS)] == BASE_METRICS
     assert sorted(keys[len(BASE_METRICS):]) == sorted(expected_rest)

@@ -37,6 +37,7 @@ from fastdeploy import *
 from fastdeploy.deployment import *
 from fastdeploy.deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
 from fastdeploy.kubernetes import *
+from fastdeploy.flagger import *
 """
 
 
@@ -339,6 +340,36 @@ def scenarios(draw) -> Scenario:
                      f"health_check_interval={draw(sampled(0.5, 1.0, 2.0, 3.0))}, "
                      f"healthy_threshold={draw(st.integers(1, 3))}, "
                      f"max_failures={draw(st.integers(0, 3))})")
+            components.append(name)
+            after.append(schedule_deploy(name))
+        if (combo and j == 0) or draw(st.integers(0, 4)) == 0:
+            # FlaggerCanary: its weights, threshold and checks, on the run's scale.
+            name = f"fl{j}"
+            if draw(st.booleans()):
+                weights = f"step_weight={draw(sampled(5, 10, 25, 50, 100))}, " \
+                          f"max_weight={draw(sampled(20, 50, 100))}"
+            else:
+                ws = sorted(draw(st.sets(st.integers(1, 100), min_size=1, max_size=4)))
+                weights = f"step_weights={ws}"
+            metrics = draw(sampled("None", "[]", "custom"))
+            if metrics == "custom":
+                checks = []
+                for _ in range(draw(st.integers(1, 3))):
+                    m = draw(sampled("request-success-rate", "request-duration",
+                                     "error_rate", "latency_mean", "latency_p90", "count"))
+                    lo, hi = {"request-success-rate": (draw(sampled(90, 99, 100)), None),
+                              "request-duration": (None, draw(sampled(0.02, 0.1, 0.5))),
+                              "error_rate": (None, draw(sampled(0.0, 0.01, 0.1))),
+                              "latency_mean": (draw(sampled(None, 0.001)),
+                                               draw(sampled(0.03, 0.2))),
+                              "latency_p90": (None, draw(sampled(0.05, 0.3))),
+                              "count": (draw(sampled(1, 3)), None)}[m]
+                    checks.append(f"FlaggerMetric({m!r}, min={lo}, max={hi}, "
+                                  f"min_samples={draw(sampled(1, 1, 2, 10))})")
+                metrics = "[" + ", ".join(checks) + "]"
+            L.append(f"{name} = FlaggerCanary({name!r}, lb{j}, {factory()}, "
+                     f"interval={draw(sampled(0.5, 1.0, 2.0, 2.5))}, "
+                     f"threshold={draw(st.integers(1, 4))}, {weights}, metrics={metrics})")
             components.append(name)
             after.append(schedule_deploy(name))
     # Scheduling order decides ties at equal times: shuffle it.

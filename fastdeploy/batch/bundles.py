@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import autoscaler, canary, fleet, histogram, hpa, rolling, server
+from ..rules import autoscaler, canary, flagger, fleet, histogram, hpa, measure, rolling, server
 from . import schema as sc
 
 
@@ -48,6 +48,7 @@ class Parts(NamedTuple):
     hpa: object  # a HorizontalPodAutoscaler
     canary: object
     rolling: object
+    measured: object  # some deployer measures its versions' requests (rules/measure.py)
 
 
 PRESENT = np.zeros(1, np.int8)
@@ -60,6 +61,7 @@ def make_parts(scenario: Scenario) -> Parts:
     hpa = int(np.sum(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     return Parts(scaler=part(scenario.scaler_init.shape[0] - hpa), hpa=part(hpa),
                  canary=part(scenario.canary_init.shape[0]),
+                 measured=part(scenario.canary_init.shape[0] + scenario.rolling_init.shape[0]),
                  rolling=part(scenario.rolling_init.shape[0]))
 
 
@@ -93,7 +95,8 @@ class Workspace(NamedTuple):
     step_adjustments: np.ndarray  # (scalers, max steps)
     observation: np.ndarray  # (OBS_FIELDS,) float64: what a NumbaPolicy's function reads
     policy_memory: np.ndarray  # (scalers, max memory) float64: each NumbaPolicy's memory
-    canaries: np.ndarray  # CA: (canaries, canary.FIELDS), rules/canary.py records
+    # CA: rules/canary.py records, or rules/flagger.py's for FlaggerCanaries
+    canaries: np.ndarray  # (canaries, max(canary.FIELDS, flagger.FIELDS))
     rollings: np.ndarray  # RO: (rollings, rolling.FIELDS), rules/rolling.py records
     # HorizontalPodAutoscalers (scalers with policy autoscaler.HPA; one row per scaler, a
     # single row of each table when the scenario has none): rules/hpa.py records, their
@@ -102,6 +105,11 @@ class Workspace(NamedTuple):
     hpa_recs: np.ndarray  # (scalers, hpa.REC_CAPACITY, hpa.REC_COLUMNS)
     hpa_events: np.ndarray  # (scalers, hpa.EVENT_CAPACITY, hpa.EVENT_COLUMNS)
     hpa_samples: np.ndarray  # (servers, hpa.S_COLUMNS)
+    # measured groups (schema MEASURE_GROUPS per deployer; one row when none):
+    # rules/measure.py records, their windows' histograms, and a window's measurements
+    measures: np.ndarray  # (groups, measure.FIELDS)
+    measure_hist: np.ndarray  # (groups, histogram.N_BUCKETS)
+    window: np.ndarray  # (MEASURE_GROUPS, measure.M_FIELDS) float64
 
 
 class Outputs(NamedTuple):
@@ -137,6 +145,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
     max_seg = max([3] + [int(n) for n in scenario.sources[:, sc.SRC_POINTS]])
     max_steps = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_NSTEPS]])
     max_memory = max([1] + [int(n) for n in scenario.scaler_init[:, sc.SCS_MEMORY]])
+    n_groups = sc.MEASURE_GROUPS * (n_ca + n_ro)
     has_hpa = bool(np.any(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     # Pending events: a completion per request or probe in service (at most every
     # server's concurrency), an arrival per source, the events scheduled before the run,
@@ -170,7 +179,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         step_adjustments=np.zeros((n_sc, max_steps), np.int64),
         observation=np.zeros(autoscaler.OBS_FIELDS, np.float64),
         policy_memory=np.zeros((n_sc, max_memory), np.float64),
-        canaries=np.zeros((n_ca, canary.FIELDS), np.int64),
+        canaries=np.zeros((n_ca, max(canary.FIELDS, flagger.FIELDS)), np.int64),
         rollings=np.zeros((n_ro, rolling.FIELDS), np.int64),
         hpas=np.zeros((n_sc, hpa.FIELDS), np.int64),
         hpa_recs=np.zeros((n_sc, hpa.REC_CAPACITY if has_hpa else 1, hpa.REC_COLUMNS),
@@ -178,6 +187,9 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         hpa_events=np.zeros((n_sc, hpa.EVENT_CAPACITY if has_hpa else 1,
                              hpa.EVENT_COLUMNS), np.int64),
         hpa_samples=np.zeros((servers if has_hpa else 1, hpa.S_COLUMNS), np.int64),
+        measures=np.zeros((max(1, n_groups), measure.FIELDS), np.int64),
+        measure_hist=np.zeros((max(1, n_groups), histogram.N_BUCKETS), np.int64),
+        window=np.zeros((sc.MEASURE_GROUPS, measure.M_FIELDS), np.float64),
     )
 
 

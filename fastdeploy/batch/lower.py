@@ -21,6 +21,8 @@ from ..deployment.numba_policy import NumbaPolicy, placeholder_kernel_function
 from ..deployment.policies import QueueDepthScaling, StepScaling, TargetUtilization
 from ..deployment.rolling import DEPLOY_EVENT as ROLLING_EVENT
 from ..deployment.rolling import RollingDeployer
+from ..flagger import DEPLOY_EVENT as FLAGGER_EVENT
+from ..flagger import FlaggerCanary
 from ..kubernetes.behavior import MAX_PERIOD_SECONDS, MAX_STABILIZATION_SECONDS
 from ..kubernetes.hpa import HorizontalPodAutoscaler
 from ..model.arrival_providers import ConstantArrivalTimeProvider, PoissonArrivalTimeProvider
@@ -33,7 +35,7 @@ from ..model.sinks import LatencyTracker, Sink
 from ..model.source import Source
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
-from ..rules import autoscaler, canary, hpa, rng, rolling
+from ..rules import autoscaler, canary, flagger, hpa, rng, rolling
 from ..rules.timeconv import MAX_SECONDS
 from . import schema as sc
 from .bundles import Scenario
@@ -129,6 +131,44 @@ class _Lowerer:
         self.tpl_rows: list[tuple[int, int]] = []
 
     # -- parts ----------------------------------------------------------------------------
+    def flagger_params(self, c) -> int:
+        """A FlaggerCanary's parameters in rules/flagger.py's layout; returns the offset."""
+        pt = self.pt
+        n = c.name
+        steps = c.step_weights or []
+        off = pt.add(f"{n}.interval", c.interval, **POSITIVE_SECONDS)
+        pt.add(f"{n}.threshold", c.threshold, integer=True, minimum=1)
+        weight = dict(integer=True, minimum=1, maximum=100)
+        if steps:
+            pt.hidden(0.0)  # Flagger's stepWeight is 0 when stepWeights are given
+        else:
+            pt.add(f"{n}.step_weight", c.step_weight, **weight)
+        pt.add(f"{n}.max_weight", c.max_weight, **weight)
+        pt.hidden(float(len(steps)))
+        pt.hidden(float(len(c.metrics)))
+        slots = [pt.add(f"{n}.step_weights.{k}", w, **weight) for k, w in enumerate(steps)]
+        for k in range(1, len(slots)):
+            a, b = slots[k - 1], slots[k]
+            pt.require(f"{n}.step_weights must increase ({n}.step_weights.{k} > "
+                       f"{n}.step_weights.{k - 1})", lambda P, a=a, b=b: P[:, b] > P[:, a])
+        for k, m in enumerate(c.metrics):
+            field, scale = flagger.BUILTIN_METRICS[m.name]
+            pt.hidden(float(field))
+            pt.hidden(scale)
+            lo = hi = None
+            for bound in ("min", "max"):
+                v = getattr(m, bound)
+                if v is None:
+                    pt.hidden(-np.inf if bound == "min" else np.inf)
+                else:
+                    slot = pt.add(f"{n}.metrics.{k}.{bound}", v)
+                    lo, hi = (slot, hi) if bound == "min" else (lo, slot)
+            if lo is not None and hi is not None:
+                pt.require(f"{n}.metrics.{k}.min must be <= {n}.metrics.{k}.max",
+                           lambda P, lo=lo, hi=hi: P[:, lo] <= P[:, hi])
+            pt.add(f"{n}.metrics.{k}.min_samples", m.min_samples, integer=True, minimum=1)
+        return off
+
     def server_params(self, server, prefix: str, boots: bool) -> int:
         """Lower a server's parameters; returns its template row. ``boots``: the
         template of instances created during the run (servers present at the start are
@@ -293,7 +333,7 @@ class _Lowerer:
         comps = [c for c in comps if type(c) not in (Sink, LatencyTracker)]
         for c in comps:
             if type(c) not in (Source, Server, LoadBalancer, AutoScaler, CanaryDeployer,
-                               RollingDeployer, HorizontalPodAutoscaler):
+                               RollingDeployer, HorizontalPodAutoscaler, FlaggerCanary):
                 _refuse(c, "it is not a built-in component")
         for s in sources:
             self.source(s)
@@ -301,7 +341,8 @@ class _Lowerer:
         lbs = [c for c in comps if type(c) is LoadBalancer]
         # HorizontalPodAutoscalers are scalers with their own rules (policy autoscaler.HPA).
         scalers = [c for c in comps if type(c) in (AutoScaler, HorizontalPodAutoscaler)]
-        canaries = [c for c in comps if type(c) is CanaryDeployer]
+        # FlaggerCanaries share the canaries' rows (schema CA_FLAGGER).
+        canaries = [c for c in comps if type(c) in (CanaryDeployer, FlaggerCanary)]
         rollings = [c for c in comps if type(c) is RollingDeployer]
         server_index = {id(s): i for i, s in enumerate(servers)}
         lb_index = {id(b): i for i, b in enumerate(lbs)}
@@ -439,6 +480,10 @@ class _Lowerer:
             n = c.name
             row = CAS[i]
             row[sc.CAS_LB] = lb_of(c)
+            if type(c) is FlaggerCanary:
+                row[sc.CAS_EVALUATOR] = sc.CA_FLAGGER
+                row[sc.CAS_POFF] = self.flagger_params(c)
+                continue
             # rules/canary.py's layout: interval, the evaluator's limit and multiplier, stages.
             off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, **POSITIVE_SECONDS)
             ev = c.metric_evaluator
@@ -493,8 +538,10 @@ class _Lowerer:
         index_of = {}
         for i, a in enumerate(scalers):
             index_of[id(a)] = (sc.SCALER_EVAL, i)
+        deploy_type = {}
         for i, c in enumerate(canaries):
             index_of[id(c)] = (sc.CANARY_DEPLOY, i)
+            deploy_type[id(c)] = FLAGGER_EVENT if type(c) is FlaggerCanary else CANARY_EVENT
         for i, r in enumerate(rollings):
             index_of[id(r)] = (sc.ROLL_DEPLOY, i)
         INIT_EV = np.zeros((len(self.pending), sc.IE_FIELDS), np.int64)
@@ -508,7 +555,8 @@ class _Lowerer:
             kind_target = index_of.get(id(ev.target))
             expected = {sc.SCALER_EVAL: SCALER_EVENT, sc.CANARY_DEPLOY: CANARY_EVENT,
                         sc.ROLL_DEPLOY: ROLLING_EVENT}
-            if (kind_target is None or ev.event_type != expected[kind_target[0]]
+            if (kind_target is None
+                    or ev.event_type != deploy_type.get(id(ev.target), expected[kind_target[0]])
                     or ev.has_completion_hooks):
                 raise LoweringError(f"the batch engine cannot run the scheduled event {ev!r}: "
                                     "only start() and deploy() events of built-in components "
@@ -535,12 +583,15 @@ class _Lowerer:
         columns = []
         counters = {"lb": 0, "scaler": 0, "canary": 0, "rolling": 0}
         kinds = {LoadBalancer: "lb", AutoScaler: "scaler", CanaryDeployer: "canary",
-                 RollingDeployer: "rolling", HorizontalPodAutoscaler: "scaler"}
+                 RollingDeployer: "rolling", HorizontalPodAutoscaler: "scaler",
+                 FlaggerCanary: "flagger"}
         for c in comps:
             k = kinds.get(type(c))
             if k is not None:
-                columns.append(Column(c.name, k, counters[k]))
-                counters[k] += 1
+                # A FlaggerCanary's outputs are a canary row (they share the rows).
+                slot = "canary" if k == "flagger" else k
+                columns.append(Column(c.name, k, counters[slot]))
+                counters[slot] += 1
 
         conc = sum(s.concurrency for s in servers)
         server_cap = max(8, len(servers) + 2 * sum(a.max_instances for a in scalers)

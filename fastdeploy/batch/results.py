@@ -9,7 +9,8 @@ from . import schema as sc
 
 G_COLUMNS = ("requests_created", "requests_completed", "requests_failed", "requests_rejected")
 STAT_NAMES = {"lb": sc.LB_STATS, "scaler": sc.SC_STATS, "canary": sc.CA_STATS,
-              "rolling": sc.RO_STATS}
+              "rolling": sc.RO_STATS, "flagger": sc.FL_STATS}
+DEPLOYER_KINDS = ("canary", "rolling", "flagger")
 
 
 def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
@@ -49,16 +50,23 @@ def metrics_table(model, replicas, seed, out, extra_columns=None) -> pa.Table:
     cols["time_underprovisioned"] = pa.array(LC[:, sc.LC_UNDER_NS] / 1e9,
                                              mask=np.full(len(LC), not model.scaler_names))
     outs = {"lb": out.lb_stats, "scaler": out.scaler_stats, "canary": out.canary_out,
-            "rolling": out.rolling_out}
+            "rolling": out.rolling_out, "flagger": out.canary_out}
     for col in model.columns:
         rows = outs[col.kind][:, col.index, :]
         for f, field in enumerate(STAT_NAMES[col.kind]):
             cols[f"{col.name}.{field}"] = pa.array(rows[:, f].copy())
-        if col.kind in ("canary", "rolling"):
+        if col.kind in DEPLOYER_KINDS:
             status = np.asarray(sc.STATUS_NAMES, dtype=object)[rows[:, sc.DO_STATUS]]
             cols[f"{col.name}.status"] = pa.array(status.tolist(), type=pa.string())
             end = rows[:, sc.DO_END]
             cols[f"{col.name}.end_time"] = pa.array(end / 1e9, mask=end < 0)
+            outcome = np.asarray(sc.OUTCOME_NAMES, dtype=object)[rows[:, sc.DO_STATUS]]
+            cols[f"{col.name}.outcome"] = pa.array(outcome.tolist(), type=pa.string())
+            cols[f"{col.name}.time_to_decision"] = pa.array(
+                (end - rows[:, sc.DO_START]) / 1e9, mask=end < 0)
+            cols[f"{col.name}.max_weight"] = pa.array(rows[:, sc.DO_MAX_WEIGHT] / 1e4)
+            cols[f"{col.name}.requests_new"] = pa.array(rows[:, sc.DO_REQUESTS_NEW].copy())
+            cols[f"{col.name}.exposure"] = pa.array(rows[:, sc.DO_EXPOSURE].copy())
     return pa.table(cols)
 
 

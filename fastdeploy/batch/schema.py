@@ -12,6 +12,8 @@ from ..rules import autoscaler as _as
 from ..rules import balancer as _bl
 from ..rules import canary as _ca
 from ..rules import deployer as _dp
+from ..rules import flagger as _fl
+from ..rules import measure as _me
 from ..rules import rolling as _ro
 from ..rules import profiles as _pf
 from ..rules import routing as _rt
@@ -34,6 +36,7 @@ LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its ch
 
 # Deployment status codes (the deployers' records use them).
 STATUS_NAMES = _dp.STATUS_NAMES
+OUTCOME_NAMES = _dp.OUTCOME_NAMES
 IDLE, IN_PROGRESS, COMPLETED, ROLLED_BACK = (_dp.IDLE, _dp.IN_PROGRESS, _dp.COMPLETED,
                                            _dp.ROLLED_BACK)
 
@@ -75,9 +78,11 @@ SCS_FIELDS = 7
 # Distinct NumbaPolicy functions a scenario may use: the function tuple has a fixed
 # length, so the kernels compile once whatever the scenario.
 MAX_POLICY_FUNCTIONS = 4
-# canaries
+# canaries (and FlaggerCanaries, which share their rows: CAS_EVALUATOR CA_FLAGGER, its
+# record rules/flagger.py's, CAS_NSTAGES unused)
 CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
 CAS_FIELDS = 5
+CA_FLAGGER = np.int64(2)  # after rules/canary.py's evaluators ERROR_RATE, LATENCY
 # rolling deployers
 ROS_LB, ROS_TPL, ROS_POFF = range(3)
 ROS_FIELDS = 3
@@ -91,7 +96,8 @@ SV_KIND = _sv.FIELDS  # distribution kind
 SV_QHEAD = _sv.FIELDS + 1  # queue: first and last pool node, -1 when empty
 SV_QTAIL = _sv.FIELDS + 2
 SV_LB = _sv.FIELDS + 3  # the load balancer it is a backend of, -1 if none
-SV_FIELDS = _sv.FIELDS + 4
+SV_MEASURE = _sv.FIELDS + 4  # the measured group's row in Workspace.measures, -1 if none
+SV_FIELDS = _sv.FIELDS + 5
 # server float bank: distribution a, b, failure rate
 SF_A, SF_B, SF_FAIL = range(3)
 SF_FIELDS = 3
@@ -149,6 +155,10 @@ RO_ROWS = 8
 
 # Scratch rows (int64, 3 x servers) and the canary's two group counters (2 x 4).
 GC_CANARY, GC_BASELINE = range(2)
+# Measured groups (rules/measure.py), rows of Workspace.measures and measure_hist: per
+# deployer (canaries, then rolling deployers) MEASURE_GROUPS rows, its new version
+# (measure.NEW) and its baseline (measure.BASE).
+MEASURE_GROUPS = _me.GROUPS
 
 # == outputs, per replica ===================================================================
 # totals: G_CREATED .. G_COST_NS, then the scaling events recorded and events handled
@@ -166,10 +176,14 @@ Q_FIELDS = len(QUANTILES)
 # component stats: each component's STATS fields; the deployers' then status and end (ns)
 SC_STATS = _as.STATS
 CA_STATS = _ca.STATS
+FL_STATS = _fl.STATS
 RO_STATS = _ro.STATS
 DO_STATUS = 7
 DO_END = 8
-DEPLOYER_OUT = 9
+# the outcome columns' sources: the last deployment's start (ns), the largest weight of
+# the new version (ppm), requests it answered, its exposure
+DO_START, DO_MAX_WEIGHT, DO_REQUESTS_NEW, DO_EXPOSURE = range(9, 13)
+DEPLOYER_OUT = 13
 # scaling events
 EV_TIME, EV_SCALER, EV_ACTION, EV_FROM, EV_TO = range(5)
 EV_FIELDS = 5

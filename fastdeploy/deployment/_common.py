@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core import validate
 from ..core.event import Event
 from ..core.temporal import Instant, as_instant
+from ..rules import deployer as deployer_rules
+from ..rules import histogram, measure
 
 
 def event_at(component, at, event_type: str, context: dict, daemon: bool = False) -> Event:
@@ -68,9 +72,80 @@ def check_fleet(load_balancer, server_factory):
     return load_balancer, server_factory
 
 
-def deployer_metrics(counts: dict, state, end_ns: int) -> dict:
-    """A deployer's stats fields, final status and end time (seconds, None if running)."""
+def deployer_metrics(counts: dict, state, record, measures: GroupMeasures) -> dict:
+    """A deployer's stats fields, final status and end time (seconds, None if running),
+    then its outcome columns (fastdeploy docs canary-analysis): outcome, time from the
+    last deployment's start to its decision, largest weight of the new version (%),
+    requests the new version answered, and its exposure."""
+    d = deployer_rules
     out = dict(counts)
     out["status"] = state.status
+    end_ns = int(record[d.END_NS])
     out["end_time"] = end_time_seconds(end_ns)
+    out["outcome"] = d.OUTCOME_NAMES[int(record[d.STATUS])]
+    out["time_to_decision"] = (None if end_ns < 0
+                               else (end_ns - int(record[d.START_NS])) / 1e9)
+    out["max_weight"] = int(record[d.MAX_WEIGHT_PPM]) / 1e4
+    out.update(measures.outcome_fields())
+    return out
+
+
+class GroupMeasures:
+    """A deployer's two measured groups (rules/measure.py): its new version
+    (``measure.NEW``) and its baseline (``measure.BASE``), each a record and the
+    histogram of its current window. A built-in Server tagged with ``tag`` reports each
+    request it answers here (``completed``, ``rejected``); another backend is not
+    measured."""
+
+    def __init__(self):
+        self.records = np.zeros((measure.GROUPS, measure.FIELDS), np.int64)
+        self.hists = np.zeros((measure.GROUPS, histogram.N_BUCKETS), np.int64)
+        self.reset()
+
+    def reset(self) -> None:
+        for g in range(measure.GROUPS):
+            measure.reset(self.records[g], self.hists[g])
+
+    def tag(self, server, group) -> None:
+        if hasattr(server, "_measure"):
+            server._measure = (self, int(group))
+
+    def begin(self, now_ns: int, percentiles: bool) -> None:
+        """A deployment starts; with ``percentiles`` the new version's windows keep a
+        latency histogram (the baseline's never do: rules/measure.py HISTOGRAM)."""
+        for g in range(measure.GROUPS):
+            measure.begin(self.records[g], self.hists[g], now_ns,
+                          percentiles and g == measure.NEW)
+
+    def decided(self) -> None:
+        for g in range(measure.GROUPS):
+            measure.decided(self.records[g])
+
+    def completed(self, group: int, latency_ns: int, failed) -> None:
+        measure.completed(self.records[group], self.hists[group], latency_ns, int(failed))
+
+    def rejected(self, group: int) -> None:
+        measure.rejected(self.records[group])
+
+    def close_windows(self, min_samples: int, now_ns: int) -> np.ndarray:
+        """Both groups' windows end now: their measurements, (GROUPS, M_FIELDS)."""
+        out = np.zeros((measure.GROUPS, measure.M_FIELDS), np.float64)
+        for g in range(measure.GROUPS):
+            measure.close_window(self.records[g], self.hists[g], min_samples, now_ns, out[g])
+        return out
+
+    def outcome_fields(self) -> dict:
+        new = self.records[measure.NEW]
+        return {"requests_new": int(measure.answered(new)),
+                "exposure": int(measure.exposure(new))}
+
+
+def measurement_dict(row) -> dict:
+    """A measurement row (rules/measure.py) as {name: value}; "no data" values None."""
+    out = {}
+    for name, v in zip(measure.M_NAMES, row):
+        v = float(v)
+        out[name] = None if v != v else v
+    out["count"] = int(row[measure.M_COUNT])
+    out["has_data"] = bool(row[measure.M_HAS_DATA])
     return out

@@ -12,7 +12,9 @@ import numpy as np
 
 from ..core.temporal import Instant
 from ..rules import canary as rules
-from ._common import check_fleet, deployer_metrics, event_at, has_backend, interval, make_instance
+from ..rules import measure
+from ._common import (GroupMeasures, check_fleet, deployer_metrics, event_at, has_backend,
+                      interval, make_instance, measurement_dict)
 from .evaluators import ErrorRateEvaluator, GroupCounts, LatencyEvaluator, MetricEvaluator
 from .stats import CanaryDeployerStats, CanaryState
 
@@ -91,6 +93,11 @@ class CanaryDeployer(Entity):
         self._state = CanaryState(total_stages=len(stages))
         self._group: list = []
         self._baseline: list = []
+        # The canary group's and the baseline's windowed measurements (rules/measure.py):
+        # a window per evaluation interval; they do not change the decisions, which
+        # keep happysim's rule.
+        self._measures = GroupMeasures()
+        self._last_window = None
 
     def _param_row(self) -> np.ndarray:
         ev = self.metric_evaluator
@@ -104,6 +111,20 @@ class CanaryDeployer(Entity):
 
     def _begin_run(self, now_ns: int) -> None:
         self._params = self._param_row()
+        self._measures.reset()
+        self._last_window = None
+
+    @property
+    def last_window(self) -> dict | None:
+        """The measurements of the last evaluation interval, for the canary group and
+        the baseline separately (``{"canary": {...}, "baseline": {...}}``: request
+        count, error_rate, success_rate, latency_mean, latency_p50 .. latency_p99,
+        has_data, start, end; fastdeploy docs canary-analysis); None before the first
+        evaluation. Informational: the evaluators judge as happysim does."""
+        if self._last_window is None:
+            return None
+        return {"canary": measurement_dict(self._last_window[measure.NEW]),
+                "baseline": measurement_dict(self._last_window[measure.BASE])}
 
     @property
     def stats(self) -> CanaryDeployerStats:
@@ -157,7 +178,11 @@ class CanaryDeployer(Entity):
         # what it likes, so nothing is read for it here.
         start = (GroupCounts.of(self._baseline, builtin[0]) if builtin is not None
                  else GroupCounts())
-        rules.begin(self._record, start.as_array())
+        now_ns = self._clock.now_ns
+        rules.begin(self._record, start.as_array(), now_ns)
+        for b in self._baseline:
+            self._measures.tag(b, measure.BASE)
+        self._measures.begin(now_ns, True)
         self._group = []
         self._state = CanaryState("in_progress", 0, len(self.stages), 0.0)
         return self._start_stage(0)
@@ -168,7 +193,7 @@ class CanaryDeployer(Entity):
         split = getattr(self.load_balancer, "set_traffic_split", None)
         if split is not None:
             split(self._group, fraction)
-        rules.stage_started(self._record, k, self._clock.now_ns)
+        rules.stage_started(self._record, self._params, k, self._clock.now_ns)
         self._state.current_stage = k
         self._state.canary_traffic_pct = self.stages[k].traffic_percentage
         return self._next_evaluation()
@@ -183,6 +208,7 @@ class CanaryDeployer(Entity):
             made = rules.next_instance(self._record)
             name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
             server = make_instance(self, self.server_factory, name, made)
+            self._measures.tag(server, measure.NEW)
             self.load_balancer.add_backend(server)
             self._group.append(server)
 
@@ -198,6 +224,7 @@ class CanaryDeployer(Entity):
         return bool(ev.is_healthy(self._group[0], list(self._baseline)))
 
     def _evaluate(self):
+        self._last_window = self._measures.close_windows(1, self._clock.now_ns)
         action = rules.evaluated(self._record, self._params, len(self.stages), self._healthy(),
                                  self._clock.now_ns)
         if action == rules.ROLL_BACK:
@@ -235,8 +262,9 @@ class CanaryDeployer(Entity):
 
     def _finish(self, status: int):
         rules.finished(self._record, status, self._clock.now_ns)
+        self._measures.decided()
         self._state.status = rules.STATUS_NAMES[status]
 
     def _metric_fields(self) -> dict:
-        return deployer_metrics(vars(self.stats), self._state,
-                                int(self._record[rules.END_NS]))
+        return deployer_metrics(vars(self.stats), self._state, self._record,
+                                self._measures)

@@ -11,10 +11,10 @@ import numpy as np
 
 from ..core.temporal import Instant
 from ..model.server import Probe
-from ..rules import rng
+from ..rules import measure, rng
 from ..rules import rolling as rules
-from ._common import (check_fleet, deployer_metrics, event_at, has_backend, interval,
-                      make_instance, weight_of)
+from ._common import (GroupMeasures, check_fleet, deployer_metrics, event_at, has_backend,
+                      interval, make_instance, weight_of)
 from .stats import DeploymentState, RollingDeployerStats
 
 # happysim's event type: an Event of this type scheduled by hand is a deploy().
@@ -65,6 +65,9 @@ class RollingDeployer(Entity):
         self._new_all: list = []
         self._batch_new: list = []
         self._probe_key = None
+        # What the new version answers (rules/measure.py): the outcome columns'
+        # requests and exposure.
+        self._measures = GroupMeasures()
 
     def _param_row(self) -> np.ndarray:
         return np.array([float(getattr(self, n)) for n in rules.PARAM_NAMES], np.float64)
@@ -94,6 +97,7 @@ class RollingDeployer(Entity):
     def _begin_run(self, now_ns: int) -> None:
         self._probe_key = None
         self._params = self._param_row()
+        self._measures.reset()
 
     def handle_event(self, event: Event):
         if event.event_type == DEPLOY_EVENT:
@@ -123,7 +127,10 @@ class RollingDeployer(Entity):
         self._old_weights = [weight_of(lb, b) for b in self._old]
         self._removed_old = []
         self._new_all = []
-        rules.begin(self._record, len(self._old))
+        now_ns = self._clock.now_ns
+        rules.begin(self._record, len(self._old), now_ns)
+        # Only the new version is measured (nothing judges the old one's requests).
+        self._measures.begin(now_ns, False)
         self._state = DeploymentState()
         return self._start_batch()
 
@@ -132,6 +139,7 @@ class RollingDeployer(Entity):
         k = int(rules.next_batch(self._record, self._params, len(self._old), now_ns))
         self._sync_state()
         if k == 0:
+            self._measures.decided()
             return []
         self._batch_new = []
         self._passes = np.zeros(k, np.int64)
@@ -140,6 +148,7 @@ class RollingDeployer(Entity):
         for i in range(k):
             made = rules.new_instance_added(self._record, self._passes, self._pending, i)
             server = make_instance(self, self.server_factory, f"{self.name}_v2_{made}", made)
+            self._measures.tag(server, measure.NEW)
             self.load_balancer.add_backend(server)
             self._batch_new.append(server)
             self._new_all.append(server)
@@ -204,6 +213,7 @@ class RollingDeployer(Entity):
         return None
 
     def _rollback(self):
+        self._measures.decided()
         lb = self.load_balancer
         for s in self._new_all:
             if has_backend(lb, s):
@@ -213,5 +223,5 @@ class RollingDeployer(Entity):
                 lb.add_backend(b, w)
 
     def _metric_fields(self) -> dict:
-        return deployer_metrics(vars(self.stats), self._state,
-                                int(self._record[rules.END_NS]))
+        return deployer_metrics(vars(self.stats), self._state, self._record,
+                                self._measures)

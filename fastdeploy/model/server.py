@@ -85,6 +85,8 @@ class Server(Entity):
         # draw (rules/rng.py startup_stream); None for a server built by hand.
         self._startup_draw = None
         self._lb = None  # the load balancer it is a backend of
+        # (GroupMeasures, group) of the deployer measuring it (deployment/_common.py)
+        self._measure = None
         self._reset_state()
 
     def _reset_state(self):
@@ -271,6 +273,8 @@ class Server(Entity):
         if action == rules.REJECT:
             if is_request:
                 self._clock.run.request_rejected()
+                if self._measure is not None:
+                    self._measure[0].rejected(self._measure[1])
                 return []
             # A probe that cannot even queue fails at once.
             return item.on_done(now_ns, True)
@@ -306,7 +310,10 @@ class Server(Entity):
                        ctx["service_ns"], now_ns - ctx["arrived_ns"], int(failed), now_ns)
         out: list[Event] = []
         if is_request:
-            self._clock.run.request_done(now_ns - item.context["created_ns"], failed)
+            latency = now_ns - item.context["created_ns"]
+            self._clock.run.request_done(latency, failed)
+            if self._measure is not None:
+                self._measure[0].completed(self._measure[1], latency, failed)
         self._start_queued(now_ns)
         self._retire_if_drained(now_ns)
         if is_request:

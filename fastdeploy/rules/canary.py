@@ -6,7 +6,8 @@ import numpy as np
 
 from . import deployer
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
-                       accepts_deploy, finished, reset, started)
+                       accepts_deploy, finished, next_instance, reset, started,
+                       weight_reached)
 from .exact import ceil_exact
 from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
@@ -59,10 +60,10 @@ def judge(canary_value, baseline_value, limit, multiplier):
 # The record: the deployer lifecycle's head (rules/deployer.py), then the canary's own.
 (STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
  STAGES_COMPLETED, EVALUATIONS_PERFORMED, EVALUATIONS_PASSED, EVALUATIONS_FAILED) = range(
-    deployer.OWN_FIRST)
-(DEPLOYMENT, STAGE, STAGE_START_NS, MADE, BASE_COMPLETED, BASE_REJECTED, BASE_FAILURES,
- BASE_LATENCY_NS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 8)
-FIELDS = deployer.OWN_FIRST + 8
+    deployer.STATS_FIRST + deployer.N_STATS)
+(DEPLOYMENT, STAGE, STAGE_START_NS, BASE_COMPLETED, BASE_REJECTED, BASE_FAILURES,
+ BASE_LATENCY_NS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 7)
+FIELDS = deployer.OWN_FIRST + 7
 STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "stages_completed", "evaluations_performed", "evaluations_passed",
@@ -81,9 +82,9 @@ G_COMPLETED, G_REJECTED, G_FAILURES, G_LATENCY_NS = range(4)
 
 
 @njit
-def begin(st, baseline):
-    """A new deployment starts, remembering the baseline group's counters now."""
-    started(st)
+def begin(st, baseline, now):
+    """A new deployment starts at now, remembering the baseline group's counters."""
+    started(st, now)
     st[DEPLOYMENT] += 1
     st[BASE_COMPLETED] = baseline[G_COMPLETED]
     st[BASE_REJECTED] = baseline[G_REJECTED]
@@ -98,9 +99,10 @@ def stage_fraction(prm, k):
 
 
 @njit
-def stage_started(st, k, now):
+def stage_started(st, prm, k, now):
     st[STAGE] = k
     st[STAGE_START_NS] = now
+    weight_reached(st, stage_fraction(prm, k))
 
 
 @njit
@@ -112,13 +114,6 @@ def interval_ns(prm):
 def evaluation_due(st, deployment):
     """An evaluation event of ``deployment`` runs only while that deployment is on."""
     return st[STATUS] == IN_PROGRESS and deployment == st[DEPLOYMENT]
-
-
-@njit
-def next_instance(st):
-    """The number of the next new-version instance (1 for the first)."""
-    st[MADE] += 1
-    return st[MADE]
 
 
 @njit
@@ -157,6 +152,8 @@ def evaluated(st, prm, n_stages, healthy, now):
     if k + 1 < n_stages:
         return NEXT_STAGE
     st[STAGE] = n_stages
+    # Promotion: the new version takes all the traffic.
+    weight_reached(st, 1.0)
     return PROMOTE
 
 

@@ -9,7 +9,8 @@ and every counter are decided here.
 
 from . import deployer
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
-                       accepts_deploy, finished, reset, started)
+                       accepts_deploy, finished, next_instance, reset, started,
+                       weight_reached)
 from .jit import njit
 from .timeconv import seconds_to_ns
 
@@ -17,11 +18,11 @@ from .timeconv import seconds_to_ns
 # deployer's own.
 (STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
  INSTANCES_REPLACED, HEALTH_CHECKS_PERFORMED, HEALTH_CHECKS_PASSED,
- HEALTH_CHECKS_FAILED) = range(deployer.OWN_FIRST)
-(BATCH_ID, NEXT_OLD, BATCH_FIRST_OLD, BATCH_SIZE_NOW, FAILURES, MADE, PROBES_SENT,
+ HEALTH_CHECKS_FAILED) = range(deployer.STATS_FIRST + deployer.N_STATS)
+(BATCH_ID, NEXT_OLD, BATCH_FIRST_OLD, BATCH_SIZE_NOW, FAILURES, PROBES_SENT,
  TOTAL_INSTANCES, REPLACED, FAILED, CURRENT_BATCH) = range(deployer.OWN_FIRST,
-                                                          deployer.OWN_FIRST + 11)
-FIELDS = deployer.OWN_FIRST + 11
+                                                          deployer.OWN_FIRST + 10)
+FIELDS = deployer.OWN_FIRST + 10
 STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "instances_replaced", "health_checks_performed", "health_checks_passed",
@@ -35,9 +36,10 @@ NOTHING, ROLL_BACK, BATCH_HEALTHY = range(3)
 
 
 @njit
-def begin(st, n_old):
-    """A new deployment of n_old backends starts (after accepts_deploy said yes)."""
-    started(st)
+def begin(st, n_old, now):
+    """A new deployment of n_old backends starts at now (after accepts_deploy said
+    yes)."""
+    started(st, now)
     st[NEXT_OLD] = 0
     st[FAILURES] = 0
     st[TOTAL_INSTANCES] = n_old
@@ -53,9 +55,13 @@ def next_batch(st, prm, n_old, now):
     deployment completes."""
     nxt = st[NEXT_OLD]
     if nxt >= n_old:
+        weight_reached(st, 1.0)
         finished(st, COMPLETED, now)
         return 0
     k = min(int(prm[P_BATCH_SIZE]), n_old - nxt)
+    # The new version's weight: its instances among the deployment's own (the batch's
+    # old backends are still in, the earlier batches' are gone), each of weight one.
+    weight_reached(st, (nxt + k) / (n_old + k))
     st[BATCH_FIRST_OLD] = nxt
     st[BATCH_SIZE_NOW] = k
     st[NEXT_OLD] = nxt + k
@@ -67,10 +73,9 @@ def next_batch(st, prm, n_old, now):
 @njit
 def new_instance_added(st, passes, pending, i):
     """New instance i of the batch exists: no passes, no probe awaited."""
-    st[MADE] += 1
     passes[i] = 0
     pending[i] = -1
-    return st[MADE]
+    return next_instance(st)
 
 
 @njit

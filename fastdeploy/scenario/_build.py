@@ -8,6 +8,7 @@ import re
 from ..core.simulation import Simulation
 from ..core.temporal import MAX_SECONDS
 from ..deployment import AutoScaler, CanaryDeployer, RollingDeployer
+from ..flagger import FlaggerCanary
 from ..kubernetes.hpa import HorizontalPodAutoscaler
 from ..model.load_balancer import LoadBalancer
 from ..model.server import Server
@@ -17,7 +18,7 @@ from ._reader import Context
 
 _LEAD = re.compile(r"^(\w+)(\[\d+\])?")
 COMPONENTS = {"autoscaler": AutoScaler, "canary": CanaryDeployer, "rolling": RollingDeployer,
-              "hpa": HorizontalPodAutoscaler}
+              "hpa": HorizontalPodAutoscaler, "flagger": FlaggerCanary}
 
 
 def blame(exc: Exception, args: dict[str, Field], default: str) -> str:
@@ -152,7 +153,7 @@ def component(ctx: Context, p: ComponentPlan, lb: LoadBalancer):
         elif k == "manifest":  # its fields were checked when the file was read
             values.update(v.value[1])
             fields.update({a: v for a in v.value[1]})
-        elif k == "stages":
+        elif k in ("stages", "metrics"):
             values[k] = [make(ctx, c) for c in v.value]
             fields[k] = v
         else:

@@ -17,11 +17,13 @@ from ..model.profiles import (ConstantRateProfile, LinearRampProfile, PiecewiseR
                               SpikeProfile)
 from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, RoundRobin,
                                 WeightedRoundRobin)
+from ..flagger import FlaggerMetric
 from . import _reader as r
 from ._reader import Context, Table, describe, hint
 
 TOP_KEYS = ("name", "description", "simulation", "templates", "servers", "load_balancers",
-            "sources", "autoscalers", "canaries", "rolling", "hpas", "sweep", "tune")
+            "sources", "autoscalers", "canaries", "rolling", "hpas", "flaggers", "sweep",
+            "tune")
 SIMULATION_KEYS = ("start_time", "end_time", "duration", "seed")
 SERVER_FIELDS = ("concurrency", "service_time", "queue_capacity", "failure_rate",
                  "startup_delay", "termination_grace")
@@ -91,6 +93,8 @@ EVALUATORS = {
 }
 STAGE_ARGS = {"traffic_percentage": (r.number, REQUIRED),
               "evaluation_period": (r.seconds, OPTIONAL)}
+FLAGGER_METRIC_ARGS = {"name": (r.string, REQUIRED), "min": (r.number, OPTIONAL),
+                       "max": (r.number, OPTIONAL), "min_samples": (r.integer, OPTIONAL)}
 
 
 @dataclass
@@ -420,7 +424,8 @@ class Parser:
     def component_list(self, key: str, kind: str, numeric: dict, at_key: str) -> list:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
-                 "rolling": (), "hpa": ("manifest",)}[kind]
+                 "rolling": (), "hpa": ("manifest",),
+                 "flagger": ("step_weights", "metrics")}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
                                             *numeric, at_key))
@@ -461,6 +466,21 @@ class Parser:
                 if not stages:
                     raise self.error(spath, "expected at least one stage")
                 args["stages"] = Field(stages, spath)
+            if t.has("step_weights"):
+                wpath = t.key("step_weights")
+                weights = [r.integer(self.ctx, r.join(wpath, k), w)
+                           for k, w in enumerate(t.take("step_weights", r.array))]
+                args["step_weights"] = Field(weights, wpath)
+            if t.has("metrics"):
+                mpath = t.key("metrics")
+                checks = []
+                for k, m in enumerate(t.take("metrics", r.array)):
+                    m_t = Table(self.ctx, r.join(mpath, k), m, FLAGGER_METRIC_ARGS)
+                    checks.append(Call(FlaggerMetric, {
+                        a: Field(m_t.take(a, check), m_t.key(a))
+                        for a, (check, required) in FLAGGER_METRIC_ARGS.items()
+                        if required or m_t.has(a)}, m_t.path))
+                args["metrics"] = Field(checks, mpath)
             at = Field(t.take(at_key, r.seconds), t.key(at_key)) if t.has(at_key) else None
             plans.append(ComponentPlan(kind, name, nkey, lb, template, tkey, args, at))
         return plans
@@ -524,7 +544,10 @@ class Parser:
             + self.component_list("hpas", "hpa", {
                 "sync_period": r.seconds, "tolerance": r.number, "metric_window": r.seconds,
                 "cpu_initialization_period": r.seconds,
-                "initial_readiness_delay": r.seconds}, "start_at"))
+                "initial_readiness_delay": r.seconds}, "start_at")
+            + self.component_list("flaggers", "flagger", {
+                "interval": r.seconds, "threshold": r.integer, "step_weight": r.integer,
+                "max_weight": r.integer}, "deploy_at"))
         sweep = top.take("sweep", r.table, None)
         tune = top.take("tune", r.table, None)
         return Plan(name, description, simulation, dict(self.templates),

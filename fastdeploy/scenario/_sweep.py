@@ -20,12 +20,13 @@ GRID_RANGE_KEYS = ("low", "high", "num", "log")
 BOX_KEYS = ("low", "high")
 RANGE_KEYS = GRID_RANGE_KEYS
 STATUS_NAMES = ("idle", "in_progress", "completed", "rolled_back")
+OUTCOME_NAMES = ("none", "in_progress", "promoted", "rolled_back")
 MAX_GRID_CHECK = 100_000  # grid points whose cross-parameter rules are checked up front
 
 
 def metric_names(model) -> tuple[list[str], list[str]]:
     """(numeric columns, outcome columns) of the scenario's result table."""
-    from ..batch.results import G_COLUMNS, STAT_NAMES
+    from ..batch.results import DEPLOYER_KINDS, G_COLUMNS, STAT_NAMES
 
     numeric = list(G_COLUMNS) + ["latency_mean", "latency_p50", "latency_p90", "latency_p95",
                                  "latency_p99", "latency_max", "instance_seconds",
@@ -35,9 +36,11 @@ def metric_names(model) -> tuple[list[str], list[str]]:
     outcomes = []
     for col in model.columns:
         numeric += [f"{col.name}.{f}" for f in STAT_NAMES[col.kind]]
-        if col.kind in ("canary", "rolling"):
-            numeric.append(f"{col.name}.end_time")
-            outcomes.append(f"{col.name}.status")
+        if col.kind in DEPLOYER_KINDS:
+            numeric += [f"{col.name}.{f}" for f in ("end_time", "time_to_decision",
+                                                    "max_weight", "requests_new",
+                                                    "exposure")]
+            outcomes += [f"{col.name}.status", f"{col.name}.outcome"]
     return numeric, outcomes
 
 
@@ -214,9 +217,10 @@ def parse_sweep(ctx: Context, data, params, model) -> dict:
                     raise ctx.error(mkey, f"{col!r} is not an outcome column"
                                           f"{f' (did you mean {close[0]!r}?)' if close else ''}"
                                           f"; outcomes: {', '.join(outcomes) or 'none'}")
-                if status not in STATUS_NAMES:
+                names = OUTCOME_NAMES if col.endswith(".outcome") else STATUS_NAMES
+                if status not in names:
                     raise ctx.error(mkey, f"{status!r} is not a status; expected one of "
-                                          f"{', '.join(STATUS_NAMES)}")
+                                          f"{', '.join(names)}")
             elif metric not in numeric:
                 close = difflib.get_close_matches(metric, numeric + outcomes, n=1)
                 raise ctx.error(mkey, f"unknown metric {metric!r}"

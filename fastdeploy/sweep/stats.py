@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..batch import schema as sc
 from ..intervals import mean_interval, t_half_width, welch_interval, wilson_interval
-from ..metrics import outcome_metric
+from ..metrics import outcome_metric, reported_values
 from ..slo import counts, indicator, parse_slos
 from ..summary import FIELDS, describe, describe_outcome
 
@@ -55,7 +55,7 @@ def _groups(points: np.ndarray) -> tuple[np.ndarray, list[slice]]:
 
 def outcome_values(table: pa.Table, outcomes) -> dict[str, list[str]]:
     """The values each outcome column takes anywhere in the table, sorted."""
-    return {name: sorted({v for v in table.column(name).to_pylist() if v is not None})
+    return {name: reported_values(name, table.column(name).to_pylist())
             for name in outcomes}
 
 

@@ -1,14 +1,18 @@
-"""CanaryDeployer in the kernels: the actions of rules/canary.py's state machine."""
+"""CanaryDeployer in the kernels: the actions of rules/canary.py's state machine. A
+FlaggerCanary shares its rows and events: its handlers are called from here."""
 
 from ...rules import canary as rules
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
-from ..schema import (CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES, CAS_POFF,
-                      CAS_TPL, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
-                      RB_CA, SV_LB)
-from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
-from .servers import boot, new_server
+from ..schema import (CA_FLAGGER, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES,
+                      CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
+                      MEASURE_GROUPS, RB_CA, SV_MEASURE)
+from .balancer import clear_split, lb_row, set_split
+from .flagger import handle_flagger_deploy, handle_flagger_tick
+from .groups import (COUNTS_ONLY, NOT_MEASURED, begin_groups, decided_groups, grow_group,
+                     remove_all)
+
 
 
 @kernel
@@ -25,22 +29,6 @@ def group_counts(w, row, out):
 
 
 @kernel
-def grow_group(w, sn, P, ca, size, now):
-    """New-version servers join the group (and the load balancer) until it has size."""
-    grow = w.bases[RB_CA] + CA_ROWS * ca + CR_GROUP
-    LN = w.list_len
-    while LN[grow] < size:
-        tpl = sn.canary_init[ca, CAS_TPL]
-        s = new_server(w, sn, P, tpl)
-        if s < 0:
-            return
-        boot(w, sn, P, s, tpl, rules.next_instance(w.canaries[ca]), now)
-        lb_add(w, sn, sn.canary_init[ca, CAS_LB], s, UNIT_WEIGHT, now)
-        w.lists[grow, LN[grow]] = s
-        LN[grow] += 1
-
-
-@kernel
 def start_stage(w, sn, P, ca, k, now):
     prm = P[sn.canary_init[ca, CAS_POFF]:]
     base = w.bases[RB_CA] + CA_ROWS * ca
@@ -49,13 +37,16 @@ def start_stage(w, sn, P, ca, k, now):
                now)
     set_split(w, sn.canary_init[ca, CAS_LB], base + CR_GROUP, fraction)
     st = w.canaries[ca]
-    rules.stage_started(st, k, now)
+    rules.stage_started(st, prm, k, now)
     heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
                    st[rules.DEPLOYMENT])
 
 
 @kernel
 def handle_canary_deploy(w, sn, P, ca, now):
+    if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
+        handle_flagger_deploy(w, sn, P, ca, now)
+        return
     LS = w.lists
     LN = w.list_len
     base = w.bases[RB_CA] + CA_ROWS * ca
@@ -67,24 +58,27 @@ def handle_canary_deploy(w, sn, P, ca, now):
     n = LN[row]
     for i in range(n):
         LS[base + CR_BASELINE, i] = LS[row, i]
+        # Untagged, where the object engine measures it as the baseline: no batch output
+        # reads the baseline (see begin_groups below), and its requests are most of the
+        # traffic. A server the run measured before (a canary of an earlier deployment)
+        # stops counting for that group in both engines.
+        w.servers[LS[row, i], SV_MEASURE] = NOT_MEASURED
     LN[base + CR_BASELINE] = n
     group_counts(w, base + CR_BASELINE, baseline)
-    rules.begin(w.canaries[ca], baseline)
+    rules.begin(w.canaries[ca], baseline, now)
+    # The batch outputs read only the new version's requests and exposure: the kernels
+    # keep no windows for the CanaryDeployer, whose windows are informational
+    # (last_window, object engine) and judge nothing.
+    begin_groups(w, MEASURE_GROUPS * ca, now, COUNTS_ONLY)
     LN[base + CR_GROUP] = 0
     start_stage(w, sn, P, ca, rules.FIRST_STAGE, now)
 
 
 @kernel
-def remove_all(w, sn, lb, row, now):
-    """The servers of list row ``row`` that are still backends of lb leave it."""
-    for i in range(w.list_len[row]):
-        s = w.lists[row, i]
-        if w.servers[s, SV_LB] == lb:
-            lb_remove(w, sn, lb, s, now)
-
-
-@kernel
 def handle_canary_eval(w, sn, P, ca, deployment, now):
+    if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
+        handle_flagger_tick(w, sn, P, ca, deployment, now)
+        return
     st = w.canaries[ca]
     if not rules.evaluation_due(st, deployment):
         return
@@ -102,6 +96,7 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_GROUP, now)
         rules.finished(st, rules.ROLLED_BACK, now)
+        decided_groups(w, MEASURE_GROUPS * ca)
     elif action == rules.EVALUATE_AGAIN:
         heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
                        deployment)
@@ -112,3 +107,4 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_BASELINE, now)
         rules.finished(st, rules.COMPLETED, now)
+        decided_groups(w, MEASURE_GROUPS * ca)

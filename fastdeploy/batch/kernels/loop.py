@@ -4,15 +4,15 @@ import numpy as np
 
 from ...rules import fleet
 from .. import heap
-from ..compile import entry, kernel
+from ..compile import entry, kernel, kernel_inline
 from ..schema import (ARRIVAL, CANARY_DEPLOY, CANARY_EVAL, COMPLETE, G_EVENTS, G_HN,
                       G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, ROLL_ROUND,
-                      RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
+                      RS_OVERFLOW, SCALER_EVAL, SERVER_READY, SV_MEASURE)
 from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
-from .servers import VOID, handle_complete, handle_grace_end, handle_ready
+from .servers import VOID, handle_complete, handle_grace_end, handle_ready, measure_completed
 from .sources import handle_arrival
 
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
@@ -46,6 +46,16 @@ def probe_result(w, sn, P, item, failed, t, part):
         code = -item - 1
         nro = w.bases[RB_NRO]
         probe_done(w, sn, P, code % nro, code // nro, failed, t)
+
+
+@kernel_inline
+def measured_completion(w, s, node, failed, t, part):
+    """A request completed at server s: counted in its deployer's measured group when s
+    is measured (only scenarios with a deployer measure: otherwise this is empty)."""
+    if part is not None:
+        m = w.servers[s, SV_MEASURE]
+        if m >= 0:
+            measure_completed(w, m, node, failed, t)
 
 
 @entry
@@ -89,6 +99,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 item, failed = handle_complete(w, target, payload, t)
                 if item < 0 and item != VOID:
                     probe_result(w, sn, P, item, failed, t, parts.rolling)
+                elif item >= 0:
+                    measured_completion(w, target, payload, failed, t, parts.measured)
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(w, sn, P, events, target, payload, t, parts)
             elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:

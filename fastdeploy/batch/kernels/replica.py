@@ -3,12 +3,13 @@ samples and its output rows."""
 
 import numpy as np
 
-from ...rules import autoscaler, canary, fleet, histogram, hpa, rng, rolling
+from ...rules import autoscaler, canary, deployer, fleet, histogram, hpa, measure, rng, rolling
 from ...rules import server as srv
 from ...rules.timeconv import seconds_to_ns
 from .. import heap
 from ..compile import kernel
-from ..schema import (CA_ROWS, DO_END, DO_STATUS, G_COMPLETED, G_COST_NS, G_CREATED, G_EVENTS,
+from ..schema import (DO_EXPOSURE, DO_MAX_WEIGHT, DO_REQUESTS_NEW, DO_START, MEASURE_GROUPS,
+                      CA_ROWS, DO_END, DO_STATUS, G_COMPLETED, G_COST_NS, G_CREATED, G_EVENTS,
                       G_INSTANCES, G_LAT_MAX, G_LAT_MIN, G_NSCALE, G_NSERVERS, G_REJECTED,
                       IE_KIND, IE_PAYLOAD, IE_TARGET, IE_TIME, LBS_ADDED, LBS_BACKENDS, LBS_PAIRS,
                       LBS_REMOVED, LBS_STRATEGY, LB_ADDED, LB_RECEIVED, LB_PICK_STALE,
@@ -157,6 +158,8 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
         canary.reset(w.canaries[i])
     for i in range(n_ro):
         rolling.reset(w.rollings[i])
+    for m in range(MEASURE_GROUPS * (n_ca + n_ro)):
+        measure.reset(w.measures[m], w.measure_hist[m])
 
     # Events scheduled before the run, then each source's first arrival.
     ev = sn.init_events
@@ -226,13 +229,26 @@ def write_results(w, out, j, end_ns):
     for i in range(w.scalers.shape[0]):
         for f in range(N_SC_STATS):
             out.scaler_stats[j, i, f] = w.scalers[i, autoscaler.STATS_FIRST + f]
-    for i in range(w.canaries.shape[0]):
+    n_ca = w.canaries.shape[0]
+    for i in range(n_ca):
         for f in range(N_CA_STATS):
             out.canary_out[j, i, f] = w.canaries[i, canary.STATS_FIRST + f]
-        out.canary_out[j, i, DO_STATUS] = w.canaries[i, canary.STATUS]
-        out.canary_out[j, i, DO_END] = w.canaries[i, canary.END_NS]
+        deployer_out(w.canaries[i], w.measures[MEASURE_GROUPS * i + measure.NEW],
+                     out.canary_out[j, i])
     for i in range(w.rollings.shape[0]):
         for f in range(N_RO_STATS):
             out.rolling_out[j, i, f] = w.rollings[i, rolling.STATS_FIRST + f]
-        out.rolling_out[j, i, DO_STATUS] = w.rollings[i, rolling.STATUS]
-        out.rolling_out[j, i, DO_END] = w.rollings[i, rolling.END_NS]
+        deployer_out(w.rollings[i], w.measures[MEASURE_GROUPS * (n_ca + i) + measure.NEW],
+                     out.rolling_out[j, i])
+
+
+@kernel
+def deployer_out(st, new, row):
+    """A deployer's status, end and outcome columns (its record, its new version's
+    measured group) into its output row."""
+    row[DO_STATUS] = st[deployer.STATUS]
+    row[DO_END] = st[deployer.END_NS]
+    row[DO_START] = st[deployer.START_NS]
+    row[DO_MAX_WEIGHT] = st[deployer.MAX_WEIGHT_PPM]
+    row[DO_REQUESTS_NEW] = measure.answered(new)
+    row[DO_EXPOSURE] = measure.exposure(new)

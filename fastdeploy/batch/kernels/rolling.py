@@ -2,13 +2,16 @@
 
 import numpy as np
 
+from ...rules import measure
 from ...rules import rolling as rules
 from .. import heap
 from ..compile import kernel
 from ..schema import (LR_BACKENDS, LR_WEIGHTS, R_BATCH_NEW, R_NEW_ALL, R_OLD, R_OLD_W,
                       R_PASSES, R_PENDING, R_REMOVED, R_SENT, RB_NRO, RB_RO, RO_ROWS,
-                      ROLL_ROUND, ROS_LB, ROS_POFF, ROS_TPL, SV_LB)
+                      ROLL_ROUND, ROS_LB, ROS_POFF, ROS_TPL, SV_LB, SV_MEASURE,
+                      MEASURE_GROUPS)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row
+from .groups import COUNTS_ONLY, begin_groups, decided_groups
 from .servers import REJECTED, accept_call, boot, new_server
 
 PROBE_FAILED = np.int64(1)
@@ -17,6 +20,12 @@ PROBE_FAILED = np.int64(1)
 @kernel
 def rows_of(w, ro):
     return w.bases[RB_RO] + RO_ROWS * ro
+
+
+@kernel
+def measured(sn, ro):
+    """The first row of the deployer's measured groups (after the canaries')."""
+    return MEASURE_GROUPS * (sn.canary_init.shape[0] + ro)
 
 
 @kernel
@@ -35,7 +44,9 @@ def handle_roll_deploy(w, sn, P, ro, now):
         LS[base + R_REMOVED, i] = 0
     LN[base + R_OLD] = n
     LN[base + R_NEW_ALL] = 0
-    rules.begin(st, n)
+    rules.begin(st, n, now)
+    # Only the new version is measured (nothing judges the old one's requests).
+    begin_groups(w, measured(sn, ro), now, COUNTS_ONLY)
     start_batch(w, sn, P, ro, now)
 
 
@@ -49,6 +60,7 @@ def start_batch(w, sn, P, ro, now):
     base = rows_of(w, ro)
     k = rules.next_batch(st, prm, LN[base + R_OLD], now)
     if k == 0:
+        decided_groups(w, measured(sn, ro))
         return
     LN[base + R_BATCH_NEW] = 0
     lb = sn.rolling_init[ro, ROS_LB]
@@ -58,6 +70,7 @@ def start_batch(w, sn, P, ro, now):
         if s < 0:
             return
         made = rules.new_instance_added(st, LS[base + R_PASSES], LS[base + R_PENDING], i)
+        w.servers[s, SV_MEASURE] = measured(sn, ro) + measure.NEW
         boot(w, sn, P, s, tpl, made, now)
         lb_add(w, sn, lb, s, UNIT_WEIGHT, now)
         LS[base + R_BATCH_NEW, i] = s
@@ -72,6 +85,7 @@ def start_batch(w, sn, P, ro, now):
 def roll_back(w, sn, ro, now):
     """Every new instance leaves; every original backend removed so far comes back with
     its weight."""
+    decided_groups(w, measured(sn, ro))
     LS = w.lists
     base = rows_of(w, ro)
     lb = sn.rolling_init[ro, ROS_LB]
