@@ -644,3 +644,13 @@ queries = {{ '{QUERY}' = "error_rate" }}
             f"'{QUERY}'", "'other'")).build(0)
     with pytest.raises(ScenarioError, match=r"argo_canaries\[0\].steps: given by the manifest"):
         loads(text + 'steps = [{ set_weight = 5 }]\n').build(0)
+
+
+def test_the_argo_part_is_compiled_only_with_an_argo_canary():
+    from fastdeploy.batch.bundles import PRESENT, make_parts
+    from fastdeploy.batch.lower import lower
+
+    sim, _ = argo_sim([SetWeight(25)])
+    parts = make_parts(lower(sim).scenario)
+    assert {k for k, v in parts._asdict().items() if v is PRESENT} == {"canary", "measured",
+                                                                       "argo"}

@@ -49,6 +49,7 @@ class Parts(NamedTuple):
     hpa: object  # a HorizontalPodAutoscaler
     canary: object
     rolling: object
+    measured: object  # some deployer measures its versions' requests (rules/measure.py)
     argo: object  # an ArgoCanary (its kernels are compiled only with one)
 
 
@@ -62,6 +63,7 @@ def make_parts(scenario: Scenario) -> Parts:
     hpa = int(np.sum(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     return Parts(scaler=part(scenario.scaler_init.shape[0] - hpa), hpa=part(hpa),
                  canary=part(scenario.canary_init.shape[0]),
+                 measured=part(scenario.canary_init.shape[0] + scenario.rolling_init.shape[0]),
                  rolling=part(scenario.rolling_init.shape[0]),
                  argo=part(int(np.sum(scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO))))
 

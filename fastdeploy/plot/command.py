@@ -80,7 +80,10 @@ def _default_kind(data) -> str:
     if any(isinstance(e, AutoScaler) for e in sim.entities):
         return "instances"
     deployers = [e for e in sim.entities if type(e).__name__ in ("CanaryDeployer",
-                                                                  "RollingDeployer")]
+                                                                  "RollingDeployer",
+                                                                  "FlaggerCanary",
+                                                                  "ArgoCanary",
+                                                                  "ArgoBlueGreen")]
     return "durations" if deployers else "latency"
 
 
@@ -133,7 +136,9 @@ def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
     """Refuse, before anything runs, a plot of ``scenario`` that would be refused after:
     --param values the scenario does not take, a heat map without two swept parameters,
     a rollback or durations plot of a scenario without a deployer."""
+    from ..argo import ArgoCanary
     from ..deployment import CanaryDeployer, RollingDeployer
+    from ..flagger import FlaggerCanary
     from .heatmap import heatmap_axes
 
     sim = scenario.build(scenario.seed)
@@ -147,7 +152,8 @@ def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
             raise PlotInputError(f"--{e}") from None
     if kind in ("rollback", "durations"):
         names = [e.name for e in sim.components
-                 if isinstance(e, (CanaryDeployer, RollingDeployer))]
+                 if isinstance(e, (CanaryDeployer, RollingDeployer, FlaggerCanary,
+                                   ArgoCanary))]
         if not names:
             raise PlotInputError(f"{label}: --kind {kind} needs a canary or rolling deployer; "
                                  "this scenario has none")

@@ -21,11 +21,13 @@ def deploy_start(simulation, deployer: str):
     earliest scheduled deploy event; None when unknown."""
     if simulation is None:
         return None
+    from ..argo.canary import DEPLOY_EVENT as ARGO_DEPLOY
     from ..deployment.canary import DEPLOY_EVENT as CANARY_DEPLOY
     from ..deployment.rolling import DEPLOY_EVENT as ROLLING_DEPLOY
+    from ..flagger import DEPLOY_EVENT as FLAGGER_DEPLOY
 
     times = [e.time.to_seconds() for e in getattr(simulation, "_pending", ())
-             if e.event_type in (CANARY_DEPLOY, ROLLING_DEPLOY)
+             if e.event_type in (CANARY_DEPLOY, ROLLING_DEPLOY, FLAGGER_DEPLOY, ARGO_DEPLOY)
              and getattr(e.target, "name", None) == deployer]
     return min(times) if times else None
 

@@ -17,7 +17,7 @@ from ..schema import (CA_ROWS, CANARY_DEPLOY, CANARY_EVAL, CAS_LB, CAS_POFF, CR_
                       SV_MEASURE, SV_QHEAD, SV_QTAIL)
 from ...rules import measure
 from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
-from .groups import DECIDED, grow_group, measure_rows, remove_all
+from .groups import decided_groups, grow_group, remove_all
 
 WHAT_MASK = np.int64((1 << rules.PAYLOAD_SHIFT) - 1)
 
@@ -128,13 +128,13 @@ def argo_drive(w, sn, P, ca, now):
                 # The new version takes all the traffic; the old one leaves later.
                 if w.list_len[base + CR_GROUP] > 0:
                     set_split(w, lb, base + CR_GROUP, 1.0)
-                measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+                decided_groups(w, MEASURE_GROUPS * ca)
                 heap.push_call(w.heap, w.counters, now + rules.scale_down_ns(prm), CANARY_EVAL,
                                ca, rules.payload(st[rules.DEPLOYMENT], rules.SCALE_DOWN))
             else:
                 clear_split(w, lb)
                 remove_all(w, sn, lb, base + CR_BASELINE, now)
-                measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+                decided_groups(w, MEASURE_GROUPS * ca)
         return
 
 
@@ -195,7 +195,7 @@ def handle_argo_event(w, sn, P, ca, code, now):
         remove_all(w, sn, lb, w.bases[RB_CA] + CA_ROWS * ca + CR_GROUP, now)
         if not rules.routed(prm):
             scale_stable(w, sn, ca, st[rules.REPLICAS], now)
-        measure_rows(w, g, now, DECIDED)
+        decided_groups(w, g)
     elif action == rules.STEP_DONE:
         argo_drive(w, sn, P, ca, now)
 

@@ -2,7 +2,6 @@
 FlaggerCanary shares its rows and events: its handlers are called from here."""
 
 from ...rules import canary as rules
-from ...rules import measure
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
@@ -11,7 +10,8 @@ from ..schema import (CA_FLAGGER, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, C
                       MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
 from .flagger import handle_flagger_deploy, handle_flagger_tick
-from .groups import BEGIN, CLOSE, DECIDED, grow_group, measure_rows, remove_all
+from .groups import (COUNTS_ONLY, NOT_MEASURED, begin_groups, decided_groups, grow_group,
+                     remove_all)
 
 
 
@@ -58,11 +58,18 @@ def handle_canary_deploy(w, sn, P, ca, now):
     n = LN[row]
     for i in range(n):
         LS[base + CR_BASELINE, i] = LS[row, i]
-        w.servers[LS[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+        # Untagged, where the object engine measures it as the baseline: no batch output
+        # reads the baseline (see begin_groups below), and its requests are most of the
+        # traffic. A server the run measured before (a canary of an earlier deployment)
+        # stops counting for that group in both engines.
+        w.servers[LS[row, i], SV_MEASURE] = NOT_MEASURED
     LN[base + CR_BASELINE] = n
     group_counts(w, base + CR_BASELINE, baseline)
     rules.begin(w.canaries[ca], baseline, now)
-    measure_rows(w, MEASURE_GROUPS * ca, now, BEGIN)
+    # The batch outputs read only the new version's requests and exposure: the kernels
+    # keep no windows for the CanaryDeployer, whose windows are informational
+    # (last_window, object engine) and judge nothing.
+    begin_groups(w, MEASURE_GROUPS * ca, now, COUNTS_ONLY)
     LN[base + CR_GROUP] = 0
     start_stage(w, sn, P, ca, rules.FIRST_STAGE, now)
 
@@ -79,7 +86,6 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
     prm = P[init[CAS_POFF]:]
     lb = init[CAS_LB]
     base = w.bases[RB_CA] + CA_ROWS * ca
-    measure_rows(w, MEASURE_GROUPS * ca, now, CLOSE)
     canary = w.group_counts[GC_CANARY]
     baseline = w.group_counts[GC_BASELINE]
     group_counts(w, base + CR_GROUP, canary)
@@ -90,7 +96,7 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_GROUP, now)
         rules.finished(st, rules.ROLLED_BACK, now)
-        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+        decided_groups(w, MEASURE_GROUPS * ca)
     elif action == rules.EVALUATE_AGAIN:
         heap.push_call(w.heap, w.counters, now + rules.interval_ns(prm), CANARY_EVAL, ca,
                        deployment)
@@ -101,4 +107,4 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_BASELINE, now)
         rules.finished(st, rules.COMPLETED, now)
-        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+        decided_groups(w, MEASURE_GROUPS * ca)

@@ -10,7 +10,8 @@ from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE, CR_GROUP,
                       LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
-from .groups import BEGIN, CLOSE, DECIDED, grow_group, measure_rows, remove_all
+from .groups import (NOT_MEASURED, WITH_PERCENTILES, begin_groups, close_windows,
+                     decided_groups, grow_group, remove_all)
 
 
 @kernel
@@ -28,10 +29,12 @@ def handle_flagger_deploy(w, sn, P, ca, now):
     n = LN[row]
     for i in range(n):
         LS[base + CR_BASELINE, i] = LS[row, i]
-        w.servers[LS[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+        # Untagged, as the CanaryDeployer's baseline (kernels/canary.py): the tick judges
+        # the canary's window only.
+        w.servers[LS[row, i], SV_MEASURE] = NOT_MEASURED
     LN[base + CR_BASELINE] = n
     rules.begin(st, now)
-    measure_rows(w, MEASURE_GROUPS * ca, now, BEGIN)
+    begin_groups(w, MEASURE_GROUPS * ca, now, WITH_PERCENTILES)
     LN[base + CR_GROUP] = 0
     grow_group(w, sn, P, ca, max(1, n), now)
     set_split(w, lb, base + CR_GROUP, rules.fraction(st))
@@ -49,16 +52,16 @@ def handle_flagger_tick(w, sn, P, ca, deployment, now):
     prm = P[sn.canary_init[ca, CAS_POFF]:]
     lb = sn.canary_init[ca, CAS_LB]
     base = w.bases[RB_CA] + CA_ROWS * ca
-    measure_rows(w, MEASURE_GROUPS * ca, now, CLOSE)
+    close_windows(w, MEASURE_GROUPS * ca, now)
     action = rules.tick(st, prm, w.window[measure.NEW], now)
     if action == rules.ROLL_BACK:
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_GROUP, now)
-        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+        decided_groups(w, MEASURE_GROUPS * ca)
     elif action == rules.PROMOTE:
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_BASELINE, now)
-        measure_rows(w, MEASURE_GROUPS * ca, now, DECIDED)
+        decided_groups(w, MEASURE_GROUPS * ca)
     else:
         if action == rules.SET_WEIGHT:
             set_split(w, lb, base + CR_GROUP, rules.fraction(st))

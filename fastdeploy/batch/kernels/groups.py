@@ -12,30 +12,40 @@ from ..schema import (CA_ROWS, CAS_LB, CAS_TPL, CR_GROUP, MEASURE_GROUPS, RB_CA,
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove
 from .servers import boot, new_server
 
-# What measure_rows does (numpy integers: see batch/schema.py on literals): a deployment
-# BEGINs (the new version's windows with percentiles) or BEGIN_COUNTS (without), the
-# windows CLOSE, the deployment is DECIDED.
-BEGIN, CLOSE, DECIDED, BEGIN_COUNTS = (np.int64(0), np.int64(1), np.int64(2),
-                                       np.int64(3))
+# Whether a deployment's new version keeps windows with percentiles (numpy integers: see
+# batch/schema.py on literals).
+COUNTS_ONLY, WITH_PERCENTILES = np.int64(0), np.int64(1)
+# A server no group measures (its SV_MEASURE).
+NOT_MEASURED = np.int64(-1)
 # Windows are measured with min_samples 1 (a window with one request has data); an
 # analysis applies its own minimum to the count.
 ONE_SAMPLE = np.int64(1)
 
 
+# Three small kernels rather than one with an action code: closing windows (the
+# quantiles) is compiled only into the FlaggerCanary's tick, not into every deploy and
+# decision path (cold start).
 @kernel
-def measure_rows(w, first, now, action):
-    """The deployer's measured groups (rows first, first + 1 of Workspace.measures):
-    BEGIN a deployment, CLOSE their windows (into Workspace.window) or DECIDED."""
+def begin_groups(w, first, now, percentiles):
+    """A deployment begins for the measured groups in rows first, first + 1."""
     for g in range(MEASURE_GROUPS):
-        m = first + g
-        if action == BEGIN or action == BEGIN_COUNTS:
-            measure.begin(w.measures[m], w.measure_hist[m], now,
-                          action == BEGIN and g == measure.NEW)
-        elif action == CLOSE:
-            measure.close_window(w.measures[m], w.measure_hist[m], ONE_SAMPLE, now,
-                                 w.window[g])
-        else:
-            measure.decided(w.measures[m])
+        measure.begin(w.measures[first + g], w.measure_hist[first + g], now,
+                      percentiles == WITH_PERCENTILES and g == measure.NEW)
+
+
+@kernel
+def close_windows(w, first, now):
+    """Their windows end now: the measurements into Workspace.window, rows by group."""
+    for g in range(MEASURE_GROUPS):
+        measure.close_window(w.measures[first + g], w.measure_hist[first + g], ONE_SAMPLE,
+                             now, w.window[g])
+
+
+@kernel
+def decided_groups(w, first):
+    """The deployment was decided: exposure stops counting."""
+    for g in range(MEASURE_GROUPS):
+        measure.decided(w.measures[first + g])
 
 
 @kernel

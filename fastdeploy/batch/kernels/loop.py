@@ -4,11 +4,11 @@ import numpy as np
 
 from ...rules import fleet
 from .. import heap
-from ..compile import entry, kernel
+from ..compile import entry, kernel, kernel_inline
 from ..schema import (ARRIVAL, CA_ARGO, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR, COMPLETE,
-                      G_EVENTS, G_HN,
-                      G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO, ROLL_DEPLOY, ROLL_ROUND,
-                      RS_OVERFLOW, SCALER_EVAL, SERVER_READY, SV_MEASURE)
+                      G_EVENTS, G_HN, G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO,
+                      ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY,
+                      SV_MEASURE)
 from .argo import argo_event
 from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
@@ -53,6 +53,16 @@ def probe_result(w, sn, P, item, failed, t, part):
         probe_done(w, sn, P, code % nro, code // nro, failed, t)
 
 
+@kernel_inline
+def measured_completion(w, s, node, failed, t, part):
+    """A request completed at server s: counted in its deployer's measured group when s
+    is measured (only scenarios with a deployer measure: otherwise this is empty)."""
+    if part is not None:
+        m = w.servers[s, SV_MEASURE]
+        if m >= 0:
+            measure_completed(w, m, node, failed, t)
+
+
 @entry
 def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out, w, parts):
     """Run replicas[j] for j in [j0, j1) on one thread (nogil: threads run these in
@@ -79,8 +89,6 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
         # every numba function compiles (and optimises) all it calls into its own module,
         # so one more level would compile the whole engine once more.
         k_ts = ZERO
-        # Whether some deployer measures its servers' requests (rules/measure.py).
-        measured = w.canaries.shape[0] + w.rollings.shape[0] > 0
         while G[G_HN] > 0:
             t = H[0]
             if t > end_ns:
@@ -96,8 +104,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 item, failed = handle_complete(w, target, payload, t)
                 if item < 0 and item != VOID:
                     probe_result(w, sn, P, item, failed, t, parts.rolling)
-                elif item >= 0 and measured and w.servers[target, SV_MEASURE] >= 0:
-                    measure_completed(w, w.servers[target, SV_MEASURE], payload, failed, t)
+                elif item >= 0:
+                    measured_completion(w, target, payload, failed, t, parts.measured)
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(w, sn, P, events, target, payload, t, parts)
             elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:

@@ -11,7 +11,7 @@ from ..schema import (LR_BACKENDS, LR_WEIGHTS, R_BATCH_NEW, R_NEW_ALL, R_OLD, R_
                       ROLL_ROUND, ROS_LB, ROS_POFF, ROS_TPL, SV_LB, SV_MEASURE,
                       MEASURE_GROUPS)
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove, lb_row
-from .groups import BEGIN_COUNTS, DECIDED, measure_rows
+from .groups import COUNTS_ONLY, begin_groups, decided_groups
 from .servers import REJECTED, accept_call, boot, new_server
 
 PROBE_FAILED = np.int64(1)
@@ -46,7 +46,7 @@ def handle_roll_deploy(w, sn, P, ro, now):
     LN[base + R_NEW_ALL] = 0
     rules.begin(st, n, now)
     # Only the new version is measured (nothing judges the old one's requests).
-    measure_rows(w, measured(sn, ro), now, BEGIN_COUNTS)
+    begin_groups(w, measured(sn, ro), now, COUNTS_ONLY)
     start_batch(w, sn, P, ro, now)
 
 
@@ -60,7 +60,7 @@ def start_batch(w, sn, P, ro, now):
     base = rows_of(w, ro)
     k = rules.next_batch(st, prm, LN[base + R_OLD], now)
     if k == 0:
-        measure_rows(w, measured(sn, ro), now, DECIDED)
+        decided_groups(w, measured(sn, ro))
         return
     LN[base + R_BATCH_NEW] = 0
     lb = sn.rolling_init[ro, ROS_LB]
@@ -85,7 +85,7 @@ def start_batch(w, sn, P, ro, now):
 def roll_back(w, sn, ro, now):
     """Every new instance leaves; every original backend removed so far comes back with
     its weight."""
-    measure_rows(w, measured(sn, ro), now, DECIDED)
+    decided_groups(w, measured(sn, ro))
     LS = w.lists
     base = rows_of(w, ro)
     lb = sn.rolling_init[ro, ROS_LB]
