@@ -501,15 +501,15 @@ def test_params_lists_paths_values_and_ranges():
 
 def test_compare_prints_the_paired_differences_python_gives():
     status, out, err = run_cli("compare", "rolling", "--param", "rolling.batch_size=2,4",
-                               "--replicas", "20", "--quiet")
+                               "--replicas", "6", "--quiet")
     assert status == 0, err
     assert "baseline: point 0 (rolling.batch_size=2)" in out
-    assert "point 1 (rolling.batch_size=4), 20 pairs" in out
+    assert "point 1 (rolling.batch_size=4), 6 pairs" in out
     from fastdeploy.presets import PRESETS
     from fastdeploy.summary import format_estimate
     from fastdeploy.sweep import Sweep, grid
 
-    sweep = Sweep(PRESETS["rolling"](0), grid({"rolling.batch_size": [2, 4]}), 20)
+    sweep = Sweep(PRESETS["rolling"](0), grid({"rolling.batch_size": [2, 4]}), 6)
     row = sweep.run().compare(0).to_pylist()[0]
     m = "rolling.end_time"
     line = [x for x in out.splitlines() if x.strip().startswith(m + " ")][0]

@@ -98,8 +98,10 @@ def hpa_removed(w, sn, sc, lb, current, n, now, part):
 
 
 @kernel
-def handle_scaler_eval(w, sn, P, events, sc, live, now, parts):
-    """An evaluation: observe, decide (rules.plan), act, and schedule the next one."""
+def handle_scaler_eval(w, sn, P, events, sc, live, now, policies, hpa):
+    """An evaluation: observe, decide (rules.plan), act, and schedule the next one.
+    ``policies`` and ``hpa``: those parts (bundles.Parts) only, so that this kernel is
+    compiled once per combination of them, not of every part."""
     if live == 0:
         return
     st = w.scalers[sc]
@@ -114,7 +116,7 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now, parts):
     since, slot = rules.window_since(st, prm, now)
     is_hpa = sn.scaler_init[sc, SCS_POLICY] == rules.HPA
     if is_hpa:
-        change = hpa_change(w, sn, P, sc, current, since, slot, now, parts.hpa)
+        change = hpa_change(w, sn, P, sc, current, since, slot, now, hpa)
         action = rules.NO_ACTION
         n = change
         if change > 0:
@@ -123,7 +125,7 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now, parts):
             action = rules.SCALE_IN
             n = -change
     else:
-        action, n = policy_decision(w, sn, P, sc, current, since, slot, now, parts.scaler)
+        action, n = policy_decision(w, sn, P, sc, current, since, slot, now, policies)
     if action == rules.SCALE_OUT:
         mrow = w.bases[RB_SC] + sc
         for _ in range(n):
@@ -139,12 +141,12 @@ def handle_scaler_eval(w, sn, P, events, sc, live, now, parts):
         rules.scaled(st, action, n, now)
     elif action == rules.SCALE_IN:
         if is_hpa:
-            k = hpa_removed(w, sn, sc, lb, current, n, now, parts.hpa)
+            k = hpa_removed(w, sn, sc, lb, current, n, now, hpa)
             if k > 0:
                 record_scaling(w, events, sc, action, current, current - k, now)
                 rules.scaled(st, action, k, now)
         else:
-            policy_scale_in(w, sn, events, sc, lb, current, n, now, parts.scaler)
+            policy_scale_in(w, sn, events, sc, lb, current, n, now, policies)
     t, mark_slot = rules.next_mark(st, prm)
     if t >= 0:
         heap.push_call(w.heap, w.counters, t, WINDOW_MARK, sc, mark_slot)

@@ -107,7 +107,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 elif item >= 0:
                     measured_completion(w, target, payload, failed, t, parts.measured)
             elif kind == SCALER_EVAL:
-                handle_scaler_eval(w, sn, P, events, target, payload, t, parts)
+                handle_scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
+                                   parts.hpa)
             elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
                 canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.argo)
             elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
