@@ -38,7 +38,11 @@ from fastdeploy.deployment import *
 from fastdeploy.deployment.evaluators import ErrorRateEvaluator, LatencyEvaluator
 from fastdeploy.kubernetes import *
 from fastdeploy.flagger import *
+from fastdeploy.kayenta import KayentaJudge, KayentaMetric
 """
+KAYENTA_MEASURES = ("error_rate", "success_rate", "latency_mean", "latency_p50",
+                    "latency_p99", "requests")
+DIRECTIONS = ("increase", "decrease", "either")
 
 
 @dataclass(frozen=True)
@@ -319,8 +323,23 @@ def scenarios(draw) -> Scenario:
                                                  sampled(0.0, 2.0, 5.0, 10.0)),
                                        min_size=1, max_size=3))
                 stages = "[" + ", ".join(f"CanaryStage({p}, {d})" for p, d in stages) + "]"
-            ev = draw(sampled("error", "latency", "default"))
-            if ev == "error":
+            ev = draw(sampled("error", "latency", "default", "kayenta"))
+            if ev == "kayenta":
+                # Kayenta's judge on the windows: any measures (percentiles give the
+                # baseline histograms too), its scores, min_samples, an effect size.
+                measures = draw(st.lists(sampled(*KAYENTA_MEASURES), min_size=1, max_size=3,
+                                         unique=True))
+                metrics = ", ".join(
+                    f"KayentaMetric({m!r}, direction={draw(sampled(*DIRECTIONS))!r}, "
+                    f"critical={draw(st.booleans())}, "
+                    f"allowed_increase={draw(sampled(1.0, 1.5))}, "
+                    f"nan_strategy={draw(sampled('remove', 'replace'))!r}, "
+                    f"outliers={draw(sampled('keep', 'remove'))!r}, "
+                    f"scale={draw(sampled(1.0, 100.0))})" for m in measures)
+                ev = (f"KayentaJudge([{metrics}], pass_score={draw(sampled(95.0, 60.0))}, "
+                      f"marginal_score={draw(sampled(75.0, 50.0))}, "
+                      f"min_samples={draw(sampled(1, 5))})")
+            elif ev == "error":
                 ev = (f"ErrorRateEvaluator({draw(sampled(0.0, 0.02, 0.05, 0.2, 1.0))}, "
                       f"{draw(sampled(1.0, 2.0, 3.0))})")
             elif ev == "latency":

@@ -83,6 +83,9 @@ MAX_POLICY_FUNCTIONS = 4
 CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
 CAS_FIELDS = 5
 CA_FLAGGER = np.int64(2)  # after rules/canary.py's evaluators ERROR_RATE, LATENCY
+# A CanaryDeployer whose evaluator is a KayentaJudge (rules/canary.py KAYENTA): its
+# windows are Workspace.judge_windows[canary], its judge row after its stages in P.
+CA_KAYENTA = np.int64(_ca.KAYENTA)
 # rolling deployers
 ROS_LB, ROS_TPL, ROS_POFF = range(3)
 ROS_FIELDS = 3

@@ -49,9 +49,17 @@ def construct(ctx: Context, cls, args: dict[str, Field], key: str, *positional, 
 
 
 def make(ctx: Context, call: Call):
-    """Build a Call (a distribution, profile, policy, evaluator or stage)."""
+    """Build a Call (a distribution, profile, policy, evaluator or stage); Calls among
+    its arguments (a KayentaJudge's metrics) are built first."""
+    def built(v):
+        if isinstance(v, Call):
+            return make(ctx, v)
+        if isinstance(v, list) and any(isinstance(x, Call) for x in v):
+            return [built(x) for x in v]
+        return v
+
     return construct(ctx, call.cls, call.args, call.key,
-                     **{k: f.value for k, f in call.args.items()})
+                     **{k: built(f.value) for k, f in call.args.items()})
 
 
 def server(ctx: Context, name: str, config: ServerConfig, key: str) -> Server:

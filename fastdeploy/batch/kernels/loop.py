@@ -19,13 +19,14 @@ ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal
 
 
 @kernel
-def canary_event(w, sn, P, kind, target, payload, t, part):
-    """A canary deployer's event (compiled only for scenarios with one: bundles.Parts)."""
+def canary_event(w, sn, P, kind, target, payload, t, part, judge):
+    """A canary deployer's event (compiled only for scenarios with one: bundles.Parts;
+    a KayentaJudge's kernels only with ``judge``)."""
     if part is not None:
         if kind == CANARY_DEPLOY:
-            handle_canary_deploy(w, sn, P, target, t)
+            handle_canary_deploy(w, sn, P, target, t, judge)
         else:
-            handle_canary_eval(w, sn, P, target, payload, t)
+            handle_canary_eval(w, sn, P, target, payload, t, judge)
 
 
 @kernel
@@ -104,7 +105,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             elif kind == SCALER_EVAL:
                 handle_scaler_eval(w, sn, P, events, target, payload, t, parts)
             elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
-                canary_event(w, sn, P, kind, target, payload, t, parts.canary)
+                canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.judge)
             elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
                 rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
             elif kind == SERVER_READY:
