@@ -63,7 +63,9 @@ class CanaryDeployer(Entity):
         load_balancer: LoadBalancer to manage.
         server_factory: Creates new-version servers given a name.
         stages: Traffic stages (default [1%, 5%, 25%, 100%], 30 s each).
-        metric_evaluator: Health evaluator (default ErrorRateEvaluator()).
+        metric_evaluator: Health evaluator (default ErrorRateEvaluator()). A
+            ``fastdeploy.kayenta.KayentaJudge`` judges the windows of the evaluation
+            intervals (canary group against baseline; fastdeploy docs canary-analysis).
         evaluation_interval: Seconds between metric evaluations.
     """
 

@@ -212,10 +212,14 @@ class KayentaJudge:
     metrics as the score; Pass at ``pass_score`` or above, Marginal at
     ``marginal_score`` or above, else Fail.
 
-    ``judge(canary, baseline)`` judges given series. The judge is also a happysim
-    ``MetricEvaluator``: ``is_healthy(canary, baseline_backends)`` builds the series
-    itself from the backends' cumulative counters (see there) and answers True on Pass or
-    Marginal. ``fastdeploy docs canary-analysis`` has what is modelled.
+    ``judge(canary, baseline)`` judges given series. As the ``metric_evaluator`` of a
+    built-in ``CanaryDeployer`` it judges, at every evaluation, the series of the
+    windowed measurements of the canary group and of the baseline over the deployment's
+    evaluation intervals, in both engines (rules/canary.py ``kayenta_judged``). It is
+    also a happysim ``MetricEvaluator`` for code that calls one:
+    ``is_healthy(canary, baseline_backends)`` builds the series itself from the
+    backends' cumulative counters (see there) and answers True on Pass or Marginal.
+    ``fastdeploy docs canary-analysis`` has what is modelled.
 
     Args:
         metrics: The metrics (KayentaMetric), one per measure.
@@ -225,8 +229,8 @@ class KayentaJudge:
             judge uses 0.98).
         group_weights: Weight in percent of each metric group in the score; groups
             without a weight share what the given weights leave of 100 equally.
-        min_samples: As a MetricEvaluator: an interval with fewer requests than this has
-            no value (NaN) for the rates and the mean latency.
+        min_samples: An interval (window) with fewer requests than this has no value
+            (NaN) for any measure but ``requests``.
 
     Raises:
         TypeError, ValueError: an argument of the wrong type or out of range (named).
