@@ -50,7 +50,7 @@ class Parts(NamedTuple):
     canary: object
     rolling: object
     measured: object  # some deployer measures its versions' requests (rules/measure.py)
-    judge: object  # a CanaryDeployer judges its windows with a KayentaJudge
+    judge: object  # a canary deployer judges its windows with a KayentaJudge
 
 
 PRESENT = np.zeros(1, np.int8)
@@ -69,8 +69,8 @@ def make_parts(scenario: Scenario) -> Parts:
 
 
 def n_judges(scenario: Scenario) -> int:
-    """The CanaryDeployers with a KayentaJudge."""
-    return int(np.sum(scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_KAYENTA))
+    """The canary deployers (CanaryDeployer, FlaggerCanary) with a KayentaJudge."""
+    return int(np.sum(scenario.canary_init[:, sc.CAS_JUDGE] != 0))
 
 
 class Workspace(NamedTuple):

@@ -81,7 +81,7 @@ class BatchModel:
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
     # the controllers' (evaluation interval, metric window) parameter slots
     window_slots: list = field(default_factory=list)
-    # the KayentaJudges' (parameter offset, stages, metrics)
+    # the KayentaJudges' ("canary" or "flagger", parameter offset, stages, metrics)
     judge_slots: list = field(default_factory=list)
 
     def mark_slots(self, P_ROWS: np.ndarray) -> int:
@@ -99,11 +99,12 @@ class BatchModel:
         """(The most windows a KayentaJudge's deployment judges in these rows, the most
         metrics of a judge): rules/canary.py max_evaluations; (0, 0) without a judge."""
         windows = metrics = 0
-        for off, n_stages, n_metrics in self.judge_slots:
-            cols = P_ROWS[:, off:off + canary.judge_offset(n_stages)]
-            for p in np.unique(cols, axis=0):
-                windows = max(windows, int(canary.max_evaluations(
-                    np.ascontiguousarray(p, np.float64), n_stages)))
+        for kind, off, n_stages, n_metrics in self.judge_slots:
+            for p in np.unique(P_ROWS[:, off:], axis=0):
+                p = np.ascontiguousarray(p, np.float64)
+                most = (canary.max_evaluations(p, n_stages) if kind == "canary"
+                        else flagger.max_analyses(p))
+                windows = max(windows, int(most))
             metrics = max(metrics, n_metrics)
         return windows, metrics
 
@@ -182,6 +183,11 @@ class _Lowerer:
                 pt.require(f"{n}.metrics.{k}.min must be <= {n}.metrics.{k}.max",
                            lambda P, lo=lo, hi=hi: P[:, lo] <= P[:, hi])
             pt.add(f"{n}.metrics.{k}.min_samples", m.min_samples, integer=True, minimum=1)
+        if c.judge is None:
+            pt.hidden(0.0)
+        else:
+            pt.hidden(1.0)
+            self.judge_params(c.judge, f"{n}.judge")
         return off
 
     def judge_params(self, judge, prefix: str) -> None:
@@ -506,7 +512,7 @@ class _Lowerer:
                        P[:, w] <= autoscaler.MAX_WINDOW_INTERVALS * P[:, i])
 
         CAS = np.zeros((len(canaries), sc.CAS_FIELDS), np.int64)
-        judges = []  # (parameter offset, stages, metrics) of each KayentaJudge
+        judges = []  # (kind, parameter offset, stages, metrics) of each KayentaJudge
         for i, c in enumerate(canaries):
             n = c.name
             row = CAS[i]
@@ -514,6 +520,9 @@ class _Lowerer:
             if type(c) is FlaggerCanary:
                 row[sc.CAS_EVALUATOR] = sc.CA_FLAGGER
                 row[sc.CAS_POFF] = self.flagger_params(c)
+                if c.judge is not None:
+                    row[sc.CAS_JUDGE] = 1
+                    judges.append(("flagger", row[sc.CAS_POFF], 0, len(c.judge.metrics)))
                 continue
             # rules/canary.py's layout: interval, the evaluator's limit and multiplier, stages.
             off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, **POSITIVE_SECONDS)
@@ -544,7 +553,8 @@ class _Lowerer:
             row[sc.CAS_POFF] = off
             if type(ev) is KayentaJudge:
                 self.judge_params(ev, f"{n}.metric_evaluator")
-                judges.append((off, len(c.stages), len(ev.metrics)))
+                row[sc.CAS_JUDGE] = 1
+                judges.append(("canary", off, len(c.stages), len(ev.metrics)))
 
         ROS = np.zeros((len(rollings), sc.ROS_FIELDS), np.int64)
         for i, r in enumerate(rollings):

@@ -80,11 +80,14 @@ SCS_FIELDS = 7
 MAX_POLICY_FUNCTIONS = 4
 # canaries (and FlaggerCanaries, which share their rows: CAS_EVALUATOR CA_FLAGGER, its
 # record rules/flagger.py's, CAS_NSTAGES unused)
-CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
-CAS_FIELDS = 5
+# CAS_JUDGE: 1 when a KayentaJudge judges its windows (a CanaryDeployer's evaluator or a
+# FlaggerCanary's judge)
+CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF, CAS_JUDGE = range(6)
+CAS_FIELDS = 6
 CA_FLAGGER = np.int64(2)  # after rules/canary.py's evaluators ERROR_RATE, LATENCY
 # A CanaryDeployer whose evaluator is a KayentaJudge (rules/canary.py KAYENTA): its
-# windows are Workspace.judge_windows[canary], its judge row after its stages in P.
+# windows are Workspace.judge_windows[canary], its judge row after its stages in P (a
+# FlaggerCanary's after its metrics: rules/flagger.py judge_offset).
 CA_KAYENTA = np.int64(_ca.KAYENTA)
 # rolling deployers
 ROS_LB, ROS_TPL, ROS_POFF = range(3)

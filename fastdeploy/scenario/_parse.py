@@ -455,7 +455,7 @@ class Parser:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
-                 "flagger": ("step_weights", "metrics")}[kind]
+                 "flagger": ("step_weights", "metrics", "judge")}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
                                             *numeric, at_key))
@@ -481,6 +481,9 @@ class Parser:
             if t.has("policy"):
                 args["policy"] = read_call(self.ctx, t.key("policy"), t.take("policy"),
                                            POLICIES)
+            if t.has("judge"):
+                args["judge"] = read_call(self.ctx, t.key("judge"), t.take("judge"),
+                                          {"kayenta": EVALUATORS["kayenta"]})
             if t.has("metric_evaluator"):
                 args["metric_evaluator"] = read_call(self.ctx, t.key("metric_evaluator"),
                                                      t.take("metric_evaluator"), EVALUATORS)

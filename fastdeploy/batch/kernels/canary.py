@@ -2,17 +2,19 @@
 FlaggerCanary shares its rows and events: its handlers are called from here."""
 
 from ...rules import canary as rules
-from ...rules import kayenta, measure
+from ...rules import kayenta
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
-from ..schema import (CA_FLAGGER, CA_KAYENTA, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES,
+from ..schema import (CA_FLAGGER, CA_KAYENTA, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB,
+                      CAS_NSTAGES,
                       CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
                       MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
 from .flagger import handle_flagger_deploy, handle_flagger_tick
 from .groups import (BOTH_PERCENTILES, COUNTS_ONLY, NOT_MEASURED, begin_groups,
-                     close_windows, decided_groups, grow_group, remove_all)
+                     close_windows, decided_groups, grow_group, measure_baseline,
+                     remove_all)
 
 
 
@@ -27,20 +29,6 @@ def group_counts(w, row, out):
         out[rules.G_REJECTED] += SV[s, srv.REJECTED]
         out[rules.G_FAILURES] += SV[s, srv.FAILURES]
         out[rules.G_LATENCY_NS] += SV[s, srv.LATENCY_NS]
-
-
-@kernel
-def judge_begins(w, sn, P, ca, row, now, part):
-    """A KayentaJudge's deployment begins (compiled only for scenarios with a judge:
-    bundles.Parts): the baseline (list row ``row``, the load balancer's backends) is
-    measured too, and both groups keep histograms when the judge reads percentiles."""
-    if part is not None:
-        for i in range(w.list_len[row]):
-            w.servers[w.lists[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
-        prm = P[sn.canary_init[ca, CAS_POFF]:]
-        jprm = prm[rules.judge_offset(sn.canary_init[ca, CAS_NSTAGES]):]
-        begin_groups(w, MEASURE_GROUPS * ca, now,
-                     BOTH_PERCENTILES if kayenta.needs_histograms(jprm) else COUNTS_ONLY)
 
 
 @kernel
@@ -74,7 +62,7 @@ def start_stage(w, sn, P, ca, k, now):
 @kernel
 def handle_canary_deploy(w, sn, P, ca, now, judge):
     if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
-        handle_flagger_deploy(w, sn, P, ca, now)
+        handle_flagger_deploy(w, sn, P, ca, now, judge)
         return
     LS = w.lists
     LN = w.list_len
@@ -96,7 +84,12 @@ def handle_canary_deploy(w, sn, P, ca, now, judge):
     group_counts(w, base + CR_BASELINE, baseline)
     rules.begin(w.canaries[ca], baseline, now)
     if sn.canary_init[ca, CAS_EVALUATOR] == CA_KAYENTA:
-        judge_begins(w, sn, P, ca, row, now, judge)
+        # Both groups keep histograms when the judge reads percentiles.
+        jprm = P[sn.canary_init[ca, CAS_POFF] + rules.judge_offset(
+            sn.canary_init[ca, CAS_NSTAGES]):]
+        measure_baseline(w, ca, base + CR_BASELINE, now,
+                         BOTH_PERCENTILES if kayenta.needs_histograms(jprm) else COUNTS_ONLY,
+                         judge)
     else:
         # The batch outputs read only the new version's requests and exposure: the
         # kernels keep no windows for a built-in evaluator's CanaryDeployer, whose windows
@@ -109,7 +102,7 @@ def handle_canary_deploy(w, sn, P, ca, now, judge):
 @kernel
 def handle_canary_eval(w, sn, P, ca, deployment, now, judge):
     if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
-        handle_flagger_tick(w, sn, P, ca, deployment, now)
+        handle_flagger_tick(w, sn, P, ca, deployment, now, judge)
         return
     st = w.canaries[ca]
     if not rules.evaluation_due(st, deployment):

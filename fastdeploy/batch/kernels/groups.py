@@ -36,6 +36,17 @@ def begin_groups(w, first, now, percentiles):
 
 
 @kernel
+def measure_baseline(w, ca, row, now, which, part):
+    """A KayentaJudge's deployment begins (compiled only for scenarios with a judge:
+    bundles.Parts): the baseline (list row ``row``, the load balancer's backends) is
+    measured too, and the groups of canary ``ca`` begin with histograms ``which``."""
+    if part is not None:
+        for i in range(w.list_len[row]):
+            w.servers[w.lists[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+        begin_groups(w, MEASURE_GROUPS * ca, now, which)
+
+
+@kernel
 def close_windows(w, first, now):
     """Their windows end now: the measurements into Workspace.window, rows by group."""
     for g in range(MEASURE_GROUPS):
