@@ -7,9 +7,8 @@ from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (CA_FLAGGER, CA_KAYENTA, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB,
-                      CAS_NSTAGES,
-                      CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
-                      MEASURE_GROUPS, RB_CA, SV_MEASURE)
+                      CAS_NSTAGES, CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY,
+                      LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
 from .flagger import handle_flagger_deploy, handle_flagger_tick
 from .groups import (BOTH_PERCENTILES, COUNTS_ONLY, NOT_MEASURED, begin_groups,
