@@ -726,7 +726,7 @@ PLOT_HELP = """\
 Draw a plot of runs or sweeps to a PNG, SVG or PDF file (needs matplotlib:
 pip install 'fastdeploy[plot]').
 
-RESULTS is one of (several for --kind rollback and durations):
+RESULTS is one of (several for --kind rollback, power and durations):
   a preset name or scenario file (.toml)  run here: a batch of --replicas replicas (with a
                                           time series for instances), or for the sweep kinds
                                           a grid of the --param values (else the file's
@@ -746,6 +746,10 @@ deployer, else latency; tradeoff for a sweep):
   heatmap    --metric (default latency_p99) over a 2-parameter grid (--x/--y PATH)
   rollback   P(rollback) with 95% Wilson intervals against the swept --parameter, one
              curve per RESULTS (e.g. canary-bad and canary-good)
+  power      P(abort) (outcome rolled_back, or --status) of each canary analysis against
+             the regression swept (--parameter, default each one's only parameter),
+             with 95% Wilson intervals, one curve per RESULTS (e.g. canary-bad and
+             flagger-bad swept over their new version's failure rate)
   durations  deployment durations by outcome, one panel per RESULTS
   slo_attainment
              the share of replicas meeting each --slo objective (e.g. latency_p99<=0.5)
@@ -892,7 +896,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", metavar="RESULTS",
                    help="a preset, scenario file, sweep output directory or Parquet file")
     p.add_argument("--kind", choices=("instances", "latency", "tradeoff", "heatmap",
-                                      "rollback", "durations", "slo_attainment",
+                                      "rollback", "power", "durations", "slo_attainment",
                                       "tune-history", "tune-pareto"),
                    help="what to plot (default: chosen from RESULTS, see above)")
     p.add_argument("-o", "--out", metavar="FILE",

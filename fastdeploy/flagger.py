@@ -18,6 +18,7 @@ from .deployment._common import (GroupMeasures, check_fleet, deployer_metrics, e
                                  has_backend, make_instance, measurement_dict)
 from .deployment._common import interval as positive_seconds
 from .rules import flagger as rules
+from .rules import kayenta as kayenta_rules
 from .rules import measure
 
 __all__ = ["FlaggerCanary", "FlaggerCanaryStats", "FlaggerMetric", "FlaggerState"]
@@ -127,13 +128,18 @@ class FlaggerCanary(Entity):
             is the max weight.
         max_weight: Weight after which the canary is promoted, percent in [1, 100].
         metrics: FlaggerMetric checks (default: request-success-rate >= 99,
-            request-duration <= 0.5 s).
+            request-duration <= 0.5 s; ``[]`` for none, e.g. to judge by ``judge``
+            alone).
+        judge: A ``fastdeploy.kayenta.KayentaJudge`` that is part of the analysis: at
+            each tick with an analysis, after the metrics pass, it judges the canary's
+            windows against the baseline's over the analysed ticks of the deployment so
+            far, and a Fail verdict fails the analysis (a failed check).
     """
 
     def __init__(self, name: str, load_balancer, server_factory: Callable[[str], Entity],
                  interval: float = 60.0, threshold: int = 5, step_weight: int = 10,
                  step_weights: list[int] | None = None, max_weight: int = 50,
-                 metrics: list[FlaggerMetric] | None = None):
+                 metrics: list[FlaggerMetric] | None = None, judge=None):
         super().__init__(name)
         self.load_balancer, self.server_factory = check_fleet(load_balancer, server_factory)
         self.interval = positive_seconds("interval", interval)
@@ -156,6 +162,11 @@ class FlaggerCanary(Entity):
             if not isinstance(m, FlaggerMetric):
                 raise TypeError(f"metrics[{k}] must be a FlaggerMetric, got {m!r}")
         self.metrics = metrics
+        from .kayenta.judge import KayentaJudge
+
+        if judge is not None and type(judge) is not KayentaJudge:
+            raise TypeError(f"judge must be a KayentaJudge or None, got {judge!r}")
+        self.judge = judge
         self._record = np.zeros(rules.FIELDS, np.int64)
         rules.reset(self._record)
         self._params = self._param_row()
@@ -172,6 +183,10 @@ class FlaggerCanary(Entity):
                float(len(steps)), float(len(self.metrics))] + steps
         for m in self.metrics:
             row += m.params()
+        if self.judge is None:
+            row.append(0.0)
+        else:
+            row += [1.0] + list(self.judge.param_row())
         return np.array(row, np.float64)
 
     def _begin_run(self, now_ns: int) -> None:
@@ -235,7 +250,15 @@ class FlaggerCanary(Entity):
         rules.begin(self._record, now_ns)
         for b in self._baseline:
             self._measures.tag(b, measure.BASE)
-        self._measures.begin(now_ns, True)
+        both = self.judge is not None and self.judge.needs_histograms()
+        self._measures.begin(now_ns, measure.HIST_BOTH if both else measure.HIST_NEW)
+        if self.judge is not None:
+            cap = int(rules.max_analyses(self._params))
+            self._windows = np.zeros((measure.GROUPS, cap, measure.M_FIELDS), np.float64)
+            self._results = np.zeros((len(self.judge.metrics), kayenta_rules.RESULT_FIELDS),
+                                     np.float64)
+            self._work = np.zeros((kayenta_rules.WORK_ROWS,
+                                   max(cap, kayenta_rules.METRIC_PARAMS)), np.float64)
         self._group = []
         self._grow_group(max(1, len(self._baseline)))
         self._set_split()
@@ -267,7 +290,14 @@ class FlaggerCanary(Entity):
     def _tick(self):
         now_ns = self._clock.now_ns
         self._last_window = self._measures.close_windows(1, now_ns)
-        action = rules.tick(self._record, self._params, self._last_window[measure.NEW], now_ns)
+        judge_ok = True
+        if self.judge is not None and rules.analysed(self._record, self._params):
+            value, code = rules.judged(self._record, self._params, self._last_window,
+                                       self._windows, self._results, self._work)
+            self.judge.last_result = self.judge.result_of(value, code, self._results)
+            judge_ok = int(code) != kayenta_rules.VERDICT_FAIL
+        action = rules.tick(self._record, self._params, self._last_window[measure.NEW],
+                            judge_ok, now_ns)
         lb = self.load_balancer
         if action == rules.ROLL_BACK:
             self._clear_split()

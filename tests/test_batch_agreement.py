@@ -39,7 +39,11 @@ from fastdeploy.deployment.evaluators import ErrorRateEvaluator, LatencyEvaluato
 from fastdeploy.kubernetes import *
 from fastdeploy.flagger import *
 from fastdeploy.argo import *
+from fastdeploy.kayenta import KayentaJudge, KayentaMetric
 """
+KAYENTA_MEASURES = ("error_rate", "success_rate", "latency_mean", "latency_p50",
+                    "latency_p99", "requests")
+DIRECTIONS = ("increase", "decrease", "either")
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,23 @@ def scenarios(draw) -> Scenario:
     combo = draw(st.booleans())
     components, scalers, after = [], [], []
 
+    def kayenta_judge():
+        # Kayenta's judge on the windows: any measures (percentiles give the baseline
+        # histograms too), its scores, min_samples, an effect size.
+        measures = draw(st.lists(sampled(*KAYENTA_MEASURES), min_size=1, max_size=3,
+                                 unique=True))
+        metrics = ", ".join(
+            f"KayentaMetric({m!r}, direction={draw(sampled(*DIRECTIONS))!r}, "
+            f"critical={draw(st.booleans())}, "
+            f"allowed_increase={draw(sampled(1.0, 1.5))}, "
+            f"nan_strategy={draw(sampled('remove', 'replace'))!r}, "
+            f"outliers={draw(sampled('keep', 'remove'))!r}, "
+            f"scale={draw(sampled(1.0, 100.0))})" for m in measures)
+        pass_score = draw(sampled(95.0, 60.0))
+        return (f"KayentaJudge([{metrics}], pass_score={pass_score}, "
+                f"marginal_score={min(pass_score, draw(sampled(75.0, 50.0)))}, "
+                f"min_samples={draw(sampled(1, 5))})")
+
     def schedule_deploy(name):
         """Deploy now, later, or twice (the second while the first may still run)."""
         how = draw(sampled("now", "at", "at", "twice"))
@@ -320,8 +341,10 @@ def scenarios(draw) -> Scenario:
                                                  sampled(0.0, 2.0, 5.0, 10.0)),
                                        min_size=1, max_size=3))
                 stages = "[" + ", ".join(f"CanaryStage({p}, {d})" for p, d in stages) + "]"
-            ev = draw(sampled("error", "latency", "default"))
-            if ev == "error":
+            ev = draw(sampled("error", "latency", "default", "kayenta"))
+            if ev == "kayenta":
+                ev = kayenta_judge()
+            elif ev == "error":
                 ev = (f"ErrorRateEvaluator({draw(sampled(0.0, 0.02, 0.05, 0.2, 1.0))}, "
                       f"{draw(sampled(1.0, 2.0, 3.0))})")
             elif ev == "latency":
@@ -370,7 +393,8 @@ def scenarios(draw) -> Scenario:
                 metrics = "[" + ", ".join(checks) + "]"
             L.append(f"{name} = FlaggerCanary({name!r}, lb{j}, {factory()}, "
                      f"interval={draw(sampled(0.5, 1.0, 2.0, 2.5))}, "
-                     f"threshold={draw(st.integers(1, 4))}, {weights}, metrics={metrics})")
+                     f"threshold={draw(st.integers(1, 4))}, {weights}, metrics={metrics}, "
+                     f"judge={kayenta_judge() if draw(st.integers(0, 2)) == 0 else None})")
             components.append(name)
             after.append(schedule_deploy(name))
         if (combo and j == 0) or draw(st.integers(0, 4)) == 0:

@@ -263,3 +263,92 @@ def test_scenario_file_flagger_keys_are_checked(old, new, message):
     assert old in SCENARIO
     with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
         loads(SCENARIO.replace(old, new)).build(0)
+
+
+# == A KayentaJudge in the analysis ======================================================
+def test_a_judge_fails_the_analysis_of_a_slower_canary():
+    # No metrics, a judge on the p99: 2.05 no analysis (weight 25); 3.05 one window each,
+    # canary 0.2 s against the baseline's 0.1 s: High, Fail -> a failed check (threshold
+    # 1); 4.05 rolls back.
+    from fastdeploy.kayenta import KayentaJudge, KayentaMetric
+
+    judge = KayentaJudge([KayentaMetric("latency_p99")])
+    sim, fl = flagger_sim(threshold=1, metrics=[], judge=judge)
+    m = both_engines(sim)
+    assert m["fl.outcome"] == "rolled_back"
+    assert m["fl.time_to_decision"] == pytest.approx(3.0, abs=1e-12)
+    assert stats(m) == (1, 0, 1, 0)
+    assert fl.state.last_verdict == "fail"
+    r = judge.last_result
+    assert (r.verdict, r.metric("latency_p99").canary_samples) == ("Fail", 1)
+    # The baseline's windows kept a histogram for the judge.
+    assert fl.last_window["baseline"]["latency_p99"] == pytest.approx(0.1, rel=0.01)
+
+
+def test_a_judge_that_passes_lets_the_canary_advance():
+    # As test_promoted_after_max_weight, with a judge on the error rate (none fail on
+    # either side: identical series, Pass) after the default checks.
+    from fastdeploy.kayenta import KayentaJudge, KayentaMetric
+
+    judge = KayentaJudge([KayentaMetric("error_rate")])
+    sim, fl = flagger_sim(judge=judge)
+    m = both_engines(sim)
+    assert (m["fl.outcome"], m["fl.end_time"]) == ("promoted", pytest.approx(4.05))
+    assert stats(m) == (2, 2, 0, 0)
+    assert judge.last_result.metric("error_rate").canary_samples == 2
+    paths = dict(sim.batch_parameters())
+    assert "fl.judge.pass_score" in paths and "fl.judge.metrics.0.allowed_increase" in paths
+    with pytest.raises(TypeError, match="judge must be a KayentaJudge"):
+        flagger_sim(judge="kayenta")
+
+
+def test_judge_scenario_file_key():
+    from fastdeploy.kayenta import KayentaJudge
+    from fastdeploy.scenario import loads
+
+    sim = loads("""
+[simulation]
+end_time = 20
+[templates.v1]
+service_time = { kind = "constant", latency = 0.01 }
+[[load_balancers]]
+name = "lb"
+backends = [{ template = "v1", count = 2 }]
+[[sources]]
+name = "src"
+target = "lb"
+rate = 10
+[[flaggers]]
+name = "fl"
+load_balancer = "lb"
+template = "v1"
+metrics = []
+judge = { kind = "kayenta", marginal_score = 50, metrics = [{ measure = "latency_p99" }] }
+""").build(0)
+    fl = next(e for e in sim.entities if isinstance(e, FlaggerCanary))
+    assert type(fl.judge) is KayentaJudge and fl.judge.marginal_score == 50.0
+    assert fl.metrics == []
+
+
+def test_flagger_presets():
+    # flagger-bad / flagger-good: canary-bad's fleet and traffic, FlaggerCanary on its
+    # defaults, the new version failing 5% / 1% of requests.
+    import inspect
+
+    from fastdeploy.presets import PRESETS
+
+    defaults = {k: p.default for k, p in inspect.signature(FlaggerCanary).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    for name, rate in (("flagger-bad", 0.05), ("flagger-good", 0.01)):
+        sim = PRESETS[name](seed=0)
+        fl = next(e for e in sim.entities if isinstance(e, FlaggerCanary))
+        for k in ("interval", "threshold", "step_weight", "max_weight"):
+            assert getattr(fl, k) == defaults[k], (name, k)
+        assert [(m.name, m.min, m.max) for m in fl.metrics] == [
+            ("request-success-rate", 99, None), ("request-duration", None, 0.5)]
+        assert fl.server_factory("x").failure_rate == rate
+        assert [b.failure_rate for b in fl.load_balancer.all_backends] == [0.01] * 4
+    row = PRESETS["flagger-bad"](seed=0).run_batch(2).table.to_pylist()[0]
+    for col in ("outcome", "time_to_decision", "max_weight", "requests_new", "exposure"):
+        assert f"flagger.{col}" in row
+    assert row["flagger.outcome"] == "rolled_back"

@@ -612,7 +612,7 @@ def test_cli_says_the_kernels_compile_only_when_they_will(tmp_path, files, capsy
     (["--kind", "rollback", "--param", "scaler.policy.target=0.5,0.7"],
      "--kind rollback needs a canary or rolling deployer"),
     (["--kind", "latency", "--param", "scaler.policy.target=0.5"],
-     "--param sweeps a scenario for --kind tradeoff, heatmap or rollback, not --kind latency"),
+     "--param sweeps a scenario for --kind tradeoff, heatmap, rollback or power, not --kind latency"),
 ])
 def test_cli_refuses_before_simulating_in_the_command_lines_words(args, message, capsys,
                                                                  tmp_path, monkeypatch):
@@ -666,3 +666,52 @@ def test_tradeoff_marks_points_drawn_on_top_of_each_other(tmp_path, spike_sweep)
     check_svg(out, fig, [])
     plot_tradeoff(s, out=tmp_path / "plain.svg")
     assert "×" not in svg_texts(tmp_path / "plain.svg")[1]
+
+
+# == power ===============================================================================
+def _analysis_sim(kind):
+    """A small canary analysis (20 s, 20 requests/s) of kind "flagger" or "kayenta"."""
+    from fastdeploy import ConstantLatency, LoadBalancer, Server, Simulation, Source
+    from fastdeploy.deployment import CanaryDeployer, CanaryStage
+    from fastdeploy.flagger import FlaggerCanary
+    from fastdeploy.kayenta import KayentaJudge, KayentaMetric
+
+    lb = LoadBalancer("lb", backends=[Server(f"s{i}", concurrency=4,
+                                             service_time=ConstantLatency(0.01),
+                                             failure_rate=0.01) for i in range(2)])
+
+    def factory(name):
+        return Server(name, concurrency=4, service_time=ConstantLatency(0.01),
+                      failure_rate=0.01)
+
+    if kind == "flagger":
+        d = FlaggerCanary("fl", lb, factory, interval=2.0, threshold=2, step_weight=25)
+    else:
+        d = CanaryDeployer("ca", lb, factory, stages=[CanaryStage(0.5, 8.0)],
+                           metric_evaluator=KayentaJudge([KayentaMetric("error_rate")]),
+                           evaluation_interval=2.0)
+    sim = Simulation(end_time=20.0, sources=[Source("src", 20.0, lb)], entities=[lb, d],
+                     seed=0)
+    sim.schedule(d.deploy(at=1.0))
+    return sim
+
+
+@needs_mpl
+def test_power_plot_renders_from_sweeps(tmp_path):
+    from fastdeploy.plot import plot_power
+    from fastdeploy.plot.power import power_curve
+
+    sweeps = {}
+    for kind, name in (("flagger", "fl"), ("kayenta", "ca")):
+        path = f"{name}.server.failure_rate"
+        sweeps[kind] = Sweep(_analysis_sim(kind), grid({path: [0.01, 0.2, 0.6]}), 6).run()
+        x, p, lo, hi = power_curve(as_sweep(sweeps[kind]), path, name)
+        assert list(x) == [0.01, 0.2, 0.6]
+        assert np.all((lo <= p) & (p <= hi)) and p[-1] >= p[0]
+    out = tmp_path / "power.svg"
+    plot_power(sweeps, baseline=0.01, out=str(out))
+    _, texts = svg_texts(out)
+    assert "flagger (n = 6 per point)" in texts and "kayenta (n = 6 per point)" in texts
+    assert "x baseline" in texts
+    with pytest.raises(ValueError, match="did not sweep"):
+        plot_power(sweeps, parameter="fl.server.failure_rate")

@@ -18,7 +18,7 @@ from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, Erro
                                    LatencyEvaluator, QueueDepthScaling, RollingDeployer,
                                    StepScaling, TargetUtilization)
 from fastdeploy.presets import (PRESETS, autoscale_boot, autoscale_spike, canary_bad, canary_good,
-                                hpa_spike, preset_path, rolling)
+                                flagger_bad, flagger_good, hpa_spike, preset_path, rolling)
 from fastdeploy.scenario import ScenarioError, load, loads
 from fastdeploy.scenario import _parse as parse_module
 from fastdeploy.scenario import _sweep as sweep_module
@@ -69,6 +69,30 @@ def ref_canary_good(seed: int = 0) -> Simulation:
     return _ref_canary(0.01, seed)
 
 
+def _ref_flagger(new_failure_rate: float, seed: int) -> Simulation:
+    from fastdeploy.flagger import FlaggerCanary
+
+    def server(name, failure_rate=0.01):
+        return Server(name, concurrency=2, service_time=ExponentialLatency(0.05),
+                      failure_rate=failure_rate)
+
+    lb = LoadBalancer("lb", backends=[server(f"server_{i}") for i in range(4)],
+                      strategy=WeightedRoundRobin())
+    traffic = Source.poisson(100, lb, name="traffic")
+    deployer = FlaggerCanary("flagger", lb, lambda name: server(name, new_failure_rate))
+    sim = Simulation(end_time=750, sources=[traffic], entities=[lb, deployer], seed=seed)
+    sim.schedule(deployer.deploy(at=10))
+    return sim
+
+
+def ref_flagger_bad(seed: int = 0) -> Simulation:
+    return _ref_flagger(0.05, seed)
+
+
+def ref_flagger_good(seed: int = 0) -> Simulation:
+    return _ref_flagger(0.01, seed)
+
+
 def ref_rolling(seed: int = 0) -> Simulation:
     def server(name):
         return Server(name, concurrency=2, service_time=ExponentialLatency(0.05),
@@ -109,7 +133,8 @@ def ref_hpa_spike(seed: int = 0) -> Simulation:
 
 REFERENCE = {"autoscale-spike": ref_autoscale_spike, "autoscale-boot": ref_autoscale_boot,
              "hpa-spike": ref_hpa_spike, "canary-bad": ref_canary_bad,
-             "canary-good": ref_canary_good, "rolling": ref_rolling}
+             "canary-good": ref_canary_good, "rolling": ref_rolling,
+             "flagger-bad": ref_flagger_bad, "flagger-good": ref_flagger_good}
 
 
 def shape(sim: Simulation) -> dict:
@@ -145,7 +170,8 @@ def test_toml_preset_equals_python_preset(name):
 def test_preset_functions_keep_their_names_and_seeds():
     assert PRESETS == {"autoscale-spike": autoscale_spike, "autoscale-boot": autoscale_boot,
                        "hpa-spike": hpa_spike, "canary-bad": canary_bad,
-                       "canary-good": canary_good, "rolling": rolling}
+                       "canary-good": canary_good, "rolling": rolling,
+                       "flagger-bad": flagger_bad, "flagger-good": flagger_good}
     for name, build in PRESETS.items():
         assert build.__doc__.strip()
         assert build(5).seed == 5 and build().seed == 0

@@ -56,6 +56,10 @@ def _with(obj, parts: list[str], value, path: str, field_names=None):
         new = list(obj)
         new[int(head)] = _with(obj[int(head)], rest, value, path, field_names)
         return new
+    if isinstance(obj, tuple) and field_names is None and head.isdigit():
+        # a tuple of objects by position (a KayentaJudge's metrics)
+        i = int(head)
+        return obj[:i] + (_with(obj[i], rest, value, path),) + obj[i + 1:]
     if isinstance(obj, tuple) and field_names is not None:
         i = field_names.index(head)
         return obj[:i] + (_with(obj[i], rest, value, path),) + obj[i + 1:]

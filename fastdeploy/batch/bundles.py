@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..rules import (argo, autoscaler, canary, flagger, fleet, histogram, hpa, measure, rolling,
-                     server)
+from ..rules import (argo, autoscaler, canary, flagger, fleet, histogram, hpa, kayenta, measure,
+                     rolling, server)
 from . import schema as sc
 
 
@@ -51,6 +51,7 @@ class Parts(NamedTuple):
     rolling: object
     measured: object  # some deployer measures its versions' requests (rules/measure.py)
     argo: object  # an ArgoCanary (its kernels are compiled only with one)
+    judge: object  # a canary deployer judges its windows with a KayentaJudge
 
 
 PRESENT = np.zeros(1, np.int8)
@@ -65,7 +66,13 @@ def make_parts(scenario: Scenario) -> Parts:
                  canary=part(scenario.canary_init.shape[0]),
                  measured=part(scenario.canary_init.shape[0] + scenario.rolling_init.shape[0]),
                  rolling=part(scenario.rolling_init.shape[0]),
-                 argo=part(int(np.sum(scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO))))
+                 argo=part(int(np.sum(scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO))),
+                 judge=part(n_judges(scenario)))
+
+
+def n_judges(scenario: Scenario) -> int:
+    """The canary deployers (CanaryDeployer, FlaggerCanary) with a KayentaJudge."""
+    return int(np.sum(scenario.canary_init[:, sc.CAS_JUDGE] != 0))
 
 
 class Workspace(NamedTuple):
@@ -118,6 +125,11 @@ class Workspace(NamedTuple):
     measures: np.ndarray  # (groups, measure.FIELDS)
     measure_hist: np.ndarray  # (groups, histogram.N_BUCKETS)
     window: np.ndarray  # (MEASURE_GROUPS, measure.M_FIELDS) float64
+    # a KayentaJudge's windows per canary (rules/canary.py kayenta_judged; one small row
+    # when no canary has a judge), its result rows and its scratch (rules/kayenta.py)
+    judge_windows: np.ndarray  # (canaries, MEASURE_GROUPS, windows, measure.M_FIELDS)
+    judge_results: np.ndarray  # (most metrics, kayenta.RESULT_FIELDS) float64
+    judge_work: np.ndarray  # (kayenta.WORK_ROWS, max(windows, kayenta.METRIC_PARAMS))
 
 
 class Outputs(NamedTuple):
@@ -140,10 +152,11 @@ def workspace_bytes(ws: Workspace) -> int:
 
 
 def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
-                   max_concurrency: int) -> Workspace:
+                   max_concurrency: int, judge: tuple[int, int] = (0, 0)) -> Workspace:
     """A workspace for replicas of ``scenario`` with room for ``servers`` servers,
-    ``pool`` requests or probes at a server at once and ``mark_slots`` marks of each
-    server's integrals."""
+    ``pool`` requests or probes at a server at once, ``mark_slots`` marks of each
+    server's integrals, and ``judge`` = (windows per deployment, metrics) for the
+    KayentaJudges of its canaries."""
     n_src = scenario.sources.shape[0]
     n_lb = scenario.lb_init.shape[0]
     n_sc = scenario.scaler_init.shape[0]
@@ -206,6 +219,11 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         measures=np.zeros((max(1, n_groups), measure.FIELDS), np.int64),
         measure_hist=np.zeros((max(1, n_groups), histogram.N_BUCKETS), np.int64),
         window=np.zeros((sc.MEASURE_GROUPS, measure.M_FIELDS), np.float64),
+        judge_windows=np.zeros((n_ca if n_judges(scenario) else 1, sc.MEASURE_GROUPS,
+                                max(1, judge[0]), measure.M_FIELDS), np.float64),
+        judge_results=np.zeros((max(1, judge[1]), kayenta.RESULT_FIELDS), np.float64),
+        judge_work=np.zeros((kayenta.WORK_ROWS, max(judge[0], kayenta.METRIC_PARAMS)),
+                            np.float64),
     )
 
 

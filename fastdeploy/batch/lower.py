@@ -25,6 +25,7 @@ from ..argo import ArgoBlueGreen, ArgoCanary, Pause, SetWeight
 from ..argo.canary import DEPLOY_EVENT as ARGO_EVENT
 from ..flagger import DEPLOY_EVENT as FLAGGER_EVENT
 from ..flagger import FlaggerCanary
+from ..kayenta.judge import KayentaJudge
 from ..kubernetes.behavior import MAX_PERIOD_SECONDS, MAX_STABILIZATION_SECONDS
 from ..kubernetes.hpa import HorizontalPodAutoscaler
 from ..model.arrival_providers import ConstantArrivalTimeProvider, PoissonArrivalTimeProvider
@@ -82,6 +83,8 @@ class BatchModel:
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
     # the controllers' (evaluation interval, metric window) parameter slots
     window_slots: list = field(default_factory=list)
+    # the KayentaJudges' ("canary" or "flagger", parameter offset, stages, metrics)
+    judge_slots: list = field(default_factory=list)
 
     def mark_slots(self, P_ROWS: np.ndarray) -> int:
         """The most marks a server keeps for a controller's metric window in these rows
@@ -93,6 +96,19 @@ class BatchModel:
                 prm[autoscaler.P_INTERVAL], prm[autoscaler.P_WINDOW] = p
                 most = max(most, int(autoscaler.mark_slots(prm)))
         return most
+
+    def judge_size(self, P_ROWS: np.ndarray) -> tuple[int, int]:
+        """(The most windows a KayentaJudge's deployment judges in these rows, the most
+        metrics of a judge): rules/canary.py max_evaluations; (0, 0) without a judge."""
+        windows = metrics = 0
+        for kind, off, n_stages, n_metrics in self.judge_slots:
+            for p in np.unique(P_ROWS[:, off:], axis=0):
+                p = np.ascontiguousarray(p, np.float64)
+                most = (canary.max_evaluations(p, n_stages) if kind == "canary"
+                        else flagger.max_analyses(p))
+                windows = max(windows, int(most))
+            metrics = max(metrics, n_metrics)
+        return windows, metrics
 
     def max_concurrency(self, P_ROWS: np.ndarray) -> int:
         """The largest concurrency of any server or template over the given rows."""
@@ -169,6 +185,11 @@ class _Lowerer:
                 pt.require(f"{n}.metrics.{k}.min must be <= {n}.metrics.{k}.max",
                            lambda P, lo=lo, hi=hi: P[:, lo] <= P[:, hi])
             pt.add(f"{n}.metrics.{k}.min_samples", m.min_samples, integer=True, minimum=1)
+        if c.judge is None:
+            pt.hidden(0.0)
+        else:
+            pt.hidden(1.0)
+            self.judge_params(c.judge, f"{n}.judge")
         return off
 
     def argo_params(self, c) -> int:
@@ -255,6 +276,21 @@ class _Lowerer:
         pt.require(f"{pre}.failure_limit -1 (no limit) needs "
                    f"{pre}.consecutive_success_limit >= 1",
                    lambda P, fl=fl, cs=cs: (P[:, fl] >= 0) | (P[:, cs] >= 1))
+
+    def judge_params(self, judge, prefix: str) -> None:
+        """A KayentaJudge's judge row (rules/kayenta.py J_ layout): its numbers as paths
+        under ``prefix`` (``...pass_score``, ``...metrics.K.allowed_increase``), its
+        structure hidden."""
+        pt = self.pt
+        slots = {}
+        for path, value, bounds in judge.param_values():
+            if path is None:
+                pt.hidden(value)
+            else:
+                slots[path] = pt.add(f"{prefix}.{path}", value, **bounds)
+        m, p = slots["marginal_score"], slots["pass_score"]
+        pt.require(f"{prefix}.marginal_score must be <= {prefix}.pass_score",
+                   lambda P, m=m, p=p: P[:, m] <= P[:, p])
 
     def server_params(self, server, prefix: str, boots: bool) -> int:
         """Lower a server's parameters; returns its template row. ``boots``: the
@@ -566,6 +602,7 @@ class _Lowerer:
                        P[:, w] <= autoscaler.MAX_WINDOW_INTERVALS * P[:, i])
 
         CAS = np.zeros((len(canaries), sc.CAS_FIELDS), np.int64)
+        judges = []  # (kind, parameter offset, stages, metrics) of each KayentaJudge
         for i, c in enumerate(canaries):
             n = c.name
             row = CAS[i]
@@ -573,6 +610,9 @@ class _Lowerer:
             if type(c) is FlaggerCanary:
                 row[sc.CAS_EVALUATOR] = sc.CA_FLAGGER
                 row[sc.CAS_POFF] = self.flagger_params(c)
+                if c.judge is not None:
+                    row[sc.CAS_JUDGE] = 1
+                    judges.append(("flagger", row[sc.CAS_POFF], 0, len(c.judge.metrics)))
                 continue
             if type(c) in (ArgoCanary, ArgoBlueGreen):
                 row[sc.CAS_EVALUATOR] = sc.CA_ARGO
@@ -590,16 +630,26 @@ class _Lowerer:
                 row[sc.CAS_EVALUATOR] = canary.LATENCY
                 pt.add(f"{n}.metric_evaluator.max_latency", ev.max_latency, minimum=0.0,
                        min_open=True)
+            elif type(ev) is KayentaJudge:
+                row[sc.CAS_EVALUATOR] = sc.CA_KAYENTA
+                pt.hidden(0.0)  # no limit and multiplier
             else:
                 _refuse(c, f"its metric_evaluator {ev!r} is not a built-in evaluator")
-            pt.add(f"{n}.metric_evaluator.threshold_multiplier", ev.threshold_multiplier,
-                   minimum=0.0, min_open=True)
+            if type(ev) is not KayentaJudge:
+                pt.add(f"{n}.metric_evaluator.threshold_multiplier", ev.threshold_multiplier,
+                       minimum=0.0, min_open=True)
+            else:
+                pt.hidden(0.0)
             for k, st in enumerate(c.stages):
                 pt.add(f"{n}.stages.{k}.traffic_percentage", st.traffic_percentage, minimum=0.0,
                        maximum=1.0, min_open=True)
                 pt.add(f"{n}.stages.{k}.evaluation_period", st.evaluation_period, **SECONDS)
             row[sc.CAS_NSTAGES] = len(c.stages)
             row[sc.CAS_POFF] = off
+            if type(ev) is KayentaJudge:
+                self.judge_params(ev, f"{n}.metric_evaluator")
+                row[sc.CAS_JUDGE] = 1
+                judges.append(("canary", off, len(c.stages), len(ev.metrics)))
 
         ROS = np.zeros((len(rollings), sc.ROS_FIELDS), np.int64)
         for i, r in enumerate(rollings):
@@ -707,7 +757,7 @@ class _Lowerer:
         return BatchModel(self.pt, scenario, self.start_ns, self.end_ns, columns,
                           [a.name for a in scalers],
                           server_cap, pool_cap, list(zip(scaler_slots, live_chains)),
-                          window_slots)
+                          window_slots, judges)
 
 
 def _live_evaluations(pending, scalers) -> set:

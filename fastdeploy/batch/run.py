@@ -142,6 +142,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
     max_conc = model.max_concurrency(P_ROWS)
     # The marks of the controllers' metric windows each server keeps.
     mark_slots = model.mark_slots(P_ROWS)
+    judge = model.judge_size(P_ROWS)
     parts = make_parts(model.scenario)
     _check_memory(model, n, n_ts, ev_cap, chunk, memory_budget, n if params else 1)
     _check_work(model, P_ROWS)
@@ -167,7 +168,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                 if not hasattr(local, "caps"):
                     local.caps = [model.server_cap, model.pool_cap]
                     local.ws = make_workspace(model.scenario, *local.caps, mark_slots,
-                                              max_conc)
+                                              max_conc, judge)
                 j = sl.start
                 while j < sl.stop:
                     j = run_replicas(model.scenario, P_ROWS, index, ids, seed_u, span, step_ns,
@@ -182,7 +183,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                         continue
                     local.caps[which] *= 2
                     local.ws = make_workspace(model.scenario, *local.caps, mark_slots,
-                                              max_conc)
+                                              max_conc, judge)
                 return sl.stop - sl.start
 
             # Small slices handed out dynamically keep every core busy to the end, and an

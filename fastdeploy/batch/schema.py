@@ -82,10 +82,17 @@ MAX_POLICY_FUNCTIONS = 4
 # canaries (and FlaggerCanaries and ArgoCanaries, which share their rows: CAS_EVALUATOR
 # CA_FLAGGER or CA_ARGO, their records rules/flagger.py's or rules/argo.py's; CAS_NSTAGES
 # unused for a FlaggerCanary, an ArgoCanary's metric slots)
-CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF = range(5)
-CAS_FIELDS = 5
-CA_FLAGGER = np.int64(2)  # after rules/canary.py's evaluators ERROR_RATE, LATENCY
-CA_ARGO = np.int64(3)
+# CAS_JUDGE: 1 when a KayentaJudge judges its windows (a CanaryDeployer's evaluator or a
+# FlaggerCanary's judge)
+CAS_LB, CAS_TPL, CAS_EVALUATOR, CAS_NSTAGES, CAS_POFF, CAS_JUDGE = range(6)
+CAS_FIELDS = 6
+# Evaluator codes after rules/canary.py's ERROR_RATE (0), LATENCY (1) and KAYENTA (3).
+CA_FLAGGER = np.int64(2)
+CA_ARGO = np.int64(4)
+# A CanaryDeployer whose evaluator is a KayentaJudge (rules/canary.py KAYENTA): its
+# windows are Workspace.judge_windows[canary], its judge row after its stages in P (a
+# FlaggerCanary's after its metrics: rules/flagger.py judge_offset).
+CA_KAYENTA = np.int64(_ca.KAYENTA)
 # rolling deployers
 ROS_LB, ROS_TPL, ROS_POFF = range(3)
 ROS_FIELDS = 3

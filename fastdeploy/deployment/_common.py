@@ -110,12 +110,15 @@ class GroupMeasures:
         if hasattr(server, "_measure"):
             server._measure = (self, int(group))
 
-    def begin(self, now_ns: int, percentiles: bool) -> None:
-        """A deployment starts; with ``percentiles`` the new version's windows keep a
-        latency histogram (the baseline's never do: rules/measure.py HISTOGRAM)."""
+    def begin(self, now_ns: int, percentiles) -> None:
+        """A deployment starts; ``percentiles`` (rules/measure.py HIST_NONE, HIST_NEW,
+        HIST_BOTH; True is HIST_NEW, False HIST_NONE) says whose windows keep a latency
+        histogram."""
+        which = (measure.HIST_NEW if percentiles is True
+                 else measure.HIST_NONE if percentiles is False else percentiles)
         for g in range(measure.GROUPS):
             measure.begin(self.records[g], self.hists[g], now_ns,
-                          percentiles and g == measure.NEW)
+                          measure.histogram_kept(which, g))
 
     def decided(self) -> None:
         for g in range(measure.GROUPS):

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.temporal import Instant
 from ..rules import canary as rules
+from ..rules import kayenta as kayenta_rules
 from ..rules import measure
 from ._common import (GroupMeasures, check_fleet, deployer_metrics, event_at, has_backend,
                       interval, make_instance, measurement_dict)
@@ -62,7 +63,9 @@ class CanaryDeployer(Entity):
         load_balancer: LoadBalancer to manage.
         server_factory: Creates new-version servers given a name.
         stages: Traffic stages (default [1%, 5%, 25%, 100%], 30 s each).
-        metric_evaluator: Health evaluator (default ErrorRateEvaluator()).
+        metric_evaluator: Health evaluator (default ErrorRateEvaluator()). A
+            ``fastdeploy.kayenta.KayentaJudge`` judges the windows of the evaluation
+            intervals (canary group against baseline; fastdeploy docs canary-analysis).
         evaluation_interval: Seconds between metric evaluations.
     """
 
@@ -107,7 +110,17 @@ class CanaryDeployer(Entity):
         row = [float(self.evaluation_interval), limit, multiplier]
         for st in self.stages:
             row += [float(st.traffic_percentage), float(st.evaluation_period)]
+        if self._judges_windows():
+            row += list(ev.param_row())
         return np.array(row, np.float64)
+
+    def _judges_windows(self) -> bool:
+        """Whether the evaluator is a KayentaJudge, which the deployer runs on the
+        windows of its evaluation intervals (rules/canary.py kayenta_judged) rather
+        than through is_healthy."""
+        from ..kayenta.judge import KayentaJudge
+
+        return type(self.metric_evaluator) is KayentaJudge
 
     def _begin_run(self, now_ns: int) -> None:
         self._params = self._param_row()
@@ -182,7 +195,20 @@ class CanaryDeployer(Entity):
         rules.begin(self._record, start.as_array(), now_ns)
         for b in self._baseline:
             self._measures.tag(b, measure.BASE)
-        self._measures.begin(now_ns, True)
+        if self._judges_windows():
+            # The windows of this deployment, and the baseline's histograms when the judge
+            # reads percentiles (the new version's windows always keep one here: they are
+            # last_window's).
+            both = bool(kayenta_rules.needs_histograms(self._judge_row()))
+            self._measures.begin(now_ns, measure.HIST_BOTH if both else measure.HIST_NEW)
+            cap = int(rules.max_evaluations(self._params, len(self.stages)))
+            n_metrics = len(self.metric_evaluator.metrics)
+            self._windows = np.zeros((measure.GROUPS, cap, measure.M_FIELDS), np.float64)
+            self._results = np.zeros((n_metrics, kayenta_rules.RESULT_FIELDS), np.float64)
+            self._work = np.zeros((kayenta_rules.WORK_ROWS,
+                                   max(cap, kayenta_rules.METRIC_PARAMS)), np.float64)
+        else:
+            self._measures.begin(now_ns, True)
         self._group = []
         self._state = CanaryState("in_progress", 0, len(self.stages), 0.0)
         return self._start_stage(0)
@@ -221,7 +247,16 @@ class CanaryDeployer(Entity):
             baseline = GroupCounts.of(self._baseline, kind).as_array()
             return bool(rules.builtin_healthy(kind, self._params, self._record, canary,
                                               baseline))
+        if self._judges_windows():
+            value, code = rules.kayenta_judged(self._record, self._params, len(self.stages),
+                                               self._windows, self._last_window,
+                                               self._results, self._work)
+            ev.last_result = ev.result_of(value, code, self._results)
+            return int(code) != kayenta_rules.VERDICT_FAIL
         return bool(ev.is_healthy(self._group[0], list(self._baseline)))
+
+    def _judge_row(self) -> np.ndarray:
+        return self._params[rules.judge_offset(len(self.stages)):]
 
     def _evaluate(self):
         self._last_window = self._measures.close_windows(1, self._clock.now_ns)

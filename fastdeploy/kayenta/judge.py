@@ -212,10 +212,14 @@ class KayentaJudge:
     metrics as the score; Pass at ``pass_score`` or above, Marginal at
     ``marginal_score`` or above, else Fail.
 
-    ``judge(canary, baseline)`` judges given series. The judge is also a happysim
-    ``MetricEvaluator``: ``is_healthy(canary, baseline_backends)`` builds the series
-    itself from the backends' cumulative counters (see there) and answers True on Pass or
-    Marginal. ``fastdeploy docs canary-analysis`` has what is modelled.
+    ``judge(canary, baseline)`` judges given series. As the ``metric_evaluator`` of a
+    built-in ``CanaryDeployer`` it judges, at every evaluation, the series of the
+    windowed measurements of the canary group and of the baseline over the deployment's
+    evaluation intervals, in both engines (rules/canary.py ``kayenta_judged``). It is
+    also a happysim ``MetricEvaluator`` for code that calls one:
+    ``is_healthy(canary, baseline_backends)`` builds the series itself from the
+    backends' cumulative counters (see there) and answers True on Pass or Marginal.
+    ``fastdeploy docs canary-analysis`` has what is modelled.
 
     Args:
         metrics: The metrics (KayentaMetric), one per measure.
@@ -225,8 +229,8 @@ class KayentaJudge:
             judge uses 0.98).
         group_weights: Weight in percent of each metric group in the score; groups
             without a weight share what the given weights leave of 100 equally.
-        min_samples: As a MetricEvaluator: an interval with fewer requests than this has
-            no value (NaN) for the rates and the mean latency.
+        min_samples: An interval (window) with fewer requests than this has no value
+            (NaN) for any measure but ``requests``.
 
     Raises:
         TypeError, ValueError: an argument of the wrong type or out of range (named).
@@ -266,12 +270,60 @@ class KayentaJudge:
         if sum(float(w) for w in weights.values()) > 100.0:
             raise ValueError(f"group_weights must sum to at most 100, got {dict(weights)!r}")
         self.group_weights = {g: float(w) for g, w in weights.items()}
-        self._params = np.array([m.param_row(self.confidence) for m in self.metrics])
-        self._group_of = np.array([self.groups.index(m.group) for m in self.metrics],
-                                  np.int64)
-        self._weights = np.array([self.group_weights.get(g, np.nan) for g in self.groups])
         self.last_result: KayentaResult | None = None
         self._reset(None)
+
+    # The rules' arrays, from the attributes now (a sweep's replay sets attributes).
+    @property
+    def _params(self) -> np.ndarray:
+        return np.array([m.param_row(self.confidence) for m in self.metrics])
+
+    @property
+    def _group_of(self) -> np.ndarray:
+        return np.array([self.groups.index(m.group) for m in self.metrics], np.int64)
+
+    @property
+    def _weights(self) -> np.ndarray:
+        return np.array([self.group_weights.get(g, np.nan) for g in self.groups])
+
+    # -- the judge row of the analysis loops (rules/kayenta.py J_...) --------------------
+    def param_values(self) -> list[tuple[str | None, float, dict]]:
+        """The judge row (``rules.kayenta`` J_ layout) as (path, value, bounds): a path
+        (relative to the judge) for a number one may sweep, with the bounds it accepts,
+        None for structure (codes, counts, fields)."""
+        r = rules
+        unit = dict(minimum=0.0, maximum=100.0)
+        ratio = dict(minimum=0.0)
+        out = [("pass_score", self.pass_score, unit), ("marginal_score", self.marginal_score,
+                                                       unit),
+               ("confidence", self.confidence, dict(minimum=0.0, maximum=1.0, min_open=True,
+                                                    max_open=True)),
+               ("min_samples", self.min_samples, dict(integer=True, minimum=1)),
+               (None, len(self.metrics), {}), (None, len(self.groups), {})]
+        for k, m in enumerate(self.metrics):
+            pre = f"metrics.{k}."
+            row = m.param_row(self.confidence)
+            out += [(None, r.MEASURE_FIELDS[m.measure], {}), (None, self.groups.index(m.group),
+                                                              {})]
+            for q, name in enumerate(r.PARAM_NAMES):
+                v = float(row[q])
+                if name in ("allowed_increase", "allowed_decrease", "critical_increase",
+                            "critical_decrease"):
+                    out.append((pre + name, v, ratio))
+                elif name == "scale" or (name == "outlier_factor" and v > 0.0):
+                    out.append((pre + name, v, dict(minimum=0.0, min_open=True)))
+                else:
+                    out.append((None, v, {}))
+        out += [(None, self.group_weights.get(g, np.nan), {}) for g in self.groups]
+        return out
+
+    def param_row(self) -> np.ndarray:
+        """The judge row (``rules.kayenta`` J_ layout) from the attributes now."""
+        return np.array([float(v) for _, v, _ in self.param_values()], np.float64)
+
+    def needs_histograms(self) -> bool:
+        """Whether a metric reads a latency percentile."""
+        return any(m.measure.startswith("latency_p") for m in self.metrics)
 
     # -- judging given series ------------------------------------------------------------
     def judge(self, canary: Mapping[str, Sequence[float]],
@@ -316,6 +368,10 @@ class KayentaJudge:
         work = np.empty((2, longest), np.float64)
         value, code = rules.judge(cv, cs, bv, bs, self._params, self._group_of, self._weights,
                                   thresholds, out, work)
+        return self.result_of(value, code, out)
+
+    def result_of(self, value: float, code: int, out: np.ndarray) -> KayentaResult:
+        """The KayentaResult of the rules' score, verdict code and result rows."""
         results = tuple(
             KayentaMetricResult(
                 measure=m.measure,

@@ -12,6 +12,7 @@ tables) or paths (Parquet files, sweep output directories), returns a matplotlib
 | ``plot_tradeoff`` | cost (instance-seconds) against p99 latency per point with 95% bars; the Pareto front labelled with its settings | a sweep |
 | ``plot_heatmap`` | any metric over a 2-parameter grid | a grid sweep |
 | ``plot_rollback`` | P(rollback) with Wilson intervals against a swept parameter, one curve per sweep (bad and good canary) | sweeps |
+| ``plot_power`` | P(abort) of each canary analysis against the regression size, with Wilson intervals (detection power) | sweeps, one per analysis |
 | ``plot_durations`` | deployment durations by outcome | runs with a canary or rolling deployer |
 | ``plot_slo_attainment`` | the share of replicas meeting each service-level objective, with 95% Wilson intervals, against a swept parameter | a sweep |
 | ``plot_tune_history`` | a tune's objective by trial, feasible / undecided / infeasible, the finalists' holdout figures | a TuneResult or tune directory |
@@ -31,6 +32,7 @@ from .durations import plot_durations
 from .heatmap import plot_heatmap
 from .instances import plot_instances
 from .latency import plot_latency
+from .power import plot_power
 from .rollback import plot_rollback
 from .slo import plot_slo_attainment
 from .tradeoff import plot_tradeoff
@@ -42,6 +44,7 @@ KINDS = {
     "tradeoff": plot_tradeoff,
     "heatmap": plot_heatmap,
     "rollback": plot_rollback,
+    "power": plot_power,
     "durations": plot_durations,
     "slo_attainment": plot_slo_attainment,
     "tune-history": plot_tune_history,
@@ -49,5 +52,5 @@ KINDS = {
 }
 
 __all__ = ["KINDS", "MatplotlibMissing", "plot_durations", "plot_heatmap", "plot_instances",
-           "plot_latency", "plot_rollback", "plot_slo_attainment", "plot_tradeoff",
+           "plot_latency", "plot_power", "plot_rollback", "plot_slo_attainment", "plot_tradeoff",
            "plot_tune_history", "plot_tune_pareto", "save"]

@@ -16,11 +16,12 @@ from pathlib import Path
 from . import inputs
 from .inputs import Runs, SweepData
 
-KINDS = ("instances", "latency", "tradeoff", "heatmap", "rollback", "durations",
+KINDS = ("instances", "latency", "tradeoff", "heatmap", "rollback", "power", "durations",
          "slo_attainment", "tune-history", "tune-pareto")
 TUNE_KINDS = ("tune-history", "tune-pareto")         # plot a tune's output directory
 RUN_KINDS = ("instances", "latency", "durations")      # plot replicas of one setting
-SWEEP_KINDS = ("tradeoff", "heatmap", "rollback", "slo_attainment")  # points of a sweep
+SWEEP_KINDS = ("tradeoff", "heatmap", "rollback", "power",
+               "slo_attainment")  # points of a sweep
 DEFAULT_REPLICAS = 200
 SERIES_SAMPLES = 300   # default time-series step: the horizon / this
 
@@ -150,7 +151,7 @@ def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
             check_metrics(args.slo_objectives, scenario_metrics(sim))
         except ValueError as e:
             raise PlotInputError(f"--{e}") from None
-    if kind in ("rollback", "durations"):
+    if kind in ("rollback", "power", "durations"):
         names = [e.name for e in sim.components
                  if isinstance(e, (CanaryDeployer, RollingDeployer, FlaggerCanary,
                                    ArgoCanary))]
@@ -162,8 +163,8 @@ def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
                                  f"(deployers: {', '.join(names)})")
     if kind not in SWEEP_KINDS:
         if params:
-            raise PlotInputError(f"--param sweeps a scenario for --kind tradeoff, heatmap or "
-                                 f"rollback, not --kind {kind}")
+            raise PlotInputError(f"--param sweeps a scenario for --kind tradeoff, heatmap, "
+                                 f"rollback or power, not --kind {kind}")
         return
     keys = list(params) or (list(scenario.sweep["parameters"]) if scenario.sweep else [])
     if not keys:
@@ -179,7 +180,7 @@ def check_scenario(args, kind: str, label: str, scenario, arg: str) -> None:
             heatmap_axes(keys, args.x, args.y)
         except ValueError as e:
             raise PlotInputError(f"--kind heatmap: {e}") from None
-    if kind in ("rollback", "slo_attainment"):
+    if kind in ("rollback", "power", "slo_attainment"):
         if args.parameter is not None and args.parameter not in keys:
             raise PlotInputError(f"--parameter {args.parameter}: {label} does not sweep it "
                                  f"(it sweeps {', '.join(keys)})")
@@ -251,10 +252,10 @@ def load_inputs(args) -> tuple[str, list]:
     if args.slo and kind not in ("latency", "slo_attainment"):
         raise PlotInputError(f"--slo applies to --kind latency and slo_attainment; the plot "
                              f"of {args.results[0]} is --kind {kind}")
-    many = kind in ("rollback", "durations")
+    many = kind in ("rollback", "power", "durations")
     if len(read) > 1 and not many:
         raise PlotInputError(f"--kind {kind} plots one result; got {len(read)} "
-                             "(rollback and durations take several)")
+                             "(rollback, power and durations take several)")
     # Check what was read before running anything: a run may take a while.
     for arg, got in read:
         if isinstance(got, tuple):
@@ -355,6 +356,7 @@ def make_figure(args):
         plot_heatmap,
         plot_instances,
         plot_latency,
+        plot_power,
         plot_rollback,
         plot_slo_attainment,
         plot_tradeoff,
@@ -396,6 +398,9 @@ def make_figure(args):
         elif kind == "rollback":
             fig = plot_rollback(data, parameter=args.parameter, deployer=args.deployer,
                                 status=args.status, labels=labels, title=args.title)
+        elif kind == "power":
+            fig = plot_power(data, parameter=args.parameter, labels=labels,
+                             outcome=args.status, title=args.title)
         else:
             fig = plot_durations(data, deployer=args.deployer, labels=labels,
                                  title=args.title)

@@ -1,5 +1,6 @@
-"""Named scenarios: an autoscaler under a traffic spike, good and bad canaries, a rolling
-deployment (``fastdeploy presets`` lists them with a description).
+"""Named scenarios: an autoscaler under a traffic spike, good and bad canaries (happysim's
+CanaryDeployer and Flagger's analysis), a rolling deployment (``fastdeploy presets`` lists
+them with a description).
 
 Each preset is a scenario file next to this module (``autoscale-spike.toml``, ...) that
 users can copy and edit; ``fastdeploy presets`` prints where they are.
@@ -14,7 +15,7 @@ from ..core.simulation import Simulation
 
 PRESET_DIR = Path(__file__).resolve().parent
 NAMES = ("autoscale-spike", "autoscale-boot", "hpa-spike", "canary-bad", "canary-good",
-         "rolling")
+         "rolling", "flagger-bad", "flagger-good")
 
 
 def preset_path(name: str) -> Path:
@@ -62,6 +63,16 @@ def rolling(seed: int = 0) -> Simulation:
     return preset_scenario("rolling").build(seed)
 
 
+def flagger_bad(seed: int = 0) -> Simulation:
+    """FlaggerCanary (defaults) whose new servers fail 5% of requests (baseline 1%): detection power."""  # noqa: E501
+    return preset_scenario("flagger-bad").build(seed)
+
+
+def flagger_good(seed: int = 0) -> Simulation:
+    """FlaggerCanary (defaults) whose new servers fail 1% of requests, as the baseline: false aborts."""  # noqa: E501
+    return preset_scenario("flagger-good").build(seed)
+
+
 PRESETS = {
     "autoscale-spike": autoscale_spike,
     "autoscale-boot": autoscale_boot,
@@ -69,4 +80,6 @@ PRESETS = {
     "canary-bad": canary_bad,
     "canary-good": canary_good,
     "rolling": rolling,
+    "flagger-bad": flagger_bad,
+    "flagger-good": flagger_good,
 }

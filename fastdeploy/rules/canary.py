@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import deployer
+from . import deployer, kayenta, measure
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
                        accepts_deploy, finished, next_instance, reset, started,
                        weight_reached)
@@ -61,9 +61,10 @@ def judge(canary_value, baseline_value, limit, multiplier):
 (STATUS, END_NS, DEPLOYMENTS_STARTED, DEPLOYMENTS_COMPLETED, DEPLOYMENTS_ROLLED_BACK,
  STAGES_COMPLETED, EVALUATIONS_PERFORMED, EVALUATIONS_PASSED, EVALUATIONS_FAILED) = range(
     deployer.STATS_FIRST + deployer.N_STATS)
+# WINDOWS: the windows a Kayenta judge has judged in this deployment (kayenta_judged).
 (DEPLOYMENT, STAGE, STAGE_START_NS, BASE_COMPLETED, BASE_REJECTED, BASE_FAILURES,
- BASE_LATENCY_NS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 7)
-FIELDS = deployer.OWN_FIRST + 7
+ BASE_LATENCY_NS, WINDOWS) = range(deployer.OWN_FIRST, deployer.OWN_FIRST + 8)
+FIELDS = deployer.OWN_FIRST + 8
 STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "stages_completed", "evaluations_performed", "evaluations_passed",
@@ -71,8 +72,10 @@ STATS = ("deployments_started", "deployments_completed", "deployments_rolled_bac
 
 P_INTERVAL, P_LIMIT, P_MULTIPLIER, P_STAGES = range(4)
 
-# Built-in evaluators.
-ERROR_RATE, LATENCY = 0, 1
+# Built-in evaluators (2 is the FlaggerCanary's code in the kernels' shared rows).
+# KAYENTA: a KayentaJudge on the windows of each evaluation interval (kayenta_judged);
+# its judge row (rules/kayenta.py J_...) follows the stages in the parameter row.
+ERROR_RATE, LATENCY, KAYENTA = 0, 1, 3
 
 # What an evaluation leads to.
 ROLL_BACK, EVALUATE_AGAIN, NEXT_STAGE, PROMOTE = range(4)
@@ -91,6 +94,7 @@ def begin(st, baseline, now):
     st[BASE_FAILURES] = baseline[G_FAILURES]
     st[BASE_LATENCY_NS] = baseline[G_LATENCY_NS]
     st[STAGE] = 0
+    st[WINDOWS] = 0
 
 
 @njit
@@ -158,3 +162,38 @@ def evaluated(st, prm, n_stages, healthy, now):
 
 
 FIRST_STAGE = np.int64(0)
+
+
+# == A KayentaJudge as the evaluator =====================================================
+@njit
+def judge_offset(n_stages):
+    """Where the judge row starts in the parameter row (after the stages)."""
+    return P_STAGES + 2 * n_stages
+
+
+@njit
+def max_evaluations(prm, n_stages):
+    """The most evaluations one deployment can make: per stage, evaluations every
+    interval until its period has passed (at least one)."""
+    step = interval_ns(prm)
+    total = 0
+    for k in range(n_stages):
+        period = seconds_to_ns(prm[P_STAGES + 2 * k + 1])
+        total += max(1, (period + step - 1) // step)
+    return total
+
+
+@njit
+def kayenta_judged(st, prm, n_stages, windows, measured, results, work):
+    """A KayentaJudge's evaluation: the windows just closed (``measured``: a
+    measurement row per group, rules/measure.py NEW and BASE) are appended to the
+    deployment's (``windows[group, k]``, room for max_evaluations), and every window of
+    the deployment so far is judged (rules/kayenta.py judge_windows; ``results`` and
+    ``work`` its arrays). Returns (score, verdict code): healthy unless VERDICT_FAIL."""
+    k = st[WINDOWS]
+    for f in range(measure.M_FIELDS):
+        windows[measure.NEW, k, f] = measured[measure.NEW, f]
+        windows[measure.BASE, k, f] = measured[measure.BASE, f]
+    st[WINDOWS] = k + 1
+    return kayenta.judge_windows(prm[judge_offset(n_stages):], windows[measure.NEW],
+                                 windows[measure.BASE], k + 1, results, work)

@@ -18,7 +18,7 @@ Every ``interval`` after a deployment starts, a tick (Flagger's scheduler run):
    at 100; at or above it: promotion.
 """
 
-from . import deployer, measure
+from . import deployer, kayenta, measure
 from .deployer import (COMPLETED, IN_PROGRESS, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
                        accepts_deploy, finished, next_instance, reset, started,
                        weight_reached)
@@ -30,9 +30,10 @@ from .timeconv import seconds_to_ns
     deployer.STATS_FIRST + deployer.N_STATS)
 # Own fields: the deployment's number, the canary's weight (integer percent, as
 # Flagger's), its failed checks, the last analysis's verdict (NONE before one).
-DEPLOYMENT, WEIGHT, FAILED_CHECKS, LAST_VERDICT = range(deployer.OWN_FIRST,
-                                                        deployer.OWN_FIRST + 4)
-FIELDS = deployer.OWN_FIRST + 4
+# WINDOWS: the analysed windows a KayentaJudge has judged in this deployment.
+DEPLOYMENT, WEIGHT, FAILED_CHECKS, LAST_VERDICT, WINDOWS = range(deployer.OWN_FIRST,
+                                                                 deployer.OWN_FIRST + 5)
+FIELDS = deployer.OWN_FIRST + 5
 STATS_FIRST = deployer.STATS_FIRST
 STATS = ("deployments_started", "deployments_completed", "deployments_rolled_back",
          "weight_steps", "checks_passed", "checks_failed", "checks_no_data")
@@ -42,6 +43,8 @@ P_STEPS = 6
 # Per metric, from P_STEPS + n_steps + M_PARAMS * k.
 MP_FIELD, MP_SCALE, MP_MIN, MP_MAX, MP_MIN_SAMPLES = range(5)
 M_PARAMS = 5
+# After the metrics: 1 if a KayentaJudge is part of the analysis (judge_offset), then its
+# judge row (rules/kayenta.py J_...).
 TOTAL_WEIGHT = 100
 
 # Verdicts of an analysis, and what a tick leads to.
@@ -67,6 +70,7 @@ def begin(st, now):
     st[WEIGHT] = 0
     st[FAILED_CHECKS] = 0
     st[LAST_VERDICT] = NONE
+    st[WINDOWS] = 0
 
 
 @njit
@@ -128,15 +132,67 @@ def judge(prm, m):
 
 
 @njit
-def tick(st, prm, m, now):
+def judge_offset(prm):
+    """Where the judge flag is in the parameter row (after the metrics)."""
+    return P_STEPS + int(prm[P_N_STEPS]) + M_PARAMS * int(prm[P_N_METRICS])
+
+
+@njit
+def has_judge(prm):
+    """Whether a KayentaJudge is part of the analysis."""
+    return prm[judge_offset(prm)] != 0.0
+
+
+@njit
+def analysed(st, prm):
+    """Whether the next tick runs the analysis (not rolled back, weight above 0)."""
+    return st[FAILED_CHECKS] < int(prm[P_THRESHOLD]) and st[WEIGHT] > 0
+
+
+@njit
+def max_analyses(prm):
+    """The most ticks with an analysis in one deployment: at most ``threshold`` fail
+    (the tick after the last rolls back), and each passed one advances the weight
+    toward the max weight or promotes."""
+    n = int(prm[P_N_STEPS])
+    if n > 0:
+        passes = n + 1
+    else:
+        step = int(prm[P_STEP_WEIGHT])
+        passes = (int(prm[P_MAX_WEIGHT]) + step - 1) // step + 1
+    return int(prm[P_THRESHOLD]) + passes
+
+
+@njit
+def judged(st, prm, measured, windows, results, work):
+    """The KayentaJudge's part of an analysis (call it when ``analysed``): the windows
+    just closed (``measured``, rows NEW and BASE) join the deployment's analysed windows
+    (``windows[group, k]``, room for max_analyses), and the judge judges all of them
+    (rules/kayenta.py judge_windows). Returns (score, verdict code); the analysis fails
+    on VERDICT_FAIL (tick's ``judge_ok``)."""
+    k = st[WINDOWS]
+    for f in range(measure.M_FIELDS):
+        windows[measure.NEW, k, f] = measured[measure.NEW, f]
+        windows[measure.BASE, k, f] = measured[measure.BASE, f]
+    st[WINDOWS] = k + 1
+    return kayenta.judge_windows(prm[judge_offset(prm) + 1:], windows[measure.NEW],
+                                 windows[measure.BASE], k + 1, results, work)
+
+
+@njit
+def tick(st, prm, m, judge_ok, now):
     """One scheduler run on the canary's last window ``m``: HALT, SET_WEIGHT (the new
-    weight in st[WEIGHT]), PROMOTE or ROLL_BACK (the deployment has then ended)."""
+    weight in st[WEIGHT]), PROMOTE or ROLL_BACK (the deployment has then ended). With a
+    KayentaJudge, ``judge_ok`` is whether its verdict (``judged``) was not Fail: after
+    the metrics pass, a Fail fails the analysis (verdict FAIL)."""
     if st[FAILED_CHECKS] >= int(prm[P_THRESHOLD]):
         finished(st, ROLLED_BACK, now)
         return ROLL_BACK
     w = st[WEIGHT]
     if w > 0:
         v = judge(prm, m)
+        if v == PASS and not judge_ok:
+            v = FAIL
         st[LAST_VERDICT] = v
         if v != PASS:
             st[FAILED_CHECKS] += 1

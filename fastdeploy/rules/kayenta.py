@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from . import measure
 from .distributions import normal_quantile
 from .jit import njit
 
@@ -543,3 +544,80 @@ def judge(canary, canary_start, baseline, baseline_start, params, groups, group_
                  work)
     value = score(results, groups, group_weights)
     return value, verdict(value, thresholds[0], thresholds[1])
+
+
+# == Judging windowed measurements: the analysis loops' judge (both engines) =============
+# A deployer that runs the judge at every analysis interval closes a window for the
+# canary and one for the baseline (rules/measure.py measurement rows) and judges all the
+# windows of the deployment so far. The judge's configuration is one float64 row:
+(J_PASS, J_MARGINAL, J_CONFIDENCE, J_MIN_SAMPLES, J_N_METRICS, J_N_GROUPS) = range(6)
+J_HEAD = 6
+# then per metric MJ_SIZE values: the measurement's field in a measurement row
+# (rules/measure.py M_...), its group's index, its METRIC_PARAMS parameters (P_...; its
+# P_CONFIDENCE is replaced by the judge's J_CONFIDENCE); then each group's weight in
+# percent (NaN: none given).
+MJ_FIELD, MJ_GROUP, MJ_PARAMS = range(3)
+MJ_SIZE = MJ_PARAMS + METRIC_PARAMS
+# A measure's field in a measurement row ("requests" is the window's request count).
+MEASURE_FIELDS = {"error_rate": measure.M_ERROR_RATE,
+                  "success_rate": measure.M_SUCCESS_RATE,
+                  "latency_mean": measure.M_LATENCY_MEAN, "latency_p50": measure.M_P50,
+                  "latency_p90": measure.M_P90, "latency_p95": measure.M_P95,
+                  "latency_p99": measure.M_P99, "requests": measure.M_COUNT}
+# Rows of judge_windows' scratch array (its width: at least the window count and
+# METRIC_PARAMS): classify's two, the canary's and the baseline's series, a metric's
+# parameters.
+W_CANARY, W_BASELINE, W_PARAMS = 2, 3, 4
+WORK_ROWS = 5
+
+
+@njit
+def window_value(row, field, min_samples):
+    """The value a metric on measurement field ``field`` reads from a window's row: the
+    request count as it is; any other value NaN (no data) below ``min_samples``
+    requests (or when the window has none: no completed request for a latency)."""
+    count = row[measure.M_COUNT]
+    if field == measure.M_COUNT:
+        return count
+    if count < min_samples:
+        return np.nan
+    return row[field]
+
+
+@njit
+def needs_histograms(jprm):
+    """Whether a metric of the judge row ``jprm`` reads a latency percentile (so both
+    groups' windows must keep histograms)."""
+    for k in range(int(jprm[J_N_METRICS])):
+        f = int(jprm[J_HEAD + MJ_SIZE * k + MJ_FIELD])
+        if measure.M_P50 <= f <= measure.M_P99:
+            return True
+    return False
+
+
+@njit
+def judge_windows(jprm, canary, baseline, n, results, work):
+    """Judge the first ``n`` windows of the canary (measurement rows ``canary[:n]``)
+    against the baseline's (``baseline[:n]``) with the judge row ``jprm`` (J_...):
+    per metric, the series of its measurement over the windows, classified (classify);
+    then scored and given a verdict. ``results`` holds a result row per metric;
+    ``work`` is a (WORK_ROWS, >= max(n, METRIC_PARAMS)) scratch array. Returns (score,
+    verdict code)."""
+    nm = int(jprm[J_N_METRICS])
+    ng = int(jprm[J_N_GROUPS])
+    min_samples = jprm[J_MIN_SAMPLES]
+    mp = work[W_PARAMS, :METRIC_PARAMS]
+    for k in range(nm):
+        p = J_HEAD + MJ_SIZE * k
+        field = int(jprm[p + MJ_FIELD])
+        for j in range(n):
+            work[W_CANARY, j] = window_value(canary[j], field, min_samples)
+            work[W_BASELINE, j] = window_value(baseline[j], field, min_samples)
+        for q in range(METRIC_PARAMS):
+            mp[q] = jprm[p + MJ_PARAMS + q]
+        mp[P_CONFIDENCE] = jprm[J_CONFIDENCE]
+        classify(work[W_CANARY, :n], work[W_BASELINE, :n], mp, results[k], work)
+    groups = jprm[J_HEAD + MJ_GROUP:J_HEAD + MJ_SIZE * nm:MJ_SIZE]
+    first = J_HEAD + MJ_SIZE * nm
+    value = score(results[:nm], groups, jprm[first:first + ng])
+    return value, verdict(value, jprm[J_PASS], jprm[J_MARGINAL])

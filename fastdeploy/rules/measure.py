@@ -26,9 +26,10 @@ from .jit import njit, njit_inline
 
 # The record.
 # HISTOGRAM: whether the group keeps its window's latency histogram (and exact min and
-# max), set when a deployment begins: only where an analysis may read percentiles (a
-# canary group), since it is most of a measured request's cost (15% of the throughput
-# of canary-bad when its baseline kept one).
+# max), set when a deployment begins (``begin``, ``histogram_kept``): only where an
+# analysis may read percentiles (a canary group; a baseline only when a judge compares
+# the canary's percentiles with the baseline's), since it is most of a measured request's
+# cost (15% of the throughput of canary-bad when its baseline kept one).
 (W_COMPLETED, W_REJECTED, W_FAILED, W_LATENCY_NS, W_LAT_MIN, W_LAT_MAX, W_START_NS,
  T_COMPLETED, T_REJECTED, T_FAILED, EXPOSED, ACTIVE, HISTOGRAM) = range(13)
 FIELDS = 13
@@ -51,6 +52,16 @@ QUANTILES = (0.5, 0.9, 0.95, 0.99)
 # Group rows of a deployer: its new version, its baseline (old version).
 NEW, BASE = np.int64(0), np.int64(1)
 GROUPS = 2
+
+# Which groups of a deployment keep histograms (``histogram_kept``): none, the new
+# version's only, both (numpy integers: the kernels pass them as arguments).
+HIST_NONE, HIST_NEW, HIST_BOTH = np.int64(0), np.int64(1), np.int64(2)
+
+
+@njit
+def histogram_kept(which, group):
+    """Whether ``group`` (NEW, BASE) keeps a histogram under ``which`` (HIST_...)."""
+    return which == HIST_BOTH or (which == HIST_NEW and group == NEW)
 
 
 @njit

@@ -20,6 +20,7 @@ from ..model.strategies import (LeastConnections, PowerOfTwoChoices, Random, Rou
 from ..argo import (Analysis, AnalysisMetric, AnalysisTemplate, BackgroundAnalysis, Pause,
                     SetWeight)
 from ..flagger import FlaggerMetric
+from ..kayenta import KayentaJudge, KayentaMetric
 from . import _reader as r
 from ._reader import Context, Table, describe, hint
 
@@ -87,11 +88,40 @@ POLICIES = {
     "queue_depth": (QueueDepthScaling, {"scale_out_threshold": (r.integer, OPTIONAL),
                                         "scale_in_threshold": (r.integer, OPTIONAL)}),
 }
+KAYENTA_METRIC_ARGS = {
+    "measure": (r.string, REQUIRED), "direction": (r.string, OPTIONAL),
+    "critical": (r.boolean, OPTIONAL), "allowed_increase": (r.number, OPTIONAL),
+    "allowed_decrease": (r.number, OPTIONAL), "critical_increase": (r.number, OPTIONAL),
+    "critical_decrease": (r.number, OPTIONAL), "must_have_data": (r.boolean, OPTIONAL),
+    "nan_strategy": (r.string, OPTIONAL), "outliers": (r.string, OPTIONAL),
+    "outlier_factor": (r.number, OPTIONAL), "group": (r.string, OPTIONAL),
+    "scale": (r.number, OPTIONAL)}
+
+
+def _kayenta_metrics(ctx, path, value) -> list:
+    """A KayentaJudge's ``metrics``: an array of KayentaMetric tables, as Calls."""
+    calls = []
+    for k, m in enumerate(r.array(ctx, path, value)):
+        t = Table(ctx, r.join(path, k), m, KAYENTA_METRIC_ARGS)
+        calls.append(Call(KayentaMetric, {
+            a: Field(t.take(a, check), t.key(a))
+            for a, (check, required) in KAYENTA_METRIC_ARGS.items()
+            if required or t.has(a)}, t.path))
+    if not calls:
+        raise ctx.error(path, "expected at least one metric")
+    return calls
+
+
 EVALUATORS = {
     "error_rate": (ErrorRateEvaluator, {"max_error_rate": (r.number, OPTIONAL),
                                         "threshold_multiplier": (r.number, OPTIONAL)}),
     "latency": (LatencyEvaluator, {"max_latency": (r.seconds, OPTIONAL),
                                    "threshold_multiplier": (r.number, OPTIONAL)}),
+    "kayenta": (KayentaJudge, {"metrics": (_kayenta_metrics, REQUIRED),
+                               "pass_score": (r.number, OPTIONAL),
+                               "marginal_score": (r.number, OPTIONAL),
+                               "confidence": (r.number, OPTIONAL),
+                               "min_samples": (r.integer, OPTIONAL)}),
 }
 STAGE_ARGS = {"traffic_percentage": (r.number, REQUIRED),
               "evaluation_period": (r.seconds, OPTIONAL)}
@@ -435,7 +465,7 @@ class Parser:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
-                 "flagger": ("step_weights", "metrics"),
+                 "flagger": ("step_weights", "metrics", "judge"),
                  "argo": ("steps", "analysis", "manifest", "template_manifests", "queries"),
                  "argo_bg": ("pre_promotion_analysis",)}[kind]
         for path, row in self.array_of_tables(key):
@@ -465,6 +495,9 @@ class Parser:
             if t.has("policy"):
                 args["policy"] = read_call(self.ctx, t.key("policy"), t.take("policy"),
                                            POLICIES)
+            if t.has("judge"):
+                args["judge"] = read_call(self.ctx, t.key("judge"), t.take("judge"),
+                                          {"kayenta": EVALUATORS["kayenta"]})
             if t.has("metric_evaluator"):
                 args["metric_evaluator"] = read_call(self.ctx, t.key("metric_evaluator"),
                                                      t.take("metric_evaluator"), EVALUATORS)

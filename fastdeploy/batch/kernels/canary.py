@@ -2,15 +2,17 @@
 FlaggerCanary shares its rows and events: its handlers are called from here."""
 
 from ...rules import canary as rules
+from ...rules import kayenta
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
-from ..schema import (CA_FLAGGER, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB, CAS_NSTAGES,
-                      CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY, LR_BACKENDS,
-                      MEASURE_GROUPS, RB_CA, SV_MEASURE)
+from ..schema import (CA_FLAGGER, CA_KAYENTA, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB,
+                      CAS_NSTAGES, CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY,
+                      LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
 from .flagger import handle_flagger_deploy, handle_flagger_tick
-from .groups import (COUNTS_ONLY, NOT_MEASURED, begin_groups, decided_groups, grow_group,
+from .groups import (BOTH_PERCENTILES, COUNTS_ONLY, NOT_MEASURED, begin_groups,
+                     close_windows, decided_groups, grow_group, measure_baseline,
                      remove_all)
 
 
@@ -29,6 +31,20 @@ def group_counts(w, row, out):
 
 
 @kernel
+def judged(w, sn, P, ca, now, part):
+    """A KayentaJudge's evaluation: both windows close and rules/canary.py
+    kayenta_judged judges the deployment's windows; True unless its verdict is Fail."""
+    if part is not None:
+        close_windows(w, MEASURE_GROUPS * ca, now)
+        init = sn.canary_init[ca]
+        _, code = rules.kayenta_judged(w.canaries[ca], P[init[CAS_POFF]:], init[CAS_NSTAGES],
+                                       w.judge_windows[ca], w.window, w.judge_results,
+                                       w.judge_work)
+        return code != kayenta.VERDICT_FAIL
+    return True
+
+
+@kernel
 def start_stage(w, sn, P, ca, k, now):
     prm = P[sn.canary_init[ca, CAS_POFF]:]
     base = w.bases[RB_CA] + CA_ROWS * ca
@@ -43,9 +59,9 @@ def start_stage(w, sn, P, ca, k, now):
 
 
 @kernel
-def handle_canary_deploy(w, sn, P, ca, now):
+def handle_canary_deploy(w, sn, P, ca, now, judge):
     if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
-        handle_flagger_deploy(w, sn, P, ca, now)
+        handle_flagger_deploy(w, sn, P, ca, now, judge)
         return
     LS = w.lists
     LN = w.list_len
@@ -66,18 +82,26 @@ def handle_canary_deploy(w, sn, P, ca, now):
     LN[base + CR_BASELINE] = n
     group_counts(w, base + CR_BASELINE, baseline)
     rules.begin(w.canaries[ca], baseline, now)
-    # The batch outputs read only the new version's requests and exposure: the kernels
-    # keep no windows for the CanaryDeployer, whose windows are informational
-    # (last_window, object engine) and judge nothing.
-    begin_groups(w, MEASURE_GROUPS * ca, now, COUNTS_ONLY)
+    if sn.canary_init[ca, CAS_EVALUATOR] == CA_KAYENTA:
+        # Both groups keep histograms when the judge reads percentiles.
+        jprm = P[sn.canary_init[ca, CAS_POFF] + rules.judge_offset(
+            sn.canary_init[ca, CAS_NSTAGES]):]
+        measure_baseline(w, ca, base + CR_BASELINE, now,
+                         BOTH_PERCENTILES if kayenta.needs_histograms(jprm) else COUNTS_ONLY,
+                         judge)
+    else:
+        # The batch outputs read only the new version's requests and exposure: the
+        # kernels keep no windows for a built-in evaluator's CanaryDeployer, whose windows
+        # are informational (last_window, object engine) and judge nothing.
+        begin_groups(w, MEASURE_GROUPS * ca, now, COUNTS_ONLY)
     LN[base + CR_GROUP] = 0
     start_stage(w, sn, P, ca, rules.FIRST_STAGE, now)
 
 
 @kernel
-def handle_canary_eval(w, sn, P, ca, deployment, now):
+def handle_canary_eval(w, sn, P, ca, deployment, now, judge):
     if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
-        handle_flagger_tick(w, sn, P, ca, deployment, now)
+        handle_flagger_tick(w, sn, P, ca, deployment, now, judge)
         return
     st = w.canaries[ca]
     if not rules.evaluation_due(st, deployment):
@@ -90,7 +114,10 @@ def handle_canary_eval(w, sn, P, ca, deployment, now):
     baseline = w.group_counts[GC_BASELINE]
     group_counts(w, base + CR_GROUP, canary)
     group_counts(w, base + CR_BASELINE, baseline)
-    healthy = rules.builtin_healthy(init[CAS_EVALUATOR], prm, st, canary, baseline)
+    if init[CAS_EVALUATOR] == CA_KAYENTA:
+        healthy = judged(w, sn, P, ca, now, judge)
+    else:
+        healthy = rules.builtin_healthy(init[CAS_EVALUATOR], prm, st, canary, baseline)
     action = rules.evaluated(st, prm, init[CAS_NSTAGES], healthy, now)
     if action == rules.ROLL_BACK:
         clear_split(w, lb)

@@ -4,18 +4,30 @@ canary's bank row, init row, list rows (group, baseline) and event kinds
 row's CAS_EVALUATOR is CA_FLAGGER."""
 
 from ...rules import flagger as rules
-from ...rules import measure
+from ...rules import kayenta, measure
 from .. import heap
 from ..compile import kernel
-from ..schema import (CA_ROWS, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE, CR_GROUP,
+from ..schema import (CA_ROWS, CANARY_EVAL, CAS_JUDGE, CAS_LB, CAS_POFF, CR_BASELINE, CR_GROUP,
                       LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
-from .groups import (NOT_MEASURED, WITH_PERCENTILES, begin_groups, close_windows,
-                     decided_groups, grow_group, remove_all)
+from .groups import (BOTH_PERCENTILES, NOT_MEASURED, WITH_PERCENTILES, begin_groups,
+                     close_windows, decided_groups, grow_group, measure_baseline,
+                     remove_all)
 
 
 @kernel
-def handle_flagger_deploy(w, sn, P, ca, now):
+def flagger_judged(w, prm, ca, part):
+    """The KayentaJudge's part of an analysis (compiled only for scenarios with a
+    judge): rules/flagger.py judged on the windows just closed."""
+    if part is not None:
+        _, code = rules.judged(w.canaries[ca], prm, w.window, w.judge_windows[ca],
+                               w.judge_results, w.judge_work)
+        return code != kayenta.VERDICT_FAIL
+    return True
+
+
+@kernel
+def handle_flagger_deploy(w, sn, P, ca, now, judge):
     """The canary scales up (as many instances as the baseline, at weight 0) and the
     first tick is scheduled."""
     st = w.canaries[ca]
@@ -34,7 +46,16 @@ def handle_flagger_deploy(w, sn, P, ca, now):
         w.servers[LS[row, i], SV_MEASURE] = NOT_MEASURED
     LN[base + CR_BASELINE] = n
     rules.begin(st, now)
-    begin_groups(w, MEASURE_GROUPS * ca, now, WITH_PERCENTILES)
+    if sn.canary_init[ca, CAS_JUDGE] != 0:
+        # A KayentaJudge compares with the baseline: measured, with histograms when the
+        # judge reads percentiles.
+        prm = P[sn.canary_init[ca, CAS_POFF]:]
+        measure_baseline(w, ca, base + CR_BASELINE, now,
+                         BOTH_PERCENTILES if kayenta.needs_histograms(
+                             prm[rules.judge_offset(prm) + 1:]) else WITH_PERCENTILES,
+                         judge)
+    else:
+        begin_groups(w, MEASURE_GROUPS * ca, now, WITH_PERCENTILES)
     LN[base + CR_GROUP] = 0
     grow_group(w, sn, P, ca, max(1, n), now)
     set_split(w, lb, base + CR_GROUP, rules.fraction(st))
@@ -44,7 +65,7 @@ def handle_flagger_deploy(w, sn, P, ca, now):
 
 
 @kernel
-def handle_flagger_tick(w, sn, P, ca, deployment, now):
+def handle_flagger_tick(w, sn, P, ca, deployment, now, judge):
     """A tick: the canary's window closes and rules.tick decides."""
     st = w.canaries[ca]
     if not rules.tick_due(st, deployment):
@@ -53,7 +74,10 @@ def handle_flagger_tick(w, sn, P, ca, deployment, now):
     lb = sn.canary_init[ca, CAS_LB]
     base = w.bases[RB_CA] + CA_ROWS * ca
     close_windows(w, MEASURE_GROUPS * ca, now)
-    action = rules.tick(st, prm, w.window[measure.NEW], now)
+    judge_ok = True
+    if sn.canary_init[ca, CAS_JUDGE] != 0 and rules.analysed(st, prm):
+        judge_ok = flagger_judged(w, prm, ca, judge)
+    action = rules.tick(st, prm, w.window[measure.NEW], judge_ok, now)
     if action == rules.ROLL_BACK:
         clear_split(w, lb)
         remove_all(w, sn, lb, base + CR_GROUP, now)

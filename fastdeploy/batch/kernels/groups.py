@@ -12,9 +12,10 @@ from ..schema import (CA_ROWS, CAS_LB, CAS_TPL, CR_GROUP, MEASURE_GROUPS, RB_CA,
 from .balancer import UNIT_WEIGHT, lb_add, lb_remove
 from .servers import boot, new_server
 
-# Whether a deployment's new version keeps windows with percentiles (numpy integers: see
-# batch/schema.py on literals).
-COUNTS_ONLY, WITH_PERCENTILES = np.int64(0), np.int64(1)
+# Whose windows keep percentiles: nobody's, the new version's, both groups' (numpy
+# integers: see batch/schema.py on literals).
+COUNTS_ONLY, WITH_PERCENTILES, BOTH_PERCENTILES = (measure.HIST_NONE, measure.HIST_NEW,
+                                                   measure.HIST_BOTH)
 # A server no group measures (its SV_MEASURE).
 NOT_MEASURED = np.int64(-1)
 # Windows are measured with min_samples 1 (a window with one request has data); an
@@ -27,10 +28,22 @@ ONE_SAMPLE = np.int64(1)
 # decision path (cold start).
 @kernel
 def begin_groups(w, first, now, percentiles):
-    """A deployment begins for the measured groups in rows first, first + 1."""
+    """A deployment begins for the measured groups in rows first, first + 1; whose
+    windows keep percentiles: ``percentiles`` (rules/measure.py HIST_...)."""
     for g in range(MEASURE_GROUPS):
         measure.begin(w.measures[first + g], w.measure_hist[first + g], now,
-                      percentiles == WITH_PERCENTILES and g == measure.NEW)
+                      measure.histogram_kept(percentiles, g))
+
+
+@kernel
+def measure_baseline(w, ca, row, now, which, part):
+    """A KayentaJudge's deployment begins (compiled only for scenarios with a judge:
+    bundles.Parts): the baseline (list row ``row``, the load balancer's backends) is
+    measured too, and the groups of canary ``ca`` begin with histograms ``which``."""
+    if part is not None:
+        for i in range(w.list_len[row]):
+            w.servers[w.lists[row, i], SV_MEASURE] = MEASURE_GROUPS * ca + measure.BASE
+        begin_groups(w, MEASURE_GROUPS * ca, now, which)
 
 
 @kernel

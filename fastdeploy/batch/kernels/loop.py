@@ -21,16 +21,17 @@ ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal
 
 
 @kernel
-def canary_event(w, sn, P, kind, target, payload, t, part, argo):
+def canary_event(w, sn, P, kind, target, payload, t, part, argo, judge):
     """A canary deployer's event (compiled only for scenarios with one: bundles.Parts;
-    an ArgoCanary's only for scenarios with one of those)."""
+    an ArgoCanary's only for scenarios with one of those, a KayentaJudge's kernels only
+    with ``judge``)."""
     if part is not None:
         if argo is not None and sn.canary_init[target, CAS_EVALUATOR] == CA_ARGO:
             argo_event(w, sn, P, kind, target, payload, t)
         elif kind == CANARY_DEPLOY:
-            handle_canary_deploy(w, sn, P, target, t)
+            handle_canary_deploy(w, sn, P, target, t, judge)
         else:
-            handle_canary_eval(w, sn, P, target, payload, t)
+            handle_canary_eval(w, sn, P, target, payload, t, judge)
 
 
 @kernel
@@ -110,7 +111,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 handle_scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
                                    parts.hpa)
             elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
-                canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.argo)
+                canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.argo,
+                             parts.judge)
             elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
                 rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
             elif kind == SERVER_READY:

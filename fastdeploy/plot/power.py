@@ -1,0 +1,136 @@
+"""Canary analyses: detection power, P(abort) against the size of a regression, one curve
+per analysis (each a sweep of its own scenario over the new version's regression)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..intervals import wilson_interval
+from . import _mpl
+from .inputs import as_sweep
+from .labels import param_label
+
+COLORS = (_mpl.RED, _mpl.BLUE, _mpl.GREEN, _mpl.PURPLE, _mpl.ORANGE, _mpl.GREY)
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def outcome_deployers(summary) -> list[str]:
+    """Deployer names with outcome columns (``<name>.outcome=<value>.mean``)."""
+    return sorted({c.split(".outcome=")[0] for c in summary.column_names
+                   if ".outcome=" in c})
+
+
+def power_curve(data, parameter: str, deployer: str, outcome: str = "rolled_back"):
+    """(x, p, low, high) sorted by x: P(``<deployer>.outcome`` == ``outcome``) per point
+    of a sweep, with its 95% Wilson interval (0 of n where the summary has no column)."""
+    s = data.summary
+    x = np.asarray(s.column(parameter).to_pylist(), dtype=np.float64)
+    base = f"{deployer}.outcome={outcome}"
+    if f"{base}.mean" in s.column_names:
+        p, lo, hi = (np.asarray(s.column(f"{base}.{k}").to_pylist(), dtype=np.float64)
+                     for k in ("mean", "ci_low", "ci_high"))
+    else:
+        n = s.column("n").to_pylist()
+        p, lo, hi = (np.asarray(v) for v in zip(*(wilson_interval(0, int(k)) for k in n)))
+    order = np.argsort(x, kind="stable")
+    return x[order], p[order], lo[order], hi[order]
+
+
+def plot_power(sweeps, *, parameter=None, baseline=None, outcome: str = "rolled_back",
+               labels=None, log=False, title=None, out=None):
+    """P(abort) of each canary analysis against the size of a regression, with 95%
+    Wilson intervals: the detection power (and, at no regression, the false aborts).
+
+    Each sweep is one analysis (a CanaryDeployer with an evaluator, a FlaggerCanary, ...)
+    swept over the new version's regression (e.g. ``canary.server.failure_rate`` or
+    ``fl.server.service_time.mean_latency``); its deployer is the only one with outcome
+    columns (``<name>.outcome=...``) in its summary, and P(abort) is
+    P(``<name>.outcome`` = ``outcome``).
+
+    Args:
+        sweeps: One sweep or several (a list, or a dict {label: sweep}); each a
+            SweepResult, summary or table, sweep output directory or
+            ``_summary.parquet``.
+        parameter: The swept path on x, the same for every sweep, or a list with one per
+            sweep (default: each sweep's only swept parameter).
+        baseline: Divide x by this (the baseline's value of the parameter), so that x is
+            the regression as a multiple of the baseline (1 = no regression).
+        outcome: The outcome plotted: ``rolled_back`` (default: the abort) or
+            ``promoted``, ...
+        labels: Legend labels, one per sweep (default: the dict keys, else each sweep's
+            label and deployer).
+        log: Log scale on x.
+        title: The title.
+        out: Save to this path (.png, .svg or .pdf).
+
+    Returns:
+        The matplotlib Figure.
+
+    Raises:
+        ValueError: no sweep, a sweep without a deployer's outcome or with several, a
+            parameter a sweep did not sweep, labels that do not match (named).
+    """
+    if isinstance(sweeps, dict):
+        items = [(k, as_sweep(v)) for k, v in sweeps.items()]
+    else:
+        seq = sweeps if isinstance(sweeps, (list, tuple)) else [sweeps]
+        items = [(None, as_sweep(v)) for v in seq]
+    if not items:
+        raise ValueError("sweeps: no sweep to plot")
+    if labels is not None:
+        if len(labels) != len(items):
+            raise ValueError(f"labels: {len(labels)} labels for {len(items)} sweeps")
+        items = [(lab, d) for lab, (_, d) in zip(labels, items)]
+    if parameter is None or isinstance(parameter, str):
+        params = [parameter] * len(items)
+    else:
+        params = list(parameter)
+        if len(params) != len(items):
+            raise ValueError(f"parameter: {len(params)} parameters for {len(items)} sweeps")
+    if baseline is not None and not (isinstance(baseline, (int, float)) and baseline > 0):
+        raise ValueError(f"baseline must be a number > 0, got {baseline!r}")
+    curves = []
+    for i, ((lab, d), par) in enumerate(zip(items, params)):
+        name = lab or d.label
+        if par is None:
+            if len(d.keys) != 1:
+                raise ValueError(f"parameter: {name} swept {', '.join(d.keys) or 'nothing'}; "
+                                 "choose the one on x (parameter=, --parameter in the CLI)")
+            par = d.keys[0]
+        if par not in d.keys:
+            raise ValueError(f"parameter: {name} did not sweep {par} (it swept "
+                             f"{', '.join(d.keys) or 'nothing'})")
+        found = outcome_deployers(d.summary)
+        if len(found) != 1:
+            raise ValueError(f"sweeps: {name} has {'no' if not found else 'several'} "
+                             "deployer outcome columns (<name>.outcome=...): "
+                             f"{', '.join(found) or 'none'}; one analysis per sweep")
+        x, p, lo, hi = power_curve(d, par, found[0], outcome)
+        if baseline is not None:
+            x = x / baseline
+        curves.append((lab or f"{d.label}: {found[0]}", d, par, x, p, lo, hi))
+    with _mpl.style():
+        fig, ax = _mpl.figure(8.0, 4.8)
+        for i, (lab, d, _, x, p, lo, hi) in enumerate(curves):
+            n = sorted(set(d.summary.column("n").to_pylist()))
+            n_text = str(n[0]) if len(n) == 1 else f"{n[0]}-{n[-1]}"
+            ax.errorbar(x, p, yerr=np.clip(np.vstack([p - lo, hi - p]), 0, None),
+                        fmt="-" + MARKERS[i % len(MARKERS)], color=COLORS[i % len(COLORS)],
+                        ms=5, lw=1.6, capsize=3, elinewidth=1,
+                        label=f"{lab} (n = {n_text} per point)")
+        if log:
+            _mpl.log_axis(ax, "x")
+        ax.set_ylim(-0.03, 1.03)
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        pars = sorted({c[2] for c in curves})
+        xlabel = param_label(pars[0]) if len(pars) == 1 else "regression"
+        if baseline is not None:
+            xlabel += f" / {baseline:g} (x baseline)"
+        ax.set_xlabel(xlabel)
+        what = "abort" if outcome == "rolled_back" else outcome.replace("_", " ")
+        ax.set_ylabel(f"P({what}) (%)")
+        ax.set_title(_mpl.wrap(title or f"Detection power: P({what}) vs regression size", fig))
+        ax.legend(loc="best", title="95% Wilson intervals", title_fontsize=8)
+    return _mpl.finish(fig, out)
