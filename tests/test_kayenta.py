@@ -345,7 +345,8 @@ def test_classify_allocates_nothing():
             if not was:
                 nrt.memsys_disable_stats()
 
-    assert allocations(K.classify) == allocations(touch)
+    # (At most: the wrappers' count varies with how the functions were loaded.)
+    assert allocations(K.classify) <= allocations(touch)
 
 
 def test_classifier_outlier_removal_changes_the_verdict():
