@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..intervals import wilson_interval
 from . import _mpl
 from .inputs import as_sweep
 from .labels import param_label
+from .rollback import share_curve
 
 COLORS = (_mpl.RED, _mpl.BLUE, _mpl.GREEN, _mpl.PURPLE, _mpl.ORANGE, _mpl.GREY)
 MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -23,17 +23,7 @@ def outcome_deployers(summary) -> list[str]:
 def power_curve(data, parameter: str, deployer: str, outcome: str = "rolled_back"):
     """(x, p, low, high) sorted by x: P(``<deployer>.outcome`` == ``outcome``) per point
     of a sweep, with its 95% Wilson interval (0 of n where the summary has no column)."""
-    s = data.summary
-    x = np.asarray(s.column(parameter).to_pylist(), dtype=np.float64)
-    base = f"{deployer}.outcome={outcome}"
-    if f"{base}.mean" in s.column_names:
-        p, lo, hi = (np.asarray(s.column(f"{base}.{k}").to_pylist(), dtype=np.float64)
-                     for k in ("mean", "ci_low", "ci_high"))
-    else:
-        n = s.column("n").to_pylist()
-        p, lo, hi = (np.asarray(v) for v in zip(*(wilson_interval(0, int(k)) for k in n)))
-    order = np.argsort(x, kind="stable")
-    return x[order], p[order], lo[order], hi[order]
+    return share_curve(data, parameter, f"{deployer}.outcome={outcome}")
 
 
 def plot_power(sweeps, *, parameter=None, baseline=None, outcome: str = "rolled_back",

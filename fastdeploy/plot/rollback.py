@@ -23,11 +23,17 @@ def outcome_curve(data, parameter: str, deployer: str, status: str = "rolled_bac
     """(x, p, low, high) sorted by x: P(deployer ended ``status``) per point, with its 95%
     Wilson interval. A status never seen in the sweep has p = 0 at every point (the
     summary then has no column for it; the interval is Wilson's for 0 of n)."""
+    return share_curve(data, parameter, f"{deployer}.status={status}")
+
+
+def share_curve(data, parameter: str, column: str):
+    """(x, p, low, high) sorted by x: the share of replicas in category ``column`` (a
+    summary's ``<column>.mean``, such as ``canary.status=rolled_back``) per point of a
+    sweep, with its 95% Wilson interval (0 of n where the summary has no such column)."""
     s = data.summary
     x = np.asarray(s.column(parameter).to_pylist(), dtype=np.float64)
-    base = f"{deployer}.status={status}"
-    if f"{base}.mean" in s.column_names:
-        p, lo, hi = (np.asarray(s.column(f"{base}.{k}").to_pylist(), dtype=np.float64)
+    if f"{column}.mean" in s.column_names:
+        p, lo, hi = (np.asarray(s.column(f"{column}.{k}").to_pylist(), dtype=np.float64)
                      for k in ("mean", "ci_low", "ci_high"))
     else:
         n = s.column("n").to_pylist()
