@@ -15,7 +15,7 @@ from .core.entity import Entity
 from .core.event import Event
 from .core.temporal import Instant
 from .deployment._common import (GroupMeasures, check_fleet, deployer_metrics, event_at,
-                                 has_backend, make_instance, measurement_dict)
+                                 grow_canary_group, has_backend, measurement_dict)
 from .deployment._common import interval as positive_seconds
 from .rules import flagger as rules
 from .rules import kayenta as kayenta_rules
@@ -260,18 +260,9 @@ class FlaggerCanary(Entity):
             self._work = np.zeros((kayenta_rules.WORK_ROWS,
                                    max(cap, kayenta_rules.METRIC_PARAMS)), np.float64)
         self._group = []
-        self._grow_group(max(1, len(self._baseline)))
+        grow_canary_group(self, max(1, len(self._baseline)))
         self._set_split()
         return self._next_tick()
-
-    def _grow_group(self, size: int):
-        while len(self._group) < size:
-            made = rules.next_instance(self._record)
-            name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
-            server = make_instance(self, self.server_factory, name, made)
-            self._measures.tag(server, measure.NEW)
-            self.load_balancer.add_backend(server)
-            self._group.append(server)
 
     def _set_split(self):
         split = getattr(self.load_balancer, "set_traffic_split", None)

@@ -15,7 +15,7 @@ from ..core.event import Event
 from ..core.temporal import Instant
 from ..model.server import Server
 from ..deployment._common import (GroupMeasures, check_fleet, deployer_metrics, event_at,
-                                  has_backend, make_instance, measurement_dict)
+                                  grow_canary_group, has_backend, measurement_dict)
 from ..rules import argo as rules
 from ..rules import histogram, measure
 from .analysis import AnalysisTemplate
@@ -392,18 +392,9 @@ class ArgoCanary(Entity):
         return ""
 
     # -- actions on the fleet -------------------------------------------------------------
-    def _grow_group(self, size: int):
-        while len(self._group) < size:
-            made = rules.next_instance(self._record)
-            name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
-            server = make_instance(self, self.server_factory, name, made)
-            self._measures.tag(server, measure.NEW)
-            self.load_balancer.add_backend(server)
-            self._group.append(server)
-
     def _apply_weight(self):
         canary, stable = rules.weight_set(self._record, self._params)
-        self._grow_group(canary)
+        grow_canary_group(self, canary)
         if not rules.routed(self._params):
             self._scale_stable(stable)
         elif self._group:
@@ -449,7 +440,7 @@ class ArgoCanary(Entity):
         self._measures.decided()
 
     def _promote(self):
-        self._grow_group(int(self._record[rules.REPLICAS]))
+        grow_canary_group(self, int(self._record[rules.REPLICAS]))
         self._clear_split()
         self._remove_baseline()
         self._measures.decided()
@@ -463,7 +454,7 @@ class ArgoCanary(Entity):
     def _promote_blue_green(self, now_ns: int) -> None:
         """The active service switches to the new version (all the traffic); the old
         version leaves scale_down_delay later."""
-        self._grow_group(int(self._record[rules.REPLICAS]))
+        grow_canary_group(self, int(self._record[rules.REPLICAS]))
         split = getattr(self.load_balancer, "set_traffic_split", None)
         if split is not None and self._group:
             split(self._group, 1.0)

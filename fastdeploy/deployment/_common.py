@@ -36,6 +36,20 @@ def make_instance(component, factory, name: str, k: int):
     return server
 
 
+def grow_canary_group(deployer, size: int) -> None:
+    """New-version instances join a canary deployer's group (``deployer._group``) and
+    its load balancer until the group has ``size``: the k-th is ``<name>_canary`` (k = 1)
+    or ``<name>_canary_k``, numbered by the deployer record's head
+    (rules/deployer.py next_instance), and measured as the new version."""
+    while len(deployer._group) < size:
+        made = deployer_rules.next_instance(deployer._record)
+        name = f"{deployer.name}_canary" if made == 1 else f"{deployer.name}_canary_{made}"
+        server = make_instance(deployer, deployer.server_factory, name, made)
+        deployer._measures.tag(server, measure.NEW)
+        deployer.load_balancer.add_backend(server)
+        deployer._group.append(server)
+
+
 def weight_of(lb, backend) -> int:
     getter = getattr(lb, "weight_of", None)
     return getter(backend) if getter is not None else 1

@@ -14,8 +14,8 @@ from ..core.temporal import Instant
 from ..rules import canary as rules
 from ..rules import kayenta as kayenta_rules
 from ..rules import measure
-from ._common import (GroupMeasures, check_fleet, deployer_metrics, event_at, has_backend,
-                      interval, make_instance, measurement_dict)
+from ._common import (GroupMeasures, check_fleet, deployer_metrics, event_at,
+                      grow_canary_group, has_backend, interval, measurement_dict)
 from .evaluators import ErrorRateEvaluator, GroupCounts, LatencyEvaluator, MetricEvaluator
 from .stats import CanaryDeployerStats, CanaryState
 
@@ -215,7 +215,7 @@ class CanaryDeployer(Entity):
 
     def _start_stage(self, k: int) -> Event:
         fraction = float(rules.stage_fraction(self._params, k))
-        self._grow_group(rules.canary_group_size(fraction, len(self._baseline)))
+        grow_canary_group(self, rules.canary_group_size(fraction, len(self._baseline)))
         split = getattr(self.load_balancer, "set_traffic_split", None)
         if split is not None:
             split(self._group, fraction)
@@ -228,15 +228,6 @@ class CanaryDeployer(Entity):
         return Event(Instant(self._clock.now_ns + rules.interval_ns(self._params)),
                      EVALUATE_EVENT, self,
                      context={"deployment": int(self._record[rules.DEPLOYMENT])})
-
-    def _grow_group(self, size: int):
-        while len(self._group) < size:
-            made = rules.next_instance(self._record)
-            name = f"{self.name}_canary" if made == 1 else f"{self.name}_canary_{made}"
-            server = make_instance(self, self.server_factory, name, made)
-            self._measures.tag(server, measure.NEW)
-            self.load_balancer.add_backend(server)
-            self._group.append(server)
 
     def _healthy(self) -> bool:
         ev = self.metric_evaluator
@@ -280,7 +271,7 @@ class CanaryDeployer(Entity):
 
     def _promote(self):
         lb = self.load_balancer
-        self._grow_group(len(self._baseline))
+        grow_canary_group(self, len(self._baseline))
         self._clear_split()
         for b in self._baseline:
             if has_backend(lb, b):
