@@ -134,7 +134,8 @@ ANALYSIS_METRIC_ARGS = {
     "consecutive_success_limit": (r.integer, OPTIONAL), "min_samples": (r.integer, OPTIONAL)}
 STEP_KINDS = ("set_weight", "pause", "analysis")
 FLAGGER_METRIC_ARGS = {"name": (r.string, REQUIRED), "min": (r.number, OPTIONAL),
-                       "max": (r.number, OPTIONAL), "min_samples": (r.integer, OPTIONAL)}
+                       "max": (r.number, OPTIONAL), "min_samples": (r.integer, OPTIONAL),
+                       "scale": (r.number, OPTIONAL)}
 
 
 @dataclass
