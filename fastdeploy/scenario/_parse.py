@@ -466,7 +466,8 @@ class Parser:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
-                 "flagger": ("step_weights", "metrics", "judge"),
+                 "flagger": ("step_weights", "metrics", "judge", "manifest",
+                             "template_manifests", "queries"),
                  "argo": ("steps", "analysis", "manifest", "template_manifests", "queries"),
                  "argo_bg": ("pre_promotion_analysis",)}[kind]
         for path, row in self.array_of_tables(key):
@@ -487,6 +488,8 @@ class Parser:
                     args[k] = Field(t.take(k, check), t.key(k))
             if t.has("manifest") and kind == "argo":
                 args["manifest"] = self.argo_manifest(t)
+            elif t.has("manifest") and kind == "flagger":
+                args["manifest"] = self.flagger_manifest(t, numeric)
             elif t.has("manifest"):
                 args["manifest"] = self.manifest(t)
             elif kind == "hpa":
@@ -639,6 +642,36 @@ class Parser:
                                                   f"{describe(v)}")
         try:
             return Field(parse(rollout, templates, queries), key)
+        except ManifestError as e:
+            raise self.error(key, str(e)) from None
+
+    def flagger_manifest(self, t: Table, numeric) -> Field:
+        """A FlaggerCanary from a Flagger Canary manifest: ``manifest`` (the Canary),
+        ``template_manifests`` (its MetricTemplates) and ``queries`` (each template's query
+        -> a measurement name, or a table {measure, min_samples, scale}); the analysis
+        keys (interval, threshold, step_weight(s), max_weight, metrics) are then the
+        manifest's. ``judge`` is not a manifest field and may be given with it."""
+        from ..flagger_manifest import ManifestError, parse
+
+        key = t.key("manifest")
+        for other in (*numeric, "step_weights", "metrics"):
+            if t.has(other):
+                raise self.error(t.key(other), "given by the manifest: remove it")
+        canary = self._source(key, t.take("manifest"))
+        tkey = t.key("template_manifests")
+        templates = [self._source(r.join(tkey, k), v) for k, v in
+                     enumerate(t.take("template_manifests", r.array, []))]
+        queries = t.take("queries", r.table, {})
+        qkey = t.key("queries")
+        for q, v in queries.items():
+            allowed = {"measure", "min_samples", "scale"}
+            if not (isinstance(v, str) or (isinstance(v, dict) and "measure" in v
+                                           and set(v) <= allowed)):
+                raise self.error(r.join(qkey, q), f"expected a measurement name or a table "
+                                                  f"{{measure, min_samples, scale}}, got "
+                                                  f"{describe(v)}")
+        try:
+            return Field(parse(canary, templates, queries), key)
         except ManifestError as e:
             raise self.error(key, str(e)) from None
 
