@@ -488,6 +488,18 @@ def test_scenario_keys_mixing_manifest_and_settings(tmp_path, extra, message):
     assert message in str(e.value)
 
 
+def test_manifest_keys_without_a_manifest_are_refused():
+    import test_flagger
+
+    from fastdeploy.scenario import ScenarioError, loads
+
+    for extra, key in (('queries = { up = "error_rate" }\n', "flaggers[0].queries"),
+                       ('template_manifests = ["t.yaml"]\n', "flaggers[0].template_manifests")):
+        with pytest.raises(ScenarioError, match=key.replace("[", r"\[").replace("]", r"\]")
+                           + ": goes with manifest"):
+            loads(test_flagger.SCENARIO + extra).build(0)
+
+
 def test_scenario_manifest_errors_name_the_key(tmp_path):
     from fastdeploy.scenario import ScenarioError, load
 

@@ -492,7 +492,14 @@ class Parser:
                 args["manifest"] = self.flagger_manifest(t, numeric)
             elif t.has("manifest"):
                 args["manifest"] = self.manifest(t)
-            elif kind == "hpa":
+            else:
+                # These keys only say how to read a manifest: without one they would be
+                # silently unused.
+                for k in ("template_manifests", "queries"):
+                    if t.has(k):
+                        raise self.error(t.key(k), "goes with manifest: give the manifest "
+                                                   "or remove it")
+            if kind == "hpa" and "manifest" not in args:
                 raise self.error(path, "missing manifest (a path to an autoscaling/v2 "
                                        "HorizontalPodAutoscaler YAML file, or the manifest "
                                        "as a table)")
