@@ -18,7 +18,7 @@ from fastdeploy import ConstantLatency, LoadBalancer, Server, Simulation, Source
 from fastdeploy.flagger import FlaggerCanary, FlaggerMetric
 from fastdeploy.flagger_manifest import ManifestError
 
-# The podinfo canary of Flagger's tutorials (docs/gitbook/tutorials), with the metric
+# The podinfo canary of Flagger's tutorials (its Istio progressive delivery), with the metric
 # windows equal to the analysis interval.
 PODINFO = """
 apiVersion: flagger.app/v1beta1
@@ -61,7 +61,7 @@ spec:
       interval: 1m
 """
 
-# Flagger's custom-metric example (docs/gitbook/usage/metrics.md): a Prometheus error
+# Flagger's custom-metric example (its usage docs, "Metrics Analysis"): a Prometheus error
 # rate in percent, and a p99 in milliseconds.
 ERRORS = """
 apiVersion: flagger.app/v1beta1
@@ -249,6 +249,31 @@ def test_latency_template_in_milliseconds():
     assert fl.metrics[1] == FlaggerMetric("latency_p99", max=150, scale=1000)
     m = both_engines(run(fl, lb, 45.0))
     assert (m["fl.outcome"], m["fl.checks_failed"]) == ("rolled_back", 2)
+
+
+def test_the_docs_example():
+    from pathlib import Path
+
+    import fastdeploy
+
+    page = Path(fastdeploy.__file__).parent / "docs" / "canary-analysis.md"
+    section = page.read_text().split("### From a Canary manifest")[1]
+    canary = section.split("```yaml\n")[1].split("```")[0]
+    query = ("100 - sum(rate(requests{code!~'5..'}[{{ interval }}])) / "
+             "sum(rate(requests[{{ interval }}])) * 100")
+    assert query.replace("[{{ interval }}]", "") in section.replace(
+        '"\n             "', "").replace("[{{ interval }}]", "")
+    template = {"apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate",
+                "metadata": {"name": "error-rate"},
+                "spec": {"provider": {"type": "prometheus"}, "query": query}}
+    lb, factory = fleet()
+    fl = FlaggerCanary.from_manifest(canary, lb, factory, templates=[template],
+                                     queries={query: {"measure": "error_rate", "scale": 100}})
+    assert (fl.name, fl.interval, fl.threshold, fl.step_weight, fl.max_weight) == (
+        "podinfo", 60.0, 5, 10, 50)
+    assert fl.metrics == [FlaggerMetric("request-success-rate", min=99),
+                          FlaggerMetric("request-duration", max=0.5),
+                          FlaggerMetric("error_rate", max=1, scale=100)]
 
 
 def test_deprecated_threshold_and_no_metrics():
