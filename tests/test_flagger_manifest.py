@@ -372,8 +372,15 @@ A = "spec.analysis"
      "      interval: 30s\n    - name: request-duration",
      (f"manifest {A}.metrics[0].interval: the query's window ('30s') must equal "
       "spec.analysis.interval (60 s)")),
+    # Accepted, read as the podinfo canary:
     ("        min: 99\n      interval: 1m\n", "        min: 99\n",
-     None),  # absent: Flagger's default 1m, which is the analysis interval: accepted
+     None),  # absent: Flagger's default 1m, which is the analysis interval
+    ("interval: 1m\n    threshold", "interval: 60s\n    threshold", None),
+    ("  analysis:", "  canaryAnalysis:", None),  # the deprecated name
+    ("  analysis:", ("  provider: istio\n  metricsServer: http://prometheus:9090\n"
+                    "  revertOnDeletion: true\n  skipAnalysis: false\n  suspend: false\n"
+                    "  analysis:"), None),
+    ("stepWeight: 10", "stepWeight: 10\n    mirror: false\n    stepWeightPromotion: 0", None),
     ("        min: 99\n", "        min: 99\n        max: 98\n",
      f"manifest {A}.metrics[0]: min must be <= max, got min=99.0 > max=98.0"),
     ("      thresholdRange:\n        min: 99\n", "      thresholdRange: {}\n",
@@ -401,7 +408,13 @@ def test_refused_fields_are_named_by_their_path(old, new, message):
         text = _edit(PODINFO, old, new)
     lb, factory = fleet()
     if message is None:
-        FlaggerCanary.from_manifest(text, lb, factory, templates=[ERRORS], queries=QUERIES)
+        fl = FlaggerCanary.from_manifest(text, lb, factory, templates=[ERRORS],
+                                         queries=QUERIES)
+        podinfo = FlaggerCanary.from_manifest(PODINFO, lb, factory)
+        assert [getattr(fl, k) for k in ("name", "interval", "threshold", "step_weight",
+                                         "max_weight", "metrics")] == [
+            getattr(podinfo, k) for k in ("name", "interval", "threshold", "step_weight",
+                                          "max_weight", "metrics")]
         return
     with pytest.raises(ManifestError) as e:
         FlaggerCanary.from_manifest(text, lb, factory, templates=[ERRORS], queries=QUERIES)
