@@ -613,6 +613,9 @@ def test_cli_says_the_kernels_compile_only_when_they_will(tmp_path, files, capsy
      "--kind rollback needs a canary or rolling deployer"),
     (["--kind", "latency", "--param", "scaler.policy.target=0.5"],
      "--param sweeps a scenario for --kind tradeoff, heatmap, rollback or power, not --kind latency"),
+    (["--kind", "rollback", "--baseline", "0.01"], "--baseline and --log are options of --kind power"),
+    (["--kind", "tradeoff", "--log"], "--baseline and --log are options of --kind power"),
+    (["--kind", "power", "--baseline", "0"], "--baseline must be a number > 0, got 0"),
 ])
 def test_cli_refuses_before_simulating_in_the_command_lines_words(args, message, capsys,
                                                                  tmp_path, monkeypatch):
@@ -716,6 +719,17 @@ def test_power_plot_renders_from_sweeps(tmp_path):
     assert "server.failure_rate (x baseline 0.01)" in texts
     with pytest.raises(ValueError, match="did not sweep"):
         plot_power(sweeps, parameter="fl.server.failure_rate")
+
+
+@needs_mpl
+def test_cli_power_plot_with_a_baseline(tmp_path, capsys):
+    out = tmp_path / "power.svg"
+    code = main(["plot", "canary-good", "--kind", "power", "--param",
+                 "canary.server.failure_rate=0.01,0.015,0.03", "--replicas", "4", "--baseline",
+                 "0.01", "--log", "--quiet", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    _, texts = svg_texts(out)
+    assert "canary.server.failure_rate (x baseline 0.01)" in texts and "1.5" in texts
 
 
 def test_power_x_label_names_the_regression():
