@@ -239,13 +239,13 @@ def run(make, label, cells, replicas):
 def traffic_table(runs, regressions, cell_of, what):
     header(f"analysis, {what} regression",
            [f"{r:g} req/s: {w}" for r in (BASE_TRAFFIC, LOW_TRAFFIC)
-            for w in ("P(abort)", "time to decision", "other outcomes")])
+            for w in ("P(abort)", "time to decision")])
     for label, c in runs.items():
         for x in regressions:
             cells = []
             for r in (BASE_TRAFFIC, LOW_TRAFFIC):
                 cell = cell_of(x, r)
-                cells += [c.abort(cell), c.timing(cell), c.other(cell)]
+                cells += [c.abort(cell), c.timing(cell)]
             print(f"| {label}, {x:g}x | " + " | ".join(cells) + " |")
 
 
@@ -299,11 +299,15 @@ def main(replicas: int, tables: set[str]):
             print(f"| {label} | " + " | ".join(cells) + " |")
     if low:
         print(f"\n{LOW_TRAFFIC:g} against {BASE_TRAFFIC:g} requests/s: P(abort), time to "
-              f"decision (median, P90), outcomes other than promoted and rolled back "
-              f"(replicas); {replicas} replicas per cell:\n")
+              f"decision (median, P90); {replicas} replicas per cell:\n")
         traffic_table(error, TRAFFIC_X, lambda x, r: (x, 1, r), "error")
         print()
         traffic_table(latency, TRAFFIC_LATENCY_X, lambda x, r: (1, x, r), "latency")
+    other = [f"{label}, cell {cell}: {c.other(cell)}"
+             for runs in (error, latency) for label, c in runs.items() for cell in c.rows
+             if c.other(cell) != "-"]
+    print("\nReplicas neither promoted nor rolled back (paused, in progress): "
+          + ("; ".join(other) if other else "none, in every cell"))
     print(f"\ntotal {time.time() - t0:.0f} s", file=sys.stderr)
 
 
