@@ -182,6 +182,13 @@ class Cells:
         table = sim.run_batch(len(cells) * replicas, seed=0, threads=1, params=params).table
         cols = {c: table.column(f"{self.name}.{c}").to_numpy(zero_copy_only=False)
                 for c in ("outcome", "time_to_decision", "exposure")}
+        # "No data" where the analysis counts it: Flagger's "no values" checks, Argo's
+        # inconclusive measurements (the CanaryDeployer's Kayenta judge fails on it).
+        self.no_data = next((c for c in (f"{self.name}.checks_no_data",
+                                         f"{self.name}.measurements_inconclusive")
+                             if c in table.column_names), None)
+        if self.no_data is not None:
+            cols["no_data"] = table.column(self.no_data).to_numpy()
         self.rows = {}
         for k, cell in enumerate(cells):
             part = slice(k * replicas, (k + 1) * replicas)
@@ -308,6 +315,15 @@ def main(replicas: int, tables: set[str]):
              if c.other(cell) != "-"]
     print("\nReplicas neither promoted nor rolled back (paused, in progress): "
           + ("; ".join(other) if other else "none, in every cell"))
+    print("\nNo data (Flagger's checks_no_data, Argo's measurements_inconclusive), summed "
+          "over each analysis's replicas at 100 and at 10 requests/s:\n")
+    for runs in (error, latency):
+        for label, c in runs.items():
+            if c.no_data is not None:
+                sums = [sum(int(v["no_data"].sum()) for cell, v in c.rows.items()
+                            if cell[2] == r) for r in (BASE_TRAFFIC, LOW_TRAFFIC)]
+                print(f"- {label}: `{c.no_data}` {sums[0]} at {BASE_TRAFFIC:g}/s, "
+                      f"{sums[1]} at {LOW_TRAFFIC:g}/s")
     print(f"\ntotal {time.time() - t0:.0f} s", file=sys.stderr)
 
 
