@@ -18,6 +18,7 @@ from ..rules import profiles
 from .bundles import make_outputs, make_parts, make_workspace
 from .kernels import run_replicas
 from .lower import BatchModel, lower
+from .precompile import compile_on_two_cores
 from .results import metrics_table, scaling_events_table, timeseries_table
 
 # Largest request pool (nodes) or server count one replica may grow to before the run is
@@ -163,6 +164,12 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
             m = len(ids)
             out = make_outputs(model.scenario, m, ev_cap, n_ts)
             STATUS = out.status
+            if c0 == 0:  # a cold compile uses a second core (precompile.py)
+                ws = make_workspace(model.scenario, model.server_cap, model.pool_cap,
+                                    mark_slots, max_conc, judge)
+                compile_on_two_cores((model.scenario, P_ROWS, index, ids, seed_u, span,
+                                      step_ns, 0, m, out, ws, parts),
+                                     model.scenario, P_ROWS, out, ws, parts)
 
             def work(sl: slice, ids=ids, index=index, out=out, STATUS=STATUS):
                 if not hasattr(local, "caps"):
