@@ -125,8 +125,22 @@ EVALUATORS = {
 }
 STAGE_ARGS = {"traffic_percentage": (r.number, REQUIRED),
               "evaluation_period": (r.seconds, OPTIONAL)}
+
+
+def _analysis_measure(ctx, path, value):
+    """An AnalysisMetric's ``measure``: a measurement's name, or a KayentaJudge's table
+    ``{ kind = "kayenta", metrics = [...] }`` (Argo's kayenta provider)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return read_call(ctx, path, value, {"kayenta": EVALUATORS["kayenta"]})
+    raise ctx.error(path, f"expected a measurement name or a {{ kind = \"kayenta\", ... }} "
+                          f"table, got {describe(value)}")
+
+
 ANALYSIS_METRIC_ARGS = {
-    "name": (r.string, REQUIRED), "measure": (r.string, REQUIRED),
+    "name": (r.string, REQUIRED), "measure": (_analysis_measure, REQUIRED),
+    "step": (r.seconds, OPTIONAL),
     "success": (r.string, OPTIONAL), "failure": (r.string, OPTIONAL),
     "interval": (r.seconds, OPTIONAL), "count": (r.integer, OPTIONAL),
     "initial_delay": (r.seconds, OPTIONAL), "failure_limit": (r.integer, OPTIONAL),
