@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_argo import argo_sim, both_engines, stats, template
 
-from fastdeploy.argo import AnalysisMetric, AnalysisTemplate, BackgroundAnalysis, Pause, SetWeight
-from fastdeploy.argo import Analysis
+from fastdeploy.argo import (Analysis, AnalysisMetric, AnalysisTemplate, BackgroundAnalysis,
+                             Pause, SetWeight)
 from fastdeploy.kayenta import KayentaJudge, KayentaMetric
 from fastdeploy.rules import argo as rules
-from test_argo import argo_sim, both_engines, stats, template
 
 
 def judge(pass_score=95, marginal_score=75, *measures):
