@@ -220,3 +220,138 @@ def test_scenario_file_keys():
         assert old in SCENARIO
         with pytest.raises(ScenarioError, match=message):
             loads(SCENARIO.replace(old, new)).build(0)
+
+
+# Argo's documented Kayenta AnalysisTemplate (its kayenta analysis docs, the second
+# example: interval and count, start and end omitted), without analysis args (not
+# modelled: the scopes' queries are written out) and with the CRD's field names (the
+# CRD has `threshold`, the docs write `thresholds`), run in the background of a rollout.
+KAYENTA_TEMPLATE = """
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: mann-whitney
+spec:
+  metrics:
+  - name: mann-whitney
+    interval: 2s
+    failureLimit: 1
+    provider:
+      kayenta:
+        address: https://kayenta.example.com
+        application: guestbook
+        canaryConfigName: my-test
+        metricsAccountName: prometheus
+        configurationAccountName: gcs
+        storageAccountName: gcs
+        threshold:
+          pass: 90
+          marginal: 75
+        scopes:
+        - name: default
+          controlScope:
+            scope: app=guestbook and rollouts-pod-template-hash=stable
+            region: us-west-2
+            step: 1
+          experimentScope:
+            scope: app=guestbook and rollouts-pod-template-hash=canary
+            region: us-west-2
+            step: 1
+"""
+
+KAYENTA_ROLLOUT = """
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: ar
+spec:
+  replicas: 2
+  strategy:
+    canary:
+      trafficRouting:
+        nginx:
+          stableIngress: guestbook
+      analysis:
+        templates:
+        - templateName: mann-whitney
+        startingStep: 1
+      steps:
+      - setWeight: 25
+      - pause: {duration: 10s}
+"""
+
+
+def manifest_canary(rollout=KAYENTA_ROLLOUT, tpl=KAYENTA_TEMPLATE, kayenta=None):
+    from fastdeploy import LoadBalancer
+    from fastdeploy.argo import ArgoCanary
+
+    sim, _ = argo_sim([SetWeight(25)], failure_rate=1.0)
+    lb = next(e for e in sim.entities if isinstance(e, LoadBalancer))
+    old = next(e for e in sim.entities if isinstance(e, ArgoCanary))
+    given = {"my-test": judge()} if kayenta is None else kayenta
+    return ArgoCanary.from_manifest(rollout, lb, old.server_factory, templates=[tpl],
+                                    kayenta=given), lb
+
+
+def test_rollout_manifest_with_a_kayenta_metric():
+    # The timeline of test_fail_aborts_after_the_failure_limit with failure_limit 1.
+    from fastdeploy import Simulation, Source
+
+    given = judge(95, 75, "error_rate")
+    ar, lb = manifest_canary(kayenta={"my-test": given})
+    metric = ar.analysis.template.metrics[0]
+    j = metric.measure
+    assert (metric.interval, metric.step, metric.failure_limit) == (2.0, 1.0, 1)
+    assert (j.pass_score, j.marginal_score) == (90, 75)   # the manifest's thresholds
+    assert j is not given and j.metrics == given.metrics
+    sim = Simulation(end_time=8.0, sources=[Source.constant(10.0, lb, name="src")],
+                     entities=[lb, ar], seed=1)
+    sim.schedule(ar.deploy(at=1.05))
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.end_time"]) == ("rolled_back", pytest.approx(5.05))
+    assert j.last_result.verdict == "Fail"
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("canaryConfigName: my-test", "canaryConfigName: other",
+     r"spec.metrics\[0\].provider.kayenta.canaryConfigName: no KayentaJudge given for the "
+     r"canary config 'other'"),
+    ("        threshold:", "        thresholds:",
+     r"provider.kayenta.thresholds: unsupported field \(Argo's field is 'threshold'"),
+    ("          marginal: 75", "          marginal: 95",
+     r"threshold.marginal: must be <= threshold.pass \(90\), got 95"),
+    ("          pass: 90\n", "          pass: 101\n", r"threshold.pass: must be <= 100"),
+    ("            step: 1\n          experimentScope",
+     "            step: 1\n            start: \"2019-03-29T01:08:34Z\"\n          experimentScope",
+     r"scopes\[0\].controlScope.start: unsupported field \(a scope's window is the "
+     r"measurement's interval"),
+    ("hash=canary\n            region: us-west-2\n            step: 1",
+     "hash=canary\n            region: us-west-2\n            step: 2",
+     r"scopes\[0\].experimentScope.step: must equal controlScope.step \(1\), got 2"),
+    ("        storageAccountName: gcs", "        storageAccountName: gcs\n        lookback: true",
+     r"provider.kayenta.lookback: only false is modelled"),
+    ("    interval: 2s\n", "", r"spec.metrics\[0\].interval: required with provider.kayenta"),
+    ("    interval: 2s\n", "    interval: 2s\n    successCondition: result[0] >= 90\n",
+     r"spec.metrics\[0\]: success is not read with a KayentaJudge"),
+    ("    interval: 2s\n", "    interval: 2500ms\n",
+     r"spec.metrics\[0\]: interval must be a whole number of steps"),
+    ("        - name: default\n", "        - name: other\n          controlScope: {}\n"
+                                  "        - name: default\n",
+     r"provider.kayenta.scopes: expected a list of one scope"),
+])
+def test_kayenta_manifest_fields_are_checked(old, new, message):
+    from fastdeploy.argo.manifest import ManifestError
+
+    assert old in KAYENTA_TEMPLATE, old
+    tpl = KAYENTA_TEMPLATE.replace(old, new, 1)
+    with pytest.raises(ManifestError, match=message):
+        manifest_canary(tpl=tpl)
+
+
+def test_kayenta_manifest_needs_the_mapping():
+    from fastdeploy.argo.manifest import ManifestError
+
+    with pytest.raises(ManifestError, match="canaryConfigName: no KayentaJudge given.*none"):
+        manifest_canary(kayenta={})
+    with pytest.raises(ValueError, match=r"kayenta\['my-test'\] must be a KayentaJudge"):
+        manifest_canary(kayenta={"my-test": "judge"})

@@ -165,17 +165,20 @@ class ArgoCanary(Entity):
 
     @classmethod
     def from_manifest(cls, rollout, load_balancer, server_factory, *, templates=(),
-                      queries=None, name=None) -> ArgoCanary:
+                      queries=None, kayenta=None, name=None) -> ArgoCanary:
         """An ArgoCanary from an Argo Rollout manifest (``spec.strategy.canary``: steps,
         analysis, trafficRouting) and the AnalysisTemplate manifests its analyses name,
         each a YAML file path, YAML text or a parsed mapping. ``queries`` maps each
         metric's provider query to a built-in measurement (``fastdeploy.argo.MEASURES``),
-        or to ``{"measure": name, "min_samples": n}``; a query missing from it, and any
-        field the simulator cannot model, is refused with its path (ManifestError). The
-        name is ``name``, else metadata.name."""
+        or to ``{"measure": name, "min_samples": n}``; ``kayenta`` maps each
+        ``provider.kayenta`` metric's canaryConfigName to a KayentaJudge (run with the
+        manifest's threshold.pass and threshold.marginal as its scores, its scope's step
+        as the metric's step). A query or canary config missing from them, and any field
+        the simulator cannot model, is refused with its path (ManifestError). The name
+        is ``name``, else metadata.name."""
         from . import manifest
 
-        meta_name, kwargs = manifest.parse(rollout, templates, queries)
+        meta_name, kwargs = manifest.parse(rollout, templates, queries, kayenta)
         name = name if name is not None else meta_name
         if name is None:
             raise ValueError("from_manifest needs a name: give name= or metadata.name")
