@@ -355,3 +355,24 @@ def test_kayenta_manifest_needs_the_mapping():
         manifest_canary(kayenta={})
     with pytest.raises(ValueError, match=r"kayenta\['my-test'\] must be a KayentaJudge"):
         manifest_canary(kayenta={"my-test": "judge"})
+
+
+def test_argo_presets():
+    # argo-canary-bad / -good: canary-bad's fleet and traffic, an ArgoCanary stepping
+    # 20/40/60/80% with pauses of 120 s, a background error-rate analysis from step 1
+    # (<= 0.01 every 60 s, failure_limit 2); the new version fails 5% / 1%.
+    from fastdeploy.argo import ArgoCanary
+    from fastdeploy.presets import PRESETS
+
+    for name, rate in (("argo-canary-bad", 0.05), ("argo-canary-good", 0.01)):
+        sim = PRESETS[name](seed=0)
+        ar = next(e for e in sim.entities if isinstance(e, ArgoCanary))
+        assert ar.steps == [s for w in (20, 40, 60, 80) for s in (SetWeight(w), Pause(120))]
+        (metric,) = ar.analysis.template.metrics
+        assert (metric.measure, str(metric.success), metric.interval, metric.failure_limit,
+                ar.analysis.starting_step) == ("error_rate", "<= 0.01", 60.0, 2, 1)
+        assert ar.server_factory("x").failure_rate == rate
+        assert [b.failure_rate for b in ar.load_balancer.all_backends] == [0.01] * 4
+    rows = PRESETS["argo-canary-bad"](seed=0).run_batch(2).table.to_pylist()
+    # Three failed measurements (70, 130, 190 s) abort a 5x regression.
+    assert [(r["argo.outcome"], r["argo.end_time"]) for r in rows] == [("rolled_back", 190.0)] * 2

@@ -399,7 +399,7 @@ def scenarios(draw) -> Scenario:
             after.append(schedule_deploy(name))
         if (combo and j == 0) or draw(st.integers(0, 4)) == 0:
             # ArgoCanary: random steps, step and background analyses, limits and
-            # conditions on the run's scale.
+            # conditions on the run's scale, KayentaJudge metrics.
             name = f"ar{j}"
 
             def argo_template():
@@ -423,6 +423,17 @@ def scenarios(draw) -> Scenario:
                     failure = repr(cond[1]) if which in ("both", "failure") else "None"
                     cs = draw(sampled(0, 0, 1, 2))
                     fl = draw(sampled(0, 1, 2, -1)) if cs else draw(sampled(0, 1, 2))
+                    if draw(st.integers(0, 3)) == 0:
+                        # Argo's kayenta provider: the judge on sub-windows of step.
+                        step = draw(sampled(0.5, 1.0))
+                        metrics.append(
+                            f"AnalysisMetric('m{k}', {kayenta_judge()}, "
+                            f"interval={step * draw(sampled(1, 2, 3))}, step={step}, "
+                            f"count={draw(sampled(None, 1, 3))}, "
+                            f"initial_delay={draw(sampled(0.0, 0.5))}, failure_limit={fl}, "
+                            f"inconclusive_limit={draw(sampled(0, 1))}, "
+                            f"consecutive_success_limit={cs})")
+                        continue
                     metrics.append(
                         f"AnalysisMetric('m{k}', {measure!r}, success={success}, "
                         f"failure={failure}, interval={draw(sampled(0.5, 1.0, 2.0))}, "
