@@ -8,11 +8,13 @@ rolled_back, 95% Wilson interval) of four analyses against the new version's err
 import sys
 import time
 
+from fastdeploy.argo import (AnalysisMetric, AnalysisTemplate, ArgoCanary,
+                             BackgroundAnalysis)
 from fastdeploy.deployment import CanaryDeployer
 from fastdeploy.flagger import FlaggerCanary
 from fastdeploy.intervals import wilson_interval
 from fastdeploy.kayenta import KayentaJudge, KayentaMetric
-from fastdeploy.presets import canary_bad, flagger_bad
+from fastdeploy.presets import argo_canary_bad, canary_bad, flagger_bad
 
 RATES = (0.01, 0.015, 0.02, 0.03, 0.05, 0.1)
 
@@ -40,10 +42,22 @@ def flagger_kayenta():
     return sim, "flagger"
 
 
+def argo_kayenta():
+    # argo-canary-bad with Argo's kayenta provider in place of the error-rate check: each
+    # minute a judgement of that minute's six 10 s sub-windows, failure_limit 2.
+    sim = argo_canary_bad(0)
+    d = next(e for e in sim.entities if isinstance(e, ArgoCanary))
+    judge = KayentaJudge([KayentaMetric("error_rate")])
+    d.analysis = BackgroundAnalysis(AnalysisTemplate([AnalysisMetric(
+        "kayenta", judge, interval=60, step=10, failure_limit=2)]), starting_step=1)
+    return sim, "argo"
+
+
 ANALYSES = {"happysim CanaryDeployer (ErrorRateEvaluator)": happysim,
             "CanaryDeployer + KayentaJudge(error_rate)": kayenta,
             "FlaggerCanary defaults": flagger,
-            "FlaggerCanary, KayentaJudge(error_rate) as its only check": flagger_kayenta}
+            "FlaggerCanary, KayentaJudge(error_rate) as its only check": flagger_kayenta,
+            "ArgoCanary, KayentaJudge(error_rate) as its analysis": argo_kayenta}
 
 
 def main(replicas: int):
