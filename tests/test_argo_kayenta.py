@@ -376,3 +376,37 @@ def test_argo_presets():
     rows = PRESETS["argo-canary-bad"](seed=0).run_batch(2).table.to_pylist()
     # Three failed measurements (70, 130, 190 s) abort a 5x regression.
     assert [(r["argo.outcome"], r["argo.end_time"]) for r in rows] == [("rolled_back", 190.0)] * 2
+
+
+def test_scenario_file_rollout_manifest_with_kayenta(tmp_path):
+    # The manifests of test_rollout_manifest_with_a_kayenta_metric from a scenario file:
+    # aborted at 5.05.
+    from fastdeploy.argo import ArgoCanary
+    from fastdeploy.scenario import ScenarioError, loads
+
+    (tmp_path / "rollout.yaml").write_text(KAYENTA_ROLLOUT)
+    (tmp_path / "mann-whitney.yaml").write_text(KAYENTA_TEMPLATE)
+    head = SCENARIO.split("[analysis_templates.judged]")[0]
+    text = head + f"""
+[[argo_canaries]]
+name = "ar"
+load_balancer = "lb"
+template = "v2"
+deploy_at = 1.05
+manifest = "{tmp_path / 'rollout.yaml'}"
+template_manifests = ["{tmp_path / 'mann-whitney.yaml'}"]
+kayenta = {{ my-test = {{ kind = "kayenta", metrics = [{{ measure = "error_rate" }}] }} }}
+"""
+    sim = loads(text).build(0)
+    ar = next(e for e in sim.entities if isinstance(e, ArgoCanary))
+    j = ar.analysis.template.metrics[0].measure
+    assert (type(j), j.pass_score, j.marginal_score) == (KayentaJudge, 90, 75)
+    m = both_engines(sim)
+    assert (m["ar.outcome"], m["ar.end_time"]) == ("rolled_back", pytest.approx(5.05))
+    with pytest.raises(ScenarioError, match=r"argo_canaries\[0\].manifest: .*canaryConfigName"):
+        loads(text.replace("my-test =", "other =")).build(0)
+    with pytest.raises(ScenarioError, match=r"argo_canaries\[0\].kayenta.my-test.metrics"):
+        loads(text.replace('measure = "error_rate"', 'measure = "errors"')).build(0)
+    with pytest.raises(ScenarioError, match=r"argo_canaries\[0\].kayenta: .*with manifest"):
+        loads(SCENARIO + 'kayenta = { my-test = { kind = "kayenta", metrics = '
+                         '[{ measure = "error_rate" }] } }\n').build(0)

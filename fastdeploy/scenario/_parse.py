@@ -480,7 +480,8 @@ class Parser:
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
                  "flagger": ("step_weights", "metrics", "judge"),
-                 "argo": ("steps", "analysis", "manifest", "template_manifests", "queries"),
+                 "argo": ("steps", "analysis", "manifest", "template_manifests", "queries",
+                          "kayenta"),
                  "argo_bg": ("pre_promotion_analysis",)}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
@@ -543,6 +544,9 @@ class Parser:
                         if required or m_t.has(a)}, m_t.path))
                 args["metrics"] = Field(checks, mpath)
             if kind == "argo" and "manifest" not in args:
+                if t.has("kayenta"):
+                    raise self.error(t.key("kayenta"), "the canary configs of a manifest's "
+                                                       "provider.kayenta: give it with manifest")
                 args.update(self.argo_steps(t))
             if t.has("pre_promotion_analysis"):
                 key = t.key("pre_promotion_analysis")
@@ -631,9 +635,10 @@ class Parser:
 
     def argo_manifest(self, t: Table) -> Field:
         """An ArgoCanary from an Argo Rollout manifest: ``manifest`` (the Rollout),
-        ``template_manifests`` (its AnalysisTemplates) and ``queries`` (each metric's
-        provider query -> a built-in measurement); ``steps`` and ``analysis`` are then
-        the manifest's."""
+        ``template_manifests`` (its AnalysisTemplates), ``queries`` (each metric's
+        provider query -> a built-in measurement) and ``kayenta`` (each
+        provider.kayenta canaryConfigName -> a ``{ kind = "kayenta", ... }`` judge
+        table); ``steps`` and ``analysis`` are then the manifest's."""
         from ..argo.manifest import ManifestError, parse
 
         key = t.key("manifest")
@@ -650,10 +655,21 @@ class Parser:
             if not isinstance(v, str):
                 raise self.error(r.join(qkey, q), f"expected a measurement name, got "
                                                   f"{describe(v)}")
+        kayenta = self.kayenta_configs(t)
         try:
-            return Field(parse(rollout, templates, queries), key)
+            return Field(parse(rollout, templates, queries, kayenta), key)
         except ManifestError as e:
             raise self.error(key, str(e)) from None
+
+    def kayenta_configs(self, t: Table) -> dict:
+        """``kayenta = { CONFIG = { kind = "kayenta", metrics = [...] }, ... }``: the
+        KayentaJudge of each canary config name, built now (the manifest is read now)."""
+        from ._build import make
+
+        kkey = t.key("kayenta")
+        return {name: make(self.ctx, read_call(self.ctx, r.join(kkey, name), v,
+                                               {"kayenta": EVALUATORS["kayenta"]}))
+                for name, v in t.take("kayenta", r.table, {}).items()}
 
     def manifest(self, t: Table) -> Field:
         """An HPA's manifest (a YAML file path, relative to the scenario file, or a
