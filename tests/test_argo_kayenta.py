@@ -410,3 +410,16 @@ kayenta = {{ my-test = {{ kind = "kayenta", metrics = [{{ measure = "error_rate"
     with pytest.raises(ScenarioError, match=r"argo_canaries\[0\].kayenta: .*with manifest"):
         loads(SCENARIO + 'kayenta = { my-test = { kind = "kayenta", metrics = '
                          '[{ measure = "error_rate" }] } }\n').build(0)
+
+
+def test_the_judge_part_is_compiled_only_with_a_kayenta_metric():
+    from fastdeploy.batch.bundles import PRESENT, make_parts
+    from fastdeploy.batch.lower import lower
+
+    plain, _ = argo_sim([SetWeight(25), Analysis(template(
+        AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0)))])
+    judged, _ = argo_sim([SetWeight(25), Analysis(template(kayenta_metric(judge())))])
+    for sim, want in ((plain, {"canary", "measured", "argo"}),
+                      (judged, {"canary", "measured", "argo", "judge"})):
+        parts = make_parts(lower(sim).scenario)
+        assert {k for k, v in parts._asdict().items() if v is PRESENT} == want
