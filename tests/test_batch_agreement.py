@@ -590,6 +590,40 @@ def test_combined_scenario_agrees(agree):
     assert row["ro.deployments_started"] == 1 and row["sc2.evaluations"] > 0
 
 
+ARGO_KAYENTA = Scenario(HEADER + """\
+lb = LoadBalancer('lb', backends=[Server(f's{i}', concurrency=2, service_time=ExponentialLatency(0.05),
+                                         failure_rate=0.01) for i in range(3)],
+                  strategy=WeightedRoundRobin())
+src = Source.poisson(40, lb, name='src')
+new = lambda n: Server(n, concurrency=2, service_time=ExponentialLatency(0.07), failure_rate=0.04)
+step_judge = KayentaJudge([KayentaMetric('error_rate', scale=100),
+                           KayentaMetric('latency_p99', critical=True, scale=1000)],
+                          pass_score=100, marginal_score=50, min_samples=3)
+bg_judge = KayentaJudge([KayentaMetric('latency_mean', allowed_increase=1.1)], min_samples=2)
+ar = ArgoCanary('ar', lb, new, steps=[
+    SetWeight(30), Analysis(AnalysisTemplate([AnalysisMetric('k', step_judge, interval=10, step=2.5,
+                                                             count=2, inconclusive_limit=1)])),
+    SetWeight(60), Pause(20)],
+    analysis=BackgroundAnalysis(AnalysisTemplate([AnalysisMetric('bg', bg_judge, interval=15,
+                                                                 step=5, failure_limit=1,
+                                                                 initial_delay=2)]), 1))
+sim = Simulation(end_time=90, sources=[src], entities=[lb, ar], seed=11)
+sim.schedule(ar.deploy(at=5.0))
+""", (), ())
+
+
+def test_argo_kayenta_scenario_agrees(agree):
+    """An ArgoCanary with Kayenta metrics (percentiles, a critical metric, min_samples)
+    in a step analysis and in the background, under Poisson traffic."""
+    check(ARGO_KAYENTA, agree)
+    sim, _ = ARGO_KAYENTA.build()
+    rows = sim.run_batch(8).table.to_pylist()
+    # The scenario exercises what it is meant to: judgements that pass and that fail.
+    assert sum(r["ar.measurements_successful"] for r in rows) > 0
+    assert sum(r["ar.measurements_failed"] + r["ar.measurements_inconclusive"]
+               for r in rows) > 0
+
+
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_agree(name, agree):
     sim = PRESETS[name](seed=3)
