@@ -8,8 +8,7 @@ rolled_back, 95% Wilson interval) of four analyses against the new version's err
 import sys
 import time
 
-from fastdeploy.argo import (AnalysisMetric, AnalysisTemplate, ArgoCanary,
-                             BackgroundAnalysis)
+from fastdeploy.argo import AnalysisMetric, AnalysisTemplate, ArgoCanary, BackgroundAnalysis
 from fastdeploy.deployment import CanaryDeployer
 from fastdeploy.flagger import FlaggerCanary
 from fastdeploy.intervals import wilson_interval

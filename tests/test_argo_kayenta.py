@@ -314,8 +314,8 @@ def test_rollout_manifest_with_a_kayenta_metric():
 
 @pytest.mark.parametrize("old, new, message", [
     ("canaryConfigName: my-test", "canaryConfigName: other",
-     r"spec.metrics\[0\].provider.kayenta.canaryConfigName: no KayentaJudge given for the "
-     r"canary config 'other'"),
+     (r"spec.metrics\[0\].provider.kayenta.canaryConfigName: no KayentaJudge given for "
+      r"the canary config 'other'")),
     ("        threshold:", "        thresholds:",
      r"provider.kayenta.thresholds: unsupported field \(Argo's field is 'threshold'"),
     ("          marginal: 75", "          marginal: 95",
@@ -323,8 +323,8 @@ def test_rollout_manifest_with_a_kayenta_metric():
     ("          pass: 90\n", "          pass: 101\n", r"threshold.pass: must be <= 100"),
     ("            step: 1\n          experimentScope",
      "            step: 1\n            start: \"2019-03-29T01:08:34Z\"\n          experimentScope",
-     r"scopes\[0\].controlScope.start: unsupported field \(a scope's window is the "
-     r"measurement's interval"),
+     (r"scopes\[0\].controlScope.start: unsupported field \(a scope's window is the "
+      r"measurement's interval")),
     ("hash=canary\n            region: us-west-2\n            step: 1",
      "hash=canary\n            region: us-west-2\n            step: 2",
      r"scopes\[0\].experimentScope.step: must equal controlScope.step \(1\), got 2"),
@@ -335,8 +335,8 @@ def test_rollout_manifest_with_a_kayenta_metric():
      r"spec.metrics\[0\]: success is not read with a KayentaJudge"),
     ("    interval: 2s\n", "    interval: 2500ms\n",
      r"spec.metrics\[0\]: interval must be a whole number of steps"),
-    ("        - name: default\n", "        - name: other\n          controlScope: {}\n"
-                                  "        - name: default\n",
+    ("        - name: default\n", ("        - name: other\n          controlScope: {}\n"
+                                   "        - name: default\n"),
      r"provider.kayenta.scopes: expected a list of one scope"),
 ])
 def test_kayenta_manifest_fields_are_checked(old, new, message):

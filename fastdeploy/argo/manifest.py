@@ -200,7 +200,7 @@ def _metric(v, path, queries, kayenta=None) -> AnalysisMetric:
             raise _err(f"{path}.interval", "required with provider.kayenta: a measurement "
                                            "judges the interval before it")
         judge, step = _kayenta(provider["kayenta"], f"{path}.provider.kayenta", kayenta or {})
-        args = dict(name=m["name"], measure=judge, step=step)
+        args = {"name": m["name"], "measure": judge, "step": step}
     else:
         measure, min_samples = _measure(provider, f"{path}.provider", queries)
         args = dict(name=m["name"], measure=measure, min_samples=min_samples)
