@@ -938,6 +938,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", default="rolled_back",
                    help="rollback: the outcome whose probability is plotted (default "
                         "rolled_back)")
+    p.add_argument("--baseline", type=float, default=None, metavar="VALUE",
+                   help="power: x divided by VALUE, the regression as a multiple of the "
+                        "baseline's value of the parameter")
+    p.add_argument("--log", action="store_true",
+                   help="power: log scale on x, a tick at each regression size")
     p.add_argument("--point", type=int, default=None, metavar="I",
                    help="latency, durations of a sweep: the point to plot")
     p.add_argument("--label", action="append", metavar="TEXT",

@@ -42,12 +42,17 @@ class FlaggerMetric:
         max: The check fails above it (None: no upper bound).
         min_samples: Fewer requests in the window is "no values found": the check
             halts advancement and counts as failed, as Flagger does.
+        scale: The measurement is multiplied by it before the comparison, > 0: the
+            units of the query a custom metric stands for (1000 for a latency in
+            milliseconds, 100 for a rate in percent); on top of the built-ins' own
+            (request-success-rate is already in percent).
     """
 
     name: str
     min: float | None = None
     max: float | None = None
     min_samples: int = 1
+    scale: float = 1.0
 
     def __post_init__(self):
         if self.name not in rules.BUILTIN_METRICS:
@@ -63,11 +68,14 @@ class FlaggerMetric:
             raise ValueError(f"min must be <= max, got min={self.min!r} > max={self.max!r}")
         object.__setattr__(self, "min_samples",
                            validate.integer("min_samples", self.min_samples, minimum=1))
+        # A zero or negative scale would make the check constant or turn it inside out.
+        object.__setattr__(self, "scale", validate.number("scale", self.scale, minimum=0.0,
+                                                          min_open=True))
 
     def params(self) -> list[float]:
         """Its row of the parameter table (rules/flagger.py MP_ layout)."""
         field, scale = rules.BUILTIN_METRICS[self.name]
-        return [float(field), scale, -math.inf if self.min is None else float(self.min),
+        return [float(field), scale * self.scale, -math.inf if self.min is None else float(self.min),
                 math.inf if self.max is None else float(self.max), float(self.min_samples)]
 
 
@@ -174,6 +182,27 @@ class FlaggerCanary(Entity):
         self._last_window = None
         self._group: list = []
         self._baseline: list = []
+
+    @classmethod
+    def from_manifest(cls, source, load_balancer, server_factory, *, templates=(),
+                      queries=None, name=None, judge=None) -> FlaggerCanary:
+        """A FlaggerCanary from a Flagger Canary manifest (flagger.app/v1beta1:
+        ``spec.analysis`` interval, threshold, stepWeight or stepWeights, maxWeight,
+        metrics) and the MetricTemplate manifests its custom metrics name, each a YAML
+        file path, YAML text or a parsed mapping. ``queries`` maps each template's query
+        (whitespace collapsed) to a measurement (``fastdeploy.flagger_manifest.MEASURES``)
+        or to ``{"measure": name, "min_samples": n, "scale": s}``. request-duration's
+        bounds are milliseconds in the manifest, seconds here. A query missing from
+        ``queries``, and any field the simulator cannot model, is refused with its path
+        (``fastdeploy.kubernetes.manifest.ManifestError``). The name is ``name``, else
+        metadata.name; ``judge`` is as for the constructor (not a manifest field)."""
+        from . import flagger_manifest
+
+        meta_name, kwargs = flagger_manifest.parse(source, templates, queries)
+        name = name if name is not None else meta_name
+        if name is None:
+            raise ValueError("from_manifest needs a name: give name= or metadata.name")
+        return cls(name, load_balancer, server_factory, judge=judge, **kwargs)
 
     def _param_row(self) -> np.ndarray:
         steps = [] if self.step_weights is None else [float(w) for w in self.step_weights]

@@ -25,8 +25,12 @@ from fastdeploy.presets import PRESETS, autoscale_spike
 NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
 REPLICAS = [0, 5] if NO_JIT else [0, 1, 5]
 
+# The generated scenarios are split into SHARDS tests of equal size, so that a parallel
+# run (pytest -n) spreads them over its workers; EXAMPLES is the total.
+SHARDS = 2
+EXAMPLES = 6 if NO_JIT else int(os.environ.get("FASTDEPLOY_FUZZ_EXAMPLES", 40))
 AGREEMENT = settings(
-    max_examples=5 if NO_JIT else int(os.environ.get("FASTDEPLOY_FUZZ_EXAMPLES", 40)),
+    max_examples=-(-EXAMPLES // SHARDS),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
@@ -503,9 +507,10 @@ def check(scenario: Scenario, agree):
     agree(sim, result, REPLICAS, scalers, set())
 
 
+@pytest.mark.parametrize("shard", range(SHARDS))
 @AGREEMENT
 @given(scenario=scenarios())
-def test_random_scenarios_agree(scenario, agree):
+def test_random_scenarios_agree(shard, scenario, agree):
     note(f"reproducer:\n{scenario.code}")
     check(scenario, agree)
 

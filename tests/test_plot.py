@@ -613,6 +613,9 @@ def test_cli_says_the_kernels_compile_only_when_they_will(tmp_path, files, capsy
      "--kind rollback needs a canary or rolling deployer"),
     (["--kind", "latency", "--param", "scaler.policy.target=0.5"],
      "--param sweeps a scenario for --kind tradeoff, heatmap, rollback or power, not --kind latency"),
+    (["--kind", "rollback", "--baseline", "0.01"], "--baseline and --log are options of --kind power"),
+    (["--kind", "tradeoff", "--log"], "--baseline and --log are options of --kind power"),
+    (["--kind", "power", "--baseline", "0"], "--baseline must be a number > 0, got 0"),
 ])
 def test_cli_refuses_before_simulating_in_the_command_lines_words(args, message, capsys,
                                                                  tmp_path, monkeypatch):
@@ -712,6 +715,50 @@ def test_power_plot_renders_from_sweeps(tmp_path):
     plot_power(sweeps, baseline=0.01, out=str(out))
     _, texts = svg_texts(out)
     assert "flagger (n = 6 per point)" in texts and "kayenta (n = 6 per point)" in texts
-    assert "x baseline" in texts
+    # Two deployers' failure rates: the path they share, as a multiple of the baseline.
+    assert "server.failure_rate (x baseline 0.01)" in texts
     with pytest.raises(ValueError, match="did not sweep"):
         plot_power(sweeps, parameter="fl.server.failure_rate")
+
+
+@needs_mpl
+def test_cli_power_plot_with_a_baseline(tmp_path, capsys):
+    out = tmp_path / "power.svg"
+    code = main(["plot", "canary-good", "--kind", "power", "--param",
+                 "canary.server.failure_rate=0.01,0.015,0.03", "--replicas", "4", "--baseline",
+                 "0.01", "--log", "--quiet", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    _, texts = svg_texts(out)
+    assert "canary.server.failure_rate (x baseline 0.01)" in texts and "1.5" in texts
+
+
+def test_power_x_label_names_the_regression():
+    from fastdeploy.plot.power import regression_label
+
+    assert regression_label(["canary.server.failure_rate"]) == "canary.server.failure_rate"
+    assert regression_label(["canary.server.failure_rate", "flagger.server.failure_rate"],
+                            0.01) == "server.failure_rate (x baseline 0.01)"
+    # A latency regression: its unit, never "failure rate".
+    assert regression_label(["canary.server.service_time.mean_latency",
+                             "argo.server.service_time.mean_latency"]) == \
+        "server.service_time.mean_latency (s)"
+    assert regression_label(["argo.server.service_time.mean_latency"], 0.05) == \
+        "argo.server.service_time.mean_latency (x baseline 0.05 s)"
+    assert regression_label(["fl.server.failure_rate", "traffic.profile.rate"]) == "regression"
+
+
+@needs_mpl
+def test_power_plot_of_a_latency_regression(tmp_path):
+    from fastdeploy.plot import plot_power
+
+    path = "fl.server.service_time.latency"
+    sweep = Sweep(_analysis_sim("flagger"), grid({path: [0.01, 0.015, 0.03]}), 4).run()
+    out = tmp_path / "latency.svg"
+    fig = plot_power({"flagger": sweep}, baseline=0.01, log=True, out=str(out))
+    _, texts = svg_texts(out)
+    assert f"{path} (x baseline 0.01 s)" in texts and "failure" not in texts
+    # A narrow log axis: a tick at each regression size (1, 1.5 and 3), not only at 1 and 2.
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+    assert ticks == ["1", "1.5", "3"]

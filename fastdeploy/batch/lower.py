@@ -178,7 +178,7 @@ class _Lowerer:
         for k, m in enumerate(c.metrics):
             field, scale = flagger.BUILTIN_METRICS[m.name]
             pt.hidden(float(field))
-            pt.hidden(scale)
+            pt.hidden(scale * m.scale)
             lo = hi = None
             for bound in ("min", "max"):
                 v = getattr(m, bound)

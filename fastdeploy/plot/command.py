@@ -372,6 +372,10 @@ def make_figure(args):
             raise PlotInputError(f"-o {args.out}: the directory does not exist")
     if args.step is not None and not (args.step > 0 and args.step != float("inf")):
         raise PlotInputError(f"--step must be a number of seconds > 0, got {args.step:g}")
+    if (args.baseline is not None or args.log) and args.kind != "power":
+        raise PlotInputError("--baseline and --log are options of --kind power")
+    if args.baseline is not None and not (0 < args.baseline < float("inf")):
+        raise PlotInputError(f"--baseline must be a number > 0, got {args.baseline:g}")
     args.slo_seconds, args.slo_objectives = slo_options(args.kind, args.slo)
     if args.label and len(args.label) != len(args.results):
         raise PlotInputError(f"{len(args.label)} --label for {len(args.results)} RESULTS: "
@@ -400,7 +404,8 @@ def make_figure(args):
                                 status=args.status, labels=labels, title=args.title)
         elif kind == "power":
             fig = plot_power(data, parameter=args.parameter, labels=labels,
-                             outcome=args.status, title=args.title)
+                             outcome=args.status, baseline=args.baseline, log=args.log,
+                             title=args.title)
         else:
             fig = plot_durations(data, deployer=args.deployer, labels=labels,
                                  title=args.title)

@@ -7,11 +7,12 @@ import numpy as np
 
 from . import _mpl
 from .inputs import as_sweep
-from .labels import param_label
+from .labels import fmt, param_label, param_unit
 from .rollback import share_curve
 
 COLORS = (_mpl.RED, _mpl.BLUE, _mpl.GREEN, _mpl.PURPLE, _mpl.ORANGE, _mpl.GREY)
 MARKERS = ("o", "s", "^", "D", "v", "P")
+MAX_VALUE_TICKS = 12  # a log x axis with at most this many values gets a tick at each
 
 
 def outcome_deployers(summary) -> list[str]:
@@ -24,6 +25,25 @@ def power_curve(data, parameter: str, deployer: str, outcome: str = "rolled_back
     """(x, p, low, high) sorted by x: P(``<deployer>.outcome`` == ``outcome``) per point
     of a sweep, with its 95% Wilson interval (0 of n where the summary has no column)."""
     return share_curve(data, parameter, f"{deployer}.outcome={outcome}")
+
+
+def regression_label(paths, baseline=None) -> str:
+    """The x axis's label: the swept path, or the dotted ending the paths share when the
+    analyses' deployers differ (``canary.server.failure_rate`` and
+    ``flagger.server.failure_rate``: ``server.failure_rate``), with its unit; with
+    ``baseline``, as a multiple of it (``server.service_time.mean_latency (x baseline
+    0.05 s)``). Paths with nothing in common: ``regression``."""
+    rows = [p.split(".") for p in paths]
+    common = []
+    for parts in zip(*(reversed(r) for r in rows)):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    path = ".".join(reversed(common)) or "regression"
+    if baseline is None:
+        return param_label(path)
+    unit = param_unit(path)
+    return f"{path} (x baseline {fmt(baseline)}{' ' + unit if unit else ''})"
 
 
 def plot_power(sweeps, *, parameter=None, baseline=None, outcome: str = "rolled_back",
@@ -100,7 +120,8 @@ def plot_power(sweeps, *, parameter=None, baseline=None, outcome: str = "rolled_
             x = x / baseline
         curves.append((lab or f"{d.label}: {found[0]}", d, par, x, p, lo, hi))
     with _mpl.style():
-        fig, ax = _mpl.figure(8.0, 4.8)
+        # The legend goes below the axes (a legend inside hid points): room for its lines.
+        fig, ax = _mpl.figure(8.0, 4.8 + 0.22 * (len(curves) + 1))
         for i, (lab, d, _, x, p, lo, hi) in enumerate(curves):
             n = sorted(set(d.summary.column("n").to_pylist()))
             n_text = str(n[0]) if len(n) == 1 else f"{n[0]}-{n[-1]}"
@@ -110,17 +131,22 @@ def plot_power(sweeps, *, parameter=None, baseline=None, outcome: str = "rolled_
                         label=f"{lab} (n = {n_text} per point)")
         if log:
             _mpl.log_axis(ax, "x")
+            xs = np.unique(np.concatenate([c[3] for c in curves]))
+            if 0 < len(xs) <= MAX_VALUE_TICKS:
+                # A few regression sizes (1, 1.1, 1.25, ..., 3): a tick at each, since a
+                # narrow log axis labels only 1 and 2.
+                from matplotlib.ticker import FixedLocator, NullLocator
+
+                ax.xaxis.set_major_locator(FixedLocator(xs))
+                ax.xaxis.set_minor_locator(NullLocator())
         ax.set_ylim(-0.03, 1.03)
         from matplotlib.ticker import PercentFormatter
 
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        pars = sorted({c[2] for c in curves})
-        xlabel = param_label(pars[0]) if len(pars) == 1 else "regression"
-        if baseline is not None:
-            xlabel += f" / {baseline:g} (x baseline)"
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(regression_label(sorted({c[2] for c in curves}), baseline))
         what = "abort" if outcome == "rolled_back" else outcome.replace("_", " ")
         ax.set_ylabel(f"P({what}) (%)")
         ax.set_title(_mpl.wrap(title or f"Detection power: P({what}) vs regression size", fig))
-        ax.legend(loc="best", title="95% Wilson intervals", title_fontsize=8)
+        fig.legend(loc="outside lower center", title="95% Wilson intervals",
+                   title_fontsize=8, frameon=False)
     return _mpl.finish(fig, out)

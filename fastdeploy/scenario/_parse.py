@@ -148,7 +148,8 @@ ANALYSIS_METRIC_ARGS = {
     "consecutive_success_limit": (r.integer, OPTIONAL), "min_samples": (r.integer, OPTIONAL)}
 STEP_KINDS = ("set_weight", "pause", "analysis")
 FLAGGER_METRIC_ARGS = {"name": (r.string, REQUIRED), "min": (r.number, OPTIONAL),
-                       "max": (r.number, OPTIONAL), "min_samples": (r.integer, OPTIONAL)}
+                       "max": (r.number, OPTIONAL), "min_samples": (r.integer, OPTIONAL),
+                       "scale": (r.number, OPTIONAL)}
 
 
 @dataclass
@@ -479,7 +480,8 @@ class Parser:
         plans = []
         extra = {"autoscaler": ("policy",), "canary": ("stages", "metric_evaluator"),
                  "rolling": (), "hpa": ("manifest",),
-                 "flagger": ("step_weights", "metrics", "judge"),
+                 "flagger": ("step_weights", "metrics", "judge", "manifest",
+                             "template_manifests", "queries"),
                  "argo": ("steps", "analysis", "manifest", "template_manifests", "queries",
                           "kayenta"),
                  "argo_bg": ("pre_promotion_analysis",)}[kind]
@@ -501,9 +503,18 @@ class Parser:
                     args[k] = Field(t.take(k, check), t.key(k))
             if t.has("manifest") and kind == "argo":
                 args["manifest"] = self.argo_manifest(t)
+            elif t.has("manifest") and kind == "flagger":
+                args["manifest"] = self.flagger_manifest(t, numeric)
             elif t.has("manifest"):
                 args["manifest"] = self.manifest(t)
-            elif kind == "hpa":
+            else:
+                # These keys only say how to read a manifest: without one they would be
+                # silently unused.
+                for k in ("template_manifests", "queries"):
+                    if t.has(k):
+                        raise self.error(t.key(k), "goes with manifest: give the manifest "
+                                                   "or remove it")
+            if kind == "hpa" and "manifest" not in args:
                 raise self.error(path, "missing manifest (a path to an autoscaling/v2 "
                                        "HorizontalPodAutoscaler YAML file, or the manifest "
                                        "as a table)")
@@ -670,6 +681,36 @@ class Parser:
         return {name: make(self.ctx, read_call(self.ctx, r.join(kkey, name), v,
                                                {"kayenta": EVALUATORS["kayenta"]}))
                 for name, v in t.take("kayenta", r.table, {}).items()}
+
+    def flagger_manifest(self, t: Table, numeric) -> Field:
+        """A FlaggerCanary from a Flagger Canary manifest: ``manifest`` (the Canary),
+        ``template_manifests`` (its MetricTemplates) and ``queries`` (each template's query
+        -> a measurement name, or a table {measure, min_samples, scale}); the analysis
+        keys (interval, threshold, step_weight(s), max_weight, metrics) are then the
+        manifest's. ``judge`` is not a manifest field and may be given with it."""
+        from ..flagger_manifest import ManifestError, parse
+
+        key = t.key("manifest")
+        for other in (*numeric, "step_weights", "metrics"):
+            if t.has(other):
+                raise self.error(t.key(other), "given by the manifest: remove it")
+        canary = self._source(key, t.take("manifest"))
+        tkey = t.key("template_manifests")
+        templates = [self._source(r.join(tkey, k), v) for k, v in
+                     enumerate(t.take("template_manifests", r.array, []))]
+        queries = t.take("queries", r.table, {})
+        qkey = t.key("queries")
+        for q, v in queries.items():
+            allowed = {"measure", "min_samples", "scale"}
+            if not (isinstance(v, str) or (isinstance(v, dict) and "measure" in v
+                                           and set(v) <= allowed)):
+                raise self.error(r.join(qkey, q), f"expected a measurement name or a table "
+                                                  f"{{measure, min_samples, scale}}, got "
+                                                  f"{describe(v)}")
+        try:
+            return Field(parse(canary, templates, queries), key)
+        except ManifestError as e:
+            raise self.error(key, str(e)) from None
 
     def manifest(self, t: Table) -> Field:
         """An HPA's manifest (a YAML file path, relative to the scenario file, or a
