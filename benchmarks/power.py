@@ -119,12 +119,20 @@ def argo():
                                        interval=60, failure_limit=3))
 
 
+def argo_kayenta():
+    # Argo's kayenta provider as the background analysis: each minute a judgement of that
+    # minute's six 10 s sub-windows, failure_limit 3 as the error-rate row.
+    return argo_rollout(AnalysisMetric("kayenta", KayentaJudge([KayentaMetric("error_rate")]),
+                                       interval=60, step=10, failure_limit=3))
+
+
 ANALYSES = {
     "happysim CanaryDeployer (ErrorRateEvaluator)": happysim,
     "CanaryDeployer + KayentaJudge(error_rate)": kayenta,
     "FlaggerCanary defaults": flagger,
     "FlaggerCanary, KayentaJudge(error_rate) as its only check": flagger_kayenta,
     "ArgoCanary, background error_rate <= 0.01 (failure_limit 3)": argo,
+    "ArgoCanary, KayentaJudge(error_rate) as its analysis": argo_kayenta,
 }
 
 

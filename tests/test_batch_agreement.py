@@ -403,7 +403,7 @@ def scenarios(draw) -> Scenario:
             after.append(schedule_deploy(name))
         if (combo and j == 0) or draw(st.integers(0, 4)) == 0:
             # ArgoCanary: random steps, step and background analyses, limits and
-            # conditions on the run's scale.
+            # conditions on the run's scale, KayentaJudge metrics.
             name = f"ar{j}"
 
             def argo_template():
@@ -427,6 +427,17 @@ def scenarios(draw) -> Scenario:
                     failure = repr(cond[1]) if which in ("both", "failure") else "None"
                     cs = draw(sampled(0, 0, 1, 2))
                     fl = draw(sampled(0, 1, 2, -1)) if cs else draw(sampled(0, 1, 2))
+                    if draw(st.integers(0, 3)) == 0:
+                        # Argo's kayenta provider: the judge on sub-windows of step.
+                        step = draw(sampled(0.5, 1.0))
+                        metrics.append(
+                            f"AnalysisMetric('m{k}', {kayenta_judge()}, "
+                            f"interval={step * draw(sampled(1, 2, 3))}, step={step}, "
+                            f"count={draw(sampled(None, 1, 3))}, "
+                            f"initial_delay={draw(sampled(0.0, 0.5))}, failure_limit={fl}, "
+                            f"inconclusive_limit={draw(sampled(0, 1))}, "
+                            f"consecutive_success_limit={cs})")
+                        continue
                     metrics.append(
                         f"AnalysisMetric('m{k}', {measure!r}, success={success}, "
                         f"failure={failure}, interval={draw(sampled(0.5, 1.0, 2.0))}, "
@@ -582,6 +593,40 @@ def test_combined_scenario_agrees(agree):
     # The scenario exercises what it is meant to.
     assert row["sc.evaluations"] > 0 and row["ca.deployments_started"] == 1
     assert row["ro.deployments_started"] == 1 and row["sc2.evaluations"] > 0
+
+
+ARGO_KAYENTA = Scenario(HEADER + """\
+lb = LoadBalancer('lb', backends=[Server(f's{i}', concurrency=2, service_time=ExponentialLatency(0.05),
+                                         failure_rate=0.01) for i in range(3)],
+                  strategy=WeightedRoundRobin())
+src = Source.poisson(40, lb, name='src')
+new = lambda n: Server(n, concurrency=2, service_time=ExponentialLatency(0.07), failure_rate=0.04)
+step_judge = KayentaJudge([KayentaMetric('error_rate', scale=100),
+                           KayentaMetric('latency_p99', critical=True, scale=1000)],
+                          pass_score=100, marginal_score=50, min_samples=3)
+bg_judge = KayentaJudge([KayentaMetric('latency_mean', allowed_increase=1.1)], min_samples=2)
+ar = ArgoCanary('ar', lb, new, steps=[
+    SetWeight(30), Analysis(AnalysisTemplate([AnalysisMetric('k', step_judge, interval=10, step=2.5,
+                                                             count=2, inconclusive_limit=1)])),
+    SetWeight(60), Pause(20)],
+    analysis=BackgroundAnalysis(AnalysisTemplate([AnalysisMetric('bg', bg_judge, interval=15,
+                                                                 step=5, failure_limit=1,
+                                                                 initial_delay=2)]), 1))
+sim = Simulation(end_time=90, sources=[src], entities=[lb, ar], seed=11)
+sim.schedule(ar.deploy(at=5.0))
+""", (), ())
+
+
+def test_argo_kayenta_scenario_agrees(agree):
+    """An ArgoCanary with Kayenta metrics (percentiles, a critical metric, min_samples)
+    in a step analysis and in the background, under Poisson traffic."""
+    check(ARGO_KAYENTA, agree)
+    sim, _ = ARGO_KAYENTA.build()
+    rows = sim.run_batch(8).table.to_pylist()
+    # The scenario exercises what it is meant to: judgements that pass and that fail.
+    assert sum(r["ar.measurements_successful"] for r in rows) > 0
+    assert sum(r["ar.measurements_failed"] + r["ar.measurements_inconclusive"]
+               for r in rows) > 0
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -17,8 +17,9 @@ from fastdeploy import (ConstantLatency, ExponentialLatency, LeastConnections,
 from fastdeploy.deployment import (AutoScaler, CanaryDeployer, CanaryStage, ErrorRateEvaluator,
                                    LatencyEvaluator, QueueDepthScaling, RollingDeployer,
                                    StepScaling, TargetUtilization)
-from fastdeploy.presets import (PRESETS, autoscale_boot, autoscale_spike, canary_bad, canary_good,
-                                flagger_bad, flagger_good, hpa_spike, preset_path, rolling)
+from fastdeploy.presets import (PRESETS, argo_canary_bad, argo_canary_good, autoscale_boot,
+                                autoscale_spike, canary_bad, canary_good, flagger_bad,
+                                flagger_good, hpa_spike, preset_path, rolling)
 from fastdeploy.scenario import ScenarioError, load, loads
 from fastdeploy.scenario import _parse as parse_module
 from fastdeploy.scenario import _sweep as sweep_module
@@ -93,6 +94,35 @@ def ref_flagger_good(seed: int = 0) -> Simulation:
     return _ref_flagger(0.01, seed)
 
 
+def _ref_argo(new_failure_rate: float, seed: int) -> Simulation:
+    from fastdeploy.argo import (AnalysisMetric, AnalysisTemplate, ArgoCanary,
+                                 BackgroundAnalysis, Pause, SetWeight)
+
+    def server(name, failure_rate=0.01):
+        return Server(name, concurrency=2, service_time=ExponentialLatency(0.05),
+                      failure_rate=failure_rate)
+
+    lb = LoadBalancer("lb", backends=[server(f"server_{i}") for i in range(4)],
+                      strategy=WeightedRoundRobin())
+    traffic = Source.poisson(100, lb, name="traffic")
+    errors = AnalysisTemplate([AnalysisMetric("error-rate", "error_rate", success="<= 0.01",
+                                              interval=60, failure_limit=2)])
+    steps = [s for w in (20, 40, 60, 80) for s in (SetWeight(w), Pause(120))]
+    deployer = ArgoCanary("argo", lb, lambda name: server(name, new_failure_rate), steps=steps,
+                          analysis=BackgroundAnalysis(errors, starting_step=1))
+    sim = Simulation(end_time=600, sources=[traffic], entities=[lb, deployer], seed=seed)
+    sim.schedule(deployer.deploy(at=10))
+    return sim
+
+
+def ref_argo_canary_bad(seed: int = 0) -> Simulation:
+    return _ref_argo(0.05, seed)
+
+
+def ref_argo_canary_good(seed: int = 0) -> Simulation:
+    return _ref_argo(0.01, seed)
+
+
 def ref_rolling(seed: int = 0) -> Simulation:
     def server(name):
         return Server(name, concurrency=2, service_time=ExponentialLatency(0.05),
@@ -134,7 +164,8 @@ def ref_hpa_spike(seed: int = 0) -> Simulation:
 REFERENCE = {"autoscale-spike": ref_autoscale_spike, "autoscale-boot": ref_autoscale_boot,
              "hpa-spike": ref_hpa_spike, "canary-bad": ref_canary_bad,
              "canary-good": ref_canary_good, "rolling": ref_rolling,
-             "flagger-bad": ref_flagger_bad, "flagger-good": ref_flagger_good}
+             "flagger-bad": ref_flagger_bad, "flagger-good": ref_flagger_good,
+             "argo-canary-bad": ref_argo_canary_bad, "argo-canary-good": ref_argo_canary_good}
 
 
 def shape(sim: Simulation) -> dict:
@@ -171,7 +202,9 @@ def test_preset_functions_keep_their_names_and_seeds():
     assert PRESETS == {"autoscale-spike": autoscale_spike, "autoscale-boot": autoscale_boot,
                        "hpa-spike": hpa_spike, "canary-bad": canary_bad,
                        "canary-good": canary_good, "rolling": rolling,
-                       "flagger-bad": flagger_bad, "flagger-good": flagger_good}
+                       "flagger-bad": flagger_bad, "flagger-good": flagger_good,
+                       "argo-canary-bad": argo_canary_bad,
+                       "argo-canary-good": argo_canary_good}
     for name, build in PRESETS.items():
         assert build.__doc__.strip()
         assert build(5).seed == 5 and build().seed == 0

@@ -1,5 +1,6 @@
 """Argo Rollouts' analysis in fastdeploy's terms: ``AnalysisTemplate``, ``AnalysisMetric``
-and their conditions, checked once and laid out as rules/argo.py's metric slots."""
+and their conditions, checked once and laid out as rules/argo.py's metric slots. A
+metric's provider is a built-in measurement or a KayentaJudge (Argo's kayenta provider)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import re
 from dataclasses import dataclass
 
 from ..core import validate
+from ..kayenta.judge import KayentaJudge
 from ..rules import argo as rules
 from ..rules import measure
+from ..rules.timeconv import seconds_to_ns
 
 __all__ = ["AnalysisMetric", "AnalysisTemplate", "Condition", "MEASURES"]
 
@@ -69,7 +72,15 @@ class AnalysisMetric:
         measure: A built-in measurement of the canary's window (``error_rate``,
             ``success_rate``, ``latency_mean``, ``latency_p50``, ``latency_p90``,
             ``latency_p95``, ``latency_p99``, ``requests``) or its ratio to the
-            baseline's (the same names with ``_ratio``: ``latency_p99_ratio``, ...).
+            baseline's (the same names with ``_ratio``: ``latency_p99_ratio``, ...); or
+            a ``fastdeploy.kayenta.KayentaJudge`` (Argo's kayenta provider): each
+            measurement is a Kayenta canary analysis of the interval before it, split
+            into sub-windows of ``step`` seconds, the canary's against the baseline's;
+            its score gives the phase: Successful at the judge's ``pass_score`` or above
+            (Argo's ``thresholds.pass``), Inconclusive at ``marginal_score`` or above,
+            else Failed. Its scores must then be whole numbers (Argo's are integers),
+            and ``success``, ``failure`` and ``min_samples`` are not given (the score
+            decides; the judge has its own ``min_samples``).
         success: successCondition, a comparison such as ``"<= 0.01"`` (or None).
         failure: failureCondition (or None). A met failure condition fails the
             measurement; with both given, neither met is Inconclusive; with only one,
@@ -84,10 +95,13 @@ class AnalysisMetric:
         consecutive_success_limit: Consecutive successes that end the metric Successful
             (0: off).
         min_samples: Fewer requests in a window is "no data": Inconclusive.
+        step: With a KayentaJudge: the Kayenta scope's ``step``, seconds per
+            sub-window (the interval must be a whole number of steps). None: 60 s,
+            as Argo's documented example. Not given for other measures.
     """
 
     name: str
-    measure: str
+    measure: str | KayentaJudge
     success: Condition | str | None = None
     failure: Condition | str | None = None
     interval: float = 60.0
@@ -97,13 +111,14 @@ class AnalysisMetric:
     inconclusive_limit: int = 0
     consecutive_success_limit: int = 0
     min_samples: int = 1
+    step: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        if self.measure not in MEASURES:
-            raise ValueError(f"measure must be one of {', '.join(MEASURES)}, "
-                             f"got {self.measure!r}")
+        if not self.judged and self.measure not in MEASURES:
+            raise ValueError(f"measure must be one of {', '.join(MEASURES)} or a "
+                             f"KayentaJudge, got {self.measure!r}")
         object.__setattr__(self, "success", Condition.parse("success", self.success))
         object.__setattr__(self, "failure", Condition.parse("failure", self.failure))
         object.__setattr__(self, "interval", validate.seconds("interval", self.interval,
@@ -128,22 +143,81 @@ class AnalysisMetric:
             raise ValueError("failure_limit -1 (no limit) needs consecutive_success_limit "
                              ">= 1, got consecutive_success_limit="
                              f"{self.consecutive_success_limit}")
+        if self.judged:
+            self._check_judged()
+        elif self.step is not None:
+            raise ValueError(f"step is a Kayenta scope's step: give it only with a "
+                             f"KayentaJudge measure, got step={self.step!r} with measure "
+                             f"{self.measure!r}")
+
+    def _check_judged(self) -> None:
+        """A Kayenta metric: the score decides, on whole-number thresholds, over whole
+        steps of the interval."""
+        for arg in ("success", "failure"):
+            if getattr(self, arg) is not None:
+                raise ValueError(f"{arg} is not read with a KayentaJudge measure (its score "
+                                 f"and thresholds give the phase), got {arg}="
+                                 f"{str(getattr(self, arg))!r}")
+        if self.min_samples != 1:
+            raise ValueError(f"min_samples is not read with a KayentaJudge measure (give "
+                             f"the judge's min_samples), got min_samples={self.min_samples}")
+        for arg in ("pass_score", "marginal_score"):
+            v = getattr(self.measure, arg)
+            if v != int(v):
+                raise ValueError(f"measure.{arg} must be a whole number as Argo's kayenta "
+                                 f"thresholds are integers, got {v!r}")
+        step = 60.0 if self.step is None else self.step
+        step = validate.seconds("step", step, allow_zero=False)
+        object.__setattr__(self, "step", step)
+        if seconds_to_ns(self.interval) % seconds_to_ns(step) != 0:
+            raise ValueError(f"interval must be a whole number of steps (the Kayenta "
+                             f"scope's sub-windows), got interval={self.interval:g} and "
+                             f"step={step:g}")
+
+    @property
+    def judged(self) -> bool:
+        """Whether the provider is a KayentaJudge."""
+        return type(self.measure) is KayentaJudge
+
+    @property
+    def sub_windows(self) -> int:
+        """A Kayenta metric's sub-windows per measurement (0 for other metrics)."""
+        if not self.judged:
+            return 0
+        return seconds_to_ns(self.interval) // seconds_to_ns(self.step)
 
     @property
     def is_percentile(self) -> bool:
+        if self.judged:
+            return False
         return MEASURES[self.measure][0] in PERCENTILES
 
-    def params(self) -> list[float]:
-        """Its slot of the parameter table (rules/argo.py MP_ layout)."""
+    @property
+    def baseline_histograms(self) -> bool:
+        """Whether the baseline's windows need a latency histogram for this metric: a
+        percentile ratio, or a judge reading a percentile."""
+        if self.judged:
+            return self.measure.needs_histograms()
+        return self.is_percentile and self.measure.endswith("_ratio")
+
+    def params(self, judge_offset: int = -1) -> list[float]:
+        """Its slot of the parameter table (rules/argo.py MP_ layout); ``judge_offset``:
+        where its judge row starts in the parameter row (a Kayenta metric's)."""
+        if self.judged:
+            row = [0.0, 0.0, float(rules.OP_NONE), 0.0, float(rules.OP_NONE), 0.0]
+            return row + self._limits() + [float(self.step), float(judge_offset)]
         field, ratio = MEASURES[self.measure]
         row = [float(field), 1.0 if ratio else 0.0]
         for cond in (self.success, self.failure):
             row += ([float(rules.OP_NONE), 0.0] if cond is None
                     else [float(rules.OPERATORS[cond.operator]), float(cond.threshold)])
-        return row + [float(self.interval), -1.0 if self.count is None else float(self.count),
-                      float(self.initial_delay), float(self.failure_limit),
-                      float(self.inconclusive_limit), float(self.consecutive_success_limit),
-                      float(self.min_samples)]
+        return row + self._limits() + [0.0, -1.0]
+
+    def _limits(self) -> list[float]:
+        return [float(self.interval), -1.0 if self.count is None else float(self.count),
+                float(self.initial_delay), float(self.failure_limit),
+                float(self.inconclusive_limit), float(self.consecutive_success_limit),
+                float(self.min_samples)]
 
 
 @dataclass(frozen=True)

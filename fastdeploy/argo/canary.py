@@ -18,6 +18,7 @@ from ..deployment._common import (GroupMeasures, check_fleet, deployer_metrics, 
                                   grow_canary_group, has_backend, measurement_dict)
 from ..rules import argo as rules
 from ..rules import histogram, measure
+from ..rules import kayenta as kayenta_rules
 from .analysis import AnalysisTemplate
 
 __all__ = ["Analysis", "ArgoBlueGreen", "ArgoCanary", "ArgoCanaryStats", "ArgoState",
@@ -156,6 +157,7 @@ class ArgoCanary(Entity):
         n = self.n_slots
         self._slots = np.zeros((max(n, 1), rules.MS_FIELDS), np.int64)
         self._snap_hists = np.zeros((max(n, 1), measure.GROUPS, histogram.N_BUCKETS), np.int64)
+        self._judge_arrays()
         self._measures = GroupMeasures()
         self._last = None
         self._group: list = []
@@ -163,17 +165,20 @@ class ArgoCanary(Entity):
 
     @classmethod
     def from_manifest(cls, rollout, load_balancer, server_factory, *, templates=(),
-                      queries=None, name=None) -> ArgoCanary:
+                      queries=None, kayenta=None, name=None) -> ArgoCanary:
         """An ArgoCanary from an Argo Rollout manifest (``spec.strategy.canary``: steps,
         analysis, trafficRouting) and the AnalysisTemplate manifests its analyses name,
         each a YAML file path, YAML text or a parsed mapping. ``queries`` maps each
         metric's provider query to a built-in measurement (``fastdeploy.argo.MEASURES``),
-        or to ``{"measure": name, "min_samples": n}``; a query missing from it, and any
-        field the simulator cannot model, is refused with its path (ManifestError). The
-        name is ``name``, else metadata.name."""
+        or to ``{"measure": name, "min_samples": n}``; ``kayenta`` maps each
+        ``provider.kayenta`` metric's canaryConfigName to a KayentaJudge (run with the
+        manifest's threshold.pass and threshold.marginal as its scores, its scope's step
+        as the metric's step). A query or canary config missing from them, and any field
+        the simulator cannot model, is refused with its path (ManifestError). The name
+        is ``name``, else metadata.name."""
         from . import manifest
 
-        meta_name, kwargs = manifest.parse(rollout, templates, queries)
+        meta_name, kwargs = manifest.parse(rollout, templates, queries, kayenta)
         name = name if name is not None else meta_name
         if name is None:
             raise ValueError("from_manifest needs a name: give name= or metadata.name")
@@ -195,12 +200,32 @@ class ArgoCanary(Entity):
 
     @property
     def baseline_percentiles(self) -> bool:
-        """Whether a metric reads a percentile ratio (the baseline then keeps a histogram)."""
-        return any(m.is_percentile and m.measure.endswith("_ratio")
-                   for _, t, _ in self.runs() for m in t.metrics)
+        """Whether a metric reads a percentile ratio, or a KayentaJudge metric reads a
+        percentile (the baseline then keeps a histogram)."""
+        return any(m.baseline_histograms for m in self.slot_metrics())
+
+    def slot_metrics(self) -> list:
+        """The AnalysisMetrics of the metric slots, in slot order."""
+        return [m for _, t, _ in self.runs() for m in t.metrics]
+
+    def judge_offsets(self) -> list[int]:
+        """Where each slot's judge row starts in the parameter row (rules/argo.py
+        MP_JUDGE: after the slots, in slot order), -1 for a metric without a judge."""
+        metrics = self.slot_metrics()
+        at = rules.P_STEPS + rules.STEP_PARAMS * len(self.steps) + rules.M_PARAMS * len(metrics)
+        out = []
+        for m in metrics:
+            if m.judged:
+                out.append(at)
+                at += len(m.measure.param_values())
+            else:
+                out.append(-1)
+        return out
 
     def _param_row(self) -> np.ndarray:
-        steps, slots = [], []
+        metrics = self.slot_metrics()
+        offsets = self.judge_offsets()
+        steps = []
         bg = (-1.0, 0.0, 0.0)
         first = 0
         for k, s in enumerate(self.steps):
@@ -212,23 +237,35 @@ class ArgoCanary(Entity):
             else:
                 n = len(s.template.metrics)
                 steps += [rules.K_ANALYSIS, 0.0, float(first), float(n)]
-                slots += [v for m in s.template.metrics for v in m.params()]
                 first += n
         if self.analysis is not None:
             n = len(self.analysis.template.metrics)
             bg = (float(self.analysis.starting_step), float(first), float(n))
-            slots += [v for m in self.analysis.template.metrics for v in m.params()]
             first += n
+        slots = [v for m, at in zip(metrics, offsets) for v in m.params(at)]
+        judges = [v for m in metrics if m.judged for v in m.measure.param_row()]
         head = [float(len(self.steps)), float(first), *bg,
                 1.0 if self.traffic_routing else 0.0,
-                1.0 if self.baseline_percentiles else 0.0, self._scale_down_param()]
-        return np.array(head + steps + slots, np.float64)
+                1.0 if self.baseline_percentiles else 0.0, self._scale_down_param(),
+                float(sum(m.judged for m in metrics))]
+        return np.array(head + steps + slots + judges, np.float64)
 
     def _scale_down_param(self) -> float:
         return -1.0  # a canary (rules/argo.py P_SCALE_DOWN)
 
+    def _judge_arrays(self) -> None:
+        """The Kayenta metrics' sub-windows (rules/argo.py series_first), the judge's
+        result rows and scratch, sized from the parameter row now."""
+        rows = int(rules.series_capacity(self._params))
+        most = max([1] + [len(m.measure.metrics) for m in self.slot_metrics() if m.judged])
+        self._series = np.zeros((measure.GROUPS, max(rows, 1), measure.M_FIELDS), np.float64)
+        self._results = np.zeros((most, kayenta_rules.RESULT_FIELDS), np.float64)
+        self._work = np.zeros((kayenta_rules.WORK_ROWS, max(rows, kayenta_rules.METRIC_PARAMS)),
+                              np.float64)
+
     def _begin_run(self, now_ns: int) -> None:
         self._params = self._param_row()
+        self._judge_arrays()
         self._measures.reset()
         self._slots[:] = 0
         self._last = None
@@ -371,7 +408,13 @@ class ArgoCanary(Entity):
         taken = int(self._slots[j, rules.MS_COUNT])
         action = rules.measured(self._record, self._slots, self._params, j,
                                 self._measures.records, self._measures.hists,
-                                self._snap_hists[j], out, now_ns)
+                                self._snap_hists[j], out, self._series, now_ns)
+        if action == rules.JUDGE:
+            value, code, phase = rules.judge_slot(self._slots[j], self._params, j,
+                                                  self._series, self._results, self._work)
+            judge = self.slot_metrics()[j].measure
+            judge.last_result = judge.result_of(value, code, self._results)
+            action = rules.recorded(self._record, self._slots, self._params, j, phase, now_ns)
         if self._slots[j, rules.MS_COUNT] != taken:
             self._last = (self._slot_name(j),
                           rules.PHASE_NAMES[int(self._slots[j, rules.MS_PHASE])], out)

@@ -3,7 +3,8 @@
 A Rollout's ``spec.strategy.canary`` (steps, background analysis, traffic routing) and
 the AnalysisTemplates its analyses name are read; each metric's provider query is mapped
 to a built-in measurement by the mapping the caller gives (refused when a query is not
-in it). Every field is either modelled or refused with its path
+in it), and a ``provider.kayenta`` metric's ``canaryConfigName`` to a KayentaJudge the
+caller gives. Every field is either modelled or refused with its path
 (``spec.strategy.canary.steps[2].experiment``); nothing is ignored silently.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from ..kayenta.judge import KayentaJudge
 from ..kubernetes.manifest import ManifestError, _err, _int, _kind, _map, read
 from .analysis import MEASURES, AnalysisMetric, AnalysisTemplate, Condition
 from .canary import Analysis, BackgroundAnalysis, Pause, SetWeight
@@ -75,7 +77,6 @@ def _measure(provider, path, queries) -> tuple[str, int]:
     p = _map(provider, path, PROVIDERS + ("job", "web", "kayenta", "plugin"),
              {"job": "a Job's result is not a measurement of the canary's requests",
               "web": "a web provider's result is not a measurement of the canary's requests",
-              "kayenta": "use fastdeploy.kayenta for a Kayenta judgement",
               "plugin": "metric plugins are not modelled"})
     kinds = [k for k in p]
     if len(kinds) != 1:
@@ -101,7 +102,88 @@ def _measure(provider, path, queries) -> tuple[str, int]:
                       f"{{'measure': name, 'min_samples': n}}, got {target!r}")
 
 
-def _metric(v, path, queries) -> AnalysisMetric:
+# Argo's kayenta provider (metricproviders/kayenta/kayenta.go; KayentaMetric in
+# analysis_types.go). The service's address, application and accounts name where the
+# canary run goes: accepted, not read.
+_KAYENTA_CONNECTION = ("address", "application", "metricsAccountName",
+                       "configurationAccountName", "storageAccountName")
+_KAYENTA_NOT_MODELLED = {
+    "thresholds": "Argo's field is 'threshold' (its kayenta docs write 'thresholds', which "
+                  "the AnalysisTemplate CRD does not have: the API server refuses it)",
+    "interval": "interval and count are the metric's fields (spec.metrics[].interval)",
+    "count": "interval and count are the metric's fields (spec.metrics[].count)",
+    "lookback": "a measurement judges its own interval; judging from the run's start is "
+                "not modelled",
+}
+_SCOPE_NOT_MODELLED = {
+    "start": "a scope's window is the measurement's interval (Argo's when start and end "
+             "are omitted); explicit times are not modelled",
+    "end": "a scope's window ends at the measurement (Argo's when start and end are "
+           "omitted); explicit times are not modelled",
+}
+
+
+def _kayenta(body, path, kayenta) -> tuple[KayentaJudge, float]:
+    """(the judge, the scopes' step) of a ``provider.kayenta``: the judge the caller maps
+    its canaryConfigName to, with the manifest's thresholds as its scores."""
+    k = _map(body, path, _KAYENTA_CONNECTION + ("canaryConfigName", "threshold", "scopes",
+                                                "lookback"), _KAYENTA_NOT_MODELLED)
+    if k.get("lookback", False) is not False:
+        raise _err(f"{path}.lookback", f"only false is modelled "
+                                       f"({_KAYENTA_NOT_MODELLED['lookback']}), got "
+                                       f"{_kind(k['lookback'])}")
+    config = k.get("canaryConfigName")
+    if not isinstance(config, str):
+        raise _err(f"{path}.canaryConfigName", f"required, a string; got {_kind(config)}")
+    if config not in kayenta:
+        raise _err(f"{path}.canaryConfigName", f"no KayentaJudge given for the canary config "
+                                               f"{config!r}: add it to kayenta; given: "
+                                               f"{', '.join(sorted(kayenta)) or 'none'}")
+    judge = kayenta[config]
+    if type(judge) is not KayentaJudge:
+        raise ValueError(f"kayenta[{config!r}] must be a KayentaJudge, got {judge!r}")
+    if "threshold" not in k:
+        raise _err(f"{path}.threshold", "required: pass and marginal")
+    t = _map(k["threshold"], f"{path}.threshold", ("pass", "marginal"))
+    scores = {}
+    for key in ("pass", "marginal"):
+        if key not in t:
+            raise _err(f"{path}.threshold.{key}", "required, an integer")
+        scores[key] = _int(t[key], f"{path}.threshold.{key}", 0)
+        if scores[key] > 100:
+            raise _err(f"{path}.threshold.{key}", f"must be <= 100, got {scores[key]}")
+    if scores["marginal"] > scores["pass"]:
+        raise _err(f"{path}.threshold.marginal", f"must be <= threshold.pass "
+                                                 f"({scores['pass']}), got {scores['marginal']}")
+    return (KayentaJudge(judge.metrics, pass_score=scores["pass"],
+                         marginal_score=scores["marginal"], confidence=judge.confidence,
+                         group_weights=judge.group_weights, min_samples=judge.min_samples),
+            _scope_step(k.get("scopes"), f"{path}.scopes"))
+
+
+def _scope_step(scopes, path) -> float:
+    """The step (seconds) of the one scope: the canary's (experimentScope) and the
+    baseline's (controlScope) groups are the rollout's; their queries are not read."""
+    if not isinstance(scopes, list) or len(scopes) != 1:
+        raise _err(path, f"expected a list of one scope (the canary against the baseline), "
+                         f"got {_kind(scopes) if not isinstance(scopes, list) else len(scopes)}")
+    s = _map(scopes[0], f"{path}[0]", ("name", "controlScope", "experimentScope"))
+    steps = []
+    for side in ("controlScope", "experimentScope"):
+        where = f"{path}[0].{side}"
+        if side not in s:
+            raise _err(where, "required")
+        d = _map(s[side], where, ("scope", "region", "step"), _SCOPE_NOT_MODELLED)
+        if "step" not in d:
+            raise _err(f"{where}.step", "required, seconds per data point")
+        steps.append(_int(d["step"], f"{where}.step", 1))
+    if steps[0] != steps[1]:
+        raise _err(f"{path}[0].experimentScope.step", f"must equal controlScope.step "
+                                                      f"({steps[0]}), got {steps[1]}")
+    return float(steps[0])
+
+
+def _metric(v, path, queries, kayenta=None) -> AnalysisMetric:
     allowed = ("name", "interval", "count", "initialDelay", "successCondition",
                "failureCondition", "failureLimit", "inconclusiveLimit",
                "consecutiveSuccessLimit", "provider")
@@ -110,8 +192,18 @@ def _metric(v, path, queries) -> AnalysisMetric:
         raise _err(f"{path}.name", f"required, a string; got {_kind(m.get('name'))}")
     if "provider" not in m:
         raise _err(f"{path}.provider", "required")
-    measure, min_samples = _measure(m["provider"], f"{path}.provider", queries)
-    args = dict(name=m["name"], measure=measure, min_samples=min_samples)
+    provider = m["provider"]
+    if isinstance(provider, dict) and "kayenta" in provider:
+        if len(provider) != 1:
+            raise _err(f"{path}.provider", f"expected exactly one provider, got {len(provider)}")
+        if "interval" not in m:
+            raise _err(f"{path}.interval", "required with provider.kayenta: a measurement "
+                                           "judges the interval before it")
+        judge, step = _kayenta(provider["kayenta"], f"{path}.provider.kayenta", kayenta or {})
+        args = {"name": m["name"], "measure": judge, "step": step}
+    else:
+        measure, min_samples = _measure(provider, f"{path}.provider", queries)
+        args = dict(name=m["name"], measure=measure, min_samples=min_samples)
     if "interval" in m:
         args["interval"] = duration(m["interval"], f"{path}.interval")
     if "initialDelay" in m:
@@ -132,7 +224,7 @@ def _metric(v, path, queries) -> AnalysisMetric:
         raise _err(path, str(e)) from None
 
 
-def parse_template(doc: dict, queries: dict) -> tuple[str, AnalysisTemplate]:
+def parse_template(doc: dict, queries: dict, kayenta=None) -> tuple[str, AnalysisTemplate]:
     """(metadata.name, the AnalysisTemplate) of an AnalysisTemplate or
     ClusterAnalysisTemplate manifest."""
     _map(doc, "", ("apiVersion", "kind", "metadata", "spec"),
@@ -151,7 +243,7 @@ def parse_template(doc: dict, queries: dict) -> tuple[str, AnalysisTemplate]:
     metrics = spec.get("metrics")
     if not isinstance(metrics, list) or not metrics:
         raise _err("spec.metrics", f"expected a non-empty list, got {_kind(metrics)}")
-    return name, AnalysisTemplate([_metric(m, f"spec.metrics[{i}]", queries)
+    return name, AnalysisTemplate([_metric(m, f"spec.metrics[{i}]", queries, kayenta)
                                    for i, m in enumerate(metrics)])
 
 
@@ -196,7 +288,7 @@ def _step(v, path, known):
     return Analysis(_templates(body, f"{path}.analysis", known))
 
 
-def parse(rollout, templates=(), queries=None) -> tuple[str | None, dict]:
+def parse(rollout, templates=(), queries=None, kayenta=None) -> tuple[str | None, dict]:
     """(metadata.name, ArgoCanary keyword arguments) from a Rollout manifest and the
     AnalysisTemplate manifests its analyses name.
 
@@ -206,6 +298,9 @@ def parse(rollout, templates=(), queries=None) -> tuple[str | None, dict]:
         queries: ``{provider query: measurement}``: each metric's query (whitespace
             collapsed) mapped to a built-in measurement name (``fastdeploy.argo.MEASURES``)
             or to ``{"measure": name, "min_samples": n}``.
+        kayenta: ``{canaryConfigName: KayentaJudge}``: the judge each ``provider.kayenta``
+            metric runs (a copy with the manifest's ``threshold.pass`` and
+            ``threshold.marginal`` as its pass_score and marginal_score).
 
     Raises:
         ManifestError: a malformed or unmodelled field, named by its path.
@@ -214,7 +309,7 @@ def parse(rollout, templates=(), queries=None) -> tuple[str | None, dict]:
     known = {}
     for i, t in enumerate(templates):
         try:
-            name, template = parse_template(read(t), queries)
+            name, template = parse_template(read(t), queries, kayenta)
         except ManifestError as e:
             raise ManifestError(f"templates[{i}]: {e}") from None
         known[name] = template

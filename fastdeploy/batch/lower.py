@@ -83,7 +83,7 @@ class BatchModel:
     scaler_slots: list = field(default_factory=list)  # (interval slot, live chains)
     # the controllers' (evaluation interval, metric window) parameter slots
     window_slots: list = field(default_factory=list)
-    # the KayentaJudges' ("canary" or "flagger", parameter offset, stages, metrics)
+    # the KayentaJudges' ("canary", "flagger" or "argo", parameter offset, stages, metrics)
     judge_slots: list = field(default_factory=list)
 
     def mark_slots(self, P_ROWS: np.ndarray) -> int:
@@ -99,13 +99,19 @@ class BatchModel:
 
     def judge_size(self, P_ROWS: np.ndarray) -> tuple[int, int]:
         """(The most windows a KayentaJudge's deployment judges in these rows, the most
-        metrics of a judge): rules/canary.py max_evaluations; (0, 0) without a judge."""
+        metrics of a judge): rules/canary.py max_evaluations, rules/flagger.py
+        max_analyses, an ArgoCanary's Kayenta metrics' sub-windows (rules/argo.py
+        series_capacity); (0, 0) without a judge."""
         windows = metrics = 0
         for kind, off, n_stages, n_metrics in self.judge_slots:
             for p in np.unique(P_ROWS[:, off:], axis=0):
                 p = np.ascontiguousarray(p, np.float64)
-                most = (canary.max_evaluations(p, n_stages) if kind == "canary"
-                        else flagger.max_analyses(p))
+                if kind == "canary":
+                    most = canary.max_evaluations(p, n_stages)
+                elif kind == "flagger":
+                    most = flagger.max_analyses(p)
+                else:
+                    most = argo.series_capacity(p)
                 windows = max(windows, int(most))
             metrics = max(metrics, n_metrics)
         return windows, metrics
@@ -216,6 +222,7 @@ class _Lowerer:
             pt.add(f"{n}.scale_down_delay", c.scale_down_delay, **SECONDS)
         else:
             pt.hidden(-1.0)
+        pt.hidden(float(sum(m.judged for m in c.slot_metrics())))
         first = 0
         for k, st in enumerate(c.steps):
             if isinstance(st, SetWeight):
@@ -239,6 +246,8 @@ class _Lowerer:
                 pt.hidden(float(first))
                 pt.hidden(float(len(st.template.metrics)))
                 first += len(st.template.metrics)
+        judged = []  # (path prefix, metric) of the Kayenta metrics, in slot order
+        offsets = iter(c.judge_offsets())
         for owner, template, _ in runs:
             if green:
                 pre = f"{n}.pre_promotion_analysis"
@@ -247,22 +256,24 @@ class _Lowerer:
             else:
                 pre = f"{n}.steps.{owner}.template"
             for j, m in enumerate(template.metrics):
-                self.argo_metric(m, f"{pre}.metrics.{j}")
+                self.argo_metric(m, f"{pre}.metrics.{j}", next(offsets))
+                if m.judged:
+                    judged.append((f"{pre}.metrics.{j}", m))
+        for pre, m in judged:
+            # After the slots (rules/argo.py MP_JUDGE); Argo's thresholds are integers.
+            self.judge_params(m.measure, f"{pre}.measure", whole_scores=True)
         return off
 
-    def argo_metric(self, m, pre: str) -> None:
+    def argo_metric(self, m, pre: str, judge_offset: int) -> None:
         """An AnalysisMetric's slot (AnalysisMetric.params' values)."""
         pt = self.pt
-        row = m.params()
-        pt.hidden(row[argo.MP_FIELD])
-        pt.hidden(row[argo.MP_RATIO])
-        for name, cond in (("success", m.success), ("failure", m.failure)):
-            pt.hidden(row[argo.MP_SUCCESS_OP if name == "success" else argo.MP_FAILURE_OP])
-            if cond is None:
-                pt.hidden(0.0)
-            else:
-                pt.add(f"{pre}.{name}.threshold", cond.threshold)
-        pt.add(f"{pre}.interval", m.interval, **POSITIVE_SECONDS)
+        row = m.params(judge_offset)
+        if m.judged:
+            for q in range(argo.MP_INTERVAL):
+                pt.hidden(row[q])
+        else:
+            self.argo_conditions(m, pre, row)
+        iv = pt.add(f"{pre}.interval", m.interval, **POSITIVE_SECONDS)
         if m.count is None:
             pt.hidden(-1.0)
         else:
@@ -272,21 +283,48 @@ class _Lowerer:
         pt.add(f"{pre}.inconclusive_limit", m.inconclusive_limit, integer=True, minimum=0)
         cs = pt.add(f"{pre}.consecutive_success_limit", m.consecutive_success_limit,
                     integer=True, minimum=0)
-        pt.add(f"{pre}.min_samples", m.min_samples, integer=True, minimum=1)
+        if m.judged:
+            pt.hidden(1.0)  # min_samples: the judge's own
+            st = pt.add(f"{pre}.step", m.step, **POSITIVE_SECONDS)
+            pt.hidden(float(judge_offset))
+
+            def whole_steps(P, iv=iv, st=st):
+                ns = np.floor(P[:, [iv, st]] * 1e9 + 0.5).astype(np.int64)
+                return ns[:, 0] % ns[:, 1] == 0
+
+            pt.require(f"{pre}.interval must be a whole number of {pre}.step", whole_steps)
+        else:
+            pt.add(f"{pre}.min_samples", m.min_samples, integer=True, minimum=1)
+            pt.hidden(0.0)
+            pt.hidden(-1.0)
         pt.require(f"{pre}.failure_limit -1 (no limit) needs "
                    f"{pre}.consecutive_success_limit >= 1",
                    lambda P, fl=fl, cs=cs: (P[:, fl] >= 0) | (P[:, cs] >= 1))
 
-    def judge_params(self, judge, prefix: str) -> None:
+    def argo_conditions(self, m, pre: str, row) -> None:
+        """A measurement metric's field, ratio flag and conditions."""
+        pt = self.pt
+        pt.hidden(row[argo.MP_FIELD])
+        pt.hidden(row[argo.MP_RATIO])
+        for name, cond in (("success", m.success), ("failure", m.failure)):
+            pt.hidden(row[argo.MP_SUCCESS_OP if name == "success" else argo.MP_FAILURE_OP])
+            if cond is None:
+                pt.hidden(0.0)
+            else:
+                pt.add(f"{pre}.{name}.threshold", cond.threshold)
+
+    def judge_params(self, judge, prefix: str, whole_scores: bool = False) -> None:
         """A KayentaJudge's judge row (rules/kayenta.py J_ layout): its numbers as paths
         under ``prefix`` (``...pass_score``, ``...metrics.K.allowed_increase``), its
-        structure hidden."""
+        structure hidden; ``whole_scores``: the scores are integers (Argo's thresholds)."""
         pt = self.pt
         slots = {}
         for path, value, bounds in judge.param_values():
             if path is None:
                 pt.hidden(value)
             else:
+                if whole_scores and path in ("pass_score", "marginal_score"):
+                    bounds = dict(bounds, integer=True)
                 slots[path] = pt.add(f"{prefix}.{path}", value, **bounds)
         m, p = slots["marginal_score"], slots["pass_score"]
         pt.require(f"{prefix}.marginal_score must be <= {prefix}.pass_score",
@@ -618,6 +656,11 @@ class _Lowerer:
                 row[sc.CAS_EVALUATOR] = sc.CA_ARGO
                 row[sc.CAS_NSTAGES] = c.n_slots
                 row[sc.CAS_POFF] = self.argo_params(c)
+                judged = [m for m in c.slot_metrics() if m.judged]
+                if judged:
+                    row[sc.CAS_JUDGE] = 1
+                    judges.append(("argo", row[sc.CAS_POFF], 0,
+                                   max(len(m.measure.metrics) for m in judged)))
                 continue
             # rules/canary.py's layout: interval, the evaluator's limit and multiplier, stages.
             off = pt.add(f"{n}.evaluation_interval", c.evaluation_interval, **POSITIVE_SECONDS)

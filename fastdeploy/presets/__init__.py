@@ -1,5 +1,5 @@
 """Named scenarios: an autoscaler under a traffic spike, good and bad canaries (happysim's
-CanaryDeployer and Flagger's analysis), a rolling deployment (``fastdeploy presets`` lists
+CanaryDeployer, Flagger's analysis and Argo Rollouts' canary), a rolling deployment (``fastdeploy presets`` lists
 them with a description).
 
 Each preset is a scenario file next to this module (``autoscale-spike.toml``, ...) that
@@ -15,7 +15,7 @@ from ..core.simulation import Simulation
 
 PRESET_DIR = Path(__file__).resolve().parent
 NAMES = ("autoscale-spike", "autoscale-boot", "hpa-spike", "canary-bad", "canary-good",
-         "rolling", "flagger-bad", "flagger-good")
+         "rolling", "flagger-bad", "flagger-good", "argo-canary-bad", "argo-canary-good")
 
 
 def preset_path(name: str) -> Path:
@@ -73,6 +73,16 @@ def flagger_good(seed: int = 0) -> Simulation:
     return preset_scenario("flagger-good").build(seed)
 
 
+def argo_canary_bad(seed: int = 0) -> Simulation:
+    """ArgoCanary (steps 20-80%, background error-rate analysis) whose new servers fail 5% of requests (baseline 1%): detection power."""  # noqa: E501
+    return preset_scenario("argo-canary-bad").build(seed)
+
+
+def argo_canary_good(seed: int = 0) -> Simulation:
+    """ArgoCanary (steps 20-80%, background error-rate analysis) whose new servers fail 1% of requests, as the baseline: false aborts."""  # noqa: E501
+    return preset_scenario("argo-canary-good").build(seed)
+
+
 PRESETS = {
     "autoscale-spike": autoscale_spike,
     "autoscale-boot": autoscale_boot,
@@ -82,4 +92,6 @@ PRESETS = {
     "rolling": rolling,
     "flagger-bad": flagger_bad,
     "flagger-good": flagger_good,
+    "argo-canary-bad": argo_canary_bad,
+    "argo-canary-good": argo_canary_good,
 }

@@ -18,13 +18,21 @@ indefinite pause: status paused), PROMOTE (after the last step). A metric measur
 covering the interval before it; ``measured`` judges it and assesses the metric and its
 run as Argo does: a Failed run aborts the rollout, an Inconclusive one pauses it, a
 Successful step run completes the step.
+
+A metric whose provider is a KayentaJudge (Argo's ``provider.kayenta``) closes a
+sub-window every ``step`` seconds (its scope's step) and keeps it in its series (rows
+of the deployer's judge windows, ``series_first``); at each measurement ``measured``
+returns JUDGE, the engine calls ``judge_slot`` (the judge compares the canary's
+sub-windows of the interval with the baseline's: rules/kayenta.py ``judge_windows``) and
+then ``recorded`` with the phase Argo's kayenta provider gives the score: Successful at
+pass_score or above, Inconclusive at marginal_score or above, else Failed.
 """
 
 import math
 
 import numpy as np
 
-from . import deployer, measure
+from . import deployer, kayenta, measure
 from .deployer import (COMPLETED, IN_PROGRESS, PAUSED, ROLLED_BACK, STATUS_NAMES,  # noqa: F401
                        accepts_deploy, finished, next_instance, paused, reset, started,
                        weight_reached)
@@ -52,8 +60,9 @@ TOTAL_WEIGHT = 100
 # one; its first slot and number of slots), whether weights are set by traffic routing,
 # whether the baseline keeps a latency histogram (a percentile ratio reads it).
 (P_N_STEPS, P_N_SLOTS, P_BG_STEP, P_BG_FIRST, P_BG_SLOTS, P_TRAFFIC_ROUTING,
- P_BASE_HIST, P_SCALE_DOWN) = range(8)
-P_STEPS = 8
+ P_BASE_HIST, P_SCALE_DOWN, P_N_JUDGED) = range(9)
+P_STEPS = 9
+# P_N_JUDGED: the metric slots whose provider is a KayentaJudge.
 # P_SCALE_DOWN: -1 for a canary; for a blue/green rollout (ArgoBlueGreen) the seconds the
 # old version stays after the promotion (scaleDownDelaySeconds). A blue/green rollout is
 # this same program: SetWeight (the preview, as many instances as the active, gets that
@@ -66,11 +75,13 @@ K_SET_WEIGHT, K_PAUSE, K_ANALYSIS = range(3)
 # Per metric slot: the measurement's field (rules/measure.py M_...), ratio to the baseline
 # (0/1), success and failure conditions (operator code, threshold), interval (s), count
 # (-1: not given, see effective_count), initial delay (s), failure limit (-1: off), inconclusive
-# limit, consecutive success limit (0: off), min samples.
+# limit, consecutive success limit (0: off), min samples; for a KayentaJudge's metric the
+# scope's step (s; 0 for other metrics) and where its judge row (rules/kayenta.py J_...)
+# starts in the parameter row (-1 for other metrics): the judge rows follow the slots.
 (MP_FIELD, MP_RATIO, MP_SUCCESS_OP, MP_SUCCESS, MP_FAILURE_OP, MP_FAILURE, MP_INTERVAL,
  MP_COUNT, MP_DELAY, MP_FAILURE_LIMIT, MP_INCONCLUSIVE_LIMIT, MP_CONSECUTIVE,
- MP_MIN_SAMPLES) = range(13)
-M_PARAMS = 13
+ MP_MIN_SAMPLES, MP_STEP, MP_JUDGE) = range(15)
+M_PARAMS = 15
 
 # Condition operators.
 OP_NONE, OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ = range(6)
@@ -78,11 +89,13 @@ OPERATORS = {"<": OP_LT, "<=": OP_LE, ">": OP_GT, ">=": OP_GE, "==": OP_EQ}
 
 # A metric slot's state: phase, measurements taken and their results, consecutive
 # successes, when the next measurement (or the end of the initial delay) is due (ns),
-# whether it is in its initial delay, then per group (measure.NEW,
-# measure.BASE) the snapshot where its window starts (measure.S_FIELDS each).
+# whether it is in its initial delay, for a KayentaJudge's metric the sub-windows closed
+# since its last measurement and its last score (x 100: Kayenta rounds it to two
+# decimals), then per group (measure.NEW, measure.BASE) the snapshot where its window
+# starts (measure.S_FIELDS each).
 (MS_PHASE, MS_COUNT, MS_SUCCESSFUL, MS_FAILED, MS_INCONCLUSIVE, MS_CONSECUTIVE,
- MS_NEXT_NS, MS_DELAYED) = range(8)
-MS_SNAP = 8
+ MS_NEXT_NS, MS_DELAYED, MS_SUB, MS_SCORE) = range(10)
+MS_SNAP = 10
 MS_FIELDS = MS_SNAP + measure.S_FIELDS * measure.GROUPS
 
 # Phases of a measurement, a metric and a run (Argo's AnalysisPhase; IDLE: not started).
@@ -91,7 +104,7 @@ PHASE_NAMES = ("idle", "running", "successful", "failed", "inconclusive")
 
 # What proceed and measured ask of the engine.
 (SET_WEIGHT, START_BACKGROUND, START_RUN, WAIT_PAUSE, PAUSE, PROMOTE, ABORT, WAIT,
- MEASURE_AGAIN, STEP_DONE) = range(10)
+ MEASURE_AGAIN, STEP_DONE, JUDGE) = range(11)
 
 # Events carry (deployment, what) in one payload: a metric slot, PAUSE_END + step, or
 # SCALE_DOWN (a blue/green rollout's old version leaves).
@@ -216,9 +229,55 @@ def start_metric(m, prm, j, recs, hists, snap_hists, now):
         m[MS_DELAYED] = 1
         m[MS_NEXT_NS] = now + delay
     else:
-        m[MS_NEXT_NS] = now + seconds_to_ns(prm[o + MP_INTERVAL])
+        m[MS_NEXT_NS] = now + tick_ns(prm, o)
     open_windows(m, recs, hists, snap_hists, now)
     return m[MS_NEXT_NS]
+
+
+@njit
+def judged_metric(prm, o):
+    """Whether the metric at parameter offset o has a KayentaJudge as its provider."""
+    return prm[o + MP_JUDGE] >= 0.0
+
+
+@njit
+def tick_ns(prm, o):
+    """Between the metric's events: its interval, or a Kayenta metric's step (it closes
+    a sub-window at each and measures every interval / step of them)."""
+    if judged_metric(prm, o):
+        return seconds_to_ns(prm[o + MP_STEP])
+    return seconds_to_ns(prm[o + MP_INTERVAL])
+
+
+@njit
+def sub_windows(prm, o):
+    """A Kayenta metric's sub-windows per measurement: interval / step (a whole number,
+    checked where the metric is made)."""
+    return seconds_to_ns(prm[o + MP_INTERVAL]) // seconds_to_ns(prm[o + MP_STEP])
+
+
+@njit
+def series_capacity(prm):
+    """The rows of judge windows an ArgoCanary needs: a block of the most sub-windows
+    of any of its Kayenta metrics per Kayenta metric (0 without one)."""
+    most = 0
+    for j in range(int(prm[P_N_SLOTS])):
+        o = slot_offset(prm, j)
+        if judged_metric(prm, o):
+            most = max(most, sub_windows(prm, o))
+    return most * int(prm[P_N_JUDGED])
+
+
+@njit
+def series_first(prm, j, capacity):
+    """The first row of slot j's series among ``capacity`` rows of judge windows: the
+    Kayenta metrics share them in equal blocks, in slot order."""
+    k = 0
+    for i in range(j):
+        if judged_metric(prm, slot_offset(prm, i)):
+            k += 1
+    return k * (capacity // int(prm[P_N_JUDGED]))
+
 
 
 @njit
@@ -352,26 +411,76 @@ def run_phase(ms, first, n):
 
 
 @njit
-def measured(st, ms, prm, j, recs, hists, snap_hists, out, now):
-    """Slot j's measurement at now (after measurement_due): its windows' measurements go
-    to ``out`` (canary, baseline rows) and the next windows start; the measurement is
-    judged and counted, the metric and its run assessed. Returns MEASURE_AGAIN (at
-    ms[j, MS_NEXT_NS]), WAIT, STEP_DONE (the engine proceeds), ABORT (the deployment
-    has ended) or PAUSE. At the end of the initial delay it only starts the windows and
-    returns MEASURE_AGAIN."""
+def measured(st, ms, prm, j, recs, hists, snap_hists, out, series, now):
+    """Slot j's event at now (after measurement_due): its windows' measurements go to
+    ``out`` (canary, baseline rows) and the next windows start; the measurement is
+    judged and counted (``recorded``). Returns MEASURE_AGAIN (at ms[j, MS_NEXT_NS]),
+    WAIT, STEP_DONE (the engine proceeds), ABORT (the deployment has ended), PAUSE, or
+    JUDGE for a Kayenta metric's measurement (the engine then calls judge_slot and
+    recorded). At the end of the initial delay it only starts the windows; a Kayenta
+    metric's sub-window between measurements goes to its rows of ``series`` (the
+    deployer's judge windows, (group, row, M_FIELDS)); both return MEASURE_AGAIN."""
     m = ms[j]
     o = slot_offset(prm, j)
     if m[MS_DELAYED] != 0:
         m[MS_DELAYED] = 0
         open_windows(m, recs, hists, snap_hists, now)
-        m[MS_NEXT_NS] = now + seconds_to_ns(prm[o + MP_INTERVAL])
+        m[MS_NEXT_NS] = now + tick_ns(prm, o)
         return MEASURE_AGAIN
     for g in range(measure.GROUPS):
         a = MS_SNAP + measure.S_FIELDS * g
         measure.measure_since(recs[g], hists[g], m[a:a + measure.S_FIELDS], snap_hists[g],
                               1, now, out[g])
     open_windows(m, recs, hists, snap_hists, now)
+    if judged_metric(prm, o):
+        row = series_first(prm, j, series.shape[1]) + m[MS_SUB]
+        for g in range(measure.GROUPS):
+            for f in range(measure.M_FIELDS):
+                series[g, row, f] = out[g, f]
+        m[MS_SUB] += 1
+        if m[MS_SUB] < sub_windows(prm, o):
+            m[MS_NEXT_NS] = now + tick_ns(prm, o)
+            return MEASURE_AGAIN
+        m[MS_SUB] = 0
+        return JUDGE
     r = evaluate(prm, o, value_of(prm, o, out[measure.NEW], out[measure.BASE]))
+    return recorded(st, ms, prm, j, r, now)
+
+
+@njit
+def score_phase(code):
+    """The measurement's phase from a Kayenta verdict (Argo's kayenta provider's
+    evaluateResult on the score: >= pass Successful, >= marginal Inconclusive, else
+    Failed; the thresholds are whole numbers, so Argo's truncation of the score to an
+    integer gives the judge's own verdict)."""
+    if code == kayenta.VERDICT_PASS:
+        return SUCCESSFUL
+    if code == kayenta.VERDICT_MARGINAL:
+        return INCONCLUSIVE
+    return FAILED
+
+
+@njit
+def judge_slot(m, prm, j, series, results, work):
+    """A Kayenta metric's measurement (after measured returned JUDGE): its judge
+    compares the canary's sub-windows of the interval with the baseline's; the score
+    (x 100) goes to m[MS_SCORE]. Returns (score, verdict code, the measurement's phase)."""
+    o = slot_offset(prm, j)
+    lo = series_first(prm, j, series.shape[1])
+    n = sub_windows(prm, o)
+    value, code = kayenta.judge_windows(prm[int(prm[o + MP_JUDGE]):],
+                                        series[measure.NEW, lo:lo + n],
+                                        series[measure.BASE, lo:lo + n], n, results, work)
+    m[MS_SCORE] = math.floor(value * 100.0 + 0.5)
+    return value, code, score_phase(code)
+
+
+@njit
+def recorded(st, ms, prm, j, r, now):
+    """Slot j's measurement of phase r counted, the metric and its run assessed as Argo
+    does; returns what measured returns."""
+    m = ms[j]
+    o = slot_offset(prm, j)
     m[MS_COUNT] += 1
     if r == SUCCESSFUL:
         m[MS_SUCCESSFUL] += 1
@@ -388,7 +497,7 @@ def measured(st, ms, prm, j, recs, hists, snap_hists, out, now):
     background = is_background(prm, j)
     phase = assess(m, prm, o, background)
     if phase == RUNNING:
-        m[MS_NEXT_NS] = now + seconds_to_ns(prm[o + MP_INTERVAL])
+        m[MS_NEXT_NS] = now + tick_ns(prm, o)
         return MEASURE_AGAIN
     m[MS_PHASE] = phase
     first, n = run_slots(st, prm, background)

@@ -125,8 +125,22 @@ EVALUATORS = {
 }
 STAGE_ARGS = {"traffic_percentage": (r.number, REQUIRED),
               "evaluation_period": (r.seconds, OPTIONAL)}
+
+
+def _analysis_measure(ctx, path, value):
+    """An AnalysisMetric's ``measure``: a measurement's name, or a KayentaJudge's table
+    ``{ kind = "kayenta", metrics = [...] }`` (Argo's kayenta provider)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return read_call(ctx, path, value, {"kayenta": EVALUATORS["kayenta"]})
+    raise ctx.error(path, f"expected a measurement name or a {{ kind = \"kayenta\", ... }} "
+                          f"table, got {describe(value)}")
+
+
 ANALYSIS_METRIC_ARGS = {
-    "name": (r.string, REQUIRED), "measure": (r.string, REQUIRED),
+    "name": (r.string, REQUIRED), "measure": (_analysis_measure, REQUIRED),
+    "step": (r.seconds, OPTIONAL),
     "success": (r.string, OPTIONAL), "failure": (r.string, OPTIONAL),
     "interval": (r.seconds, OPTIONAL), "count": (r.integer, OPTIONAL),
     "initial_delay": (r.seconds, OPTIONAL), "failure_limit": (r.integer, OPTIONAL),
@@ -468,7 +482,8 @@ class Parser:
                  "rolling": (), "hpa": ("manifest",),
                  "flagger": ("step_weights", "metrics", "judge", "manifest",
                              "template_manifests", "queries"),
-                 "argo": ("steps", "analysis", "manifest", "template_manifests", "queries"),
+                 "argo": ("steps", "analysis", "manifest", "template_manifests", "queries",
+                          "kayenta"),
                  "argo_bg": ("pre_promotion_analysis",)}[kind]
         for path, row in self.array_of_tables(key):
             t = Table(self.ctx, path, row, ("name", "load_balancer", "template", *extra,
@@ -540,6 +555,9 @@ class Parser:
                         if required or m_t.has(a)}, m_t.path))
                 args["metrics"] = Field(checks, mpath)
             if kind == "argo" and "manifest" not in args:
+                if t.has("kayenta"):
+                    raise self.error(t.key("kayenta"), "the canary configs of a manifest's "
+                                                       "provider.kayenta: give it with manifest")
                 args.update(self.argo_steps(t))
             if t.has("pre_promotion_analysis"):
                 key = t.key("pre_promotion_analysis")
@@ -628,9 +646,10 @@ class Parser:
 
     def argo_manifest(self, t: Table) -> Field:
         """An ArgoCanary from an Argo Rollout manifest: ``manifest`` (the Rollout),
-        ``template_manifests`` (its AnalysisTemplates) and ``queries`` (each metric's
-        provider query -> a built-in measurement); ``steps`` and ``analysis`` are then
-        the manifest's."""
+        ``template_manifests`` (its AnalysisTemplates), ``queries`` (each metric's
+        provider query -> a built-in measurement) and ``kayenta`` (each
+        provider.kayenta canaryConfigName -> a ``{ kind = "kayenta", ... }`` judge
+        table); ``steps`` and ``analysis`` are then the manifest's."""
         from ..argo.manifest import ManifestError, parse
 
         key = t.key("manifest")
@@ -647,10 +666,21 @@ class Parser:
             if not isinstance(v, str):
                 raise self.error(r.join(qkey, q), f"expected a measurement name, got "
                                                   f"{describe(v)}")
+        kayenta = self.kayenta_configs(t)
         try:
-            return Field(parse(rollout, templates, queries), key)
+            return Field(parse(rollout, templates, queries, kayenta), key)
         except ManifestError as e:
             raise self.error(key, str(e)) from None
+
+    def kayenta_configs(self, t: Table) -> dict:
+        """``kayenta = { CONFIG = { kind = "kayenta", metrics = [...] }, ... }``: the
+        KayentaJudge of each canary config name, built now (the manifest is read now)."""
+        from ._build import make
+
+        kkey = t.key("kayenta")
+        return {name: make(self.ctx, read_call(self.ctx, r.join(kkey, name), v,
+                                               {"kayenta": EVALUATORS["kayenta"]}))
+                for name, v in t.take("kayenta", r.table, {}).items()}
 
     def flagger_manifest(self, t: Table, numeric) -> Field:
         """A FlaggerCanary from a Flagger Canary manifest: ``manifest`` (the Canary),

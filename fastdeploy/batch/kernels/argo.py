@@ -2,8 +2,9 @@
 row, init row (CAS_EVALUATOR CA_ARGO, CAS_NSTAGES its metric slots), list rows (group,
 baseline) and event kinds (CANARY_DEPLOY; CANARY_EVAL with rules.payload: a metric
 slot's measurement or a pause's end); its metric slots are rows of Workspace.argo_slots
-and argo_hist. The event loop calls argo_event for a scenario with an ArgoCanary
-(bundles.Parts ``argo``)."""
+and argo_hist; a Kayenta metric's sub-windows are rows of its Workspace.judge_windows.
+The event loop calls argo_event for a scenario with an ArgoCanary (bundles.Parts
+``argo``); the judge's kernels are compiled only with a KayentaJudge (``judge``)."""
 
 import numpy as np
 
@@ -163,7 +164,25 @@ def handle_argo_deploy(w, sn, P, ca, now):
 
 
 @kernel
-def handle_argo_event(w, sn, P, ca, code, now):
+def judge_block(w, ca):
+    """The canary's block of judge windows (a scenario without a judge has one small
+    block, which no metric then writes)."""
+    return min(ca, w.judge_windows.shape[0] - 1)
+
+
+@kernel
+def argo_judged(w, prm, ca, j, part):
+    """A Kayenta metric's measurement (compiled only for scenarios with a judge):
+    rules.judge_slot's phase."""
+    if part is not None:
+        _, _, phase = rules.judge_slot(w.argo_slots[ca, j], prm, j, w.judge_windows[judge_block(w, ca)],
+                                       w.judge_results, w.judge_work)
+        return phase
+    return rules.INCONCLUSIVE
+
+
+@kernel
+def handle_argo_event(w, sn, P, ca, code, now, judge):
     """A pause's end or a metric's measurement (rules.payload ``code``)."""
     st = w.canaries[ca]
     deployment = code >> rules.PAYLOAD_SHIFT
@@ -185,7 +204,10 @@ def handle_argo_event(w, sn, P, ca, code, now):
     g = MEASURE_GROUPS * ca
     action = rules.measured(st, w.argo_slots[ca], prm, what, w.measures[g:g + MEASURE_GROUPS],
                             w.measure_hist[g:g + MEASURE_GROUPS], w.argo_hist[ca, what],
-                            w.window, now)
+                            w.window, w.judge_windows[judge_block(w, ca)], now)
+    if action == rules.JUDGE:
+        phase = argo_judged(w, prm, ca, what, judge)
+        action = rules.recorded(st, w.argo_slots[ca], prm, what, phase, now)
     if action == rules.MEASURE_AGAIN:
         heap.push_call(w.heap, w.counters, w.argo_slots[ca, what, rules.MS_NEXT_NS],
                        CANARY_EVAL, ca, code)
@@ -201,8 +223,8 @@ def handle_argo_event(w, sn, P, ca, code, now):
 
 
 @kernel
-def argo_event(w, sn, P, kind, ca, payload, now):
+def argo_event(w, sn, P, kind, ca, payload, now, judge):
     if kind == CANARY_DEPLOY:
         handle_argo_deploy(w, sn, P, ca, now)
     else:
-        handle_argo_event(w, sn, P, ca, payload, now)
+        handle_argo_event(w, sn, P, ca, payload, now, judge)

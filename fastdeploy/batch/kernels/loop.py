@@ -27,7 +27,7 @@ def canary_event(w, sn, P, kind, target, payload, t, part, argo, judge):
     with ``judge``)."""
     if part is not None:
         if argo is not None and sn.canary_init[target, CAS_EVALUATOR] == CA_ARGO:
-            argo_event(w, sn, P, kind, target, payload, t)
+            argo_event(w, sn, P, kind, target, payload, t, judge)
         elif kind == CANARY_DEPLOY:
             handle_canary_deploy(w, sn, P, target, t, judge)
         else:
