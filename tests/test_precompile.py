@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
 
 
 @pytest.mark.parametrize("name", ["autoscale-spike", "hpa-spike", "canary-bad", "rolling",
-                                  "flagger-bad"])
+                                  "flagger-bad", "argo-canary-bad"])
 def test_the_handlers_signatures_are_the_ones_numba_compiles(name):
     sim = PRESETS[name](0)
     sim.run_batch(2, seed=1, timeseries=1.0)  # compiled here, or loaded from the cache
