@@ -29,17 +29,16 @@ def test_the_handlers_signatures_are_the_ones_numba_compiles(name):
                        model.mark_slots(P_ROWS), model.max_concurrency(P_ROWS),
                        model.judge_size(P_ROWS))
     parts = make_parts(model.scenario)
-    for handlers in (precompile.HERE, precompile.CHILD):
-        for module, name_, argtypes in precompile.signatures(handlers, model.scenario, P_ROWS,
-                                                             out, w, parts):
-            dispatcher = getattr(sys.modules[module], name_)
-            assert precompile._cached(dispatcher, argtypes), (name_, argtypes)
+    for module, name_, argtypes in precompile.signatures(precompile.HANDLERS, model.scenario,
+                                                         P_ROWS, out, w, parts):
+        dispatcher = getattr(sys.modules[module], name_)
+        assert precompile._cached(dispatcher, argtypes), (name_, argtypes)
 
 
 def test_the_second_process_compiles_its_share(tmp_path):
-    """A cold run (an empty cache, a new process): the handlers of CHILD come from the
-    cache the second process wrote (numba counts a cache hit, no compile here), those of
-    HERE are compiled here, and the table is the one a warm run gives."""
+    """A cold run (an empty cache, a new process): the last handler, the second
+    process's first, comes from the cache it wrote (numba counts a cache hit, no compile
+    here), the first is compiled here, and the table is the one a warm run gives."""
     code = ("from fastdeploy.presets import PRESETS\n"
             "from fastdeploy.batch.kernels import loop, replica, sources\n"
             "rows = PRESETS['rolling'](0).run_batch(3, seed=2).table.to_pylist()\n"

@@ -5,11 +5,11 @@ is spent almost entirely there (benchmarks/RESULTS.md). The entry kernel's event
 calls a handful of independent handlers (the per-replica reset, the arrival, completion,
 scaler and deployer handlers, the results' writer), each a large tree of functions. So
 when the entry kernel is about to be compiled for a scenario's types, this module starts
-one more Python process that compiles some of the handlers for exactly those types
-(``CHILD``) while this process compiles the others (``HERE``); both write numba's
-on-disk cache, and the entry kernel's compile then loads the child's handlers from it
-instead of compiling them. The code is the same either way: this changes only who
-compiles what, first.
+one more Python process, and the two compile the handlers for exactly those types, this
+one from the front of ``HANDLERS`` and the other from the back, each claiming a handler
+before compiling it, until they meet. Both write numba's on-disk cache; the entry
+kernel's compile then loads the other process's handlers from it instead of compiling
+them. The code is the same either way: this changes only who compiles what, first.
 
 Everything here is an optimisation: if the second process fails, is slow, or the cache
 is not writable, this process compiles what is missing itself, as it would have.
@@ -19,40 +19,52 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import numba
 from numba.core import types
 
-from .kernels import loop, replica, servers, sources
+from .kernels import argo, canary, loop, replica, rolling, servers, sources
 from .kernels import autoscaler as scaler_kernels
 
 # How long to wait for the second process before compiling its share here.
 WAIT_SECONDS = 300.0
 
-# Each handler the event loop calls, as (module, function name, argument roles). A role
-# names a type derived from the run's own arrays (``_role_types``); ``parts.x`` is the
-# type of that member of bundles.Parts. These are the calls in kernels/loop.py;
-# tests/test_precompile.py checks that they are the signatures numba compiles.
-HERE = (
-    (replica, "reset_replica", ("w", "sn", "P", "u64", "i64", "i64")),
-    (replica, "sample_timeseries", ("w", "sn", "row")),
-    (servers, "handle_complete", ("w", "i64", "i64", "i64")),
-    (loop, "probe_result", ("w", "sn", "P", "i64", "i64", "i64", "parts.rolling")),
-    (loop, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured")),
-    (servers, "handle_ready", ("w", "i64", "i64")),
-    (servers, "handle_grace_end", ("w", "i64", "i64", "i64")),
-    (scaler_kernels, "mark_backends", ("w", "sn", "i64", "i64", "i64")),
-    (replica, "write_results", ("w", "out", "i64", "i64")),
-)
-CHILD = (
-    (sources, "handle_arrival", ("w", "sn", "i64", "i64")),
-    (scaler_kernels, "handle_scaler_eval",
-     ("w", "sn", "P", "events", "i64", "i64", "i64", "parts.scaler", "parts.hpa")),
+# Each handler the event loop calls, as (module, function name, argument roles, the part
+# it needs). A role names a type derived from the run's own arrays (``_role_types``);
+# ``parts.x`` is the type of that member of bundles.Parts; a handler that needs a part
+# is compiled only when the scenario has it. These are the calls in kernels/loop.py
+# (and the deployers' own handlers under them, so that the two processes can share a
+# deployer's work); tests/test_precompile.py checks that they are the signatures numba
+# compiles. The order is the two processes' meeting order: this one takes from the
+# front, the other from the back (large handlers at both ends).
+HANDLERS = (
+    (replica, "reset_replica", ("w", "sn", "P", "u64", "i64", "i64"), None),
+    (servers, "handle_complete", ("w", "i64", "i64", "i64"), None),
+    (replica, "write_results", ("w", "out", "i64", "i64"), None),
+    (replica, "sample_timeseries", ("w", "sn", "row"), None),
+    (loop, "probe_result", ("w", "sn", "P", "i64", "i64", "i64", "parts.rolling"), None),
+    (loop, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"), None),
+    (servers, "handle_ready", ("w", "i64", "i64"), None),
+    (servers, "handle_grace_end", ("w", "i64", "i64", "i64"), None),
+    (scaler_kernels, "mark_backends", ("w", "sn", "i64", "i64", "i64"), None),
+    (rolling, "handle_roll_deploy", ("w", "sn", "P", "i64", "i64"), "rolling"),
+    (rolling, "handle_roll_round", ("w", "sn", "P", "i64", "i64", "i64"), "rolling"),
+    (loop, "rolling_event", ("w", "sn", "P", "i64", "i64", "i64", "i64", "parts.rolling"),
+     None),
+    (canary, "handle_canary_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"), "canary"),
+    (canary, "handle_canary_eval", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
+     "canary"),
+    (argo, "handle_argo_deploy", ("w", "sn", "P", "i64", "i64"), "argo"),
+    (argo, "handle_argo_event", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"), "argo"),
     (loop, "canary_event", ("w", "sn", "P", "i64", "i64", "i64", "i64", "parts.canary",
-                            "parts.argo", "parts.judge")),
-    (loop, "rolling_event", ("w", "sn", "P", "i64", "i64", "i64", "i64", "parts.rolling")),
+                            "parts.argo", "parts.judge"), None),
+    (scaler_kernels, "handle_scaler_eval",
+     ("w", "sn", "P", "events", "i64", "i64", "i64", "parts.scaler", "parts.hpa"), None),
+    (sources, "handle_arrival", ("w", "sn", "i64", "i64"), None),
 )
 
 
@@ -74,7 +86,8 @@ def signatures(handlers, sn, P_ROWS, out, w, parts) -> list:
     """[(module name, function name, argument types)] of ``handlers`` for this run."""
     roles = _role_types(sn, P_ROWS, out, w, parts)
     return [(module.__name__, name, tuple(roles[r] for r in args))
-            for module, name, args in handlers]
+            for module, name, args, needs in handlers
+            if needs is None or getattr(parts, needs) is not None]
 
 
 def _cached(dispatcher, argtypes) -> bool:
@@ -93,10 +106,17 @@ def _cached(dispatcher, argtypes) -> bool:
         return True
 
 
-def _compile(entries) -> None:
-    for module_name, name, argtypes in entries:
-        dispatcher = getattr(sys.modules[module_name], name)
-        dispatcher.compile(argtypes)
+def compile_claimed(entries, claims: str, backwards: bool) -> None:
+    """Compile ``entries`` in order (or from the back), each after claiming it in the
+    folder ``claims`` (an atomic mkdir), until one is claimed by the other process."""
+    order = range(len(entries) - 1, -1, -1) if backwards else range(len(entries))
+    for i in order:
+        try:
+            os.mkdir(os.path.join(claims, str(i)))
+        except FileExistsError:
+            return
+        module_name, name, argtypes = entries[i]
+        getattr(sys.modules[module_name], name).compile(argtypes)
 
 
 def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
@@ -108,18 +128,21 @@ def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
     entry_types = tuple(numba.typeof(a) for a in entry_args)
     if _cached(loop.run_replicas, entry_types):
         return
-    theirs = signatures(CHILD, sn, P_ROWS, out, w, parts)
+    entries = [e for e in signatures(HANDLERS, sn, P_ROWS, out, w, parts)
+               if not _cached(getattr(sys.modules[e[0]], e[1]), e[2])]
+    claims = tempfile.mkdtemp(prefix="fastdeploy-compile-")
     child = None
-    if not all(_cached(getattr(sys.modules[m], n), a) for m, n, a in theirs):
-        try:
-            child = subprocess.Popen([sys.executable, "-c", _CHILD_MAIN], stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            child.stdin.write(pickle.dumps(theirs))
-            child.stdin.close()
-        except (OSError, pickle.PicklingError):
-            child = None
     try:
-        _compile(signatures(HERE, sn, P_ROWS, out, w, parts))
+        if len(entries) > 1:
+            try:
+                child = subprocess.Popen([sys.executable, "-c", _CHILD_MAIN],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+                child.stdin.write(pickle.dumps((entries, claims)))
+                child.stdin.close()
+            except (OSError, pickle.PicklingError):
+                child = None
+        compile_claimed(entries, claims, backwards=False)
         if child is not None:
             child.wait(timeout=WAIT_SECONDS)
     except subprocess.TimeoutExpired:
@@ -128,11 +151,14 @@ def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
         if child is not None and child.poll() is None:
             child.kill()
             child.wait()
+        shutil.rmtree(claims, ignore_errors=True)
 
 
-# The second process: read the pickled signatures, compile them (cache=True saves them).
+# The second process: read the pickled signatures, compile from the back (cache=True
+# saves what it compiles).
 _CHILD_MAIN = """
 import pickle, sys
 import fastdeploy.batch.precompile as p
-p._compile(pickle.load(sys.stdin.buffer))
+entries, claims = pickle.load(sys.stdin.buffer)
+p.compile_claimed(entries, claims, backwards=True)
 """
