@@ -1,12 +1,13 @@
 """Interleaved A/B of two checkouts of fastdeploy: throughput per thread and cold start.
 
     python benchmarks/bench_ab.py --a PATH_A --b PATH_B [--scenarios autoscale-spike,...]
-        [--replicas 400] [--rounds 6] [--cold-rounds 3]
+        [--replicas 400] [--rounds 6] [--cold-rounds 3] [--cold-scenarios autoscale-spike,...]
 
 Each round runs A then B, each in a new process with PYTHONPATH set to its checkout:
 requests simulated per second on one thread (the kernels warmed up first, so the figure
 is the steady state), and the time to the first result with an empty numba cache (a new
-NUMBA_CACHE_DIR each time). Prints every round, the medians, and the median of the
+NUMBA_CACHE_DIR each time; from the process's start, imports included, for each of
+``--cold-scenarios``). Prints every round, the medians, and the median of the
 per-round ratios B/A (the figure that holds when the machine's speed drifts), then a JSON
 line with all of it.
 """
@@ -35,10 +36,10 @@ print(sum(r.table.column("requests_created").to_pylist()) / wall)
 
 COLD = r"""
 import time
-from fastdeploy.presets import PRESETS
-sim = PRESETS["autoscale-spike"](0)
 t = time.perf_counter()
-sim.run_batch(1, threads=1)
+import sys
+from fastdeploy.presets import PRESETS
+PRESETS[sys.argv[1]](0).run_batch(1, threads=1)
 print(time.perf_counter() - t)
 """
 
@@ -65,10 +66,10 @@ def interleaved(a: str, b: str, rounds: int, run) -> dict:
             "ratio_median": median(p[1] / p[0] for p in pairs)}
 
 
-def cold(checkout: str) -> float:
+def cold(checkout: str, scenario: str) -> float:
     d = tempfile.mkdtemp(prefix="fastdeploy-cold-")
     try:
-        return child(checkout, COLD, cache_dir=d)
+        return child(checkout, COLD, scenario, cache_dir=d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -81,6 +82,7 @@ def main(argv=None) -> int:
     p.add_argument("--replicas", type=int, default=400)
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--cold-rounds", type=int, default=3)
+    p.add_argument("--cold-scenarios", default="autoscale-spike")
     args = p.parse_args(argv)
     for name, value in (("--replicas", args.replicas), ("--rounds", args.rounds)):
         if value < 1:
@@ -100,12 +102,13 @@ def main(argv=None) -> int:
         print(f"  median A {r['a_median'] / 1e6:.2f} M/s, B {r['b_median'] / 1e6:.2f} M/s, "
               f"B/A {r['ratio_median']:.3f}")
         results[scenario] = r
-    if args.cold_rounds:
-        print("cold start to the first result, empty numba cache (s)")
-        r = interleaved(args.a, args.b, args.cold_rounds, cold)
+    for scenario in args.cold_scenarios.split(",") if args.cold_rounds else ():
+        print(f"{scenario}: cold start to the first result, empty numba cache (s)")
+        r = interleaved(args.a, args.b, args.cold_rounds,
+                        lambda c, s=scenario: cold(c, s))
         print(f"  median A {r['a_median']:.2f} s, B {r['b_median']:.2f} s, "
               f"B/A {r['ratio_median']:.3f}")
-        results["cold_start"] = r
+        results[f"cold_start {scenario}"] = r
     print(json.dumps(results))
     return 0
 

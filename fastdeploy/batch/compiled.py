@@ -7,9 +7,10 @@ import glob
 import os
 
 # Seconds from an empty numba cache to the first result on the project's 2-core machine
-# (benchmarks/RESULTS.md: 17.5-18.7 s); the one figure the command line, README and docs
-# quote.
-COMPILE_SECONDS = 21
+# (benchmarks/RESULTS.md: 12.6 s for autoscale-spike, 15.1 s with the HPA, 18.3 s for
+# canary-bad, with the two-core compile of batch/precompile.py); the one figure the
+# command line, README and docs quote.
+COMPILE_SECONDS = 15
 
 
 def will_compile() -> bool:
