@@ -134,14 +134,7 @@ def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
     child = None
     try:
         if len(entries) > 1:
-            try:
-                child = subprocess.Popen([sys.executable, "-c", _CHILD_MAIN],
-                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-                child.stdin.write(pickle.dumps((entries, claims)))
-                child.stdin.close()
-            except (OSError, pickle.PicklingError):
-                child = None
+            child = _start_child(entries, claims)
         compile_claimed(entries, claims, backwards=False)
         if child is not None:
             child.wait(timeout=WAIT_SECONDS)
@@ -152,6 +145,28 @@ def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
             child.kill()
             child.wait()
         shutil.rmtree(claims, ignore_errors=True)
+
+
+def _start_child(entries, claims: str):
+    """The second process, given its work on stdin; None if it could not start. It runs
+    in the folder that holds this fastdeploy package, with that folder first on its path,
+    so it imports this fastdeploy (``python -c`` puts its working folder first)."""
+    home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (home, os.environ.get("PYTHONPATH", "")) if p))
+    child = None
+    try:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD_MAIN], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 cwd=home, env=env)
+        child.stdin.write(pickle.dumps((entries, claims)))
+        child.stdin.close()
+        return child
+    except (OSError, pickle.PicklingError):
+        if child is not None:
+            child.kill()
+            child.wait()
+        return None
 
 
 # The second process: read the pickled signatures, compile from the back (cache=True
