@@ -23,17 +23,12 @@ class LocalRunner:
             yield task, run_chunk(self.model, task)
 
 
-def _scenario_bytes(payload: bytes) -> bytes:
-    return payload
-
-
 class DaskRunner:
     """Submits one task per chunk to a ``distributed.Client``.
 
-    The scenario travels once per sweep as cloudpickle bytes, the result of one task
-    that every chunk depends on (recomputed, like any task, if the workers holding it
-    die); each worker unpickles and lowers it once, checks that it lowers to the
-    client's scenario (same fingerprint), then runs its chunks.
+    The scenario travels as cloudpickle bytes in every chunk's task (so nothing is lost
+    with a worker that dies); each worker unpickles and lowers it once, checks that it
+    lowers to the client's scenario (same fingerprint), then runs its chunks.
 
     Args:
         client: A ``distributed.Client``.
@@ -47,12 +42,12 @@ class DaskRunner:
         self.client = client
         self.fingerprint = fingerprint
         self.tag = uuid.uuid4().hex[:12]
-        # A task that returns the bytes, not scattered data: scattered data lives only
-        # on the workers that hold it, so a worker killed before a copy reached another
-        # one took the scenario with it (its chunks were cancelled as "already
-        # forgotten"); a task's result is recomputed from the graph like any other.
-        self.payload = client.submit(_scenario_bytes, cloudpickle.dumps(scenario), pure=False,
-                                     key=f"fastdeploy-scenario-{self.tag}")
+        # The bytes go into every chunk's task (a scenario pickles to tens of kB; each
+        # worker lowers it once, keyed by its hash). Not scattered data: that lives only
+        # on the workers holding it, so a worker killed before a copy reached another
+        # took the scenario with it (its chunks were cancelled as "already forgotten");
+        # nor one task's result, which pins every chunk to the worker holding it.
+        self.payload = cloudpickle.dumps(scenario)
 
     def run(self, tasks: list[ChunkTask]) -> Iterator[tuple[ChunkTask, pa.Table]]:
         from distributed import as_completed
