@@ -652,5 +652,4 @@ def test_the_argo_part_is_compiled_only_with_an_argo_canary():
 
     sim, _ = argo_sim([SetWeight(25)])
     parts = make_parts(lower(sim).scenario)
-    assert {k for k, v in parts._asdict().items() if v is PRESENT} == {"canary", "measured",
-                                                                       "argo"}
+    assert {k for k, v in parts._asdict().items() if v is PRESENT} == {"measured", "argo"}

@@ -419,7 +419,7 @@ def test_the_judge_part_is_compiled_only_with_a_kayenta_metric():
     plain, _ = argo_sim([SetWeight(25), Analysis(template(
         AnalysisMetric("errors", "error_rate", success="<= 0.01", interval=1.0)))])
     judged, _ = argo_sim([SetWeight(25), Analysis(template(kayenta_metric(judge())))])
-    for sim, want in ((plain, {"canary", "measured", "argo"}),
-                      (judged, {"canary", "measured", "argo", "judge"})):
+    for sim, want in ((plain, {"measured", "argo"}),
+                      (judged, {"measured", "argo", "judge"})):
         parts = make_parts(lower(sim).scenario)
         assert {k for k, v in parts._asdict().items() if v is PRESENT} == want

@@ -594,7 +594,8 @@ def test_will_compile_reads_numbas_cache_without_compiling(tmp_path):
 
 @pytest.mark.parametrize("preset, used", [
     ("autoscale-spike", {"scaler"}), ("hpa-spike", {"hpa"}), ("canary-bad", {"canary", "measured"}),
-    ("rolling", {"rolling", "measured"})])
+    ("rolling", {"rolling", "measured"}), ("flagger-bad", {"flagger", "measured"}),
+    ("argo-canary-bad", {"argo", "measured"})])
 def test_kernels_get_only_the_parts_a_scenario_uses(preset, used):
     # The kernels leave out (do not even compile) the parts that are None here.
     from fastdeploy.batch.bundles import PRESENT, make_parts

@@ -47,7 +47,8 @@ class Parts(NamedTuple):
 
     scaler: object  # an AutoScaler (a built-in policy or a NumbaPolicy)
     hpa: object  # a HorizontalPodAutoscaler
-    canary: object
+    canary: object  # a CanaryDeployer (happysim's)
+    flagger: object  # a FlaggerCanary
     rolling: object
     measured: object  # some deployer measures its versions' requests (rules/measure.py)
     argo: object  # an ArgoCanary (its kernels are compiled only with one)
@@ -62,11 +63,14 @@ def make_parts(scenario: Scenario) -> Parts:
         return PRESENT if n > 0 else None
 
     hpa = int(np.sum(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
+    evaluator = scenario.canary_init[:, sc.CAS_EVALUATOR]  # which kind of canary deployer
     return Parts(scaler=part(scenario.scaler_init.shape[0] - hpa), hpa=part(hpa),
-                 canary=part(scenario.canary_init.shape[0]),
+                 canary=part(int(np.sum((evaluator != sc.CA_FLAGGER)
+                                        & (evaluator != sc.CA_ARGO)))),
+                 flagger=part(int(np.sum(evaluator == sc.CA_FLAGGER))),
                  measured=part(scenario.canary_init.shape[0] + scenario.rolling_init.shape[0]),
                  rolling=part(scenario.rolling_init.shape[0]),
-                 argo=part(int(np.sum(scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO))),
+                 argo=part(int(np.sum(evaluator == sc.CA_ARGO))),
                  judge=part(n_judges(scenario)))
 
 

@@ -27,20 +27,22 @@ import tempfile
 import numba
 from numba.core import types
 
-from .kernels import argo, canary, loop, replica, rolling, servers, sources
+from .kernels import argo, canary, flagger, loop, replica, rolling, servers, sources
 from .kernels import autoscaler as scaler_kernels
 
 # How long to wait for the second process before compiling its share here.
 WAIT_SECONDS = 300.0
 
-# Each handler the event loop calls, as (module, function name, argument roles, the part
-# it needs). A role names a type derived from the run's own arrays (``_role_types``);
-# ``parts.x`` is the type of that member of bundles.Parts; a handler that needs a part
-# is compiled only when the scenario has it. These are the calls in kernels/loop.py
-# (and the deployers' own handlers under them, so that the two processes can share a
-# deployer's work); tests/test_precompile.py checks that they are the signatures numba
-# compiles. The order is the two processes' meeting order: this one takes from the
-# front, the other from the back (large handlers at both ends).
+# Each handler under the event loop, as (module, function name, argument roles, the
+# part it needs). A role names a type derived from the run's own arrays
+# (``_role_types``); ``parts.x`` is the type of that member of bundles.Parts; a handler
+# that needs a part is compiled only when the scenario has it. These are the calls in
+# kernels/loop.py, with the deployers' own handlers in place of the thin dispatchers over
+# them (canary_event, rolling_event, argo_event: compiled last, with the entry kernel,
+# from what the two processes left in the cache), so that the two can share a deployer's
+# work; tests/test_precompile.py checks that they are the signatures numba compiles. The
+# order is the two processes' meeting order: this one takes from the front, the other
+# from the back (large handlers at both ends, callees before their callers).
 HANDLERS = (
     (replica, "reset_replica", ("w", "sn", "P", "u64", "i64", "i64"), None),
     (servers, "handle_complete", ("w", "i64", "i64", "i64"), None),
@@ -53,15 +55,15 @@ HANDLERS = (
     (scaler_kernels, "mark_backends", ("w", "sn", "i64", "i64", "i64"), None),
     (rolling, "handle_roll_deploy", ("w", "sn", "P", "i64", "i64"), "rolling"),
     (rolling, "handle_roll_round", ("w", "sn", "P", "i64", "i64", "i64"), "rolling"),
-    (loop, "rolling_event", ("w", "sn", "P", "i64", "i64", "i64", "i64", "parts.rolling"),
-     None),
+    (flagger, "handle_flagger_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"),
+     "flagger"),
+    (flagger, "handle_flagger_tick", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
+     "flagger"),
     (canary, "handle_canary_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"), "canary"),
     (canary, "handle_canary_eval", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
      "canary"),
-    (argo, "handle_argo_deploy", ("w", "sn", "P", "i64", "i64"), "argo"),
     (argo, "handle_argo_event", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"), "argo"),
-    (loop, "canary_event", ("w", "sn", "P", "i64", "i64", "i64", "i64", "parts.canary",
-                            "parts.argo", "parts.judge"), None),
+    (argo, "handle_argo_deploy", ("w", "sn", "P", "i64", "i64"), "argo"),
     (scaler_kernels, "handle_scaler_eval",
      ("w", "sn", "P", "events", "i64", "i64", "i64", "parts.scaler", "parts.hpa"), None),
     (sources, "handle_arrival", ("w", "sn", "i64", "i64"), None),

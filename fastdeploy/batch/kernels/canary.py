@@ -6,11 +6,10 @@ from ...rules import kayenta
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
-from ..schema import (CA_FLAGGER, CA_KAYENTA, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB,
+from ..schema import (CA_KAYENTA, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB,
                       CAS_NSTAGES, CAS_POFF, CR_BASELINE, CR_GROUP, GC_BASELINE, GC_CANARY,
                       LR_BACKENDS, MEASURE_GROUPS, RB_CA, SV_MEASURE)
 from .balancer import clear_split, lb_row, set_split
-from .flagger import handle_flagger_deploy, handle_flagger_tick
 from .groups import (BOTH_PERCENTILES, COUNTS_ONLY, NOT_MEASURED, begin_groups,
                      close_windows, decided_groups, grow_group, measure_baseline,
                      remove_all)
@@ -60,9 +59,8 @@ def start_stage(w, sn, P, ca, k, now):
 
 @kernel
 def handle_canary_deploy(w, sn, P, ca, now, judge):
-    if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
-        handle_flagger_deploy(w, sn, P, ca, now, judge)
-        return
+    """A CanaryDeployer's deploy() (a FlaggerCanary's and an ArgoCanary's have their
+    own kernels: loop.canary_event)."""
     LS = w.lists
     LN = w.list_len
     base = w.bases[RB_CA] + CA_ROWS * ca
@@ -100,9 +98,7 @@ def handle_canary_deploy(w, sn, P, ca, now, judge):
 
 @kernel
 def handle_canary_eval(w, sn, P, ca, deployment, now, judge):
-    if sn.canary_init[ca, CAS_EVALUATOR] == CA_FLAGGER:
-        handle_flagger_tick(w, sn, P, ca, deployment, now, judge)
-        return
+    """A CanaryDeployer's evaluation."""
     st = w.canaries[ca]
     if not rules.evaluation_due(st, deployment):
         return

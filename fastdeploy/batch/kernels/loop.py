@@ -5,13 +5,14 @@ import numpy as np
 from ...rules import fleet
 from .. import heap
 from ..compile import entry, kernel, kernel_inline
-from ..schema import (ARRIVAL, CA_ARGO, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR, COMPLETE,
-                      G_EVENTS, G_HN, G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO,
+from ..schema import (ARRIVAL, CA_ARGO, CA_FLAGGER, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR,
+                      COMPLETE, G_EVENTS, G_HN, G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO,
                       ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY,
                       SV_MEASURE)
 from .argo import argo_event
 from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
+from .flagger import handle_flagger_deploy, handle_flagger_tick
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
 from .servers import VOID, handle_complete, handle_grace_end, handle_ready, measure_completed
@@ -21,14 +22,20 @@ ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal
 
 
 @kernel
-def canary_event(w, sn, P, kind, target, payload, t, part, argo, judge):
-    """A canary deployer's event (compiled only for scenarios with one: bundles.Parts;
-    an ArgoCanary's only for scenarios with one of those, a KayentaJudge's kernels only
-    with ``judge``)."""
-    if part is not None:
-        if argo is not None and sn.canary_init[target, CAS_EVALUATOR] == CA_ARGO:
-            argo_event(w, sn, P, kind, target, payload, t, judge)
-        elif kind == CANARY_DEPLOY:
+def canary_event(w, sn, P, kind, target, payload, t, canary, flagger, argo, judge):
+    """A canary deployer's event. Each kind's kernels are compiled only for scenarios
+    with a deployer of that kind (bundles.Parts: a CanaryDeployer, a FlaggerCanary, an
+    ArgoCanary), a KayentaJudge's only with ``judge``."""
+    evaluator = sn.canary_init[target, CAS_EVALUATOR]
+    if argo is not None and evaluator == CA_ARGO:
+        argo_event(w, sn, P, kind, target, payload, t, judge)
+    elif flagger is not None and evaluator == CA_FLAGGER:
+        if kind == CANARY_DEPLOY:
+            handle_flagger_deploy(w, sn, P, target, t, judge)
+        else:
+            handle_flagger_tick(w, sn, P, target, payload, t, judge)
+    elif canary is not None:
+        if kind == CANARY_DEPLOY:
             handle_canary_deploy(w, sn, P, target, t, judge)
         else:
             handle_canary_eval(w, sn, P, target, payload, t, judge)
@@ -111,8 +118,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 handle_scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
                                    parts.hpa)
             elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
-                canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.argo,
-                             parts.judge)
+                canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.flagger,
+                             parts.argo, parts.judge)
             elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
                 rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
             elif kind == SERVER_READY:
