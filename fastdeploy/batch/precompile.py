@@ -62,8 +62,9 @@ HANDLERS = (
     (canary, "handle_canary_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"), "canary"),
     (canary, "handle_canary_eval", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
      "canary"),
-    (argo, "handle_argo_event", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"), "argo"),
     (argo, "handle_argo_deploy", ("w", "sn", "P", "i64", "i64"), "argo"),
+    (argo, "handle_argo_event", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"), "argo"),
+    (argo, "argo_drive", ("w", "sn", "P", "i64", "i64"), "argo"),  # under both above
     (scaler_kernels, "handle_scaler_eval",
      ("w", "sn", "P", "events", "i64", "i64", "i64", "parts.scaler", "parts.hpa"), None),
     (sources, "handle_arrival", ("w", "sn", "i64", "i64"), None),
