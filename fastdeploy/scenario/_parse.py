@@ -652,16 +652,8 @@ class Parser:
         table); ``steps`` and ``analysis`` are then the manifest's."""
         from ..argo.manifest import ManifestError, parse
 
-        key = t.key("manifest")
-        for other in ("steps", "analysis", "traffic_routing"):
-            if t.has(other):
-                raise self.error(t.key(other), "given by the manifest: remove it")
-        rollout = self._source(key, t.take("manifest"))
-        tkey = t.key("template_manifests")
-        templates = [self._source(r.join(tkey, k), v) for k, v in
-                     enumerate(t.take("template_manifests", r.array, []))]
-        queries = t.take("queries", r.table, {})
-        qkey = t.key("queries")
+        key, rollout, templates, queries, qkey = self.manifest_sources(
+            t, ("steps", "analysis", "traffic_routing"))
         for q, v in queries.items():
             if not isinstance(v, str):
                 raise self.error(r.join(qkey, q), f"expected a measurement name, got "
@@ -671,6 +663,20 @@ class Parser:
             return Field(parse(rollout, templates, queries, kayenta), key)
         except ManifestError as e:
             raise self.error(key, str(e)) from None
+
+    def manifest_sources(self, t: Table, from_manifest) -> tuple:
+        """A deployer table naming a manifest: refuses the keys ``from_manifest`` (the
+        manifest gives them) and reads ``manifest``, ``template_manifests`` and
+        ``queries``: (manifest key, manifest, templates, queries, queries key)."""
+        key = t.key("manifest")
+        for other in from_manifest:
+            if t.has(other):
+                raise self.error(t.key(other), "given by the manifest: remove it")
+        manifest = self._source(key, t.take("manifest"))
+        tkey = t.key("template_manifests")
+        templates = [self._source(r.join(tkey, k), v) for k, v in
+                     enumerate(t.take("template_manifests", r.array, []))]
+        return key, manifest, templates, t.take("queries", r.table, {}), t.key("queries")
 
     def kayenta_configs(self, t: Table) -> dict:
         """``kayenta = { CONFIG = { kind = "kayenta", metrics = [...] }, ... }``: the
@@ -690,16 +696,8 @@ class Parser:
         manifest's. ``judge`` is not a manifest field and may be given with it."""
         from ..flagger_manifest import ManifestError, parse
 
-        key = t.key("manifest")
-        for other in (*numeric, "step_weights", "metrics"):
-            if t.has(other):
-                raise self.error(t.key(other), "given by the manifest: remove it")
-        canary = self._source(key, t.take("manifest"))
-        tkey = t.key("template_manifests")
-        templates = [self._source(r.join(tkey, k), v) for k, v in
-                     enumerate(t.take("template_manifests", r.array, []))]
-        queries = t.take("queries", r.table, {})
-        qkey = t.key("queries")
+        key, canary, templates, queries, qkey = self.manifest_sources(
+            t, (*numeric, "step_weights", "metrics"))
         for q, v in queries.items():
             allowed = {"measure", "min_samples", "scale"}
             if not (isinstance(v, str) or (isinstance(v, dict) and "measure" in v
