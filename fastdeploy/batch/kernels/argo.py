@@ -13,12 +13,12 @@ from ...rules import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_DEPLOY, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE,
-                      CR_GROUP, G_NSERVERS, G_OVERFLOW, LR_BACKENDS, MEASURE_GROUPS,
-                      OVERFLOW_SERVERS, RB_CA, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB,
-                      SV_MEASURE, SV_QHEAD, SV_QTAIL)
+                      CR_GROUP, LR_BACKENDS, MEASURE_GROUPS, RB_CA, SF_A, SF_B, SF_FAIL,
+                      SV_KIND, SV_LB, SV_MEASURE)
 from ...rules import measure
 from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
 from .groups import decided_groups, grow_group, remove_all
+from .servers import place_server
 
 WHAT_MASK = np.int64((1 << rules.PAYLOAD_SHIFT) - 1)
 
@@ -27,24 +27,11 @@ WHAT_MASK = np.int64((1 << rules.PAYLOAD_SHIFT) - 1)
 def clone_server(w, src):
     """A new server configured as server src, ready at once; its index, or -1 when the
     bank is full."""
-    G = w.counters
     SV = w.servers
-    s = G[G_NSERVERS]
-    if s >= SV.shape[0]:
-        G[G_OVERFLOW] = OVERFLOW_SERVERS
-        return -1
-    G[G_NSERVERS] = s + 1
-    srv.reset(SV[s], SV[src, srv.CONCURRENCY], SV[src, srv.CAPACITY], SV[src, srv.GRACE_NS])
-    SV[s, SV_KIND] = SV[src, SV_KIND]
-    SV[s, SV_QHEAD] = -1
-    SV[s, SV_QTAIL] = -1
-    SV[s, SV_LB] = -1
-    SV[s, SV_MEASURE] = -1
     SF = w.server_dist
-    SF[s, SF_A] = SF[src, SF_A]
-    SF[s, SF_B] = SF[src, SF_B]
-    SF[s, SF_FAIL] = SF[src, SF_FAIL]
-    return s
+    return place_server(w, SV[src, srv.CONCURRENCY], SV[src, srv.CAPACITY],
+                        SV[src, srv.GRACE_NS], SV[src, SV_KIND], SF[src, SF_A], SF[src, SF_B],
+                        SF[src, SF_FAIL])
 
 
 @kernel
@@ -175,8 +162,9 @@ def argo_judged(w, prm, ca, j, part):
     """A Kayenta metric's measurement (compiled only for scenarios with a judge):
     rules.judge_slot's phase."""
     if part is not None:
-        _, _, phase = rules.judge_slot(w.argo_slots[ca, j], prm, j, w.judge_windows[judge_block(w, ca)],
-                                       w.judge_results, w.judge_work)
+        _, _, phase = rules.judge_slot(w.argo_slots[ca, j], prm, j,
+                                       w.judge_windows[judge_block(w, ca)], w.judge_results,
+                                       w.judge_work)
         return phase
     return rules.INCONCLUSIVE
 

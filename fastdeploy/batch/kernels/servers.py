@@ -27,9 +27,10 @@ VOID = np.int64(-(2**62))
 WORK_DRAW, FAIL_DRAW = np.int64(0), np.int64(1)
 
 
-@kernel
-def new_server(w, sn, P, tpl):
-    """A new server from template tpl; its index, or -1 when the bank is full."""
+@kernel_inline
+def place_server(w, concurrency, capacity, grace_ns, kind, dist_a, dist_b, failure_rate):
+    """A new server in the next free row of the banks, idle and in no load balancer or
+    measured group; its index, or -1 (and the overflow code) when the bank is full."""
     G = w.counters
     SV = w.servers
     s = G[G_NSERVERS]
@@ -37,20 +38,28 @@ def new_server(w, sn, P, tpl):
         G[G_OVERFLOW] = OVERFLOW_SERVERS
         return -1
     G[G_NSERVERS] = s + 1
-    off = sn.templates[tpl, TPL_POFF]
-    grace = P[off + TP_GRACE]
-    srv.reset(SV[s], int(P[off + TP_CONCURRENCY]), int(P[off + TP_QUEUE_CAPACITY]),
-              seconds_to_ns(grace) if grace >= 0.0 else NOT_FOUND)
-    SV[s, SV_KIND] = sn.templates[tpl, TPL_KIND]
+    srv.reset(SV[s], concurrency, capacity, grace_ns)
+    SV[s, SV_KIND] = kind
     SV[s, SV_QHEAD] = -1
     SV[s, SV_QTAIL] = -1
     SV[s, SV_LB] = -1
     SV[s, SV_MEASURE] = -1
     SF = w.server_dist
-    SF[s, SF_A] = P[off + TP_DIST_A]
-    SF[s, SF_B] = P[off + TP_DIST_B]
-    SF[s, SF_FAIL] = P[off + TP_FAILURE_RATE]
+    SF[s, SF_A] = dist_a
+    SF[s, SF_B] = dist_b
+    SF[s, SF_FAIL] = failure_rate
     return s
+
+
+@kernel
+def new_server(w, sn, P, tpl):
+    """A new server from template tpl; its index, or -1 when the bank is full."""
+    off = sn.templates[tpl, TPL_POFF]
+    grace = P[off + TP_GRACE]
+    return place_server(w, int(P[off + TP_CONCURRENCY]), int(P[off + TP_QUEUE_CAPACITY]),
+                        seconds_to_ns(grace) if grace >= 0.0 else NOT_FOUND,
+                        sn.templates[tpl, TPL_KIND], P[off + TP_DIST_A], P[off + TP_DIST_B],
+                        P[off + TP_FAILURE_RATE])
 
 
 @kernel
