@@ -57,27 +57,30 @@ def bucket_of(lat_ns):
     return b
 
 
+@njit_inline
+def nearest_rank(q, count):
+    """The rank (1-based) of the q-quantile of ``count`` values, nearest-rank method."""
+    return max(1, int(math.ceil(q * count)))
+
+
+@njit_inline
+def bucket_ns(b):
+    """The value (ns) a latency in bucket b reads as: the bucket's geometric middle
+    (bucket 0 holds zero latencies)."""
+    return 0.0 if b == 0 else math.exp((b - 0.5) * _LOG_G)
+
+
 @njit
 def quantile_ns(hist, count, q, lo_ns, hi_ns):
     """The q-quantile (nearest rank) of ``count`` latencies in ``hist``, in ns (float)."""
     if count <= 0:
         return 0.0
-    rank = int(math.ceil(q * count))
-    if rank < 1:
-        rank = 1
+    rank = nearest_rank(q, count)
     seen = 0
     for b in range(hist.shape[0]):
         seen += hist[b]
         if seen >= rank:
-            if b == 0:
-                v = 0.0
-            else:
-                v = math.exp((b - 0.5) * _LOG_G)
-            if v < lo_ns:
-                v = float(lo_ns)
-            if v > hi_ns:
-                v = float(hi_ns)
-            return v
+            return min(max(bucket_ns(b), float(lo_ns)), float(hi_ns))
     return float(hi_ns)
 
 
@@ -87,13 +90,10 @@ def quantile_since_ns(hist, base, count, q, hi_ns):
     it held ``base`` (a copy taken earlier), in ns, clamped to [0, hi_ns]."""
     if count <= 0:
         return 0.0
-    rank = int(math.ceil(q * count))
-    if rank < 1:
-        rank = 1
+    rank = nearest_rank(q, count)
     seen = 0
     for b in range(hist.shape[0]):
         seen += hist[b] - base[b]
         if seen >= rank:
-            v = 0.0 if b == 0 else math.exp((b - 0.5) * _LOG_G)
-            return min(v, float(hi_ns))
+            return min(bucket_ns(b), float(hi_ns))
     return float(hi_ns)
