@@ -17,7 +17,7 @@ import re
 
 from .argo.manifest import _DURATION, _UNITS
 from .flagger import FlaggerMetric
-from .kubernetes.manifest import ManifestError, _err, _int, _kind, _map, read
+from .kubernetes.manifest import ManifestError, _err, _int, _kind, _map, header, read
 from .rules import flagger as rules
 
 __all__ = ["MEASURES", "ManifestError", "parse", "parse_template"]
@@ -36,8 +36,6 @@ MIN_INTERVAL = 10.0
 METRIC_INTERVAL = 60.0
 PROVIDERS = ("prometheus", "datadog", "externalmetrics", "cloudwatch", "newrelic",
              "graphite", "stackdriver", "influxdb", "dynatrace", "keptn", "splunk")
-_STATUS = {"status": "status is the cluster's observed state, not configuration: remove it"}
-_METADATA = ("name", "namespace", "labels", "annotations")
 _ANALYSIS_REFUSED = {
     "iterations": "A/B testing and blue/green iterations are not modelled: only the "
                   "progressive canary is",
@@ -105,12 +103,7 @@ def _flag_off(spec, key, path, why) -> None:
 
 def _header(doc, kind) -> tuple[str | None, str | None]:
     """(metadata.namespace, metadata.name) after checking apiVersion and kind."""
-    _map(doc, "", ("apiVersion", "kind", "metadata", "spec"), _STATUS)
-    if doc.get("apiVersion") != API_VERSION:
-        raise _err("apiVersion", f"expected {API_VERSION!r}, got {_kind(doc.get('apiVersion'))}")
-    if doc.get("kind") != kind:
-        raise _err("kind", f"expected {kind!r}, got {_kind(doc.get('kind'))}")
-    meta = _map(doc.get("metadata", {}), "metadata", _METADATA)
+    meta = header(doc, API_VERSION, (kind,))
     for key in ("name", "namespace"):
         if key in meta and not isinstance(meta[key], str):
             raise _err(f"metadata.{key}", f"expected a string, got {_kind(meta[key])}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ..kayenta.judge import KayentaJudge
-from ..kubernetes.manifest import ManifestError, _err, _int, _kind, _map, read
+from ..kubernetes.manifest import ManifestError, _err, _int, _kind, _map, header, read
 from .analysis import MEASURES, AnalysisMetric, AnalysisTemplate, Condition
 from .canary import Analysis, BackgroundAnalysis, Pause, SetWeight
 
@@ -227,15 +227,7 @@ def _metric(v, path, queries, kayenta=None) -> AnalysisMetric:
 def parse_template(doc: dict, queries: dict, kayenta=None) -> tuple[str, AnalysisTemplate]:
     """(metadata.name, the AnalysisTemplate) of an AnalysisTemplate or
     ClusterAnalysisTemplate manifest."""
-    _map(doc, "", ("apiVersion", "kind", "metadata", "spec"),
-         {"status": "status is the cluster's observed state, not configuration: remove it"})
-    if doc.get("apiVersion") != API_VERSION:
-        raise _err("apiVersion", f"expected {API_VERSION!r}, got {_kind(doc.get('apiVersion'))}")
-    if doc.get("kind") not in ("AnalysisTemplate", "ClusterAnalysisTemplate"):
-        raise _err("kind", "expected 'AnalysisTemplate' or 'ClusterAnalysisTemplate', got "
-                           f"{_kind(doc.get('kind'))}")
-    meta = _map(doc.get("metadata", {}), "metadata",
-                ("name", "namespace", "labels", "annotations"))
+    meta = header(doc, API_VERSION, ("AnalysisTemplate", "ClusterAnalysisTemplate"))
     name = meta.get("name")
     if not isinstance(name, str):
         raise _err("metadata.name", f"required, a string; got {_kind(name)}")
@@ -314,14 +306,7 @@ def parse(rollout, templates=(), queries=None, kayenta=None) -> tuple[str | None
             raise ManifestError(f"templates[{i}]: {e}") from None
         known[name] = template
     doc = read(rollout)
-    _map(doc, "", ("apiVersion", "kind", "metadata", "spec"),
-         {"status": "status is the cluster's observed state, not configuration: remove it"})
-    if doc.get("apiVersion") != API_VERSION:
-        raise _err("apiVersion", f"expected {API_VERSION!r}, got {_kind(doc.get('apiVersion'))}")
-    if doc.get("kind") != "Rollout":
-        raise _err("kind", f"expected 'Rollout', got {_kind(doc.get('kind'))}")
-    meta = _map(doc.get("metadata", {}), "metadata",
-                ("name", "namespace", "labels", "annotations"))
+    meta = header(doc, API_VERSION, ("Rollout",))
     name = meta.get("name")
     if name is not None and not isinstance(name, str):
         raise _err("metadata.name", f"expected a string, got {_kind(name)}")

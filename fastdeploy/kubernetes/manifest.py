@@ -72,6 +72,23 @@ def quantity(v, path) -> float:
                      f"{_kind(v)}")
 
 
+_STATUS = {"status": "status is the cluster's observed state, not configuration: remove it"}
+
+
+def header(doc: dict, api_version: str, kinds: tuple) -> dict:
+    """Check a manifest's top level (apiVersion, kind, metadata, spec; status refused),
+    its apiVersion and its kind (one of ``kinds``); its metadata (name, namespace,
+    labels, annotations), for the caller to read."""
+    _map(doc, "", ("apiVersion", "kind", "metadata", "spec"), _STATUS)
+    if doc.get("apiVersion") != api_version:
+        raise _err("apiVersion", f"expected {api_version!r}, got {_kind(doc.get('apiVersion'))}")
+    if doc.get("kind") not in kinds:
+        raise _err("kind", f"expected {' or '.join(repr(k) for k in kinds)}, got "
+                           f"{_kind(doc.get('kind'))}")
+    return _map(doc.get("metadata", {}), "metadata",
+                ("name", "namespace", "labels", "annotations"))
+
+
 def read(source) -> dict:
     """A manifest from a YAML file path, YAML text or an already parsed mapping."""
     if isinstance(source, dict):
@@ -202,14 +219,7 @@ def _metric(v, path):
 
 def parse(doc: dict) -> tuple[str | None, dict]:
     """(metadata.name, the HorizontalPodAutoscaler's keyword arguments)."""
-    _map(doc, "", ("apiVersion", "kind", "metadata", "spec"),
-         {"status": "status is the cluster's observed state, not configuration: remove it"})
-    if doc.get("apiVersion") != "autoscaling/v2":
-        raise _err("apiVersion", f"expected 'autoscaling/v2', got {_kind(doc.get('apiVersion'))}")
-    if doc.get("kind") != "HorizontalPodAutoscaler":
-        raise _err("kind", f"expected 'HorizontalPodAutoscaler', got {_kind(doc.get('kind'))}")
-    meta = _map(doc.get("metadata", {}), "metadata",
-                ("name", "namespace", "labels", "annotations"))
+    meta = header(doc, "autoscaling/v2", ("HorizontalPodAutoscaler",))
     name = meta.get("name")
     if name is not None and not isinstance(name, str):
         raise _err("metadata.name", f"expected a string, got {_kind(name)}")
