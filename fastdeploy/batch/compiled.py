@@ -27,13 +27,20 @@ def will_compile() -> bool:
     if run_replicas.overloads:
         return False
     try:
-        cache = run_replicas._cache
-        index = cache._cache_file._load_index()  # {} when the source changed since
-        magic = run_replicas.targetctx.codegen().magic_tuple()
-        return not any(key[1] == magic and os.path.exists(os.path.join(cache._cache_path, name))
-                       for key, name in index.items())
+        return not cached_signatures(run_replicas)
     except Exception:  # numba's internals moved: any index file for the kernel will do
         here = os.path.dirname(os.path.abspath(__file__))
         dirs = [os.path.join(here, "kernels", "__pycache__"), os.environ.get("NUMBA_CACHE_DIR", "")]
         return not any(glob.glob(os.path.join(d, "**", "loop.run_replicas-*.nbi"),
                                  recursive=True) for d in dirs if d)
+
+
+def cached_signatures(dispatcher) -> list:
+    """The argument types numba's on-disk cache holds machine code of ``dispatcher``
+    for, on this machine (none when its source changed since). Reads numba's internals:
+    the callers fall back when they move."""
+    cache = dispatcher._cache
+    index = cache._cache_file._load_index()  # {} when the source changed since
+    magic = dispatcher.targetctx.codegen().magic_tuple()
+    return [key[0] for key, name in index.items()
+            if key[1] == magic and os.path.exists(os.path.join(cache._cache_path, name))]

@@ -27,6 +27,7 @@ import tempfile
 import numba
 from numba.core import types
 
+from .compiled import cached_signatures
 from .kernels import argo, canary, flagger, loop, replica, rolling, servers, sources
 from .kernels import autoscaler as scaler_kernels
 
@@ -99,12 +100,7 @@ def _cached(dispatcher, argtypes) -> bool:
     if tuple(argtypes) in dispatcher.overloads:
         return True
     try:
-        cache = dispatcher._cache
-        index = cache._cache_file._load_index()
-        magic = dispatcher.targetctx.codegen().magic_tuple()
-        return any(key[0] == tuple(argtypes) and key[1] == magic
-                   and os.path.exists(os.path.join(cache._cache_path, name))
-                   for key, name in index.items())
+        return tuple(argtypes) in cached_signatures(dispatcher)
     except Exception:  # numba's internals moved: assume cached, compile as before
         return True
 
