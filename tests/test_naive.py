@@ -71,7 +71,8 @@ def heap_push(h, t, kind, target, payload):
 
 def heap_peek(h):
     """(time, kind, target, payload) of the first event, as Python ints."""
-    return tuple(int(x) for x in _peek(*h))
+    t, _seq, kind, target, payload = _peek(*h)
+    return tuple(int(x) for x in (t, kind, target, payload))
 
 
 def heap_finish(h):

@@ -91,6 +91,9 @@ class Workspace(NamedTuple):
     servers: np.ndarray  # SV: (servers, SV_FIELDS)
     server_dist: np.ndarray  # SF: (servers, SF_FIELDS) float64
     nodes: np.ndarray  # ND: (pool, ND_FIELDS)
+    # (servers, most concurrency): each server's nodes in service, a binary heap by
+    # completion (kernels/servers.py)
+    slots: np.ndarray
     heap: np.ndarray  # H: 3 words per entry (batch/heap.py)
     hist: np.ndarray  # latency histogram
     scratch: np.ndarray  # (3, servers)
@@ -174,8 +177,9 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
     has_hpa = bool(np.any(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     argos = scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO
     argo_slots = max([1] + [int(n) for n in scenario.canary_init[argos, sc.CAS_NSTAGES]])
-    # Pending events: a completion per request or probe in service (at most every
-    # server's concurrency), an arrival per source, the events scheduled before the run,
+    # Pending events: a completion per probe in service and one per server with a queue
+    # (at most every server's concurrency), an arrival per source, the events scheduled
+    # before the run,
     # and a chain or two per component (a scaler's evaluations and its window's marks).
     # So the heap cannot overflow.
     # A server may also await its readiness and the end of its termination grace.
@@ -191,6 +195,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         servers=np.zeros((servers, sc.SV_FIELDS), np.int64),
         server_dist=np.zeros((servers, sc.SF_FIELDS), np.float64),
         nodes=np.zeros((pool, sc.ND_FIELDS), np.int64),
+        slots=np.zeros((servers, max(1, max_concurrency)), np.int64),
         heap=np.zeros(3 * heap, np.int64),
         hist=np.zeros(histogram.N_BUCKETS, np.int64),
         scratch=np.zeros((3, servers), np.int64),

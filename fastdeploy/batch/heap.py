@@ -50,9 +50,24 @@ def _sift_down(H, n, i, t, seq, word):
 
 
 @njit_inline
-def push(H, G, t, kind, target, payload):
+def take_seq(G):
+    """The next seq: what an event scheduled now is ordered by among equal times (a
+    request's completion takes one when it starts, whether or not it becomes an event,
+    so that every later seq is the object engine's)."""
     seq = G[G_SEQ]
     G[G_SEQ] = seq + 1
+    return seq
+
+
+@njit_inline
+def push(H, G, t, kind, target, payload):
+    push_keyed(H, G, t, take_seq(G), kind, target, payload)
+
+
+@njit_inline
+def push_keyed(H, G, t, seq, kind, target, payload):
+    """Push with a seq taken earlier (take_seq): (t, seq) must not precede the event
+    being handled."""
     if G[G_TOP_FREE] == 1:
         G[G_TOP_FREE] = 0
         _sift_down(H, G[G_HN], 0, t, seq, _pack(kind, target, payload))
@@ -75,10 +90,11 @@ def push(H, G, t, kind, target, payload):
 
 @njit_inline
 def peek(H, G):
-    """The first event, (time, kind, target, payload), left in place; its slot is free."""
+    """The first event, (time, seq, kind, target, payload), left in place; its slot is
+    free."""
     G[G_TOP_FREE] = 1
     word = H[2]
-    return H[0], word & 0xF, (word >> 4) & 0xFFFFFFF, word >> 32
+    return H[0], H[1], word & 0xF, (word >> 4) & 0xFFFFFFF, word >> 32
 
 
 @njit_inline
@@ -95,3 +111,4 @@ def finish(H, G):
 # The same push as a call, for the rare events (scaler, deployers): inlining it there too
 # would only lengthen compilation.
 push_call = out_of_line(push)
+push_keyed_call = out_of_line(push_keyed)

@@ -46,11 +46,15 @@ WAIT_SECONDS = 300.0
 # from the back (large handlers at both ends, callees before their callers).
 HANDLERS = (
     (replica, "reset_replica", ("w", "sn", "P", "u64", "i64", "i64"), None),
-    (servers, "handle_complete", ("w", "i64", "i64", "i64"), None),
+    (servers, "handle_complete", ("w", "i64", "i64", "i64", "i64", "parts.measured"), None),
+    (servers, "catch_up_all", ("w", "i64", "i64", "parts.measured"), None),
     (replica, "write_results", ("w", "out", "i64", "i64"), None),
     (replica, "sample_timeseries", ("w", "sn", "row"), None),
+    (loop, "sample", ("w", "sn", "row", "i64", "parts.measured"), None),
+    (servers, "catch_up_call", ("w", "i64", "i64", "i64", "parts.measured"), None),
     (loop, "probe_result", ("w", "sn", "P", "i64", "i64", "i64", "parts.rolling"), None),
-    (loop, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"), None),
+    (servers, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"),
+     None),
     (servers, "handle_ready", ("w", "i64", "i64"), None),
     (servers, "handle_grace_end", ("w", "i64", "i64", "i64"), None),
     (scaler_kernels, "mark_backends", ("w", "sn", "i64", "i64", "i64"), None),
@@ -68,7 +72,7 @@ HANDLERS = (
     (argo, "argo_drive", ("w", "sn", "P", "i64", "i64"), "argo"),  # under both above
     (scaler_kernels, "handle_scaler_eval",
      ("w", "sn", "P", "events", "i64", "i64", "i64", "parts.scaler", "parts.hpa"), None),
-    (sources, "handle_arrival", ("w", "sn", "i64", "i64"), None),
+    (sources, "handle_arrival", ("w", "sn", "i64", "i64", "i64", "parts.measured"), None),
 )
 
 

@@ -116,8 +116,15 @@ SF_FIELDS = 3
 # created (routing is synchronous) and a probe the instant it is sent, so ND_CREATED is
 # also the arrival at the server.
 # ND_DROPS: its server's drop count when it started service (a later drop voids it).
-ND_ITEM, ND_CREATED, ND_SERVICE, ND_FAILED, ND_NEXT, ND_DROPS = range(6)
-ND_FIELDS = 6
+# In service, a node sits in its server's slot heap (Workspace.slots) keyed by the
+# (time, seq) its completion event would have in the object engine: ND_DONE and ND_SEQ
+# (ND_SEQ shares ND_NEXT's column: a node in service is in no queue or free list).
+# ND_EVENTED: 1 when that completion is a heap event (a probe's, or the one that starts
+# the server's queue); the others are completed when something next looks at the
+# server (kernels/servers.py catch_up).
+ND_ITEM, ND_CREATED, ND_SERVICE, ND_FAILED, ND_NEXT, ND_DROPS, ND_DONE, ND_EVENTED = range(8)
+ND_SEQ = ND_NEXT
+ND_FIELDS = 8
 
 # replica counters (int64)
 (G_CREATED, G_COMPLETED, G_FAILED, G_REJECTED, G_LAT_SUM, G_LAT_MIN, G_LAT_MAX,

@@ -12,7 +12,7 @@ from ..schema import (G_INSTANCES, G_PEAK, LB_PICK_STALE, LB_ROWS, LB_RR, LB_STR
                       LR_BACKENDS, LR_GROUP, LR_PICK, LR_PICK_CUR, LR_PICK_W, LR_WEIGHTS,
                       RB_KLB, RB_LB, SCS_LB, ST_LEAST_CONN, ST_RANDOM, ST_ROUND_ROBIN,
                       ST_WEIGHTED, SV_LB)
-from .servers import schedule_grace_end
+from .servers import catch_up_call, schedule_grace_end
 
 UNIT_WEIGHT = np.int64(1)
 
@@ -102,8 +102,10 @@ def lb_draw(w, lb):
 
 
 @kernel_inline
-def strategy_select(w, lb, row, n):
-    """Index into the pick row of lb (n backends) chosen by its strategy."""
+def strategy_select(w, lb, row, n, now, seq, part):
+    """Index into the pick row of lb (n backends) chosen by its strategy, for a request
+    at the instant (now, seq) (the strategies that compare loads see the servers then;
+    ``part``: bundles.Parts.measured)."""
     LBI = w.lbs
     LS = w.lists
     st = LBI[lb, LB_STRATEGY]
@@ -117,6 +119,7 @@ def strategy_select(w, lb, row, n):
     if st == ST_LEAST_CONN:
         loads = w.scratch[0]
         for i in range(n):
+            catch_up_call(w, cand[i], now, seq, part)
             loads[i] = srv.outstanding(w.servers[cand[i]])
         return routing.least_loaded(loads, n)
     if st == ST_RANDOM:
@@ -126,13 +129,16 @@ def strategy_select(w, lb, row, n):
         return 0
     u1 = lb_draw(w, lb)
     i, j = routing.two_choices(u1, lb_draw(w, lb), n)
+    catch_up_call(w, cand[i], now, seq, part)
+    catch_up_call(w, cand[j], now, seq, part)
     return routing.less_loaded(i, srv.outstanding(w.servers[cand[i]]), j,
                                srv.outstanding(w.servers[cand[j]]))
 
 
 @kernel_inline
-def lb_choose(w, lb):
-    """The server a request goes to, or -1 when there is none."""
+def lb_choose(w, lb, now, seq, part):
+    """The server a request at the instant (now, seq) goes to, or -1 when there is
+    none."""
     LS = w.lists
     LN = w.list_len
     LBI = w.lbs
@@ -157,7 +163,7 @@ def lb_choose(w, lb):
     n = LN[row + LR_PICK]
     if n == 0:
         return -1
-    return LS[row + LR_PICK, strategy_select(w, lb, row, n)]
+    return LS[row + LR_PICK, strategy_select(w, lb, row, n, now, seq, part)]
 
 
 @kernel

@@ -4,21 +4,30 @@ import numpy as np
 
 from ...rules import fleet
 from .. import heap
-from ..compile import entry, kernel, kernel_inline
+from ..compile import entry, kernel
 from ..schema import (ARRIVAL, CA_ARGO, CA_FLAGGER, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR,
                       COMPLETE, G_EVENTS, G_HN, G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO,
-                      ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY,
-                      SV_MEASURE)
+                      ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
 from .argo import argo_event
 from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
 from .flagger import handle_flagger_deploy, handle_flagger_tick
 from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
-from .servers import VOID, handle_complete, handle_grace_end, handle_ready, measure_completed
+from .servers import (VOID, catch_up_all, handle_complete, handle_grace_end, handle_ready,
+                      measured_completion)
 from .sources import handle_arrival
 
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
+AFTER_ALL = np.int64(2**63 - 1)  # a seq after every event's: an instant's end
+
+
+@kernel
+def sample(w, sn, row, t, part):
+    """The time-series row at t: the replica after every event at or before t."""
+    catch_up_all(w, t, AFTER_ALL, part)
+    sample_timeseries(w, sn, row)
+
 
 
 @kernel
@@ -61,16 +70,6 @@ def probe_result(w, sn, P, item, failed, t, part):
         probe_done(w, sn, P, code % nro, code // nro, failed, t)
 
 
-@kernel_inline
-def measured_completion(w, s, node, failed, t, part):
-    """A request completed at server s: counted in its deployer's measured group when s
-    is measured (only scenarios with a deployer measure: otherwise this is empty)."""
-    if part is not None:
-        m = w.servers[s, SV_MEASURE]
-        if m >= 0:
-            measure_completed(w, m, node, failed, t)
-
-
 @entry
 def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out, w, parts):
     """Run replicas[j] for j in [j0, j1) on one thread (nogil: threads run these in
@@ -102,32 +101,37 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             if t > end_ns:
                 break
             while k_ts < n_ts and start_ns + k_ts * ts_step < t:
-                sample_timeseries(w, sn, series[k_ts])
+                sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
                 k_ts += 1
-            t, kind, target, payload = heap.peek(H, G)
+            t, seq, kind, target, payload = heap.peek(H, G)
             G[G_EVENTS] += 1
             if kind == ARRIVAL:
-                handle_arrival(w, sn, target, t)
+                handle_arrival(w, sn, target, t, seq, parts.measured)
             elif kind == COMPLETE:
-                item, failed = handle_complete(w, target, payload, t)
+                item, failed = handle_complete(w, target, payload, t, seq, parts.measured)
                 if item < 0 and item != VOID:
+                    # The deployer may act on the whole replica: it sees it at this instant.
+                    catch_up_all(w, t, seq, parts.measured)
                     probe_result(w, sn, P, item, failed, t, parts.rolling)
                 elif item >= 0:
                     measured_completion(w, target, payload, failed, t, parts.measured)
-            elif kind == SCALER_EVAL:
-                handle_scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
-                                   parts.hpa)
-            elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
-                canary_event(w, sn, P, kind, target, payload, t, parts.canary, parts.flagger,
-                             parts.argo, parts.judge)
-            elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
-                rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
-            elif kind == SERVER_READY:
-                handle_ready(w, target, t)
-            elif kind == GRACE_END:
-                handle_grace_end(w, target, payload, t)
             else:
-                mark_backends(w, sn, target, payload, t)
+                # A control event sees every server as it is at this instant.
+                catch_up_all(w, t, seq, parts.measured)
+                if kind == SCALER_EVAL:
+                    handle_scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
+                                       parts.hpa)
+                elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
+                    canary_event(w, sn, P, kind, target, payload, t, parts.canary,
+                                 parts.flagger, parts.argo, parts.judge)
+                elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
+                    rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
+                elif kind == SERVER_READY:
+                    handle_ready(w, target, t)
+                elif kind == GRACE_END:
+                    handle_grace_end(w, target, payload, t)
+                else:
+                    mark_backends(w, sn, target, payload, t)
             heap.finish(H, G)
             if G[G_OVERFLOW] != 0:
                 break
@@ -135,7 +139,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
         if G[G_OVERFLOW] != OVERFLOW_NONE:
             return j
         while k_ts < n_ts:
-            sample_timeseries(w, sn, series[k_ts])
+            sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
             k_ts += 1
+        catch_up_all(w, end_ns, AFTER_ALL, parts.measured)
         write_results(w, out, j, end_ns)
     return j1

@@ -1,5 +1,19 @@
 """Servers in the kernels: creation from a template, the request pool, and the shared
-server state machine (rules/server.py) applied to pool nodes and heap events."""
+server state machine (rules/server.py) applied to pool nodes.
+
+A request's completion is not a heap event. The nodes in service at a server sit in its
+slot heap (Workspace.slots[s], ordered by the (time, seq) their completion event would
+have: seq is taken when service starts, as the object engine's event takes it), and
+``catch_up`` completes those before an instant when something is about to look at the
+server: a request routed to it, a strategy comparing loads, a control event or a sample
+(they catch up every server). Such a completion changes only its server, counters that
+add up in any order, and the instances count, which only control events read. Two kinds
+of completion stay events, because something happens at them in the replica's order:
+a probe's (its deployer acts on it), and, while the server's queue is not empty, the
+earliest one in its slots (the queue's head starts then and takes the seq of that
+instant; ``arm``). Ties at equal times therefore follow (time, seq) exactly, as in the
+object engine. See docs/batch-engine.md.
+"""
 
 import numpy as np
 
@@ -7,10 +21,10 @@ from ...rules import rng
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel, kernel_inline, out_of_line
-from ..schema import (COMPLETE, G_COMPLETED, G_FAILED, G_FREE, G_INSTANCES, G_LAT_MAX,
+from ..schema import (COMPLETE, G_COMPLETED, G_EVENTS, G_FAILED, G_FREE, G_INSTANCES, G_LAT_MAX,
                       G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED, GRACE_END,
-                      LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DROPS, ND_FAILED, ND_ITEM, ND_NEXT,
-                      ND_SERVICE, OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO,
+                      LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS, ND_EVENTED,
+                      ND_FAILED, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE, OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO,
                       SERVER_READY, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD,
                       SV_QTAIL,
                       TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
@@ -104,12 +118,18 @@ def handle_ready(w, s, now):
 def handle_grace_end(w, s, removal, now):
     """The termination grace of removal number ``removal`` of server s ends."""
     SV = w.servers
+    busy = SV[s, srv.BUSY]
     if not srv.grace_ended(SV[s], w.fleet, removal, now):
         return
-    # The queued nodes go back to the pool; those in service are void (their completion
-    # sees a new drop count).
+    # The queued nodes and those in service go back to the pool, except those whose
+    # completion is an event: it sees a new drop count and frees them.
     ND = w.nodes
     G = w.counters
+    for i in range(busy):
+        node = w.slots[s, i]
+        if ND[node, ND_EVENTED] == 0:
+            ND[node, ND_NEXT] = G[G_FREE]
+            G[G_FREE] = node
     node = SV[s, SV_QHEAD]
     while node >= 0:
         nxt = ND[node, ND_NEXT]
@@ -134,9 +154,54 @@ def item_uniform(w, item, draw):
 
 
 @kernel_inline
+def completes_before(ND, a, b):
+    """Node a's completion (time, seq) precedes node b's."""
+    return ND[a, ND_DONE] < ND[b, ND_DONE] or (ND[a, ND_DONE] == ND[b, ND_DONE]
+                                              and ND[a, ND_SEQ] < ND[b, ND_SEQ])
+
+
+@kernel_inline
+def slot_push(w, s, node):
+    """Node joins server s's slot heap (its BUSY count already includes it)."""
+    row = w.slots[s]
+    ND = w.nodes
+    i = w.servers[s, srv.BUSY] - 1
+    while i > 0:
+        p = (i - 1) >> 1
+        if not completes_before(ND, node, row[p]):
+            break
+        row[i] = row[p]
+        i = p
+    row[i] = node
+
+
+@kernel_inline
+def slot_pop(w, s):
+    """Remove the first completion from server s's slot heap (before its BUSY count
+    drops)."""
+    row = w.slots[s]
+    ND = w.nodes
+    n = w.servers[s, srv.BUSY] - 1
+    last = row[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and completes_before(ND, row[c + 1], row[c]):
+            c += 1
+        if not completes_before(ND, row[c], last):
+            break
+        row[i] = row[c]
+        i = c
+    row[i] = last
+
+
+@kernel_inline
 def start_service(w, s, node, now):
     """Node starts service at server s (its slot already taken): its work and outcome
-    from its own uniforms, and its completion event."""
+    from its own uniforms, and the key its completion is ordered by. A probe's completion
+    is an event; a request's waits in the slot heap."""
     ND = w.nodes
     SF = w.server_dist
     item = ND[node, ND_ITEM]
@@ -148,7 +213,28 @@ def start_service(w, s, node, now):
     failed = fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW))
     ND[node, ND_FAILED] = 1 if failed else 0
     ND[node, ND_DROPS] = w.servers[s, srv.DROPS]
-    heap.push(w.heap, w.counters, now + service, COMPLETE, s, node)
+    seq = heap.take_seq(w.counters)
+    ND[node, ND_DONE] = now + service
+    ND[node, ND_SEQ] = seq
+    ND[node, ND_EVENTED] = 0
+    slot_push(w, s, node)
+    if item < 0:
+        ND[node, ND_EVENTED] = 1
+        heap.push_keyed(w.heap, w.counters, now + service, seq, COMPLETE, s, node)
+
+
+@kernel_inline
+def arm(w, s):
+    """While server s's queue is not empty, its first completion is an event: the head
+    of the queue starts at it, with the seq of that instant in the replica's order."""
+    SV = w.servers
+    if SV[s, SV_QHEAD] >= 0 and SV[s, srv.BUSY] > 0:
+        first = w.slots[s, 0]
+        ND = w.nodes
+        if ND[first, ND_EVENTED] == 0:
+            ND[first, ND_EVENTED] = 1
+            heap.push_keyed(w.heap, w.counters, ND[first, ND_DONE], ND[first, ND_SEQ],
+                            COMPLETE, s, first)
 
 
 @kernel_inline
@@ -212,6 +298,7 @@ def accept(w, s, item, now):
     else:
         SV[s, SV_QHEAD] = node
     SV[s, SV_QTAIL] = node
+    arm(w, s)
     return 0
 
 
@@ -230,24 +317,22 @@ def start_queued(w, s, now):
         if SV[s, SV_QHEAD] < 0:
             SV[s, SV_QTAIL] = -1
         start_service(w, s, head, now)
+    arm(w, s)
 
 
 @kernel_inline
-def handle_complete(w, s, node, now):
-    """A request or probe finishes at server s; returns its (item, failed), or item
-    VOID when it was dropped at the end of its server's termination grace."""
+def complete(w, s, node, now):
+    """The first node of server s's slot heap finishes at now: the server's and the
+    replica's counts; returns its (item, failed). The node goes back to the pool with
+    its creation time left for measure_completed."""
     G = w.counters
     SV = w.servers
     ND = w.nodes
     item = ND[node, ND_ITEM]
     failed = ND[node, ND_FAILED]
-    if ND[node, ND_DROPS] != SV[s, srv.DROPS]:
-        ND[node, ND_NEXT] = G[G_FREE]
-        G[G_FREE] = node
-        return VOID, failed
+    slot_pop(w, s)
     lat = now - ND[node, ND_CREATED]
-    srv.finished(SV[s], w.fleet, item >= 0, ND[node, ND_SERVICE], lat, failed,
-                 now)
+    srv.finished(SV[s], w.fleet, item >= 0, ND[node, ND_SERVICE], lat, failed, now)
     if item >= 0:
         G[G_COMPLETED] += 1
         G[G_FAILED] += failed
@@ -259,11 +344,68 @@ def handle_complete(w, s, node, now):
             G[G_LAT_MAX] = lat
     ND[node, ND_NEXT] = G[G_FREE]
     G[G_FREE] = node
+    return item, failed
+
+
+@kernel_inline
+def catch_up(w, s, t, seq, part):
+    """Complete what server s finishes before the instant (t, seq), in that order: the
+    requests whose completions are not events (``part``: bundles.Parts.measured). Its
+    queue is empty meanwhile (else its first completion is an event), so nothing
+    starts."""
+    SV = w.servers
+    ND = w.nodes
+    while SV[s, srv.BUSY] > 0:
+        node = w.slots[s, 0]
+        done = ND[node, ND_DONE]
+        if done > t or (done == t and ND[node, ND_SEQ] >= seq) or ND[node, ND_EVENTED] == 1:
+            return
+        item, failed = complete(w, s, node, done)
+        w.counters[G_EVENTS] += 1
+        measured_completion(w, s, node, failed, done, part)
+        retire_if_drained(w, s, done)
+
+
+# For the strategies that compare servers' loads: a call, so that the completion
+# accounting is not inlined once more into the router.
+catch_up_call = out_of_line(catch_up)
+
+
+@kernel
+def catch_up_all(w, t, seq, part):
+    """Every server caught up to the instant (t, seq): before a control event or a
+    sample reads the replica."""
+    for s in range(w.counters[G_NSERVERS]):
+        catch_up(w, s, t, seq, part)
+
+
+@kernel_inline
+def measured_completion(w, s, node, failed, t, part):
+    """A request completed at server s: counted in its deployer's measured group when s
+    is measured (only scenarios with a deployer measure: otherwise this is empty)."""
+    if part is not None:
+        m = w.servers[s, SV_MEASURE]
+        if m >= 0:
+            measure_completed(w, m, node, failed, t)
+
+
+@kernel_inline
+def handle_complete(w, s, node, now, seq, part):
+    """A completion event: a probe's, or the first in the slots of a server with a
+    queue. Returns its (item, failed), or item VOID when it was dropped at the end of its
+    server's termination grace."""
+    ND = w.nodes
+    if ND[node, ND_DROPS] != w.servers[s, srv.DROPS]:
+        G = w.counters
+        ND[node, ND_NEXT] = G[G_FREE]
+        G[G_FREE] = node
+        return VOID, ND[node, ND_FAILED]
+    catch_up(w, s, now, seq, part)
+    item, failed = complete(w, s, node, now)
     start_queued(w, s, now)
     retire_if_drained(w, s, now)
     # A finished probe is the rolling deployer's business, a request's at a measured
-    # server its deployer's: the event loop hands them on (measure_completed), so that
-    # their code is not compiled into this hot handler.
+    # server its deployer's: the event loop hands them on.
     return item, failed
 
 

@@ -7,7 +7,7 @@ from ..schema import (ARRIVAL, G_CREATED, G_REJECTED, NO_PAYLOAD, RB_KSRC, SD_DR
                       SD_HINT, SD_STOP_NS, SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS,
                       SRC_POISSON, SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
 from .balancer import lb_choose
-from .servers import accept
+from .servers import accept, catch_up
 
 
 @kernel
@@ -42,19 +42,21 @@ def schedule_arrival(w, sn, src, prev):
 
 
 @kernel_inline
-def handle_arrival(w, sn, src, now):
-    """A request is created, routed and accepted (or rejected) at once."""
+def handle_arrival(w, sn, src, now, seq, part):
+    """A request is created, routed and accepted (or rejected) at once, at the instant
+    (now, seq) of its arrival event (``part``: bundles.Parts.measured)."""
     G = w.counters
     k = G[G_CREATED]
     G[G_CREATED] = k + 1
     target = sn.sources[src, SRC_TARGET]
     s = target
     if sn.sources[src, SRC_TARGET_KIND] == TO_LB:
-        s = lb_choose(w, target)
+        s = lb_choose(w, target, now, seq, part)
         balancer.routed(w.lbs[target], s >= 0)
         if s < 0:
             G[G_REJECTED] += 1
     # One call site: accept (and what it inlines) is compiled once here.
     if s >= 0:
+        catch_up(w, s, now, seq, part)
         accept(w, s, k, now)
     schedule_arrival(w, sn, src, now)
