@@ -21,7 +21,8 @@ from ..rules import routing as _rt
 from ..rules import server as _sv
 
 # -- event kinds of the batch heap, with what target and payload hold --------------------
-# ARRIVAL (target: source), COMPLETE (target: server, payload: pool node), SCALER_EVAL
+# (Arrivals are not heap events: each source keeps its next one, kernels/sources.py.)
+# COMPLETE (target: server, payload: pool node), SCALER_EVAL
 # (target: scaler, payload: LIVE_CHAIN or 0 for a no-op), CANARY_DEPLOY, CANARY_EVAL
 # (payload: deployment number), ROLL_DEPLOY, ROLL_ROUND (payload: batch number),
 # SERVER_READY (target: server), GRACE_END (target: server, payload: removal number),
@@ -30,8 +31,8 @@ from ..rules import server as _sv
 # Codes that kernels pass as arguments are numpy integers, not Python ints: numba types a
 # Python int constant as a literal and compiles a called function once more for every
 # literal value it is given (a cold-start cost), but a numpy integer as a plain int64.
-(ARRIVAL, COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND,
- SERVER_READY, GRACE_END, WINDOW_MARK) = (np.int64(k) for k in range(10))
+(COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND,
+ SERVER_READY, GRACE_END, WINDOW_MARK) = (np.int64(k) for k in range(1, 10))
 NO_PAYLOAD = np.int64(0)
 LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its chain
 
@@ -132,9 +133,10 @@ ND_FIELDS = 8
  G_EVENTS, G_TOP_FREE) = range(18)
 G_FIELDS = 18
 
-# source state (int64): draws of its arrival stream, stop time (ns, -1: none), segment hint
-SD_DRAWS, SD_STOP_NS, SD_HINT = range(3)
-SD_FIELDS = 3
+# source state (int64): draws of its arrival stream, stop time (ns, -1: none), segment
+# hint, and its next arrival: when (-1: none) and the seq it took when it was scheduled
+SD_DRAWS, SD_STOP_NS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ = range(5)
+SD_FIELDS = 5
 # profile segments, per source: SEG[src, SEG_T0 | SEG_RATE | SEG_SLOPE, i]
 SEG_T0, SEG_RATE, SEG_SLOPE = range(3)
 

@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from ...rules import fleet
 from .. import heap
 from ..compile import entry, kernel
-from ..schema import (ARRIVAL, CA_ARGO, CA_FLAGGER, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR,
+from ..schema import (CA_ARGO, CA_FLAGGER, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALUATOR,
                       COMPLETE, G_EVENTS, G_HN, G_OVERFLOW, GRACE_END, OVERFLOW_NONE, RB_NRO,
-                      ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SERVER_READY)
+                      ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SD_NEXT_NS,
+                      SD_NEXT_SEQ, SERVER_READY)
 from .argo import argo_event
 from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
@@ -16,7 +16,7 @@ from .replica import reset_replica, sample_timeseries, write_results
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
 from .servers import (VOID, catch_up_all, handle_complete, handle_grace_end, handle_ready,
                       measured_completion)
-from .sources import handle_arrival
+from .sources import first_source, handle_arrival
 
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
 AFTER_ALL = np.int64(2**63 - 1)  # a seq after every event's: an instant's end
@@ -96,18 +96,33 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
         # every numba function compiles (and optimises) all it calls into its own module,
         # so one more level would compile the whole engine once more.
         k_ts = ZERO
-        while G[G_HN] > 0:
-            t = H[0]
+        SD = w.source_state
+        while True:
+            # The next event: a source's arrival, or the heap's first, in (time, seq)
+            # order.
+            src = first_source(SD)
+            arrival = src >= 0 and (G[G_HN] == 0 or SD[src, SD_NEXT_NS] < H[0]
+                                    or (SD[src, SD_NEXT_NS] == H[0]
+                                        and SD[src, SD_NEXT_SEQ] < H[1]))
+            if arrival:
+                t = SD[src, SD_NEXT_NS]
+            elif G[G_HN] > 0:
+                t = H[0]
+            else:
+                break
             if t > end_ns:
                 break
             while k_ts < n_ts and start_ns + k_ts * ts_step < t:
                 sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
                 k_ts += 1
-            t, seq, kind, target, payload = heap.peek(H, G)
             G[G_EVENTS] += 1
-            if kind == ARRIVAL:
-                handle_arrival(w, sn, target, t, seq, parts.measured)
-            elif kind == COMPLETE:
+            if arrival:
+                handle_arrival(w, sn, src, t, SD[src, SD_NEXT_SEQ], parts.measured)
+                if G[G_OVERFLOW] != 0:
+                    break
+                continue
+            t, seq, kind, target, payload = heap.peek(H, G)
+            if kind == COMPLETE:
                 item, failed = handle_complete(w, target, payload, t, seq, parts.measured)
                 if item < 0 and item != VOID:
                     # The deployer may act on the whole replica: it sees it at this instant.

@@ -18,7 +18,8 @@ from ..schema import (DO_EXPOSURE, DO_MAX_WEIGHT, DO_REQUESTS_NEW, DO_START, MEA
                       SCS_LB, TS_BOOTING, TS_READY,
                       LB_STATS, LB_STAT_FIRST, LB_STRATEGY, LR_WEIGHTS, ND_NEXT, OG_EVENTS,
                       OG_NSCALE, OUT_G_FIELDS, Q_FIELDS, QUANTILES, RB_CA, RB_KLB, RB_KRO,
-                      RB_KSRC, RB_LB, RB_NRO, RB_RO, RB_SC, SCS_NSTEPS, SCS_POFF, SCS_POLICY, SC_ROWS, SD_STOP_NS,
+                      RB_KSRC, RB_LB, RB_NRO, RB_RO, RB_SC, SCS_NSTEPS, SCS_POFF, SCS_POLICY,
+                      SC_ROWS, SD_STOP_NS,
                       SRC_STOP_SLOT, SV_LB, TS_INSTANCES, TS_IN_FLIGHT, TS_QUEUE, TS_UTIL)
 from .balancer import lb_row, on_added
 from .servers import new_server

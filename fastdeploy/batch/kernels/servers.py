@@ -24,9 +24,9 @@ from ..compile import kernel, kernel_inline, out_of_line
 from ..schema import (COMPLETE, G_COMPLETED, G_EVENTS, G_FAILED, G_FREE, G_INSTANCES, G_LAT_MAX,
                       G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED, GRACE_END,
                       LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS, ND_EVENTED,
-                      ND_FAILED, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE, OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO,
-                      SERVER_READY, SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD,
-                      SV_QTAIL,
+                      ND_FAILED, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE, OVERFLOW_POOL,
+                      OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO, SERVER_READY, SF_A, SF_B,
+                      SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD, SV_QTAIL,
                       TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
                       TP_QUEUE_CAPACITY, TP_STARTUP_A, TP_STARTUP_B, TPL_KIND, TPL_POFF,
                       TPL_STARTUP_KIND)

@@ -1,10 +1,16 @@
-"""Sources in the kernels: arrivals (rules/arrivals.py) routed to their target."""
+"""Sources in the kernels: arrivals (rules/arrivals.py) routed to their target.
+
+An arrival is not a heap event: each source keeps its next one, with the seq it took
+when it was scheduled (as the object engine's event takes one), and the event loop
+handles whichever comes first in (time, seq) order, a source's arrival or the heap's
+top.
+"""
 
 from ...rules import arrivals, balancer, profiles, rng
 from .. import heap
 from ..compile import kernel, kernel_inline
-from ..schema import (ARRIVAL, G_CREATED, G_REJECTED, NO_PAYLOAD, RB_KSRC, SD_DRAWS,
-                      SD_HINT, SD_STOP_NS, SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS,
+from ..schema import (G_CREATED, G_REJECTED, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS,
+                      SD_NEXT_SEQ, SD_STOP_NS, SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS,
                       SRC_POISSON, SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
 from .balancer import lb_choose
 from .servers import accept, catch_up
@@ -37,8 +43,24 @@ def schedule_arrival(w, sn, src, prev):
                                        SD[src, SD_HINT], prev, area)
     SD[src, SD_HINT] = hint
     if t < 0 or (SD[src, SD_STOP_NS] >= 0 and t > SD[src, SD_STOP_NS]):
+        SD[src, SD_NEXT_NS] = -1
         return
-    heap.push(w.heap, w.counters, t, ARRIVAL, src, NO_PAYLOAD)
+    SD[src, SD_NEXT_NS] = t
+    SD[src, SD_NEXT_SEQ] = heap.take_seq(w.counters)
+
+
+@kernel_inline
+def first_source(SD):
+    """The source whose next arrival comes first in (time, seq) order, or -1 when none
+    has one."""
+    best = -1
+    for src in range(SD.shape[0]):
+        t = SD[src, SD_NEXT_NS]
+        if t >= 0 and (best < 0 or t < SD[best, SD_NEXT_NS]
+                       or (t == SD[best, SD_NEXT_NS]
+                           and SD[src, SD_NEXT_SEQ] < SD[best, SD_NEXT_SEQ])):
+            best = src
+    return best
 
 
 @kernel_inline
