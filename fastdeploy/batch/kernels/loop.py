@@ -29,7 +29,6 @@ def sample(w, sn, row, t, part):
     sample_timeseries(w, sn, row)
 
 
-
 @kernel
 def canary_event(w, sn, P, kind, target, payload, t, canary, flagger, argo, judge):
     """A canary deployer's event. Each kind's kernels are compiled only for scenarios
