@@ -111,3 +111,4 @@ def finish(H, G):
 # The same push as a call, for the rare events (scaler, deployers): inlining it there too
 # would only lengthen compilation.
 push_call = out_of_line(push)
+push_keyed_call = out_of_line(push_keyed)

@@ -220,7 +220,7 @@ def start_service(w, s, node, now):
     slot_push(w, s, node)
     if item < 0:
         ND[node, ND_EVENTED] = 1
-        heap.push_keyed(w.heap, w.counters, now + service, seq, COMPLETE, s, node)
+        heap.push_keyed_call(w.heap, w.counters, now + service, seq, COMPLETE, s, node)
 
 
 @kernel_inline
@@ -233,8 +233,8 @@ def arm(w, s):
         ND = w.nodes
         if ND[first, ND_EVENTED] == 0:
             ND[first, ND_EVENTED] = 1
-            heap.push_keyed(w.heap, w.counters, ND[first, ND_DONE], ND[first, ND_SEQ],
-                            COMPLETE, s, first)
+            heap.push_keyed_call(w.heap, w.counters, ND[first, ND_DONE], ND[first, ND_SEQ],
+                                 COMPLETE, s, first)
 
 
 @kernel_inline
