@@ -116,16 +116,17 @@ SF_FIELDS = 3
 # pool of request/probe nodes (int64). A request reaches its server the instant it is
 # created (routing is synchronous) and a probe the instant it is sent, so ND_CREATED is
 # also the arrival at the server.
-# ND_DROPS: its server's drop count when it started service (a later drop voids it).
 # In service, a node sits in its server's slot heap (Workspace.slots) keyed by the
-# (time, seq) its completion event would have in the object engine: ND_DONE and ND_SEQ
-# (ND_SEQ shares ND_NEXT's column: a node in service is in no queue or free list).
-# ND_EVENTED: 1 when that completion is a heap event (a probe's, or the one that starts
-# the server's queue); the others are completed when something next looks at the
-# server (kernels/servers.py catch_up).
-ND_ITEM, ND_CREATED, ND_SERVICE, ND_FAILED, ND_NEXT, ND_DROPS, ND_DONE, ND_EVENTED = range(8)
+# (time, seq) its completion event would have: ND_DONE and ND_SEQ (ND_SEQ shares
+# ND_NEXT's column: a node in service is in no queue or free list). ND_STATE packs, from
+# bit 0: whether it fails, whether its completion is a heap event (a probe's, or the one
+# that starts the server's queue; the others are completed when something next looks at
+# the server, kernels/servers.py catch_up), and its server's drop count when it started
+# service (a later drop voids it).
+ND_ITEM, ND_CREATED, ND_SERVICE, ND_STATE, ND_NEXT, ND_DONE = range(6)
 ND_SEQ = ND_NEXT
-ND_FIELDS = 8
+ND_FIELDS = 6
+ND_FAILED_BIT, ND_EVENTED_BIT, ND_DROPS_SHIFT = 1, 2, 2
 
 # replica counters (int64)
 (G_CREATED, G_COMPLETED, G_FAILED, G_REJECTED, G_LAT_SUM, G_LAT_MIN, G_LAT_MAX,

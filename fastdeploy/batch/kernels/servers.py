@@ -23,8 +23,9 @@ from .. import heap
 from ..compile import kernel, kernel_inline, out_of_line
 from ..schema import (COMPLETE, G_COMPLETED, G_EVENTS, G_FAILED, G_FREE, G_INSTANCES, G_LAT_MAX,
                       G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED, GRACE_END,
-                      LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS, ND_EVENTED,
-                      ND_FAILED, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE, OVERFLOW_POOL,
+                      LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS_SHIFT,
+                      ND_EVENTED_BIT, ND_FAILED_BIT, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE,
+                      ND_STATE, OVERFLOW_POOL,
                       OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO, SERVER_READY, SF_A, SF_B,
                       SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD, SV_QTAIL,
                       TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
@@ -127,7 +128,7 @@ def handle_grace_end(w, s, removal, now):
     G = w.counters
     for i in range(busy):
         node = w.slots[s, i]
-        if ND[node, ND_EVENTED] == 0:
+        if not evented(ND, node):
             ND[node, ND_NEXT] = G[G_FREE]
             G[G_FREE] = node
     node = SV[s, SV_QHEAD]
@@ -151,6 +152,23 @@ def item_uniform(w, item, draw):
     code = -item - 1
     nro = w.bases[RB_NRO]
     return rng.uniform(K[w.bases[RB_KRO] + code % nro], 2 * (code // nro) + draw)
+
+
+@kernel_inline
+def evented(ND, node):
+    """Whether node's completion is a heap event."""
+    return (ND[node, ND_STATE] & ND_EVENTED_BIT) != 0
+
+
+@kernel_inline
+def set_evented(ND, node):
+    ND[node, ND_STATE] |= ND_EVENTED_BIT
+
+
+@kernel_inline
+def node_failed(ND, node):
+    """1 when the node's request or probe fails, else 0."""
+    return ND[node, ND_STATE] & ND_FAILED_BIT
 
 
 @kernel_inline
@@ -211,15 +229,14 @@ def start_service(w, s, node, now):
     # With a zero failure rate the draw is skipped: it cannot change the outcome.
     fail = SF[s, SF_FAIL]
     failed = fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW))
-    ND[node, ND_FAILED] = 1 if failed else 0
-    ND[node, ND_DROPS] = w.servers[s, srv.DROPS]
+    ND[node, ND_STATE] = ((w.servers[s, srv.DROPS] << ND_DROPS_SHIFT)
+                          | (ND_FAILED_BIT if failed else 0))
     seq = heap.take_seq(w.counters)
     ND[node, ND_DONE] = now + service
     ND[node, ND_SEQ] = seq
-    ND[node, ND_EVENTED] = 0
     slot_push(w, s, node)
     if item < 0:
-        ND[node, ND_EVENTED] = 1
+        set_evented(ND, node)
         heap.push_keyed_call(w.heap, w.counters, now + service, seq, COMPLETE, s, node)
 
 
@@ -231,8 +248,8 @@ def arm(w, s):
     if SV[s, SV_QHEAD] >= 0 and SV[s, srv.BUSY] > 0:
         first = w.slots[s, 0]
         ND = w.nodes
-        if ND[first, ND_EVENTED] == 0:
-            ND[first, ND_EVENTED] = 1
+        if not evented(ND, first):
+            set_evented(ND, first)
             heap.push_keyed_call(w.heap, w.counters, ND[first, ND_DONE], ND[first, ND_SEQ],
                                  COMPLETE, s, first)
 
@@ -329,7 +346,7 @@ def complete(w, s, node, now):
     SV = w.servers
     ND = w.nodes
     item = ND[node, ND_ITEM]
-    failed = ND[node, ND_FAILED]
+    failed = node_failed(ND, node)
     slot_pop(w, s)
     lat = now - ND[node, ND_CREATED]
     srv.finished(SV[s], w.fleet, item >= 0, ND[node, ND_SERVICE], lat, failed, now)
@@ -358,7 +375,7 @@ def catch_up(w, s, t, seq, part):
     while SV[s, srv.BUSY] > 0:
         node = w.slots[s, 0]
         done = ND[node, ND_DONE]
-        if done > t or (done == t and ND[node, ND_SEQ] >= seq) or ND[node, ND_EVENTED] == 1:
+        if done > t or (done == t and ND[node, ND_SEQ] >= seq) or evented(ND, node):
             return
         item, failed = complete(w, s, node, done)
         w.counters[G_EVENTS] += 1
@@ -395,11 +412,11 @@ def handle_complete(w, s, node, now, seq, part):
     queue. Returns its (item, failed), or item VOID when it was dropped at the end of its
     server's termination grace."""
     ND = w.nodes
-    if ND[node, ND_DROPS] != w.servers[s, srv.DROPS]:
+    if ND[node, ND_STATE] >> ND_DROPS_SHIFT != w.servers[s, srv.DROPS]:
         G = w.counters
         ND[node, ND_NEXT] = G[G_FREE]
         G[G_FREE] = node
-        return VOID, ND[node, ND_FAILED]
+        return VOID, node_failed(ND, node)
     # (A call: the completions' code is compiled once more only where it is hot, in the
     # arrival's handler.)
     catch_up_call(w, s, now, seq, part)
