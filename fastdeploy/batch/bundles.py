@@ -177,13 +177,13 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
     has_hpa = bool(np.any(scenario.scaler_init[:, sc.SCS_POLICY] == autoscaler.HPA))
     argos = scenario.canary_init[:, sc.CAS_EVALUATOR] == sc.CA_ARGO
     argo_slots = max([1] + [int(n) for n in scenario.canary_init[argos, sc.CAS_NSTAGES]])
-    # Pending events: a completion per probe in service (only rolling deployers probe:
-    # at most every server's concurrency) and one per server with a queue (kernels/
-    # servers.py: requests' completions and arrivals are not heap events; twice, for one
-    # left void by a termination grace's end), the events
-    # scheduled before the run, and a chain or two per component (a scaler's evaluations
+    # Pending events (arrivals and most request completions are not heap events,
+    # kernels/sources.py and kernels/servers.py): a completion per probe in service (only
+    # rolling deployers probe; at most every server's concurrency); per server, the
+    # completion that starts its queue (twice: one may be left void by a termination
+    # grace's end), its readiness and the end of its termination grace; the events
+    # scheduled before the run; and a chain or two per component (a scaler's evaluations
     # and its window's marks). So the heap cannot overflow.
-    # A server may also await its readiness and the end of its termination grace.
     probes = min(pool, servers * max_concurrency) if n_ro else 0
     heap = (probes + 2 * servers + scenario.init_events.shape[0]
             + 2 * n_sc + n_ca + 2 * n_ro + 4 + 2 * servers

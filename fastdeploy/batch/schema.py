@@ -32,7 +32,7 @@ from ..rules import server as _sv
 # Python int constant as a literal and compiles a called function once more for every
 # literal value it is given (a cold-start cost), but a numpy integer as a plain int64.
 (COMPLETE, SCALER_EVAL, CANARY_DEPLOY, CANARY_EVAL, ROLL_DEPLOY, ROLL_ROUND,
- SERVER_READY, GRACE_END, WINDOW_MARK) = (np.int64(k) for k in range(1, 10))
+ SERVER_READY, GRACE_END, WINDOW_MARK) = (np.int64(k) for k in range(9))
 NO_PAYLOAD = np.int64(0)
 LIVE_CHAIN = np.int64(1)  # payload of a scaler evaluation that continues its chain
 

@@ -22,9 +22,8 @@ MAX_LATENCY_NS = int(GROWTH ** (N_BUCKETS - 2))
 # here, about 15% of its time.
 EDGES = np.exp((np.arange(N_BUCKETS, dtype=np.float64) - 1.0) * _LOG_G)
 # The smallest integer latency in each bucket: an integer lat_ns is >= EDGES[b] exactly
-# when it is >= ceil(EDGES[b]). Above 2**53 ns a float cannot hold a latency exactly and
-# may round it up onto an edge; these integers put it back in its bucket. (Comparing
-# integers always, rather than floats, cost the kernels 2-3% per request.)
+# when it is >= ceil(EDGES[b]). bucket_of compares integers only, so a latency above
+# 2**53 ns, which a float cannot hold exactly, still lands in its own bucket.
 FIRST_NS = np.ceil(EDGES).astype(np.int64)
 # Where to start looking for a latency's bucket: an octave [2^e, 2^(e+1)) cut into
 # SUB = 64 equal parts is narrower per part (at most 1/64 of its start) than a bucket
@@ -36,20 +35,19 @@ _SUB_BITS = 6
 _SUB = 1 << _SUB_BITS
 
 
-def _exact_bucket(lat_ns: int) -> int:
-    """The largest b with FIRST_NS[b] <= lat_ns (lat_ns >= 1), by bisection."""
-    return min(int(np.searchsorted(FIRST_NS[1:], lat_ns, side="right")), N_BUCKETS - 1)
+def _part_starts() -> np.ndarray:
+    """The smallest integer of each part, in (e, m) order: its highest bit is e and its
+    next _SUB_BITS bits are m (ceil: a part of a low octave may hold no integer)."""
+    e = np.repeat(np.arange(63, dtype=np.int64), _SUB)
+    m = np.tile(np.arange(_SUB, dtype=np.int64), 63)
+    high = e >= _SUB_BITS
+    return np.where(high, (_SUB + m) << np.where(high, e - _SUB_BITS, 0),
+                    -(-(_SUB + m) >> np.where(high, 0, _SUB_BITS - e)))
 
 
-def _part_start(e: int, m: int) -> int:
-    """The smallest integer whose highest bit is e and whose next _SUB_BITS bits are m."""
-    if e >= _SUB_BITS:
-        return (_SUB + m) << (e - _SUB_BITS)
-    return -(-(_SUB + m) // (1 << (_SUB_BITS - e)))  # ceil: the part may hold no integer
-
-
-PART_BUCKET = np.array([_exact_bucket(_part_start(e, m))
-                        for e in range(63) for m in range(_SUB)], dtype=np.int16)
+# The largest b with FIRST_NS[b] <= the part's smallest integer (bisection).
+PART_BUCKET = np.minimum(np.searchsorted(FIRST_NS[1:], _part_starts(), side="right"),
+                         N_BUCKETS - 1).astype(np.int16)
 
 
 @njit_inline

@@ -43,6 +43,14 @@ WORK_DRAW, FAIL_DRAW = np.int64(0), np.int64(1)
 
 
 @kernel_inline
+def free_node(w, node):
+    """Node goes back to the pool (its other columns are left as they are)."""
+    G = w.counters
+    w.nodes[node, ND_NEXT] = G[G_FREE]
+    G[G_FREE] = node
+
+
+@kernel_inline
 def place_server(w, concurrency, capacity, grace_ns, kind, dist_a, dist_b, failure_rate):
     """A new server in the next free row of the banks, idle and in no load balancer or
     measured group; its index, or -1 (and the overflow code) when the bank is full."""
@@ -125,21 +133,18 @@ def handle_grace_end(w, s, removal, now):
     # The queued nodes and those in service go back to the pool, except those whose
     # completion is an event: it sees a new drop count and frees them.
     ND = w.nodes
-    G = w.counters
     for i in range(busy):
         node = w.slots[s, i]
         if not evented(ND, node):
-            ND[node, ND_NEXT] = G[G_FREE]
-            G[G_FREE] = node
+            free_node(w, node)
     node = SV[s, SV_QHEAD]
     while node >= 0:
         nxt = ND[node, ND_NEXT]
-        ND[node, ND_NEXT] = G[G_FREE]
-        G[G_FREE] = node
+        free_node(w, node)
         node = nxt
     SV[s, SV_QHEAD] = -1
     SV[s, SV_QTAIL] = -1
-    G[G_INSTANCES] -= 1
+    w.counters[G_INSTANCES] -= 1
 
 
 @kernel_inline
@@ -359,8 +364,7 @@ def complete(w, s, node, now):
             G[G_LAT_MIN] = lat
         if lat > G[G_LAT_MAX]:
             G[G_LAT_MAX] = lat
-    ND[node, ND_NEXT] = G[G_FREE]
-    G[G_FREE] = node
+    free_node(w, node)
     return item, failed
 
 
@@ -413,9 +417,7 @@ def handle_complete(w, s, node, now, seq, part):
     server's termination grace."""
     ND = w.nodes
     if ND[node, ND_STATE] >> ND_DROPS_SHIFT != w.servers[s, srv.DROPS]:
-        G = w.counters
-        ND[node, ND_NEXT] = G[G_FREE]
-        G[G_FREE] = node
+        free_node(w, node)
         return VOID, node_failed(ND, node)
     # (A call: the completions' code is compiled once more only where it is hot, in the
     # arrival's handler.)
