@@ -53,6 +53,9 @@ class Parts(NamedTuple):
     measured: object  # some deployer measures its versions' requests (rules/measure.py)
     argo: object  # an ArgoCanary (its kernels are compiled only with one)
     judge: object  # a canary deployer judges its windows with a KayentaJudge
+    # The event loop's cold handlers as function pointers (calls.py Calls), for the run's
+    # types: set by the caller once its arrays exist.
+    calls: object = None
 
 
 PRESENT = np.zeros(1, np.int8)

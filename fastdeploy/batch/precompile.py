@@ -27,99 +27,116 @@ import tempfile
 import numba
 from numba.core import types
 
+from . import calls
 from .compiled import cached_signatures
 from .kernels import argo, canary, flagger, loop, replica, rolling, servers, sources
-from .kernels import autoscaler as scaler_kernels
 
 # How long to wait for the second process before compiling its share here.
 WAIT_SECONDS = 300.0
 
+
+def _call(field):
+    """A handler the event loop calls through a pointer (calls.py), compiled as a C
+    callback."""
+    module, name, roles = calls.CALLS[field]
+    return (module, name, roles, None, True)
+
+
 # Each handler under the event loop, as (module, function name, argument roles, the
-# part it needs). A role names a type derived from the run's own arrays
-# (``_role_types``); ``parts.x`` is the type of that member of bundles.Parts; a handler
-# that needs a part is compiled only when the scenario has it. These are the calls in
-# kernels/loop.py, with the deployers' own handlers in place of the thin dispatchers over
-# them (canary_event, rolling_event, argo_event: compiled last, with the entry kernel,
-# from what the two processes left in the cache), so that the two can share a deployer's
-# work; tests/test_precompile.py checks that they are the signatures numba compiles. The
-# order is the two processes' meeting order: this one takes from the front, the other
-# from the back (large handlers at both ends, callees before their callers).
+# part it needs, whether it is a C callback of calls.py). A role names a type derived
+# from the run's own arrays (calls.role_types); ``parts.x`` is the type of that member of
+# bundles.Parts; a handler that needs a part is compiled only when the scenario has it.
+# These are the calls in kernels/loop.py, with the deployers' own handlers in place of
+# the thin dispatchers over them (canary_event, rolling_event, argo_event: compiled last,
+# with the entry kernel, from what the two processes left in the cache), so that the two
+# can share a deployer's work; tests/test_precompile.py checks that they are the
+# signatures numba compiles. Both processes take them in this order, each the next one
+# the other has not claimed: the largest first, so that the two finish together.
 HANDLERS = (
-    (replica, "reset_replica", ("w", "sn", "P", "u64", "i64", "i64"), None),
-    (servers, "handle_complete", ("w", "i64", "i64", "i64", "i64", "parts.measured"), None),
-    (servers, "catch_up_all", ("w", "i64", "i64", "parts.measured"), None),
-    (replica, "write_results", ("w", "out", "i64", "i64"), None),
-    (replica, "sample_timeseries", ("w", "sn", "row"), None),
-    (loop, "sample", ("w", "sn", "row", "i64", "parts.measured"), None),
-    (servers, "catch_up_call", ("w", "i64", "i64", "i64", "parts.measured"), None),
-    (loop, "probe_result", ("w", "sn", "P", "i64", "i64", "i64", "parts.rolling"), None),
-    (servers, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"),
-     None),
-    (servers, "handle_ready", ("w", "i64", "i64"), None),
-    (servers, "handle_grace_end", ("w", "i64", "i64", "i64"), None),
-    (scaler_kernels, "mark_backends", ("w", "sn", "i64", "i64", "i64"), None),
-    (rolling, "handle_roll_deploy", ("w", "sn", "P", "i64", "i64"), "rolling"),
-    (rolling, "handle_roll_round", ("w", "sn", "P", "i64", "i64", "i64"), "rolling"),
-    (flagger, "handle_flagger_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"),
-     "flagger"),
+    _call("scaler_eval"),
+    (sources, "handle_arrival", ("w", "sn", "i64", "i64", "i64", "parts.measured"), None,
+     False),
+    _call("reset"),
+    (argo, "argo_drive", ("w", "sn", "P", "i64", "i64"), "argo", False),
     (flagger, "handle_flagger_tick", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
-     "flagger"),
-    (canary, "handle_canary_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"), "canary"),
+     "flagger", False),
     (canary, "handle_canary_eval", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
-     "canary"),
-    (argo, "handle_argo_deploy", ("w", "sn", "P", "i64", "i64"), "argo"),
-    (argo, "handle_argo_event", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"), "argo"),
-    (argo, "argo_drive", ("w", "sn", "P", "i64", "i64"), "argo"),  # under both above
-    (scaler_kernels, "handle_scaler_eval",
-     ("w", "sn", "P", "events", "i64", "i64", "i64", "parts.scaler", "parts.hpa"), None),
-    (sources, "handle_arrival", ("w", "sn", "i64", "i64", "i64", "parts.measured"), None),
+     "canary", False),
+    (rolling, "handle_roll_round", ("w", "sn", "P", "i64", "i64", "i64"), "rolling", False),
+    (servers, "handle_complete", ("w", "i64", "i64", "i64", "i64", "parts.measured"), None,
+     False),
+    _call("results"),
+    (argo, "handle_argo_event", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"), "argo",
+     False),
+    (argo, "handle_argo_deploy", ("w", "sn", "P", "i64", "i64"), "argo", False),
+    (flagger, "handle_flagger_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"),
+     "flagger", False),
+    (canary, "handle_canary_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"), "canary",
+     False),
+    (rolling, "handle_roll_deploy", ("w", "sn", "P", "i64", "i64"), "rolling", False),
+    (loop, "probe_result", ("w", "sn", "P", "i64", "i64", "i64", "parts.rolling"), None,
+     False),
+    _call("grace_end"),
+    _call("ready"),
+    (servers, "catch_up_all", ("w", "i64", "i64", "parts.measured"), None, False),
+    (replica, "sample_timeseries", ("w", "sn", "row"), None, False),
+    (loop, "sample", ("w", "sn", "row", "i64", "parts.measured"), None, False),
+    (servers, "catch_up_call", ("w", "i64", "i64", "i64", "parts.measured"), None, False),
+    (servers, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"),
+     None, False),
+    _call("marks"),
 )
 
 
-def _role_types(sn, P_ROWS, out, w, parts) -> dict:
-    """The numba type of each role, from the arrays the entry kernel is called with."""
-    def sliced(array, drop):  # a C-contiguous array indexed on its first `drop` axes
-        t = numba.typeof(array)
-        return t.copy(ndim=t.ndim - drop)
-
-    roles = {"w": numba.typeof(w), "sn": numba.typeof(sn), "out": numba.typeof(out),
-             "P": sliced(P_ROWS, 1), "events": sliced(out.scaling_events, 1),
-             "row": sliced(out.timeseries, 2), "i64": types.int64, "u64": types.uint64}
-    for name in parts._fields:
-        roles[f"parts.{name}"] = numba.typeof(getattr(parts, name))
-    return roles
-
-
 def signatures(handlers, sn, P_ROWS, out, w, parts) -> list:
-    """[(module name, function name, argument types)] of ``handlers`` for this run."""
-    roles = _role_types(sn, P_ROWS, out, w, parts)
-    return [(module.__name__, name, tuple(roles[r] for r in args))
-            for module, name, args, needs in handlers
-            if needs is None or getattr(parts, needs) is not None]
+    """[(module name, function name, argument types or a C callback's signature, whether
+    it is a C callback)] of ``handlers`` for this run."""
+    roles = calls.role_types(sn, P_ROWS, out, w, parts)
+    found = []
+    for module, name, args, needs, is_call in handlers:
+        if needs is not None and getattr(parts, needs) is None:
+            continue
+        argtypes = tuple(roles[r] for r in args)
+        found.append((module.__name__, name, types.void(*argtypes) if is_call else argtypes,
+                      is_call))
+    return found
 
 
 def _cached(dispatcher, argtypes) -> bool:
     """Whether ``dispatcher`` is compiled for ``argtypes`` in this process or has an
     entry for them in numba's on-disk cache (for this machine)."""
-    if tuple(argtypes) in dispatcher.overloads:
-        return True
+    return tuple(argtypes) in dispatcher.overloads or _on_disk(dispatcher, tuple(argtypes))
+
+
+def _on_disk(dispatcher, key) -> bool:
+    """Whether numba's on-disk cache of ``dispatcher``'s function holds ``key``: its
+    argument types, or a C callback's signature (kept in the same file, keyed so)."""
     try:
-        return tuple(argtypes) in cached_signatures(dispatcher)
+        return key in cached_signatures(dispatcher)
     except Exception:  # numba's internals moved: assume cached, compile as before
         return True
 
 
-def compile_claimed(entries, claims: str, backwards: bool) -> None:
-    """Compile ``entries`` in order (or from the back), each after claiming it in the
-    folder ``claims`` (an atomic mkdir), until one is claimed by the other process."""
-    order = range(len(entries) - 1, -1, -1) if backwards else range(len(entries))
-    for i in order:
+def _entry_cached(entry) -> bool:
+    module_name, name, argtypes, is_call = entry
+    dispatcher = getattr(sys.modules[module_name], name)
+    if is_call:
+        return calls.is_compiled(module_name, name, argtypes) or _on_disk(dispatcher, argtypes)
+    return _cached(dispatcher, argtypes)
+
+
+def compile_claimed(entries, claims: str) -> None:
+    """Compile ``entries`` in order, each after claiming it in the folder ``claims`` (an
+    atomic mkdir), skipping those the other process claimed."""
+    for i, (module_name, name, argtypes, is_call) in enumerate(entries):
         try:
             os.mkdir(os.path.join(claims, str(i)))
         except FileExistsError:
-            return
-        module_name, name, argtypes = entries[i]
-        getattr(sys.modules[module_name], name).compile(argtypes)
+            continue
+        if is_call:
+            calls.compiled(module_name, name, argtypes)
+        else:
+            getattr(sys.modules[module_name], name).compile(argtypes)
 
 
 def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
@@ -128,17 +145,18 @@ def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
     core, compile the handlers in two processes (module docstring)."""
     if numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2:
         return
-    entry_types = tuple(numba.typeof(a) for a in entry_args)
+    entry_types = tuple(numba.typeof(a) for a in entry_args[:-1]) + (
+        calls.parts_type(sn, P_ROWS, out, w, parts),)
     if _cached(loop.run_replicas, entry_types):
         return
     entries = [e for e in signatures(HANDLERS, sn, P_ROWS, out, w, parts)
-               if not _cached(getattr(sys.modules[e[0]], e[1]), e[2])]
+               if not _entry_cached(e)]
     claims = tempfile.mkdtemp(prefix="fastdeploy-compile-")
     child = None
     try:
         if len(entries) > 1:
             child = _start_child(entries, claims)
-        compile_claimed(entries, claims, backwards=False)
+        compile_claimed(entries, claims)
         if child is not None:
             child.wait(timeout=WAIT_SECONDS)
     except subprocess.TimeoutExpired:
@@ -172,11 +190,11 @@ def _start_child(entries, claims: str):
         return None
 
 
-# The second process: read the pickled signatures, compile from the back (cache=True
-# saves what it compiles).
+# The second process: read the pickled signatures, compile what this one has not
+# claimed (cache=True saves what it compiles).
 _CHILD_MAIN = """
 import pickle, sys
 import fastdeploy.batch.precompile as p
 entries, claims = pickle.load(sys.stdin.buffer)
-p.compile_claimed(entries, claims, backwards=True)
+p.compile_claimed(entries, claims)
 """

@@ -16,6 +16,7 @@ from ..progress import Progress
 from . import schema as sc
 from ..rules import profiles
 from .bundles import make_outputs, make_parts, make_workspace
+from .calls import make_calls
 from .kernels import run_replicas
 from .lower import BatchModel, lower
 from .precompile import compile_on_two_cores
@@ -170,6 +171,7 @@ def run_model(model: BatchModel, replica_ids: np.ndarray, seed: int, *, threads=
                 compile_on_two_cores((model.scenario, P_ROWS, index, ids, seed_u, span,
                                       step_ns, 0, m, out, ws, parts),
                                      model.scenario, P_ROWS, out, ws, parts)
+                parts = parts._replace(calls=make_calls(model.scenario, P_ROWS, out, ws, parts))
 
             def work(sl: slice, ids=ids, index=index, out=out, STATUS=STATUS):
                 if not hasattr(local, "caps"):

@@ -9,13 +9,11 @@ from ..schema import (CA_ARGO, CA_FLAGGER, CANARY_DEPLOY, CANARY_EVAL, CAS_EVALU
                       ROLL_DEPLOY, ROLL_ROUND, RS_OVERFLOW, SCALER_EVAL, SD_NEXT_NS,
                       SD_NEXT_SEQ, SERVER_READY)
 from .argo import argo_event
-from .autoscaler import handle_scaler_eval, mark_backends
 from .canary import handle_canary_deploy, handle_canary_eval
 from .flagger import handle_flagger_deploy, handle_flagger_tick
-from .replica import reset_replica, sample_timeseries, write_results
+from .replica import sample_timeseries
 from .rolling import handle_roll_deploy, handle_roll_round, probe_done
-from .servers import (VOID, catch_up_all, handle_complete, handle_grace_end, handle_ready,
-                      measured_completion)
+from .servers import VOID, catch_up_all, handle_complete, measured_completion
 from .sources import first_source, handle_arrival
 
 ZERO = np.int64(0)  # a counter's start: numba would type a plain 0 as a literal first
@@ -86,9 +84,10 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
     n_ts = out.timeseries.shape[1]
     G = w.counters
     H = w.heap
+    calls = parts.calls
     for j in range(j0, j1):
         P = P_ROWS[p_index[j]]
-        reset_replica(w, sn, P, seed, replicas[j], start_ns)
+        calls.reset(w, sn, P, seed, replicas[j], start_ns)
         events = out.scaling_events[j]
         series = out.timeseries[j]
         # The event loop of replica j. It is written here, not in a function of its own:
@@ -133,19 +132,19 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 # A control event sees every server as it is at this instant.
                 catch_up_all(w, t, seq, parts.measured)
                 if kind == SCALER_EVAL:
-                    handle_scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
-                                       parts.hpa)
+                    calls.scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
+                                      parts.hpa)
                 elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
                     canary_event(w, sn, P, kind, target, payload, t, parts.canary,
                                  parts.flagger, parts.argo, parts.judge)
                 elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
                     rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
                 elif kind == SERVER_READY:
-                    handle_ready(w, target, t)
+                    calls.ready(w, target, t)
                 elif kind == GRACE_END:
-                    handle_grace_end(w, target, payload, t)
+                    calls.grace_end(w, target, payload, t)
                 else:
-                    mark_backends(w, sn, target, payload, t)
+                    calls.marks(w, sn, target, payload, t)
             heap.finish(H, G)
             if G[G_OVERFLOW] != 0:
                 break
@@ -156,5 +155,5 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
             k_ts += 1
         catch_up_all(w, end_ns, AFTER_ALL, parts.measured)
-        write_results(w, out, j, end_ns)
+        calls.results(w, out, j, end_ns)
     return j1
