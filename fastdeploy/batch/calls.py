@@ -2,7 +2,8 @@
 
 numba links the code of everything a function calls into that function's module, and
 optimises and generates machine code for it there once more. The handlers that run
-rarely (once per replica, or at a control event) were therefore compiled twice: in their
+rarely (once per replica, at a control event or a time-series sample) were therefore
+compiled twice: in their
 own module and again inside ``run_replicas``, where they were half of its code. They
 are now called through a pointer (numba's first-class function type, as the HPA's
 sync): each is compiled once, as a C callback for exactly the run's types, and
@@ -22,7 +23,7 @@ import numba
 from numba.core import types
 from numba.core.types.function_type import WrapperAddressProtocol
 
-from .kernels import autoscaler, replica, servers
+from .kernels import autoscaler, loop, replica, servers
 
 _OPTIONS = dict(cache=True, nogil=True, _nrt=False)
 
@@ -36,6 +37,10 @@ class Calls(NamedTuple):
     ready: object  # kernels/servers.py handle_ready
     grace_end: object  # kernels/servers.py handle_grace_end
     marks: object  # kernels/autoscaler.py mark_backends
+    sample: object  # kernels/loop.py sample (a time-series row)
+    canary: object  # kernels/loop.py canary_event
+    rolling: object  # kernels/loop.py rolling_event
+    probe: object  # kernels/loop.py probe_result
 
 
 # Each field's (module, function name, argument roles); a role names a type of the run
@@ -49,6 +54,15 @@ CALLS = {
     "ready": (servers, "handle_ready", ("w", "i64", "i64")),
     "grace_end": (servers, "handle_grace_end", ("w", "i64", "i64", "i64")),
     "marks": (autoscaler, "mark_backends", ("w", "sn", "i64", "i64", "i64")),
+    "sample": (loop, "sample", ("w", "sn", "row", "i64", "parts.measured")),
+    # The deployers' handlers, for the parts the scenario has: with None for a part,
+    # numba drops its branch before typing, so a scenario compiles only its own.
+    "canary": (loop, "canary_event", ("w", "sn", "P", "i64", "i64", "i64", "i64",
+                                      "parts.canary", "parts.flagger", "parts.argo",
+                                      "parts.judge")),
+    "rolling": (loop, "rolling_event", ("w", "sn", "P", "i64", "i64", "i64", "i64",
+                                        "parts.rolling")),
+    "probe": (loop, "probe_result", ("w", "sn", "P", "i64", "i64", "i64", "parts.rolling")),
 }
 
 # The C callbacks compiled (or loaded from numba's cache) in this process, by function

@@ -46,10 +46,9 @@ def _call(field):
 # part it needs, whether it is a C callback of calls.py). A role names a type derived
 # from the run's own arrays (calls.role_types); ``parts.x`` is the type of that member of
 # bundles.Parts; a handler that needs a part is compiled only when the scenario has it.
-# These are the calls in kernels/loop.py, with the deployers' own handlers in place of
-# the thin dispatchers over them (canary_event, rolling_event, argo_event: compiled last,
-# with the entry kernel, from what the two processes left in the cache), so that the two
-# can share a deployer's work; tests/test_precompile.py checks that they are the
+# These are the calls in kernels/loop.py and, before the thin dispatchers
+# over them (canary_event, rolling_event, argo_event), the deployers' own handlers, so
+# that the two can share a deployer's work; tests/test_precompile.py checks that they are the
 # signatures numba compiles. Both processes take them in this order, each the next one
 # the other has not claimed: the largest first, so that the two finish together.
 HANDLERS = (
@@ -74,13 +73,14 @@ HANDLERS = (
     (canary, "handle_canary_deploy", ("w", "sn", "P", "i64", "i64", "parts.judge"), "canary",
      False),
     (rolling, "handle_roll_deploy", ("w", "sn", "P", "i64", "i64"), "rolling", False),
-    (loop, "probe_result", ("w", "sn", "P", "i64", "i64", "i64", "parts.rolling"), None,
-     False),
+    _call("canary"),
+    _call("rolling"),
+    _call("probe"),
     _call("grace_end"),
     _call("ready"),
     (servers, "catch_up_all", ("w", "i64", "i64", "parts.measured"), None, False),
     (replica, "sample_timeseries", ("w", "sn", "row"), None, False),
-    (loop, "sample", ("w", "sn", "row", "i64", "parts.measured"), None, False),
+    _call("sample"),
     (servers, "catch_up_call", ("w", "i64", "i64", "i64", "parts.measured"), None, False),
     (servers, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"),
      None, False),

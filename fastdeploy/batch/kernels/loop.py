@@ -111,7 +111,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
             if t > end_ns:
                 break
             while k_ts < n_ts and start_ns + k_ts * ts_step < t:
-                sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
+                calls.sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
                 k_ts += 1
             G[G_EVENTS] += 1
             if arrival:
@@ -125,7 +125,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 if item < 0 and item != VOID:
                     # The deployer may act on the whole replica: it sees it at this instant.
                     catch_up_all(w, t, seq, parts.measured)
-                    probe_result(w, sn, P, item, failed, t, parts.rolling)
+                    calls.probe(w, sn, P, item, failed, t, parts.rolling)
                 elif item >= 0:
                     measured_completion(w, target, payload, failed, t, parts.measured)
             else:
@@ -135,10 +135,10 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                     calls.scaler_eval(w, sn, P, events, target, payload, t, parts.scaler,
                                       parts.hpa)
                 elif kind == CANARY_DEPLOY or kind == CANARY_EVAL:
-                    canary_event(w, sn, P, kind, target, payload, t, parts.canary,
+                    calls.canary(w, sn, P, kind, target, payload, t, parts.canary,
                                  parts.flagger, parts.argo, parts.judge)
                 elif kind == ROLL_DEPLOY or kind == ROLL_ROUND:
-                    rolling_event(w, sn, P, kind, target, payload, t, parts.rolling)
+                    calls.rolling(w, sn, P, kind, target, payload, t, parts.rolling)
                 elif kind == SERVER_READY:
                     calls.ready(w, target, t)
                 elif kind == GRACE_END:
@@ -152,7 +152,7 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
         if G[G_OVERFLOW] != OVERFLOW_NONE:
             return j
         while k_ts < n_ts:
-            sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
+            calls.sample(w, sn, series[k_ts], start_ns + k_ts * ts_step, parts.measured)
             k_ts += 1
         catch_up_all(w, end_ns, AFTER_ALL, parts.measured)
         calls.results(w, out, j, end_ns)
