@@ -10,7 +10,12 @@ import numba
 # is much cheaper to compile than numba's `inline="always"`, which copies the callee's
 # numba IR into every call site (the copy grows with the square of the callee's size).
 # forceinline is inherited by callees that do not set it, so every decorator here sets it.
-njit = numba.njit(cache=True, nogil=True, forceinline=False)
+#
+# Wrappers: the object engine calls the rules from Python, so they keep numba's Python
+# wrapper; nothing calls them as C callbacks (the HPA's sync is compiled as one apart, in
+# rules/hpa.py), so they get no C wrapper, which numba would otherwise compile for every
+# signature.
+njit = numba.njit(cache=True, nogil=True, forceinline=False, no_cfunc_wrapper=True)
 
 # For small functions on the kernels' hot path.
-njit_inline = numba.njit(cache=True, nogil=True, forceinline=True)
+njit_inline = numba.njit(cache=True, nogil=True, forceinline=True, no_cfunc_wrapper=True)
