@@ -33,7 +33,7 @@ Progress goes to stderr: a progress bar (tqdm's: replicas done, rate, time left)
 terminal, else a line every few seconds; a run estimated to take more than half a minute says so
 when its first replicas finish. --quiet turns both off. A run refused by the memory
 budget (--memory-budget) is refused before anything runs. The first run compiles the
-kernels (about 15 s on 2 cores, said when it happens; cached on disk after that).
+kernels (about 20 s on 2 cores, said when it happens; cached on disk after that).
 
 Exit status: 0 on success, 2 for a mistake in the command line or the scenario file (the
 message names the key), 1 when the run fails.
