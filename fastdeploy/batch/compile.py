@@ -3,9 +3,10 @@
 Only ``entry`` (the one kernel Python calls) gets numba's Python wrapper, and no kernel
 a C wrapper: for functions of many arrays they are large, and compiling them for every
 kernel cost seconds of the cold start. (The handlers loop.py calls through pointers are
-compiled as C callbacks by calls.py: there the C wrapper is the point.) The kernels allocate nothing (the caller owns every array),
-so they run without numba's reference counting, which otherwise costs atomic operations
-on every array passed to a function. See docs/batch-engine.md.
+compiled as C callbacks by calls.py: there the C wrapper is the point.) The kernels
+allocate nothing (the caller owns every array), so they run without numba's reference
+counting, which otherwise costs atomic operations on every array passed to a function.
+See docs/batch-engine.md.
 """
 
 import numba
