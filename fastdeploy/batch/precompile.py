@@ -25,7 +25,6 @@ import sys
 import tempfile
 
 import numba
-from numba.core import types
 
 from . import calls
 from .compiled import cached_signatures
@@ -36,19 +35,20 @@ WAIT_SECONDS = 300.0
 
 
 def _call(field):
-    """A handler the event loop calls through a pointer (calls.py), compiled as a C
-    callback."""
+    """A handler the event loop calls through a pointer (calls.py field ``field``),
+    compiled as a C callback."""
     module, name, roles = calls.CALLS[field]
-    return (module, name, roles, None, True)
+    return (module, name, roles, None, field)
 
 
 # Each handler under the event loop, as (module, function name, argument roles, the
-# part it needs, whether it is a C callback of calls.py). A role names a type derived
-# from the run's own arrays (calls.role_types); ``parts.x`` is the type of that member of
-# bundles.Parts; a handler that needs a part is compiled only when the scenario has it.
-# These are the calls in kernels/loop.py and, before the thin dispatchers
-# over them (canary_event, rolling_event, argo_event), the deployers' own handlers, so
-# that the two can share a deployer's work; tests/test_precompile.py checks that they are the
+# part it needs, its field in calls.py's Calls when it is one of those C callbacks). A
+# role names a type derived from the run's own arrays (calls.role_types); ``parts.x`` is
+# the type of that member of bundles.Parts; a handler that needs a part is compiled only
+# when the scenario has it.
+# These are the calls in kernels/loop.py and, before the thin dispatchers over them
+# (canary_event, rolling_event, argo_event), the deployers' own handlers, so that the two
+# can share a deployer's work; tests/test_precompile.py checks that they are the
 # signatures numba compiles. Both processes take them in this order, each the next one
 # the other has not claimed: the largest first, so that the two finish together.
 HANDLERS = (
@@ -93,12 +93,13 @@ def signatures(handlers, sn, P_ROWS, out, w, parts) -> list:
     it is a C callback)] of ``handlers`` for this run."""
     roles = calls.role_types(sn, P_ROWS, out, w, parts)
     found = []
-    for module, name, args, needs, is_call in handlers:
+    for module, name, args, needs, field in handlers:
         if needs is not None and getattr(parts, needs) is None:
             continue
-        argtypes = tuple(roles[r] for r in args)
-        found.append((module.__name__, name, types.void(*argtypes) if is_call else argtypes,
-                      is_call))
+        if field is None:
+            found.append((module.__name__, name, tuple(roles[r] for r in args), False))
+        else:
+            found.append((module.__name__, name, calls.signature(field, roles), True))
     return found
 
 

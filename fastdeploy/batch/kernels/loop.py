@@ -72,6 +72,8 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
     """Run replicas[j] for j in [j0, j1) on one thread (nogil: threads run these in
     parallel), with parameters P_ROWS[p_index[j]], from span[0] to span[1] (ns), and
     the optional parts of the engine ``parts`` (bundles.Parts) says the scenario uses.
+    The handlers that run rarely are reached through the pointers of ``parts.calls``
+    (batch/calls.py).
 
     Stops at the first replica that outgrows the workspace w: its overflow code goes to
     out.status[j] and j is returned (the caller grows the workspace and resumes there;
