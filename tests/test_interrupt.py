@@ -61,8 +61,11 @@ def test_sigint_stops_quickly_and_resume_completes(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "fastdeploy", "sweep", str(f), "--out", str(out), "--quiet",
            "--threads", "1"]
+    # SIGINT as a terminal delivers it: a test run started in the background of a shell
+    # without job control (``cmd &``, nohup) would otherwise pass its "ignore SIGINT" on.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env())
+                            env=_env(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         if out.is_dir() and _chunks(out):
