@@ -7,7 +7,9 @@ next_arrival_ns: ns to seconds, plus the gap, rounded back to ns), so each arriv
 source waits for the previous one's rounding. This times that chain with nothing else in
 the loop (constant rate 1000/s), and, for comparison, the Poisson draw alone (a uniform
 and its logarithm, independent from one arrival to the next) and a chain that keeps the
-time in unrounded seconds (not SPEC's rule), and W independent chains (W sources, or
+time in unrounded seconds (not SPEC's rule), the same chain computed a block at a time
+by rules/arrivals.py arrivals_ahead (each time guessed, then checked exactly: the checks
+do not wait for one another), and W independent chains (W sources, or
 the same source of W replicas) advanced together in one loop, so that the processor
 overlaps them. Prints the best of ``--repeats`` runs of each, in ns per arrival: the
 floor one source sets on requests per second per thread, and how far running several
@@ -68,6 +70,25 @@ def unrounded_chain(n, key):
 
 
 @numba.njit
+def ahead(n, key, block):
+    """The same arrivals as exact_poisson, ``block`` at a time by rules/arrivals.py
+    arrivals_ahead (guessed, then checked)."""
+    prev = np.int64(0)
+    hint = 0
+    areas = np.empty(block)
+    out = np.empty(block, np.int64)
+    check = np.empty(block, np.int64)
+    for k0 in range(0, n, block):
+        m = min(block, n - k0)
+        for j in range(m):
+            areas[j] = arrivals.poisson_area(rng.uniform(key, k0 + j))
+        got, hint = arrivals.arrivals_ahead(T0, RATE, SLOPE, 1, hint, prev, areas, m, out,
+                                             check)
+        prev = out[got - 1]
+    return prev
+
+
+@numba.njit
 def interleaved(n, keys):
     """n arrivals of each of len(keys) chains, advanced together."""
     W = keys.shape[0]
@@ -106,6 +127,11 @@ def main(argv=None) -> None:
                       ("unrounded chain (not SPEC)", unrounded_chain)):
         fn(10, key)  # compile
         report(label, best_ns(fn, (args.arrivals, key), args.arrivals, args.repeats))
+    n = args.arrivals
+    assert ahead(n // 100, key, 256) == exact_poisson(n // 100, key)
+    for block in (64, 256, 1024):
+        report(f"SPEC chain, ahead by {block}",
+               best_ns(ahead, (n, key, block), n, args.repeats))
     for width in (2, 4, 8):
         keys = np.arange(1, width + 1, dtype=np.uint64)
         interleaved(10, keys)

@@ -659,3 +659,49 @@ values = st.one_of(decimals, st.floats(0.0, 10.0))
 @example(c=0.2, b=0.1, limit=1.0, mult=2.0)
 def test_judge(c, b, limit, mult):
     assert bool(canary.judge(c, b, limit, mult)) == naive.judge(c, b, limit, mult)
+
+
+def chain_of_arrivals(t0, a, slope, prev, areas):
+    """The reference for arrivals_ahead: next_arrival_ns from each arrival to the next."""
+    out, hint = [], 0
+    for area in areas:
+        prev, hint = arrivals.next_arrival_ns(t0, a, slope, len(t0), hint, prev, area)
+        if prev < 0:
+            break
+        out.append(prev)
+    return out
+
+
+@FAST
+@given(prof=rate_profiles(), data=st.data(),
+       areas_list=st.lists(areas, min_size=0, max_size=60),
+       poisson=st.booleans())
+def test_arrivals_ahead_is_the_chain(prof, data, areas_list, poisson):
+    t0, a, slope = prof
+    n = len(t0)
+    if not poisson:  # a deterministic source: every area 1
+        areas_list = [1.0] * len(areas_list)
+    prev = data.draw(st.integers(0, int((t0[-1] + 20.0) * 1e9)))
+    hint = data.draw(st.integers(0, n - 1))
+    m = len(areas_list)
+    out = np.full(m + 1, -7, np.int64)
+    got, seg = arrivals.arrivals_ahead(t0, a, slope, n, hint, prev,
+                                       np.array(areas_list + [0.0]), m, out,
+                                       np.empty(m + 1, np.int64))
+    expected = chain_of_arrivals(t0, a, slope, prev, areas_list)
+    assert got == len(expected)
+    assert list(out[:got]) == expected
+    assert 0 <= seg < n
+
+
+@pytest.mark.parametrize("rate", [1000.0, 2e8, 1e9 / 2.5, 1e9 / 7.5, 3.0, 1e9 / 1.5])
+def test_arrivals_ahead_where_every_guess_is_a_tie(rate):
+    """Deterministic sources whose gap ends in half a ns (or near it): the guesses fail
+    often, the answer is still the chain's."""
+    t0, a, slope = np.array([0.0, 5.0]), np.array([rate, rate / 3.0]), np.array([0.0, 0.0])
+    for prev in (0, 4_999_999_000, 123_456_789_012):
+        areas_list = [1.0] * 300
+        out = np.zeros(300, np.int64)
+        got, _ = arrivals.arrivals_ahead(t0, a, slope, 2, 0, prev, np.array(areas_list),
+                                         300, out, np.empty(300, np.int64))
+        assert list(out[:got]) == chain_of_arrivals(t0, a, slope, prev, areas_list)
