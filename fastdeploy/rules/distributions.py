@@ -61,12 +61,26 @@ def normal_quantile(p):
 
 
 @njit_inline
+def exponential_core(u):
+    """log(1 - u): what an exponential draw at uniform u scales (sample_seconds_at)."""
+    return math.log(1.0 - u)
+
+
+@njit_inline
 def sample_seconds(kind, a, b, u):
     """Service time in seconds of distribution (kind, a, b) at uniform u in [0, 1)."""
+    return sample_seconds_at(kind, a, b, u,
+                             exponential_core(u) if kind == EXPONENTIAL else 0.0)
+
+
+@njit_inline
+def sample_seconds_at(kind, a, b, u, core):
+    """sample_seconds with u's exponential_core given (read for an exponential only):
+    the batch engine computes it for many requests at once (kernels/servers.py)."""
     if kind == CONSTANT:
         return a
     if kind == EXPONENTIAL:
-        return -a * math.log(1.0 - u)
+        return -a * core
     if kind == UNIFORM:
         return a + u * (b - a)
     # LOGNORMAL: parameterised by its mean, so mu = ln(mean) - sigma^2 / 2. Without

@@ -24,7 +24,7 @@ the window, and a controller's work is per evaluation.
 """
 
 from . import fleet
-from .distributions import sample_seconds
+from .distributions import EXPONENTIAL, exponential_core, sample_seconds, sample_seconds_at
 from .jit import njit, njit_inline
 from .timeconv import seconds_to_ns
 
@@ -163,7 +163,14 @@ def arrive(st, fl, is_request, now):
 @njit_inline
 def service_ns(kind, a, b, u_work):
     """The work of a request whose work uniform is u_work, in ns (never negative)."""
-    ns = seconds_to_ns(sample_seconds(kind, a, b, u_work))
+    return service_ns_at(kind, a, b, u_work,
+                         exponential_core(u_work) if kind == EXPONENTIAL else 0.0)
+
+
+@njit_inline
+def service_ns_at(kind, a, b, u_work, core):
+    """service_ns with u_work's exponential_core given (distributions.sample_seconds_at)."""
+    ns = seconds_to_ns(sample_seconds_at(kind, a, b, u_work, core))
     return ns if ns > 0 else 0
 
 

@@ -17,13 +17,13 @@ object engine. See docs/batch-engine.md.
 
 import numpy as np
 
-from ...rules import rng
+from ...rules import distributions, rng
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel, kernel_inline, out_of_line
-from ..schema import (COMPLETE, G_COMPLETED, G_EVENTS, G_FAILED, G_FREE, G_INSTANCES, G_LAT_MAX,
-                      G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED, GRACE_END,
-                      LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS_SHIFT,
+from ..schema import (AHEAD, COMPLETE, G_COMPLETED, G_EVENTS, G_FAILED, G_FREE, G_INSTANCES,
+                      G_LAT_MAX, G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED,
+                      GRACE_END, LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS_SHIFT,
                       ND_EVENTED_BIT, ND_FAILED_BIT, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE,
                       ND_STATE, OVERFLOW_POOL,
                       OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO, SERVER_READY, SF_A, SF_B,
@@ -222,20 +222,14 @@ def slot_pop(w, s):
 
 @kernel_inline
 def start_service(w, s, node, now):
-    """Node starts service at server s (its slot already taken): its work and outcome
-    from its own uniforms, and the key its completion is ordered by. A probe's completion
+    """Node starts service at server s (its slot already taken; its work and outcome
+    drawn when it arrived): the key its completion is ordered by. A probe's completion
     is an event; a request's waits in the slot heap."""
     ND = w.nodes
-    SF = w.server_dist
     item = ND[node, ND_ITEM]
-    service = srv.service_ns(w.servers[s, SV_KIND], SF[s, SF_A], SF[s, SF_B],
-                             item_uniform(w, item, WORK_DRAW))
-    ND[node, ND_SERVICE] = service
-    # With a zero failure rate the draw is skipped: it cannot change the outcome.
-    fail = SF[s, SF_FAIL]
-    failed = fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW))
+    service = ND[node, ND_SERVICE]
     ND[node, ND_STATE] = ((w.servers[s, srv.DROPS] << ND_DROPS_SHIFT)
-                          | (ND_FAILED_BIT if failed else 0))
+                          | (ND[node, ND_STATE] & ND_FAILED_BIT))
     seq = heap.take_seq(w.counters)
     ND[node, ND_DONE] = now + service
     ND[node, ND_SEQ] = seq
@@ -243,6 +237,44 @@ def start_service(w, s, node, now):
     if item < 0:
         set_evented(ND, node)
         heap.push_keyed_call(w.heap, w.counters, now + service, seq, COMPLETE, s, node)
+
+
+@kernel
+def fill_work(w, sn, k0):
+    """The work uniforms of requests k0 to k0 + AHEAD - 1 into w.work_ahead, and their
+    exponential_core when some template's service time is exponential: computed
+    together, the logarithms do not wait for one another (one at a time, each delayed
+    its request's start)."""
+    WA = w.work_ahead
+    key = w.keys[0]
+    for j in range(AHEAD):
+        WA[0, j] = rng.uniform(key, 2 * (k0 + j) + WORK_DRAW)
+    exponential = False
+    for tpl in range(sn.templates.shape[0]):
+        exponential |= sn.templates[tpl, TPL_KIND] == distributions.EXPONENTIAL
+    if exponential:
+        for j in range(AHEAD):
+            WA[1, j] = distributions.exponential_core(WA[0, j])
+
+
+@kernel_inline
+def draw_work(w, s, node, item):
+    """Node's work and outcome at server s, where it arrives, from its item's uniforms:
+    a request's from w.work_ahead (fill_work), a probe's drawn here."""
+    SF = w.server_dist
+    if item >= 0:
+        u = w.work_ahead[0, item & (AHEAD - 1)]
+        core = w.work_ahead[1, item & (AHEAD - 1)]
+    else:
+        u = item_uniform(w, item, WORK_DRAW)
+        core = distributions.exponential_core(u)
+    ND = w.nodes
+    ND[node, ND_SERVICE] = srv.service_ns_at(w.servers[s, SV_KIND], SF[s, SF_A], SF[s, SF_B],
+                                             u, core)
+    # With a zero failure rate the draw is skipped: it cannot change the outcome.
+    fail = SF[s, SF_FAIL]
+    failed = fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW))
+    ND[node, ND_STATE] = ND_FAILED_BIT if failed else 0
 
 
 @kernel_inline
@@ -311,6 +343,7 @@ def accept(w, s, item, now):
     node = alloc_node(w, item, now)
     if node < 0:
         return 0
+    draw_work(w, s, node, item)
     if action == srv.START:
         start_service(w, s, node, now)
         return 0
