@@ -108,11 +108,6 @@ class Workspace(NamedTuple):
     segments: np.ndarray  # SEG: (sources, 3, max segments) float64
     n_segments: np.ndarray  # NSEG: (sources,)
     source_state: np.ndarray  # SRCD: (sources, SD_FIELDS)
-    # (sources, AHEAD): each source's next arrivals, computed AHEAD at a time, and the
-    # scratch that computation uses (rules/arrivals.py arrivals_ahead)
-    arrivals_ahead: np.ndarray
-    ahead_areas: np.ndarray  # (AHEAD,) float64
-    ahead_check: np.ndarray  # (AHEAD,)
     # (2, AHEAD) float64: the work uniforms of the next requests and their exponential
     # cores, computed AHEAD at a time (kernels/servers.py fill_work)
     work_ahead: np.ndarray
@@ -221,9 +216,6 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         segments=np.zeros((n_src, 3, max_seg), np.float64),
         n_segments=np.zeros(n_src, np.int64),
         source_state=np.zeros((n_src, sc.SD_FIELDS), np.int64),
-        arrivals_ahead=np.zeros((n_src, sc.AHEAD), np.int64),
-        ahead_areas=np.zeros(sc.AHEAD, np.float64),
-        ahead_check=np.zeros(sc.AHEAD, np.int64),
         work_ahead=np.zeros((2, sc.AHEAD), np.float64),
         lbs=np.zeros((n_lb, sc.LB_FIELDS), np.int64),
         lb_split=np.zeros(n_lb, np.float64),

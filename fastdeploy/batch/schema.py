@@ -135,13 +135,10 @@ ND_FAILED_BIT, ND_EVENTED_BIT, ND_DROPS_SHIFT = 1, 2, 2
 G_FIELDS = 18
 
 # source state (int64): draws of its arrival stream, stop time (ns, -1: none), segment
-# hint, and its next arrival: when (-1: none) and the seq it took when it was scheduled;
-# then its arrivals computed ahead (Workspace.arrivals_ahead[src]): the next one's
-# position, how many there are, and 1 when they are the last (the profile ends)
-(SD_DRAWS, SD_STOP_NS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ, SD_AHEAD_POS, SD_AHEAD_LEN,
- SD_AHEAD_END) = range(8)
-SD_FIELDS = 8
-# How many arrivals of a source are computed at a time (kernels/sources.py fill_ahead).
+# hint, and its next arrival: when (-1: none) and the seq it took when it was scheduled
+SD_DRAWS, SD_STOP_NS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ = range(5)
+SD_FIELDS = 5
+# How many requests' work draws are computed at a time (kernels/servers.py fill_work).
 AHEAD = 256
 # profile segments, per source: SEG[src, SEG_T0 | SEG_RATE | SEG_SLOPE, i]
 SEG_T0, SEG_RATE, SEG_SLOPE = range(3)

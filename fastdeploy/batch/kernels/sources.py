@@ -9,10 +9,9 @@ top.
 from ...rules import arrivals, balancer, profiles, rng
 from .. import heap
 from ..compile import kernel, kernel_inline
-from ..schema import (AHEAD, G_CREATED, G_REJECTED, RB_KSRC, SD_AHEAD_END, SD_AHEAD_LEN,
-                      SD_AHEAD_POS, SD_DRAWS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ, SD_STOP_NS,
-                      SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS, SRC_POISSON,
-                      SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
+from ..schema import (AHEAD, G_CREATED, G_REJECTED, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS,
+                      SD_NEXT_SEQ, SD_STOP_NS, SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF,
+                      SRC_POINTS, SRC_POISSON, SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
 from .balancer import lb_choose
 from .servers import accept, catch_up, fill_work
 
@@ -28,46 +27,26 @@ def load_segments(w, sn, P, src):
                                           SEG[src, SEG_SLOPE])
 
 
-@kernel
-def fill_ahead(w, sn, src, prev):
-    """Source src's next AHEAD arrivals after prev (its last), with their draws, into
-    its row of w.arrivals_ahead: a block at a time, the chain of arrivals costs a
-    third of what it costs one at a time (rules/arrivals.py arrivals_ahead)."""
-    SD = w.source_state
-    areas = w.ahead_areas
-    if sn.sources[src, SRC_POISSON] == 1:
-        key = w.keys[w.bases[RB_KSRC] + src]
-        d = SD[src, SD_DRAWS]
-        for j in range(AHEAD):
-            areas[j] = arrivals.poisson_area(rng.uniform(key, d + j))
-        SD[src, SD_DRAWS] = d + AHEAD
-    else:
-        areas[:] = 1.0
-    SEG = w.segments
-    got, hint = arrivals.arrivals_ahead(SEG[src, SEG_T0], SEG[src, SEG_RATE],
-                                        SEG[src, SEG_SLOPE], w.n_segments[src],
-                                        SD[src, SD_HINT], prev, areas, AHEAD,
-                                        w.arrivals_ahead[src], w.ahead_check)
-    SD[src, SD_HINT] = hint
-    SD[src, SD_AHEAD_POS] = 0
-    SD[src, SD_AHEAD_LEN] = got
-    SD[src, SD_AHEAD_END] = 1 if got < AHEAD else 0
-
-
 @kernel_inline
 def schedule_arrival(w, sn, src, prev):
-    """The next arrival of src after prev, its last (none past its stop time or its
-    profile's end)."""
+    """The next arrival of src after prev (none past its stop time or its profile's end).
+
+    One at a time: the chain of arrivals (rules/arrivals.py) overlaps the rest of the
+    request path here. Computed ahead by arrivals_ahead, it cost its whole time on top
+    (measured in benchmarks/RESULTS.md, issue 12), a loss while the rest is slower."""
     SD = w.source_state
-    if SD[src, SD_AHEAD_POS] == SD[src, SD_AHEAD_LEN] and SD[src, SD_AHEAD_END] == 0:
-        fill_ahead(w, sn, src, prev)
-    pos = SD[src, SD_AHEAD_POS]
-    if pos == SD[src, SD_AHEAD_LEN]:
-        SD[src, SD_NEXT_NS] = -1
-        return
-    t = w.arrivals_ahead[src, pos]
-    SD[src, SD_AHEAD_POS] = pos + 1
-    if SD[src, SD_STOP_NS] >= 0 and t > SD[src, SD_STOP_NS]:
+    if sn.sources[src, SRC_POISSON] == 1:
+        area = arrivals.poisson_area(rng.uniform(w.keys[w.bases[RB_KSRC] + src],
+                                                 SD[src, SD_DRAWS]))
+        SD[src, SD_DRAWS] += 1
+    else:
+        area = 1.0
+    SEG = w.segments
+    t, hint = arrivals.next_arrival_ns(SEG[src, SEG_T0], SEG[src, SEG_RATE],
+                                       SEG[src, SEG_SLOPE], w.n_segments[src],
+                                       SD[src, SD_HINT], prev, area)
+    SD[src, SD_HINT] = hint
+    if t < 0 or (SD[src, SD_STOP_NS] >= 0 and t > SD[src, SD_STOP_NS]):
         SD[src, SD_NEXT_NS] = -1
         return
     SD[src, SD_NEXT_NS] = t
