@@ -5,9 +5,9 @@ is spent almost entirely there (benchmarks/RESULTS.md). The entry kernel's event
 calls a handful of independent handlers (the per-replica reset, the arrival, completion,
 scaler and deployer handlers, the results' writer), each a large tree of functions. So
 when the entry kernel is about to be compiled for a scenario's types, this module starts
-one more Python process, and the two compile the handlers for exactly those types, this
-one from the front of ``HANDLERS`` and the other from the back, each claiming a handler
-before compiling it, until they meet. Both write numba's on-disk cache; the entry
+one more Python process, and the two compile the handlers for exactly those types, both
+going down ``HANDLERS`` (largest first), each claiming the next handler the other has not
+claimed before compiling it. Both write numba's on-disk cache; the entry
 kernel's compile then loads the other process's handlers from it instead of compiling
 them. The code is the same either way: this changes only who compiles what, first.
 
