@@ -7,7 +7,6 @@ top.
 """
 
 from ...rules import arrivals, balancer, profiles, rng
-from ...rules import server as srv
 from .. import heap
 from ..compile import kernel, kernel_inline
 from ..schema import (AHEAD, G_CREATED, G_REJECTED, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS,
@@ -69,22 +68,6 @@ def first_source(SD):
 
 
 @kernel_inline
-def must_catch_up(w, s):
-    """Whether a request arriving at server s needs what s finished before it completed
-    first. Not while s has a free slot anyway: the request starts whatever finished, and
-    the completions wait for whatever next looks at s (a request that finds every slot
-    taken, a strategy comparing loads, a control event, a sample, the run's end: they
-    all catch up first). Completing later changes nothing then: a completion's counts
-    add up in any order, and so do the integrals of busy slots over time (each change
-    adds count x (its instant - the last change's), a sum that ends the same in any
-    order). Except after s was removed: its instance time ends at the completion that
-    drains it. Fewer catch-ups, each completing more: 3 to 5% of the throughput
-    (benchmarks/RESULTS.md, issue 12)."""
-    SV = w.servers
-    return SV[s, srv.BUSY] >= SV[s, srv.CONCURRENCY] or SV[s, srv.REMOVED] != 0
-
-
-@kernel_inline
 def handle_arrival(w, sn, src, now, seq, part):
     """A request is created, routed and accepted (or rejected) at once, at the instant
     (now, seq) of its arrival event (``part``: bundles.Parts.measured)."""
@@ -102,7 +85,6 @@ def handle_arrival(w, sn, src, now, seq, part):
             G[G_REJECTED] += 1
     # One call site: accept (and what it inlines) is compiled once here.
     if s >= 0:
-        if must_catch_up(w, s):
-            catch_up(w, s, now, seq, part)
+        catch_up(w, s, now, seq, part)
         accept(w, s, k, now)
     schedule_arrival(w, sn, src, now)
