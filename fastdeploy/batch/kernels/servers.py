@@ -5,8 +5,8 @@ A request's completion is not a heap event. The nodes in service at a server sit
 slot heap (Workspace.slots[s], ordered by the (time, seq) their completion event would
 have: seq is taken when service starts, as the object engine's event takes it), and
 ``catch_up`` completes those before an instant when something is about to look at the
-server: a request routed to it that finds its slots taken (sources.py must_catch_up), a
-strategy comparing loads, a control event or a sample (they catch up every server). Such a completion changes only its server, counters that
+server: a request routed to it, a strategy comparing loads, a control event or a sample
+(they catch up every server). Such a completion changes only its server, counters that
 add up in any order, and the instances count, which only control events read. Two kinds
 of completion stay events, because something happens at them in the replica's order:
 a probe's (its deployer acts on it), and, while the server's queue is not empty, the
