@@ -5,11 +5,11 @@ is spent almost entirely there (benchmarks/RESULTS.md). The entry kernel's event
 calls a handful of independent handlers (the per-replica reset, the arrival, completion,
 scaler and deployer handlers, the results' writer), each a large tree of functions. So
 when the entry kernel is about to be compiled for a scenario's types, this module starts
-one more Python process, and the two compile the handlers for exactly those types, both
-going down ``HANDLERS`` (largest first), each claiming the next handler the other has not
-claimed before compiling it. Both write numba's on-disk cache; the entry
-kernel's compile then loads the other process's handlers from it instead of compiling
-them. The code is the same either way: this changes only who compiles what, first.
+one more Python process, and the two compile the handlers, and the entry kernel itself,
+for exactly those types, both going down ``HANDLERS``, each claiming the next one the
+other has not claimed before compiling it. Both write numba's on-disk cache, and each
+loads from it what the other compiled instead of compiling it (the entry kernel's first
+call too). The code is the same either way: this changes only who compiles what, first.
 
 Everything here is an optimisation: if the second process fails, is slow, or the cache
 is not writable, this process compiles what is missing itself, as it would have.
@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import numba
 
@@ -41,6 +42,16 @@ def _call(field):
     return (module, name, roles, None, field)
 
 
+# The entry kernel itself (its argument types are the run's: entry_types). A process
+# claims it only once every handler before it in HANDLERS is compiled (compile_claimed):
+# those it links in (the arrival's and the completion's handlers, the catch-up), and two
+# large C callbacks put between them, so that the two processes do not compile the parts
+# the arrival and completion handlers share at the same time (the second one then loads
+# them from the cache). The entry then compiles while the other process compiles the C
+# callbacks after it, which it calls through pointers and does not need: about a tenth
+# off a cold start (benchmarks/RESULTS.md, session 9).
+ENTRY = (loop, "run_replicas", None, None, None)
+
 # Each handler under the event loop, as (module, function name, argument roles, the
 # part it needs, its field in calls.py's Calls when it is one of those C callbacks). A
 # role names a type derived from the run's own arrays (calls.role_types); ``parts.x`` is
@@ -50,20 +61,25 @@ def _call(field):
 # (canary_event, rolling_event, argo_event), the deployers' own handlers, so that the two
 # can share a deployer's work; tests/test_precompile.py checks that they are the
 # signatures numba compiles. Both processes take them in this order, each the next one
-# the other has not claimed: the largest first, so that the two finish together.
+# the other has not claimed: the entry and what it links first (see ENTRY), then the
+# largest first, so that the two finish together.
 HANDLERS = (
-    _call("scaler_eval"),
     (sources, "handle_arrival", ("w", "sn", "i64", "i64", "i64", "parts.measured"), None,
      None),
+    _call("scaler_eval"),
     _call("reset"),
+    (servers, "handle_complete", ("w", "i64", "i64", "i64", "i64", "parts.measured"), None,
+     None),
+    (servers, "catch_up_all", ("w", "i64", "i64", "parts.measured"), None, None),
+    (servers, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"),
+     None, None),
+    ENTRY,
     (argo, "argo_drive", ("w", "sn", "P", "i64", "i64"), "argo", None),
     (flagger, "handle_flagger_tick", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
      "flagger", None),
     (canary, "handle_canary_eval", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"),
      "canary", None),
     (rolling, "handle_roll_round", ("w", "sn", "P", "i64", "i64", "i64"), "rolling", None),
-    (servers, "handle_complete", ("w", "i64", "i64", "i64", "i64", "parts.measured"), None,
-     None),
     _call("results"),
     (argo, "handle_argo_event", ("w", "sn", "P", "i64", "i64", "i64", "parts.judge"), "argo",
      None),
@@ -78,25 +94,33 @@ HANDLERS = (
     _call("probe"),
     _call("grace_end"),
     _call("ready"),
-    (servers, "catch_up_all", ("w", "i64", "i64", "parts.measured"), None, None),
     (replica, "sample_timeseries", ("w", "sn", "row"), None, None),
     _call("sample"),
     (servers, "catch_up_call", ("w", "i64", "i64", "i64", "parts.measured"), None, None),
-    (servers, "measured_completion", ("w", "i64", "i64", "i64", "i64", "parts.measured"),
-     None, None),
     _call("marks"),
 )
 
 
-def signatures(handlers, sn, P_ROWS, out, w, parts) -> list:
+def entry_types(entry_args, sn, P_ROWS, out, w, parts) -> tuple:
+    """The entry kernel's argument types for a call with ``entry_args`` (its Parts with
+    the C callbacks' types, compiled or not)."""
+    return tuple(numba.typeof(a) for a in entry_args[:-1]) + (
+        calls.parts_type(sn, P_ROWS, out, w, parts),)
+
+
+def signatures(handlers, sn, P_ROWS, out, w, parts, entry=None) -> list:
     """[(module name, function name, argument types or a C callback's signature, whether
-    it is a C callback)] of ``handlers`` for this run."""
+    it is a C callback)] of ``handlers`` for this run; ENTRY's with the types ``entry``
+    (left out without them)."""
     roles = calls.role_types(sn, P_ROWS, out, w, parts)
     found = []
     for module, name, args, needs, field in handlers:
         if needs is not None and getattr(parts, needs) is None:
             continue
-        if field is None:
+        if args is None:
+            if entry is not None:
+                found.append((module.__name__, name, entry, False))
+        elif field is None:
             found.append((module.__name__, name, tuple(roles[r] for r in args), False))
         else:
             found.append((module.__name__, name, calls.signature(field, roles), True))
@@ -126,18 +150,50 @@ def _entry_cached(entry) -> bool:
     return _cached(dispatcher, argtypes)
 
 
+def _mark(claims: str, name: str) -> bool:
+    """An atomic mark in the folder ``claims``: False when it was there already."""
+    try:
+        os.mkdir(os.path.join(claims, name))
+        return True
+    except FileExistsError:
+        return False
+
+
+def _compile(entry) -> None:
+    module_name, name, argtypes, is_call = entry
+    if is_call:
+        calls.compiled(module_name, name, argtypes)
+    else:
+        getattr(sys.modules[module_name], name).compile(argtypes)
+
+
 def compile_claimed(entries, claims: str) -> None:
-    """Compile ``entries`` in order, each after claiming it in the folder ``claims`` (an
-    atomic mkdir), skipping those the other process claimed."""
-    for i, (module_name, name, argtypes, is_call) in enumerate(entries):
-        try:
-            os.mkdir(os.path.join(claims, str(i)))
-        except FileExistsError:
-            continue
-        if is_call:
-            calls.compiled(module_name, name, argtypes)
-        else:
-            getattr(sys.modules[module_name], name).compile(argtypes)
+    """Compile ``entries`` in order, each after claiming it in the folder ``claims``,
+    skipping those the other process claimed; each compiled one is marked done there.
+    The entry kernel (ENTRY's) is claimed only once every entry before it is done: until
+    then this process goes on down the list, and at its end waits for them (compiling
+    it sooner would compile them a second time, inside it)."""
+    entry_at = next((i for i, e in enumerate(entries) if e[1] == ENTRY[1]), None)
+
+    def entry_ready():
+        return all(os.path.isdir(os.path.join(claims, f"done-{j}")) for j in range(entry_at))
+
+    def compile_entry():
+        if _mark(claims, str(entry_at)):
+            _compile(entries[entry_at])
+            _mark(claims, f"done-{entry_at}")
+
+    for i, entry in enumerate(entries):
+        if i != entry_at and _mark(claims, str(i)):
+            _compile(entry)
+            _mark(claims, f"done-{i}")
+        if entry_at is not None and i >= entry_at and entry_ready():
+            compile_entry()
+    if entry_at is not None and not os.path.isdir(os.path.join(claims, str(entry_at))):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not entry_ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        compile_entry()
 
 
 def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
@@ -146,11 +202,10 @@ def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
     core, compile the handlers in two processes (module docstring)."""
     if numba.config.DISABLE_JIT or (os.cpu_count() or 1) < 2:
         return
-    entry_types = tuple(numba.typeof(a) for a in entry_args[:-1]) + (
-        calls.parts_type(sn, P_ROWS, out, w, parts),)
-    if _cached(loop.run_replicas, entry_types):
+    types = entry_types(entry_args, sn, P_ROWS, out, w, parts)
+    if _cached(loop.run_replicas, types):
         return
-    entries = [e for e in signatures(HANDLERS, sn, P_ROWS, out, w, parts)
+    entries = [e for e in signatures(HANDLERS, sn, P_ROWS, out, w, parts, types)
                if not _entry_cached(e)]
     claims = tempfile.mkdtemp(prefix="fastdeploy-compile-")
     child = None
