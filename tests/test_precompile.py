@@ -90,3 +90,18 @@ def test_the_entry_kernel_waits_for_what_comes_before_it(tmp_path, monkeypatch):
     again.mkdir()
     precompile.compile_claimed(entries, str(again))
     assert order == ["a", "b", "run_replicas", "c"]
+
+
+def test_the_entry_kernel_does_not_wait_for_a_process_that_is_gone(tmp_path, monkeypatch):
+    """The other process claimed a handler before the entry and exited without it: this
+    one compiles the entry at once (and with it what it links), not after a timeout."""
+    import time
+
+    order = []
+    monkeypatch.setattr(precompile, "_compile", lambda entry: order.append(entry[1]))
+    entries = [("m", "a", (), False), ("m", precompile.ENTRY[1], (), False)]
+    os.mkdir(os.path.join(str(tmp_path), "0"))  # claimed, never done
+    t = time.monotonic()
+    precompile.compile_claimed(entries, str(tmp_path), lambda: False)
+    assert order == ["run_replicas"]
+    assert time.monotonic() - t < 5.0

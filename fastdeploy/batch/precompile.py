@@ -167,12 +167,13 @@ def _compile(entry) -> None:
         getattr(sys.modules[module_name], name).compile(argtypes)
 
 
-def compile_claimed(entries, claims: str) -> None:
+def compile_claimed(entries, claims: str, other_alive=lambda: True) -> None:
     """Compile ``entries`` in order, each after claiming it in the folder ``claims``,
     skipping those the other process claimed; each compiled one is marked done there.
     The entry kernel (ENTRY's) is claimed only once every entry before it is done: until
-    then this process goes on down the list, and at its end waits for them (compiling
-    it sooner would compile them a second time, inside it)."""
+    then this process goes on down the list, and at its end waits for them while
+    ``other_alive()`` (compiling it sooner would compile them a second time, inside
+    it; if the other process is gone, this one compiles them itself)."""
     entry_at = next((i for i, e in enumerate(entries) if e[1] == ENTRY[1]), None)
 
     def entry_ready():
@@ -191,7 +192,7 @@ def compile_claimed(entries, claims: str) -> None:
             compile_entry()
     if entry_at is not None and not os.path.isdir(os.path.join(claims, str(entry_at))):
         deadline = time.monotonic() + WAIT_SECONDS
-        while not entry_ready() and time.monotonic() < deadline:
+        while not entry_ready() and time.monotonic() < deadline and other_alive():
             time.sleep(0.02)
         compile_entry()
 
@@ -212,7 +213,8 @@ def compile_on_two_cores(entry_args, sn, P_ROWS, out, w, parts) -> None:
     try:
         if len(entries) > 1:
             child = _start_child(entries, claims)
-        compile_claimed(entries, claims)
+        compile_claimed(entries, claims,
+                        lambda: child is not None and child.poll() is None)
         if child is not None:
             child.wait(timeout=WAIT_SECONDS)
     except subprocess.TimeoutExpired:
@@ -247,10 +249,11 @@ def _start_child(entries, claims: str):
 
 
 # The second process: read the pickled signatures, compile what this one has not
-# claimed (cache=True saves what it compiles).
+# claimed (cache=True saves what it compiles), waiting for the first only while it runs.
 _CHILD_MAIN = """
-import pickle, sys
+import os, pickle, sys
 import fastdeploy.batch.precompile as p
 entries, claims = pickle.load(sys.stdin.buffer)
-p.compile_claimed(entries, claims)
+parent = os.getppid()
+p.compile_claimed(entries, claims, lambda: os.getppid() == parent)
 """
