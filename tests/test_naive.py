@@ -365,6 +365,14 @@ def test_uniform_is_splitmix64_stepped(key, n):
 
 
 @FAST
+@given(key=u64, n=st.integers(0, 100))
+def test_an_items_two_uniforms_are_draws_2n_and_2n_plus_1(key, n):
+    k = np.uint64(key)
+    assert rng.item_uniform(k, np.int64(n), rng.WORK_DRAW) == naive.uniform(key, 2 * n)
+    assert rng.item_uniform(k, np.int64(n), rng.FAIL_DRAW) == naive.uniform(key, 2 * n + 1)
+
+
+@FAST
 @given(key=u64, n=st.integers(0, 2**62))
 def test_uniform_far_draws(key, n):
     u = rng.uniform(np.uint64(key), np.int64(n))

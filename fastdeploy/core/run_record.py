@@ -59,7 +59,8 @@ class RunRecord:
         """Index and (u_work, u_fail) of the next request created."""
         idx = self.requests_created
         self.requests_created += 1
-        return idx, rng.uniform(self.request_key, 2 * idx), rng.uniform(self.request_key, 2 * idx + 1)
+        return (idx, rng.item_uniform(self.request_key, idx, rng.WORK_DRAW),
+                rng.item_uniform(self.request_key, idx, rng.FAIL_DRAW))
 
     def request_done(self, latency_ns: int, failed: bool) -> None:
         self.requests_completed += 1

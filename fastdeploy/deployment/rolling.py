@@ -173,8 +173,9 @@ class RollingDeployer(Entity):
             if not rules.needs_probe(self._params, self._passes, i):
                 continue
             m = int(rules.probe_sent(self._record, self._pending, self._sent, i, now_ns))
-            probe = Probe(now_ns, rng.uniform(self._probe_key, 2 * m),
-                          rng.uniform(self._probe_key, 2 * m + 1), self._make_on_done(m))
+            probe = Probe(now_ns, rng.item_uniform(self._probe_key, m, rng.WORK_DRAW),
+                          rng.item_uniform(self._probe_key, m, rng.FAIL_DRAW),
+                          self._make_on_done(m))
             out.extend(server.accept_probe(probe, now_ns))
             if self._record[rules.STATUS] != rules.IN_PROGRESS:
                 return out

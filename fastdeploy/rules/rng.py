@@ -45,6 +45,19 @@ def uniform(key, n):
     return float(x >> _S11) * _INV53
 
 
+# An item's two uniforms (a request's, of the requests' stream; a probe's, of its
+# deployer's): its work and its outcome.
+WORK_DRAW, FAIL_DRAW = 0, 1
+
+
+@njit_inline
+def item_uniform(key, n, draw):
+    """Uniform ``draw`` (WORK_DRAW or FAIL_DRAW) of item n of the stream with this key:
+    draw 2n + draw, so that each item has its own two whatever the order they are drawn
+    in."""
+    return uniform(key, 2 * n + draw)
+
+
 def stream_id(name: str) -> int:
     """A stable 63-bit id of a stream name (FNV-1a), the same in every process."""
     h = 0xCBF29CE484222325

@@ -39,7 +39,7 @@ NOT_FOUND = np.int64(-1)
 # What handle_complete returns for an item dropped at the end of its server's grace: no
 # probe number (item -1 - probe code) comes near it.
 VOID = np.int64(-(2**62))
-WORK_DRAW, FAIL_DRAW = np.int64(0), np.int64(1)
+WORK_DRAW, FAIL_DRAW = np.int64(rng.WORK_DRAW), np.int64(rng.FAIL_DRAW)
 
 
 @kernel_inline
@@ -153,10 +153,10 @@ def item_uniform(w, item, draw):
     (item < 0): draws 2i and 2i + 1 of the requests' or the deployer's stream."""
     K = w.keys
     if item >= 0:
-        return rng.uniform(K[0], 2 * item + draw)
+        return rng.item_uniform(K[0], item, draw)
     code = -item - 1
     nro = w.bases[RB_NRO]
-    return rng.uniform(K[w.bases[RB_KRO] + code % nro], 2 * (code // nro) + draw)
+    return rng.item_uniform(K[w.bases[RB_KRO] + code % nro], code // nro, draw)
 
 
 @kernel_inline
@@ -248,7 +248,7 @@ def fill_work(w, sn, k0):
     WA = w.work_ahead
     key = w.keys[0]
     for j in range(AHEAD):
-        WA[0, j] = rng.uniform(key, 2 * (k0 + j) + WORK_DRAW)
+        WA[0, j] = rng.item_uniform(key, k0 + j, WORK_DRAW)
     exponential = False
     for tpl in range(sn.templates.shape[0]):
         exponential |= sn.templates[tpl, TPL_KIND] == distributions.EXPONENTIAL
