@@ -184,13 +184,15 @@ def compile_claimed(entries, claims: str, other_alive=lambda: True) -> None:
             _compile(entries[entry_at])
             _mark(claims, f"done-{entry_at}")
 
+    pending = entry_at is not None  # not yet tried to claim the entry
     for i, entry in enumerate(entries):
         if i != entry_at and _mark(claims, str(i)):
             _compile(entry)
             _mark(claims, f"done-{i}")
-        if entry_at is not None and i >= entry_at and entry_ready():
+        if pending and i >= entry_at and entry_ready():
             compile_entry()
-    if entry_at is not None and not os.path.isdir(os.path.join(claims, str(entry_at))):
+            pending = False
+    if pending:
         deadline = time.monotonic() + WAIT_SECONDS
         while not entry_ready() and time.monotonic() < deadline and other_alive():
             time.sleep(0.02)
