@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from fastdeploy.batch import heap, schema
-from fastdeploy.rules import arrivals, canary, distributions, exact, histogram, rng, routing
+from fastdeploy.rules import (arrivals, canary, distributions, exact, histogram, logarithm, rng,
+                              routing)
 from fastdeploy.rules import scaling
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -482,6 +483,67 @@ def test_sample_seconds_lognormal_without_spread_at_zero():
 @given(u=grid_uniforms)
 def test_poisson_area_is_exp1(u):
     assert arrivals.poisson_area(u) == pytest.approx(-math.log1p(-u), rel=1e-13, abs=0.0)
+
+
+# ========================================================================================
+# The logarithm of the draws
+# ========================================================================================
+
+
+def ulps_apart(a, b):
+    """How many representable doubles lie between a and b (same sign)."""
+    ia = np.float64(a).view(np.int64)
+    ib = np.float64(b).view(np.int64)
+    return abs(int(ia) - int(ib))
+
+
+@FAST
+@given(x=st.floats(min_value=2.0**-53, max_value=1.0))
+@example(x=1.0)
+@example(x=0.5)
+@example(x=2.0**-53)
+@example(x=math.sqrt(0.5))
+@example(x=math.nextafter(math.sqrt(0.5), 0.0))
+@example(x=1.0 - 2.0**-53)
+def test_ln_is_within_one_ulp_of_the_c_library(x):
+    assert ulps_apart(logarithm.ln(x), math.log(x)) <= 1
+
+
+@FAST
+@given(x=st.floats(min_value=2.0**-1022, max_value=2.0**1023))
+def test_ln_over_every_normal_double(x):
+    assert ulps_apart(logarithm.ln(x), math.log(x)) <= 1
+
+
+def test_ln_exact_points():
+    assert logarithm.ln(1.0) == 0.0
+    assert logarithm.ln(0.5) == -math.log(2.0)
+    assert logarithm.ln(2.0**-53) == -53 * math.log(2.0)
+    assert logarithm.ln_one_minus(0.0) == 0.0
+
+
+@pytest.mark.skipif(NO_JIT, reason="two million draws: compiled only")
+def test_ln_rounds_to_the_same_nanoseconds_as_the_c_library():
+    """Service times and arrival gaps are rounded to the ns: over two million uniforms of
+    a stream, at three means, the C library's log and ours give the same ns."""
+    flips, differ = ns_disagreements(rng.stream_key(np.uint64(7), np.uint64(0), np.uint64(1)),
+                                     2_000_000)
+    assert flips == 0
+    assert differ > 0  # the two logs do differ in the last bit for some of them
+
+
+@numba.njit
+def ns_disagreements(key, n):
+    flips = 0
+    differ = 0
+    for i in range(n):
+        u = rng.uniform(key, i)
+        a = math.log(1.0 - u)
+        b = logarithm.ln_one_minus(u)
+        differ += a != b
+        for mean in (0.01, 0.1, 1.0):
+            flips += math.floor(-mean * a * 1e9 + 0.5) != math.floor(-mean * b * 1e9 + 0.5)
+    return flips, differ
 
 
 # ========================================================================================

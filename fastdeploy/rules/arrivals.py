@@ -9,6 +9,7 @@ source, Exp(1) for a Poisson one), solved in closed form segment by segment.
 import math
 
 from .jit import njit_inline
+from .logarithm import ln_one_minus
 from .timeconv import MAX_SECONDS, seconds_to_ns
 
 
@@ -68,8 +69,8 @@ def next_arrival_ns(t0, a, slope, n, i, prev_ns, area):
 
 @njit_inline
 def poisson_area(u):
-    """Exp(1) area from a uniform in [0, 1)."""
-    return -math.log(1.0 - u)
+    """Exp(1) area from a uniform in [0, 1) (rules/logarithm.py's ln)."""
+    return -ln_one_minus(u)
 
 
 # Bounds of a guessed gap and time in arrivals_ahead (about 146 years: beyond them the

@@ -7,6 +7,7 @@ server handles it, so its work depends only on the server's distribution.
 import math
 
 from .jit import njit, njit_inline
+from .logarithm import ln_one_minus
 
 CONSTANT = 0  # a = latency
 EXPONENTIAL = 1  # a = mean
@@ -62,8 +63,10 @@ def normal_quantile(p):
 
 @njit_inline
 def exponential_core(u):
-    """log(1 - u): what an exponential draw at uniform u scales (sample_seconds_at)."""
-    return math.log(1.0 - u)
+    """ln(1 - u): what an exponential draw at uniform u scales (sample_seconds_at); by
+    rules/logarithm.py, so that a block of them vectorizes (kernels/servers.py
+    fill_work)."""
+    return ln_one_minus(u)
 
 
 @njit_inline

@@ -19,3 +19,10 @@ njit = numba.njit(cache=True, nogil=True, forceinline=False, no_cfunc_wrapper=Tr
 
 # For small functions on the kernels' hot path.
 njit_inline = numba.njit(cache=True, nogil=True, forceinline=True, no_cfunc_wrapper=True)
+
+# For arithmetic that LLVM should vectorize when a kernel runs it over a block: numba's
+# default error model checks every float division for a zero divisor (to raise Python's
+# ZeroDivisionError), and that branch alone stops the loop vectorizer. Only for functions
+# whose divisors cannot be zero.
+njit_inline_vectorizable = numba.njit(cache=True, nogil=True, forceinline=True,
+                                      no_cfunc_wrapper=True, error_model="numpy")
