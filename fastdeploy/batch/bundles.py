@@ -111,6 +111,9 @@ class Workspace(NamedTuple):
     # (2, AHEAD) float64: the work uniforms of the next requests and their exponential
     # cores, computed AHEAD at a time (kernels/servers.py fill_work)
     work_ahead: np.ndarray
+    # (sources, AHEAD) float64: each Poisson source's areas for its next draws
+    # (kernels/sources.py fill_areas)
+    areas_ahead: np.ndarray
     lbs: np.ndarray  # LBI: (lbs, LB_FIELDS)
     lb_split: np.ndarray  # LBF: (lbs,) float64 traffic split fraction
     scalers: np.ndarray  # SC: (scalers, autoscaler.FIELDS), rules/autoscaler.py records
@@ -217,6 +220,7 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         n_segments=np.zeros(n_src, np.int64),
         source_state=np.zeros((n_src, sc.SD_FIELDS), np.int64),
         work_ahead=np.zeros((2, sc.AHEAD), np.float64),
+        areas_ahead=np.zeros((n_src, sc.AHEAD), np.float64),
         lbs=np.zeros((n_lb, sc.LB_FIELDS), np.int64),
         lb_split=np.zeros(n_lb, np.float64),
         scalers=np.zeros((n_sc, autoscaler.FIELDS), np.int64),

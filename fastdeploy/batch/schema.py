@@ -138,7 +138,8 @@ G_FIELDS = 18
 # hint, and its next arrival: when (-1: none) and the seq it took when it was scheduled
 SD_DRAWS, SD_STOP_NS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ = range(5)
 SD_FIELDS = 5
-# How many requests' work draws are computed at a time (kernels/servers.py fill_work).
+# How many draws are computed at a time: requests' work (kernels/servers.py fill_work) and
+# Poisson sources' areas (kernels/sources.py fill_areas).
 AHEAD = 256
 # profile segments, per source: SEG[src, SEG_T0 | SEG_RATE | SEG_SLOPE, i]
 SEG_T0, SEG_RATE, SEG_SLOPE = range(3)

@@ -27,18 +27,32 @@ def load_segments(w, sn, P, src):
                                           SEG[src, SEG_SLOPE])
 
 
+@kernel
+def fill_areas(w, src, d0):
+    """Poisson source src's areas for its draws d0 to d0 + AHEAD - 1 into
+    w.areas_ahead[src]: computed together, their logarithms vectorize
+    (rules/logarithm.py), and the chain of arrivals no longer waits for one."""
+    key = w.keys[w.bases[RB_KSRC] + src]
+    row = w.areas_ahead[src]
+    for j in range(AHEAD):
+        row[j] = arrivals.poisson_area(rng.uniform(key, d0 + j))
+
+
 @kernel_inline
 def schedule_arrival(w, sn, src, prev):
     """The next arrival of src after prev (none past its stop time or its profile's end).
 
-    One at a time: the chain of arrivals (rules/arrivals.py) overlaps the rest of the
-    request path here. Computed ahead by arrivals_ahead, it cost its whole time on top
-    (measured in benchmarks/RESULTS.md, issue 12), a loss while the rest is slower."""
+    One at a time, from an area drawn ahead (fill_areas): the chain of arrivals
+    (rules/arrivals.py) overlaps the rest of the request path here. Computed ahead by
+    arrivals_ahead, it cost its whole time on top (measured in benchmarks/RESULTS.md,
+    issue 12), a loss while the rest is slower."""
     SD = w.source_state
     if sn.sources[src, SRC_POISSON] == 1:
-        area = arrivals.poisson_area(rng.uniform(w.keys[w.bases[RB_KSRC] + src],
-                                                 SD[src, SD_DRAWS]))
-        SD[src, SD_DRAWS] += 1
+        d = SD[src, SD_DRAWS]
+        if d & (AHEAD - 1) == 0:
+            fill_areas(w, src, d)
+        area = w.areas_ahead[src, d & (AHEAD - 1)]
+        SD[src, SD_DRAWS] = d + 1
     else:
         area = 1.0
     SEG = w.segments
