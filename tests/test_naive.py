@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from fastdeploy.batch import heap, schema
-from fastdeploy.rules import (arrivals, canary, distributions, exact, histogram, logarithm, rng,
-                              routing)
+from fastdeploy.rules import (arrivals, canary, distributions, exact, histogram, logarithm,
+                              requests, rng, routing)
 from fastdeploy.rules import scaling
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -334,6 +334,42 @@ def test_quantile_ns_nearest_rank(buckets, q, data):
     got = histogram.quantile_ns(hist, count, q, lo, hi)
     want = naive.quantile_ns(hist.tolist(), q, lo, hi, histogram.GROWTH)
     assert got == pytest.approx(want, rel=1e-12, abs=0.0)
+
+
+@FAST
+@given(events=st.lists(st.one_of(
+    st.tuples(st.just("completed"), st.integers(0, 10**13), st.integers(0, 1)),
+    st.tuples(st.just("created"), st.just(0), st.just(0)),
+    st.tuples(st.just("rejected"), st.just(0), st.just(0))), max_size=40))
+def test_requests_record_against_plain_counting(events):
+    """rules/requests.py (a replica's request counters and latency record) against
+    counting by hand, with the naive histogram bucket."""
+    rec = np.zeros(requests.FIELDS, np.int64)
+    hist = np.zeros(histogram.N_BUCKETS, np.int64)
+    requests.reset(rec, hist)
+    latencies, failures, created, rejected = [], 0, 0, 0
+    for kind, latency, failed in events:
+        if kind == "completed":
+            requests.completed(rec, hist, latency, failed)
+            latencies.append(latency)
+            failures += failed
+        elif kind == "created":
+            assert requests.created(rec) == created
+            created += 1
+        else:
+            requests.rejected(rec)
+            rejected += 1
+    want = np.zeros(histogram.N_BUCKETS, np.int64)
+    for latency in latencies:
+        want[ref_bucket(latency)] += 1
+    assert rec[requests.CREATED] == created
+    assert rec[requests.COMPLETED] == len(latencies)
+    assert rec[requests.FAILED] == failures
+    assert rec[requests.REJECTED] == rejected
+    assert rec[requests.LATENCY_SUM_NS] == sum(latencies)
+    assert rec[requests.LATENCY_MIN_NS] == (min(latencies) if latencies else -1)
+    assert rec[requests.LATENCY_MAX_NS] == (max(latencies) if latencies else 0)
+    assert np.array_equal(hist, want)
 
 
 # ========================================================================================

@@ -17,6 +17,7 @@ from ..rules import flagger as _fl
 from ..rules import measure as _me
 from ..rules import rolling as _ro
 from ..rules import profiles as _pf
+from ..rules import requests as _rq
 from ..rules import routing as _rt
 from ..rules import server as _sv
 
@@ -128,11 +129,18 @@ ND_SEQ = ND_NEXT
 ND_FIELDS = 6
 ND_FAILED_BIT, ND_EVENTED_BIT, ND_DROPS_SHIFT = 1, 2, 2
 
-# replica counters (int64)
-(G_CREATED, G_COMPLETED, G_FAILED, G_REJECTED, G_LAT_SUM, G_LAT_MIN, G_LAT_MAX,
- G_INSTANCES, G_PEAK, G_COST_NS, G_SEQ, G_NSERVERS, G_FREE, G_OVERFLOW, G_HN, G_NSCALE,
- G_EVENTS, G_TOP_FREE) = range(18)
-G_FIELDS = 18
+# replica counters (int64): first the shared record of its requests (rules/requests.py),
+# then the kernels' own
+G_CREATED = _rq.CREATED
+G_COMPLETED = _rq.COMPLETED
+G_FAILED = _rq.FAILED
+G_REJECTED = _rq.REJECTED
+G_LAT_SUM = _rq.LATENCY_SUM_NS
+G_LAT_MIN = _rq.LATENCY_MIN_NS
+G_LAT_MAX = _rq.LATENCY_MAX_NS
+(G_INSTANCES, G_PEAK, G_COST_NS, G_SEQ, G_NSERVERS, G_FREE, G_OVERFLOW, G_HN, G_NSCALE,
+ G_EVENTS, G_TOP_FREE) = range(_rq.FIELDS, _rq.FIELDS + 11)
+G_FIELDS = _rq.FIELDS + 11
 
 # source state (int64): draws of its arrival stream, stop time (ns, -1: none), segment
 # hint, and its next arrival: when (-1: none) and the seq it took when it was scheduled

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules import autoscaler as scaler_rules
-from ..rules import fleet, histogram, rng
+from ..rules import fleet, histogram, requests, rng
 
 
 class RunRecord:
@@ -20,14 +20,11 @@ class RunRecord:
         self.replica = replica
         self.start_ns = start_ns
         self.request_key = rng.key_for(seed, replica, rng.REQUESTS_STREAM)
-        self.requests_created = 0
-        self.requests_completed = 0
-        self.requests_failed = 0
-        self.requests_rejected = 0
+        # The shared record of the replica's requests (rules/requests.py) and its
+        # latency histogram.
+        self.requests = np.zeros(requests.FIELDS, np.int64)
         self.latency_hist = np.zeros(histogram.N_BUCKETS, dtype=np.int64)
-        self.latency_sum_ns = 0
-        self.latency_min_ns = -1
-        self.latency_max_ns = 0
+        requests.reset(self.requests, self.latency_hist)
         self.instances = 0
         self.peak_instances = 0
         self.costed_servers: list = []
@@ -55,26 +52,47 @@ class RunRecord:
     def key(self, stream_name: str):
         return rng.key_for(self.seed, self.replica, stream_name)
 
+    # The record's fields, read as the object engine's results name them.
+    @property
+    def requests_created(self) -> int:
+        return int(self.requests[requests.CREATED])
+
+    @property
+    def requests_completed(self) -> int:
+        return int(self.requests[requests.COMPLETED])
+
+    @property
+    def requests_failed(self) -> int:
+        return int(self.requests[requests.FAILED])
+
+    @property
+    def requests_rejected(self) -> int:
+        return int(self.requests[requests.REJECTED])
+
+    @property
+    def latency_sum_ns(self) -> int:
+        return int(self.requests[requests.LATENCY_SUM_NS])
+
+    @property
+    def latency_min_ns(self) -> int:
+        """The least latency of a completed request (-1: none yet)."""
+        return int(self.requests[requests.LATENCY_MIN_NS])
+
+    @property
+    def latency_max_ns(self) -> int:
+        return int(self.requests[requests.LATENCY_MAX_NS])
+
     def new_request(self) -> tuple[int, float, float]:
         """Index and (u_work, u_fail) of the next request created."""
-        idx = self.requests_created
-        self.requests_created += 1
+        idx = int(requests.created(self.requests))
         return (idx, rng.item_uniform(self.request_key, idx, rng.WORK_DRAW),
                 rng.item_uniform(self.request_key, idx, rng.FAIL_DRAW))
 
     def request_done(self, latency_ns: int, failed: bool) -> None:
-        self.requests_completed += 1
-        if failed:
-            self.requests_failed += 1
-        self.latency_hist[histogram.bucket_of(latency_ns)] += 1
-        self.latency_sum_ns += latency_ns
-        if self.latency_min_ns < 0 or latency_ns < self.latency_min_ns:
-            self.latency_min_ns = latency_ns
-        if latency_ns > self.latency_max_ns:
-            self.latency_max_ns = latency_ns
+        requests.completed(self.requests, self.latency_hist, latency_ns, int(failed))
 
     def request_rejected(self) -> None:
-        self.requests_rejected += 1
+        requests.rejected(self.requests)
 
     def instance_up(self, server) -> None:
         if not server._ever_costed:

@@ -3,7 +3,8 @@ samples and its output rows."""
 
 import numpy as np
 
-from ...rules import autoscaler, canary, deployer, fleet, histogram, hpa, measure, rng, rolling
+from ...rules import (autoscaler, canary, deployer, fleet, histogram, hpa, measure, requests, rng,
+                      rolling)
 from ...rules import server as srv
 from ...rules.timeconv import seconds_to_ns
 from .. import heap
@@ -112,7 +113,7 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
     G = w.counters
     ND = w.nodes
     G[:] = 0
-    G[G_LAT_MIN] = -1
+    requests.reset(G, w.hist)
     fleet.reset(w.fleet, start_ns)
     w.servers[:, :] = 0
     w.server_dist[:, :] = 0.0
@@ -120,7 +121,6 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
     for i in range(Q - 1):
         ND[i, ND_NEXT] = i + 1
     ND[Q - 1, ND_NEXT] = -1
-    w.hist[:] = 0
     # No server was marked yet (a mark from the previous replica must not match a time).
     w.marks[:, :, srv.M_TIME] = -1
     w.lists[:, :] = 0

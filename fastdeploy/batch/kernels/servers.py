@@ -21,18 +21,16 @@ from ...rules import distributions, rng
 from ...rules import server as srv
 from .. import heap
 from ..compile import kernel, kernel_inline, out_of_line
-from ..schema import (AHEAD, COMPLETE, G_COMPLETED, G_EVENTS, G_FAILED, G_FREE, G_INSTANCES,
-                      G_LAT_MAX, G_LAT_MIN, G_LAT_SUM, G_NSERVERS, G_OVERFLOW, G_REJECTED,
+from ..schema import (AHEAD, COMPLETE, G_EVENTS, G_FREE, G_INSTANCES, G_NSERVERS, G_OVERFLOW,
                       GRACE_END, LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS_SHIFT,
-                      ND_EVENTED_BIT, ND_FAILED_BIT, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE,
-                      ND_STATE, OVERFLOW_POOL,
-                      OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO, SERVER_READY, SF_A, SF_B,
-                      SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD, SV_QTAIL,
+                      ND_EVENTED_BIT, ND_FAILED_BIT, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE, ND_STATE,
+                      OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO, SERVER_READY,
+                      SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD, SV_QTAIL,
                       TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
                       TP_QUEUE_CAPACITY, TP_STARTUP_A, TP_STARTUP_B, TPL_KIND, TPL_POFF,
                       TPL_STARTUP_KIND)
 from ...rules.timeconv import seconds_to_ns
-from ...rules import histogram, measure
+from ...rules import measure, requests
 
 REJECTED = np.int64(-2)  # what accept returns for a request or probe the queue refused
 NOT_FOUND = np.int64(-1)
@@ -337,7 +335,7 @@ def accept(w, s, item, now):
     action = srv.arrive(SV[s], w.fleet, item >= 0, now)
     if action == srv.REJECT:
         if item >= 0:
-            w.counters[G_REJECTED] += 1
+            requests.rejected(w.counters)
             measure_rejected(SV, w.measures, s)
         return REJECTED
     node = alloc_node(w, item, now)
@@ -389,14 +387,7 @@ def complete(w, s, node, now):
     lat = now - ND[node, ND_CREATED]
     srv.finished(SV[s], w.fleet, item >= 0, ND[node, ND_SERVICE], lat, failed, now)
     if item >= 0:
-        G[G_COMPLETED] += 1
-        G[G_FAILED] += failed
-        w.hist[histogram.bucket_of(lat)] += 1
-        G[G_LAT_SUM] += lat
-        if G[G_LAT_MIN] < 0 or lat < G[G_LAT_MIN]:
-            G[G_LAT_MIN] = lat
-        if lat > G[G_LAT_MAX]:
-            G[G_LAT_MAX] = lat
+        requests.completed(G, w.hist, lat, failed)
     free_node(w, node)
     return item, failed
 

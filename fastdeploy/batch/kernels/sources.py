@@ -6,10 +6,10 @@ handles whichever comes first in (time, seq) order, a source's arrival or the he
 top.
 """
 
-from ...rules import arrivals, balancer, profiles, rng
+from ...rules import arrivals, balancer, profiles, requests, rng
 from .. import heap
 from ..compile import kernel, kernel_inline
-from ..schema import (AHEAD, G_CREATED, G_REJECTED, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS,
+from ..schema import (AHEAD, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS,
                       SD_NEXT_SEQ, SD_STOP_NS, SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF,
                       SRC_POINTS, SRC_POISSON, SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
 from .balancer import lb_choose
@@ -86,8 +86,7 @@ def handle_arrival(w, sn, src, now, seq, part):
     """A request is created, routed and accepted (or rejected) at once, at the instant
     (now, seq) of its arrival event (``part``: bundles.Parts.measured)."""
     G = w.counters
-    k = G[G_CREATED]
-    G[G_CREATED] = k + 1
+    k = requests.created(G)
     if k & (AHEAD - 1) == 0:
         fill_work(w, sn, k)
     target = sn.sources[src, SRC_TARGET]
@@ -96,7 +95,7 @@ def handle_arrival(w, sn, src, now, seq, part):
         s = lb_choose(w, target, now, seq, part)
         balancer.routed(w.lbs[target], s >= 0)
         if s < 0:
-            G[G_REJECTED] += 1
+            requests.rejected(G)
     # One call site: accept (and what it inlines) is compiled once here.
     if s >= 0:
         catch_up(w, s, now, seq, part)
