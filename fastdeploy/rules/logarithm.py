@@ -22,8 +22,8 @@ from .jit import njit_inline_vectorizable
 
 LN2_HI = 6.93147180369123816490e-01  # ln 2's leading bits: k * LN2_HI is exact
 LN2_LO = 1.90821492927058770002e-10
-# R(z) = LG1 z + LG2 z^2 + ... + LG7 z^7 approximates (2 atanh(s) - 2s) / s - s^2 ... as
-# fdlibm's e_log.c defines it (the same coefficients).
+# R(z) = LG1 z + LG2 z^2 + ... + LG7 z^7, z = s^2, approximates (2 atanh(s) - 2s) / s
+# on |s| <= 0.1716 (fdlibm's e_log.c minimax coefficients).
 LG1 = 6.666666666666735130e-01
 LG2 = 3.999999999940941908e-01
 LG3 = 2.857142874366239149e-01
