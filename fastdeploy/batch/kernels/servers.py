@@ -443,13 +443,9 @@ def handle_complete(w, s, node, now, seq, part):
     if ND[node, ND_STATE] >> ND_DROPS_SHIFT != w.servers[s, srv.DROPS]:
         free_node(w, node)
         return VOID, node_failed(ND, node)
-    # What finished before it first. Nothing did when it is the first in the slots (the
-    # completion that starts the queue always is): the call is skipped then, since it
-    # passes the whole Workspace, several hundred words (a call, so that the
-    # completions' code is compiled once more only where it is hot, in the arrival's
-    # handler).
-    if w.slots[s, 0] != node:
-        catch_up_call(w, s, now, seq, part)
+    # (A call: the completions' code is compiled once more only where it is hot, in the
+    # arrival's handler.)
+    catch_up_call(w, s, now, seq, part)
     item, failed = complete(w, s, node, now)
     start_queued(w, s, now)
     retire_if_drained(w, s, now)
