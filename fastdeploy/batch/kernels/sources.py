@@ -9,9 +9,9 @@ top.
 from ...rules import arrivals, balancer, profiles, requests, rng
 from .. import heap
 from ..compile import kernel, kernel_inline
-from ..schema import (AHEAD, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS,
-                      SD_NEXT_SEQ, SD_STOP_NS, SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF,
-                      SRC_POINTS, SRC_POISSON, SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
+from ..schema import (AHEAD, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ, SD_STOP_NS,
+                      SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS, SRC_POISSON,
+                      SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
 from .balancer import lb_choose
 from .servers import accept, catch_up, fill_work
 
