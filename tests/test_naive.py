@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from fastdeploy.batch import heap, schema
-from fastdeploy.rules import (arrivals, canary, distributions, exact, histogram, logarithm,
-                              requests, rng, routing)
+from fastdeploy.rules import (arrivals, canary, distributions, exact, fleet, histogram,
+                              logarithm, requests, rng, routing)
+from fastdeploy.rules import server
 from fastdeploy.rules import scaling
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -370,6 +371,55 @@ def test_requests_record_against_plain_counting(events):
     assert rec[requests.LATENCY_MIN_NS] == (min(latencies) if latencies else -1)
     assert rec[requests.LATENCY_MAX_NS] == (max(latencies) if latencies else 0)
     assert np.array_equal(hist, want)
+
+
+@FAST
+@given(ops=st.lists(st.tuples(st.sampled_from(["arrive", "arrive", "finish", "start"]),
+                              st.integers(0, 10**10)), min_size=4, max_size=40),
+       concurrency=st.integers(1, 3), capacity=st.integers(-1, 3), data=st.data())
+def test_server_integrals_against_step_functions(ops, concurrency, capacity, data):
+    """rules/server.py's in-service and queued integrals (and the window means a
+    controller observes from a mark) against integrating the counts' step functions by
+    hand, over arrivals, completions and queue starts at random instants."""
+    st_ = np.zeros(server.FIELDS, np.int64)
+    fl = np.zeros(fleet.FIELDS, np.int64)
+    server.reset(st_, concurrency, capacity, -1)
+    now, busy, queued = 0, 0, 0
+    steps = [(0, 0, 0)]  # (from, busy, queued): the step functions
+
+    def integral(t, column):
+        total = 0
+        for (a, *counts), nxt in zip(steps, steps[1:] + [(t, 0, 0)]):
+            total += counts[column] * max(0, min(nxt[0], t) - a)
+        return total
+
+    marks = np.zeros((1, 1, server.M_COLUMNS), np.int64)
+    since = None
+    for op, dt in ops:
+        now += dt
+        if since is None and data.draw(st.booleans()):
+            since = now
+            server.mark(st_, marks, 0, 0, now)
+        if op == "arrive":
+            action = server.arrive(st_, fl, True, now)
+            busy += action == server.START
+            queued += action == server.QUEUE
+        elif op == "finish" and busy > 0:
+            server.finished(st_, True, 5, 7, 0, now)
+            busy -= 1
+        elif op == "start":
+            while server.start_next(st_, fl, True, now):
+                busy, queued = busy + 1, queued - 1
+        assert (st_[server.BUSY], st_[server.QUEUED]) == (busy, queued)
+        steps.append((now, busy, queued))
+    end = now + data.draw(st.integers(0, 10**10))
+    assert tuple(server.integrals(st_, end)) == (integral(end, 0), integral(end, 1))
+    if since is not None and end > since:
+        util, depth, in_service = server.observe(st_, marks, 0, end, since, 0)
+        span = end - since
+        assert in_service == (integral(end, 0) - integral(since, 0)) / span
+        assert depth == (integral(end, 1) - integral(since, 1)) / span
+        assert util == in_service / concurrency
 
 
 # ========================================================================================

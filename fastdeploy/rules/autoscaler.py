@@ -67,7 +67,6 @@ def begin_run(st, fl, prm, n_backends, now):
     st[MAX] = int(prm[P_MAX])
     st[BELOW_MAX] = 0
     fleet_size(st, fl, n_backends, now)
-    fleet.needs_window(fl, window_ns(prm))
 
 
 @njit

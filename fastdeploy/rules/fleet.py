@@ -10,11 +10,9 @@ so the time averages are exact (the state is piecewise constant between changes)
 
 from .jit import njit_inline
 
-# (WINDOW_NS: the longest metric window of any controller of the run, 0 for none: the
-# servers integrate their counts while it is not 0.)
 (LAST_NS, READY, READY_NS, BOOTING, WAITING, BELOW_MAX, UNDER_NS, DROPPED,
- START_NS, WINDOW_NS) = range(10)
-FIELDS = 10
+ START_NS) = range(9)
+FIELDS = 9
 
 
 @njit_inline
@@ -23,13 +21,6 @@ def reset(fl, now):
     fl[:FIELDS] = 0
     fl[LAST_NS] = now
     fl[START_NS] = now
-
-
-@njit_inline
-def needs_window(fl, window_ns):
-    """A controller of the run averages its observation over window_ns."""
-    if window_ns > fl[WINDOW_NS]:
-        fl[WINDOW_NS] = window_ns
 
 
 @njit_inline

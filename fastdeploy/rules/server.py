@@ -11,16 +11,19 @@ is each engine's storage; its length and every counter are here. Changes the rep
 integrates over time (ready instances, waiting requests) go to its fleet record
 (rules/fleet.py) from here.
 
-Averaged observation: while a controller of the run has a metric window (the fleet
-record's WINDOW_NS > 0), a server integrates its in-service and queued counts over time
-(two products per change: the exact integrals up to INT_NS). A controller reads the
-time-weighted mean over its window from two values of those integrals: now, and at the
-window's start, which it marked beforehand (its evaluations are periodic, so it knows
-when each window will start and takes a mark then: ``mark`` writes the integrals into a
-slot of the server's mark array, ``marks[k]`` of a 3-D array the engine passes whole
-with the server's index k). The integrals when it joined a load balancer are kept too,
-for an instance younger than the window. So a change costs two multiply-adds, whatever
-the window, and a controller's work is per evaluation.
+Averaged observation: a server keeps the integrals over time of its in-service and queued
+counts in a form that needs no order and no clock of its own: an accumulator to which an
+item adds minus the instant it enters the count and plus the instant it leaves, so that
+the integral from the start up to now is count x now + accumulator (``integrals``). A
+change costs one addition, kept whether or not a controller of the run averages (no test
+on the hot path). A controller reads the time-weighted mean over its window from two
+values of those integrals: now, and at the window's start, which it marked beforehand
+(its evaluations are periodic, so it knows when each window will start and takes a mark
+then: ``mark`` writes the integrals into a slot of the server's mark array, ``marks[k]``
+of a 3-D array the engine passes whole with the server's index k). The integrals when it
+joined a load balancer are kept too, for an instance younger than the window. So a
+controller's work is per evaluation, whatever the window. (For horizons of decades the
+products may wrap around in int64; the differences a mean takes are still exact.)
 """
 
 from . import fleet
@@ -40,10 +43,10 @@ from .timeconv import seconds_to_ns
  # requests dropped
  GRACE_NS, REMOVALS, DROPS, DROPPED,
  # averaged observation: when it first joined a load balancer (-1: not yet), the
- # integrals of in-service and queued (ns x count) up to INT_NS (-1: no change yet), and
- # the integrals when it joined
- BORN_NS, BUSY_INT, QUEUE_INT, INT_NS, BORN_BUSY, BORN_QUEUE) = range(27)
-FIELDS = 27
+ # accumulators of in-service and queued (ns: the instants items left the count minus
+ # those they entered it), and the integrals when it joined
+ BORN_NS, BUSY_ACC, QUEUE_ACC, BORN_BUSY, BORN_QUEUE) = range(26)
+FIELDS = 26
 # The columns of a mark: when it was taken, the in-service and queued integrals then.
 M_TIME, M_BUSY, M_QUEUE = range(3)
 M_COLUMNS = 3
@@ -63,29 +66,12 @@ def reset(st, concurrency, capacity, grace_ns):
     st[READY] = 1
     st[GRACE_NS] = grace_ns
     st[BORN_NS] = -1
-    st[INT_NS] = -1
-
-
-@njit_inline
-def _note(st, fl, now):
-    """Before a change of in-service or queued: bring the integrals up to now, while some
-    controller averages (inlined: a call per change cost a tenth of the throughput)."""
-    if fl[fleet.WINDOW_NS] > 0:
-        last = st[INT_NS]
-        if last >= 0:
-            st[BUSY_INT] += st[BUSY] * (now - last)
-            st[QUEUE_INT] += st[QUEUED] * (now - last)
-        st[INT_NS] = now
 
 
 @njit_inline
 def integrals(st, now):
-    """(in-service, queued) integrals up to now (the counts held since the last change
-    counted in; both 0 before the first change)."""
-    last = st[INT_NS]
-    if last < 0:
-        return 0, 0
-    return st[BUSY_INT] + st[BUSY] * (now - last), st[QUEUE_INT] + st[QUEUED] * (now - last)
+    """(in-service, queued) integrals (ns x count) from the start up to now."""
+    return st[BUSY_ACC] + st[BUSY] * now, st[QUEUE_ACC] + st[QUEUED] * now
 
 
 @njit
@@ -142,8 +128,8 @@ def arrive(st, fl, is_request, now):
     when the queue is full (counted for requests only: a probe is not a request). An
     instance that is not ready holds what it gets in its queue until it is."""
     if st[READY] == 1 and st[BUSY] < st[CONCURRENCY]:
-        _note(st, fl, now)
         st[BUSY] += 1
+        st[BUSY_ACC] -= now
         if not is_request:
             st[PROBES_BUSY] += 1
         return START
@@ -151,8 +137,8 @@ def arrive(st, fl, is_request, now):
         if is_request:
             st[REJECTED] += 1
         return REJECT
-    _note(st, fl, now)
     st[QUEUED] += 1
+    st[QUEUE_ACC] -= now
     if is_request:
         fleet.waiting_changed(fl, 1, now)
     else:
@@ -182,11 +168,11 @@ def fails(failure_rate, u_fail):
 
 
 @njit_inline
-def finished(st, fl, is_request, service, latency, failed, now):
+def finished(st, is_request, service, latency, failed, now):
     """A request or probe leaves its slot; a request's service time, latency at the
     server (wait + service) and failure are counted."""
-    _note(st, fl, now)
     st[BUSY] -= 1
+    st[BUSY_ACC] += now
     if is_request:
         st[COMPLETED] += 1
         st[SERVICE_NS] += service
@@ -202,9 +188,10 @@ def start_next(st, fl, head_is_request, now):
     the queue start now? (Free slots are used at once, so this is called until it says
     no.)"""
     if st[READY] == 1 and st[QUEUED] > 0 and st[BUSY] < st[CONCURRENCY]:
-        _note(st, fl, now)
         st[QUEUED] -= 1
+        st[QUEUE_ACC] += now
         st[BUSY] += 1
+        st[BUSY_ACC] -= now
         if head_is_request:
             fleet.waiting_changed(fl, -1, now)
         else:
@@ -283,7 +270,8 @@ def grace_ended(st, fl, removal, now):
     fleet.dropped(fl, n)
     if queued_requests > 0:
         fleet.waiting_changed(fl, -queued_requests, now)
-    _note(st, fl, now)
+    st[BUSY_ACC] += st[BUSY] * now
+    st[QUEUE_ACC] += st[QUEUED] * now
     st[BUSY] = 0
     st[QUEUED] = 0
     st[PROBES_BUSY] = 0

@@ -385,7 +385,7 @@ def complete(w, s, node, now):
     failed = node_failed(ND, node)
     slot_pop(w, s)
     lat = now - ND[node, ND_CREATED]
-    srv.finished(SV[s], w.fleet, item >= 0, ND[node, ND_SERVICE], lat, failed, now)
+    srv.finished(SV[s], item >= 0, ND[node, ND_SERVICE], lat, failed, now)
     if item >= 0:
         requests.completed(G, w.hist, lat, failed)
     free_node(w, node)
