@@ -306,8 +306,8 @@ class Server(Entity):
         if ctx["drops"] != self._state[rules.DROPS]:
             return []  # dropped when its server's termination grace ended
         is_request = isinstance(item, Event)
-        rules.finished(self._state, is_request,
-                       ctx["service_ns"], now_ns - ctx["arrived_ns"], int(failed), now_ns)
+        rules.finished(self._state, is_request, ctx["service_ns"], now_ns - ctx["arrived_ns"],
+                       int(failed), now_ns)
         out: list[Event] = []
         if is_request:
             latency = now_ns - item.context["created_ns"]
