@@ -26,6 +26,8 @@ controller's work is per evaluation, whatever the window. (For horizons of decad
 products may wrap around in int64; the differences a mean takes are still exact.)
 """
 
+import numpy as np
+
 from . import fleet
 from .distributions import EXPONENTIAL, exponential_core, sample_seconds, sample_seconds_at
 from .jit import njit, njit_inline
@@ -66,6 +68,25 @@ def reset(st, concurrency, capacity, grace_ns):
     st[READY] = 1
     st[GRACE_NS] = grace_ns
     st[BORN_NS] = -1
+
+
+# One item entering or leaving a count (numpy integers: numba would type a Python int
+# argument as a literal and compile the callee once more for each value).
+ENTERS, LEAVES = np.int64(1), np.int64(-1)
+
+
+@njit_inline
+def _busy_by(st, delta, now):
+    """In service changes by delta at now, with its integral's accumulator."""
+    st[BUSY] += delta
+    st[BUSY_ACC] -= delta * now
+
+
+@njit_inline
+def _queued_by(st, delta, now):
+    """Queued changes by delta at now, with its integral's accumulator."""
+    st[QUEUED] += delta
+    st[QUEUE_ACC] -= delta * now
 
 
 @njit_inline
@@ -128,8 +149,7 @@ def arrive(st, fl, is_request, now):
     when the queue is full (counted for requests only: a probe is not a request). An
     instance that is not ready holds what it gets in its queue until it is."""
     if st[READY] == 1 and st[BUSY] < st[CONCURRENCY]:
-        st[BUSY] += 1
-        st[BUSY_ACC] -= now
+        _busy_by(st, ENTERS, now)
         if not is_request:
             st[PROBES_BUSY] += 1
         return START
@@ -137,8 +157,7 @@ def arrive(st, fl, is_request, now):
         if is_request:
             st[REJECTED] += 1
         return REJECT
-    st[QUEUED] += 1
-    st[QUEUE_ACC] -= now
+    _queued_by(st, ENTERS, now)
     if is_request:
         fleet.waiting_changed(fl, 1, now)
     else:
@@ -171,8 +190,7 @@ def fails(failure_rate, u_fail):
 def finished(st, is_request, service, latency, failed, now):
     """A request or probe leaves its slot; a request's service time, latency at the
     server (wait + service) and failure are counted."""
-    st[BUSY] -= 1
-    st[BUSY_ACC] += now
+    _busy_by(st, LEAVES, now)
     if is_request:
         st[COMPLETED] += 1
         st[SERVICE_NS] += service
@@ -188,10 +206,8 @@ def start_next(st, fl, head_is_request, now):
     the queue start now? (Free slots are used at once, so this is called until it says
     no.)"""
     if st[READY] == 1 and st[QUEUED] > 0 and st[BUSY] < st[CONCURRENCY]:
-        st[QUEUED] -= 1
-        st[QUEUE_ACC] += now
-        st[BUSY] += 1
-        st[BUSY_ACC] -= now
+        _queued_by(st, LEAVES, now)
+        _busy_by(st, ENTERS, now)
         if head_is_request:
             fleet.waiting_changed(fl, -1, now)
         else:
@@ -270,10 +286,8 @@ def grace_ended(st, fl, removal, now):
     fleet.dropped(fl, n)
     if queued_requests > 0:
         fleet.waiting_changed(fl, -queued_requests, now)
-    st[BUSY_ACC] += st[BUSY] * now
-    st[QUEUE_ACC] += st[QUEUED] * now
-    st[BUSY] = 0
-    st[QUEUED] = 0
+    _busy_by(st, -st[BUSY], now)
+    _queued_by(st, -st[QUEUED], now)
     st[PROBES_BUSY] = 0
     st[PROBES_QUEUED] = 0
     st[DROPS] += 1
