@@ -27,11 +27,12 @@ below read only the rows of one sign, so one table holds both).
 """
 
 import math
+import sys
 
 import numpy as np
 
 from . import autoscaler as scaler
-from .jit import njit
+from .jit import in_kernels, njit
 from .timeconv import seconds_to_ns
 
 # -- behavior row ---------------------------------------------------------------------------
@@ -629,7 +630,8 @@ def sync_function(used=True):
     (the kernels are the same either way)."""
     import numba
 
-    fn = sync if used else _no_sync
+    # The kernels' copy of sync: what it calls compiles without Python wrappers (jit.py).
+    fn = in_kernels(sys.modules[__name__]).sync if used else _no_sync
     if numba.config.DISABLE_JIT:
         return getattr(fn, "py_func", fn)
     if used not in _SYNC_FUNCTIONS:

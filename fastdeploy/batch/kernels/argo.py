@@ -8,14 +8,14 @@ The event loop calls argo_event for a scenario with an ArgoCanary (bundles.Parts
 
 import numpy as np
 
-from ...rules import argo as rules
-from ...rules import server as srv
+from .shared import argo as rules
+from .shared import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_DEPLOY, CANARY_EVAL, CAS_LB, CAS_POFF, CR_BASELINE,
                       CR_GROUP, LR_BACKENDS, MEASURE_GROUPS, RB_CA, SF_A, SF_B, SF_FAIL,
                       SV_KIND, SV_LB, SV_MEASURE)
-from ...rules import measure
+from .shared import measure
 from .balancer import UNIT_WEIGHT, clear_split, lb_add, lb_remove, lb_row, set_split
 from .groups import decided_groups, grow_group, remove_all
 from .servers import place_server

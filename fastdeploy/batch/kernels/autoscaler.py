@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from ...rules import autoscaler as rules
-from ...rules import server as srv
+from .shared import autoscaler as rules
+from .shared import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (EV_ACTION, EV_FROM, EV_SCALE_IN, EV_SCALE_OUT, EV_SCALER, EV_TIME,

@@ -3,10 +3,10 @@ strategies, with the choices themselves from rules/routing.py and rules/canary.p
 
 import numpy as np
 
-from ...rules import autoscaler
-from ...rules import balancer as rules
-from ...rules import rng, routing
-from ...rules import server as srv
+from .shared import autoscaler
+from .shared import balancer as rules
+from .shared import rng, routing
+from .shared import server as srv
 from ..compile import kernel, kernel_inline
 from ..schema import (G_INSTANCES, G_PEAK, LB_PICK_STALE, LB_ROWS, LB_RR, LB_STRATEGY,
                       LR_BACKENDS, LR_GROUP, LR_PICK, LR_PICK_CUR, LR_PICK_W, LR_WEIGHTS,

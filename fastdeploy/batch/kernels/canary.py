@@ -1,9 +1,9 @@
 """CanaryDeployer in the kernels: the actions of rules/canary.py's state machine. A
 FlaggerCanary shares its rows and events: its handlers are called from here."""
 
-from ...rules import canary as rules
-from ...rules import kayenta
-from ...rules import server as srv
+from .shared import canary as rules
+from .shared import kayenta
+from .shared import server as srv
 from .. import heap
 from ..compile import kernel
 from ..schema import (CA_KAYENTA, CA_ROWS, CANARY_EVAL, CAS_EVALUATOR, CAS_LB,

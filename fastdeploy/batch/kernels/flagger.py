@@ -3,8 +3,8 @@ canary's bank row, init row, list rows (group, baseline) and event kinds
 (CANARY_DEPLOY, CANARY_EVAL): kernels/canary.py's handlers call these when its init
 row's CAS_EVALUATOR is CA_FLAGGER."""
 
-from ...rules import flagger as rules
-from ...rules import kayenta, measure
+from .shared import flagger as rules
+from .shared import kayenta, measure
 from .. import heap
 from ..compile import kernel
 from ..schema import (CA_ROWS, CANARY_EVAL, CAS_JUDGE, CAS_LB, CAS_POFF, CR_BASELINE, CR_GROUP,

@@ -4,8 +4,8 @@ load balancer, and their measured groups (rules/measure.py)."""
 
 import numpy as np
 
-from ...rules import deployer
-from ...rules import measure
+from .shared import deployer
+from .shared import measure
 from ..compile import kernel
 from ..schema import (CA_ROWS, CAS_LB, CAS_TPL, CR_GROUP, MEASURE_GROUPS, RB_CA, SV_LB,
                       SV_MEASURE)

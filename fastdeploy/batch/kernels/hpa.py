@@ -1,10 +1,10 @@
 """HorizontalPodAutoscaler in the kernels: the sample of the backends and the actions of
 rules/hpa.py (the scaler machinery of kernels/autoscaler.py does the rest)."""
 
-from ...rules import autoscaler as scaler
-from ...rules import fleet
-from ...rules import hpa as rules
-from ...rules import server as srv
+from .shared import autoscaler as scaler
+from .shared import fleet
+from .shared import hpa as rules
+from .shared import server as srv
 from ..compile import kernel
 from ..schema import LB_RECEIVED, RB_SC, SCS_LB, SCS_POFF
 from .balancer import lb_remove, lb_row, list_remove

@@ -3,10 +3,10 @@ samples and its output rows."""
 
 import numpy as np
 
-from ...rules import (autoscaler, canary, deployer, fleet, histogram, hpa, measure, requests, rng,
+from .shared import (autoscaler, canary, deployer, fleet, histogram, hpa, measure, requests, rng,
                       rolling)
-from ...rules import server as srv
-from ...rules.timeconv import seconds_to_ns
+from .shared import server as srv
+from .shared import timeconv
 from .. import heap
 from ..compile import kernel
 from ..schema import (DO_EXPOSURE, DO_MAX_WEIGHT, DO_REQUESTS_NEW, DO_START, MEASURE_GROUPS,
@@ -137,7 +137,7 @@ def reset_replica(w, sn, P, seed, replica, start_ns):
     for i in range(n_src):
         load_segments(w, sn, P, i)
         slot = sn.sources[i, SRC_STOP_SLOT]
-        w.source_state[i, SD_STOP_NS] = seconds_to_ns(P[slot]) if slot >= 0 else -1
+        w.source_state[i, SD_STOP_NS] = timeconv.seconds_to_ns(P[slot]) if slot >= 0 else -1
 
     n_sc = sn.scaler_init.shape[0]
     n_ca = sn.canary_init.shape[0]

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from ...rules import measure
-from ...rules import rolling as rules
+from .shared import measure
+from .shared import rolling as rules
 from .. import heap
 from ..compile import kernel
 from ..schema import (LR_BACKENDS, LR_WEIGHTS, R_BATCH_NEW, R_NEW_ALL, R_OLD, R_OLD_W,

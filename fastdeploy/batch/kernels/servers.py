@@ -17,8 +17,8 @@ object engine. See docs/batch-engine.md.
 
 import numpy as np
 
-from ...rules import distributions, rng
-from ...rules import server as srv
+from .shared import distributions, rng
+from .shared import server as srv
 from .. import heap
 from ..compile import kernel, kernel_inline, out_of_line
 from ..schema import (AHEAD, COMPLETE, G_EVENTS, G_FREE, G_INSTANCES, G_NSERVERS, G_OVERFLOW,
@@ -29,8 +29,8 @@ from ..schema import (AHEAD, COMPLETE, G_EVENTS, G_FREE, G_INSTANCES, G_NSERVERS
                       TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
                       TP_QUEUE_CAPACITY, TP_STARTUP_A, TP_STARTUP_B, TPL_KIND, TPL_POFF,
                       TPL_STARTUP_KIND)
-from ...rules.timeconv import seconds_to_ns
-from ...rules import measure, requests
+from .shared import timeconv
+from .shared import measure, requests
 
 REJECTED = np.int64(-2)  # what accept returns for a request or probe the queue refused
 NOT_FOUND = np.int64(-1)
@@ -78,7 +78,7 @@ def new_server(w, sn, P, tpl):
     off = sn.templates[tpl, TPL_POFF]
     grace = P[off + TP_GRACE]
     return place_server(w, int(P[off + TP_CONCURRENCY]), int(P[off + TP_QUEUE_CAPACITY]),
-                        seconds_to_ns(grace) if grace >= 0.0 else NOT_FOUND,
+                        timeconv.seconds_to_ns(grace) if grace >= 0.0 else NOT_FOUND,
                         sn.templates[tpl, TPL_KIND], P[off + TP_DIST_A], P[off + TP_DIST_B],
                         P[off + TP_FAILURE_RATE])
 

@@ -6,7 +6,7 @@ handles whichever comes first in (time, seq) order, a source's arrival or the he
 top.
 """
 
-from ...rules import arrivals, balancer, profiles, requests, rng
+from .shared import arrivals, balancer, profiles, requests, rng
 from .. import heap
 from ..compile import kernel, kernel_inline
 from ..schema import (AHEAD, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ, SD_STOP_NS,
