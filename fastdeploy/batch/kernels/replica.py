@@ -3,8 +3,8 @@ samples and its output rows."""
 
 import numpy as np
 
-from .shared import (autoscaler, canary, deployer, fleet, histogram, hpa, measure, requests, rng,
-                      rolling)
+from .shared import (autoscaler, canary, deployer, fleet, histogram, hpa, measure, requests,
+                     rng, rolling)
 from .shared import server as srv
 from .shared import timeconv
 from .. import heap
