@@ -2,7 +2,7 @@
 SPEC's (time, seq) order exactly where it decides an outcome, for issue 12's event-free
 design.
 
-    python benchmarks/proto_ties.py [--horizon 2] [--configs 0] [--no-memo]
+    python benchmarks/proto_ties.py [--horizon 2] [--configs 0] [--no-memo | --ranks]
 
 The scenarios make ties the rule, not the exception: evenly spaced arrivals (a source
 with poisson = false), constant service times, round robin over a fixed fleet of FIFO
@@ -92,6 +92,7 @@ class Replica:
                 times.append(t)
             self.times.append(times)
         self.made_by = []  # by request index: its arrival event
+        self.server_of = []  # by request index: the server it was routed to
         self.done = []  # ns, by request index (-1: rejected)
         self.origin = []  # -1: started at its arrival; else the request whose slot it took
         self.ties = 0
@@ -137,6 +138,25 @@ class Replica:
             return t1 < t2
         return self.seq_before(e1, e2, depth + 1)
 
+    def started_before(self, x, event):
+        """Request x, admitted, started before ``event`` was processed."""
+        return self.origin[x] < 0 or self.processed_before(("C", self.origin[x]), event)
+
+    def set_done(self, k, done):
+        self.done[k] = done
+
+    def queue(self, k, s, last):
+        """Request k waits at server s (``last``: each slot's last request): Kiefer-Wolfowitz,
+        the slot whose last completion is processed first."""
+        m = 0
+        for i in range(1, self.slots):
+            if self.processed_before(("C", last[i]), ("C", last[m])):
+                m = i
+        w = last[m]
+        self.origin[k] = w
+        self.set_done(k, self.done[w] + self.service_ns)
+        last[m] = k
+
     # -- the servers -----------------------------------------------------------------------
 
     def run(self):
@@ -160,21 +180,21 @@ class Replica:
             a = self.time(now)
             s = k % self.servers
             self.made_by.append(now)
+            self.server_of.append(s)
             self.done.append(-1)
             self.origin.append(-1)
             if any(self.time(("C", x)) == a for x in pending[s]):
                 self.ties += 1
             pending[s] = [x for x in pending[s]
                           if not self.processed_before(("C", x), now)]
-            busy = sum(1 for x in pending[s] if self.origin[x] < 0
-                       or self.processed_before(("C", self.origin[x]), now))
+            busy = sum(1 for x in pending[s] if self.started_before(x, now))
             queued = len(pending[s]) - busy
             free = [m for m, x in enumerate(last[s])
                     if self.processed_before(("C", x), now)]
             if busy < self.slots:
                 # A free slot: an unused one, or one whose last request completed before.
                 m = len(last[s]) if len(last[s]) < self.slots else free[0]
-                self.done[k] = a + self.service_ns
+                self.set_done(k, a + self.service_ns)
                 if m == len(last[s]):
                     last[s].append(k)
                 else:
@@ -183,21 +203,110 @@ class Replica:
                 rejected += 1
                 continue
             else:
-                # Kiefer-Wolfowitz: the slot whose last completion is processed first.
-                m = 0
-                for i in range(1, self.slots):
-                    if self.processed_before(("C", last[s][i]), ("C", last[s][m])):
-                        m = i
-                w = last[s][m]
-                self.origin[k] = w
-                self.done[k] = self.done[w] + self.service_ns
-                last[s][m] = k
+                self.queue(k, s, last[s])
             pending[s].append(k)
         served = [k for k in range(len(self.made_by)) if 0 <= self.done[k] <= self.end_ns]
         latencies = [self.done[k] - self.time(self.made_by[k]) for k in served]
         return {"created": len(self.made_by), "completed": len(served),
                 "rejected": rejected, "latency_sum_ns": sum(latencies),
                 "latency_max_ns": max(latencies, default=0)}
+
+
+class RankedReplica(Replica):
+    """The same order from a rank per event, given when its instant's order is settled,
+    instead of comparisons that recurse: an event's key is (its origin's instant, its
+    origin's rank there, its position among the events its origin scheduled), and the
+    events of one instant, once all are known, are ranked by key. An instant is settled
+    when the requests reach it (every completion at it is known by then: service times
+    are above 0 here) or when a later instant's keys need it.
+
+    A request that queues is never compared with a future completion: it takes the
+    earliest free time among its server's slots (which slot does not matter, only the
+    multiset of free times), and which completion at S starts it is matched once S is
+    settled (``match``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.at = {}  # instant -> its events
+        for src, times in enumerate(self.times):
+            for i, t in enumerate(times):
+                self.at.setdefault(t, []).append(("A", src, i))
+        self.rank = {}  # event -> its place in its instant's order
+        self.waits = {}  # request -> (S, s) when it starts from the queue at S
+        self.starting = {}  # (s, S) -> requests that start from the queue at S, in order
+        self.started_by = {}  # request -> the completion that started it (once matched)
+
+    def set_done(self, k, done):
+        # An instant is settled only once all its events are known.
+        assert ("settled", done) not in self.rank, "an event joined a settled instant"
+        self.done[k] = done
+        self.at.setdefault(done, []).append(("C", k))
+
+    def settle(self, t):
+        if ("settled", t) in self.rank:
+            return
+        events = sorted(self.at.get(t, ()), key=self.key)
+        for r, e in enumerate(events):
+            self.rank[e] = r
+        self.rank["settled", t] = True
+
+    def key(self, event):
+        origin, index = self.origin_of(event)
+        if origin is None:
+            return (-1, index, 0)
+        t = self.time(origin)
+        self.settle(t)
+        return (t, self.rank[origin], index)
+
+    def origin_of(self, event):
+        if event[0] == "C" and event[1] in self.waits:
+            start, s = self.waits[event[1]]
+            if event[1] not in self.started_by:
+                self.match(s, start)
+            return self.started_by[event[1]], 0
+        return super().origin_of(event)
+
+    def match(self, s, start):
+        """Which completion of server s at instant ``start`` starts each request that
+        starts there from the queue: in the instant's order, a completion starts the
+        queue's head if it was queued before (free slots are used at once)."""
+        self.settle(start)
+        freed = sorted((e for e in self.at[start] if e[0] == "C"
+                        and self.server_of[e[1]] == s), key=self.rank.get)
+        waiting = iter(self.starting[s, start])
+        k = next(waiting, None)
+        for c in freed:
+            if k is None:
+                break
+            arrival = self.made_by[k]
+            if self.time(arrival) < start or self.rank[arrival] < self.rank[c]:
+                self.started_by[k] = c
+                k = next(waiting, None)
+
+    def processed_before(self, e1, e2, depth=0):
+        t1, t2 = self.time(e1), self.time(e2)
+        if t1 != t2:
+            return t1 < t2
+        self.settle(t1)
+        return self.rank[e1] < self.rank[e2]
+
+    def started_before(self, x, event):
+        if x not in self.waits:
+            return True
+        start = self.waits[x][0]
+        t = self.time(event)
+        if start != t:
+            return start < t
+        return self.processed_before(self.origin_of(("C", x))[0], event)
+
+    def queue(self, k, s, last):
+        m = min(range(self.slots), key=lambda i: self.done[last[i]])
+        start = self.done[last[m]]
+        self.starting.setdefault((s, start), []).append(k)
+        self.waits[k] = (start, s)
+        self.origin[k] = last[m]
+        self.set_done(k, start + self.service_ns)
+        last[m] = k
 
 
 def engine(config, horizon):
@@ -217,6 +326,8 @@ def main(argv=None) -> int:
     p.add_argument("--configs", type=int, default=0, help="only the first N (0: all)")
     p.add_argument("--no-memo", action="store_true",
                    help="compare without remembering earlier comparisons")
+    p.add_argument("--ranks", action="store_true",
+                   help="order by ranks given per instant (RankedReplica) instead")
     args = p.parse_args(argv)
     grid = [dict(rate=rate, second=second, service=service, servers=servers, slots=slots,
                  capacity=cap)
@@ -229,7 +340,8 @@ def main(argv=None) -> int:
     same_all, ties_all, deepest = 0, 0, 0
     for config in grid:
         rates = [config["rate"]] + ([config["second"]] if config["second"] else [])
-        replica = Replica(rates, int(round(config["service"] * 1e9)),
+        replica = (RankedReplica if args.ranks else Replica)(
+                          rates, int(round(config["service"] * 1e9)),
                           config["servers"], config["slots"], config["capacity"], end_ns,
                           memo=not args.no_memo)
         mine = replica.run()
@@ -247,11 +359,12 @@ def main(argv=None) -> int:
         same_all += same
         ties_all += replica.ties
         deepest = max(deepest, replica.deepest)
-        print(f"{config}: {replica.ties} ties, comparisons {replica.deepest} deep; "
-              f"{'identical' if same else 'DIFFERENT'}"
+        depth = "" if args.ranks else f", comparisons {replica.deepest} deep"
+        print(f"{config}: {replica.ties} ties{depth}; {'identical' if same else 'DIFFERENT'}"
               + ("" if same else f"\n  engine {theirs}\n  proto  {ours}"), flush=True)
+    depth = " (ranks per instant)" if args.ranks else f"; comparisons at most {deepest} deep"
     print(f"{same_all} of {len(grid)} configurations identical; {ties_all} admissions at "
-          f"an instant a slot freed; comparisons at most {deepest} deep")
+          f"an instant a slot freed{depth}")
     return 0 if same_all == len(grid) else 1
 
 
