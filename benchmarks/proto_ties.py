@@ -20,7 +20,11 @@ first there), and processing follows (time, seq): a comparison that recurses onl
 the instants are equal. Origins in these scenarios: an arrival's is the source's previous
 arrival (after that arrival's own start: accept runs before the next arrival is
 scheduled); a completion's is the arrival that started it at once, or the completion that
-freed its slot when it started from the queue.
+freed its slot when it started from the queue. Two chains of events in lockstep make the
+comparison recurse back to the replica's start, so by default each comparison is
+remembered; ``--ranks`` instead gives every event a rank within its instant once all of
+that instant's events are known (RankedReplica), the form the kernels could keep: no
+recursion and no history.
 
 Prints, for every configuration of the grid (one source's spacing, a second source's or
 none, service time, servers, slots, queue capacity), whether the prototype's created,
