@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -76,3 +79,19 @@ def agree():
 def row_diff():
     """``row_diff(row, metrics)``: the list of differences (empty when they agree)."""
     return row_differences
+
+
+def run_python(code: str, cache_dir, timeout=None) -> str:
+    """Run ``code`` in a new Python process whose numba cache is ``cache_dir``; its
+    standard output (the test fails with its standard error if it fails)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture(scope="session")
+def new_process():
+    """``new_process(code, cache_dir, timeout=None)``: see run_python."""
+    return run_python

@@ -569,24 +569,19 @@ def test_a_replica_planning_absurd_traffic_is_refused_before_it_runs():
         sim.run_batch(1, params={"traffic.profile.rate": 1e12})
 
 
-def test_will_compile_reads_numbas_cache_without_compiling(tmp_path):
+def test_will_compile_reads_numbas_cache_without_compiling(tmp_path, new_process):
     """True in a new process with an empty cache directory (and answered at once), False
     once the kernels ran; the figure quoted for a compile is the README's."""
-    import subprocess
-    import sys
     import time
 
     from fastdeploy.batch.compiled import COMPILE_SECONDS, will_compile
 
     build(horizon=1).run_batch(1)
     assert will_compile() is False
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", "from fastdeploy.batch.compiled import "
-                           "will_compile; print(will_compile())"], env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == ("False" if NO_JIT else "True")
+    out = new_process("from fastdeploy.batch.compiled import will_compile; "
+                      "print(will_compile())", tmp_path, timeout=120)
+    assert out.strip() == ("False" if NO_JIT else "True")
     assert time.perf_counter() - t0 < 10
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
     assert f"about {COMPILE_SECONDS} s on 2 cores" in readme

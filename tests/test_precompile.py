@@ -3,8 +3,6 @@ handlers for exactly the types the entry kernel calls them with; a wrong guess w
 only waste the second core, so this checks the guesses against what numba compiled."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -44,7 +42,7 @@ def test_the_handlers_signatures_are_the_ones_numba_compiles(name):
         assert precompile._entry_cached(entry), entry[:2]
 
 
-def test_the_second_process_compiles_its_share(tmp_path):
+def test_the_second_process_compiles_its_share(tmp_path, new_process):
     """A cold run (an empty cache, a new process): the first handler (the arrival's) is
     compiled here, the second, the second process's first (a C callback), comes from the
     cache it wrote (numba counts a cache hit, no compile here), the entry kernel is
@@ -59,9 +57,7 @@ def test_the_second_process_compiles_its_share(tmp_path):
             "print(hits(sources.handle_arrival), [f._cache_hits for f in second])\n"
             "print(sum(hits(loop.run_replicas)), len(loop.run_replicas.overloads))\n"
             "print(rows)\n")
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    lines = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                           text=True, check=True).stdout.strip().splitlines()
+    lines = new_process(code, tmp_path).strip().splitlines()
     assert lines[0] == "(0, 1) [1]"
     assert lines[1] == "1 1"
     assert lines[2] == str(PRESETS["rolling"](0).run_batch(3, seed=2).table.to_pylist())

@@ -3,8 +3,6 @@ where Python calls them, as copies without it inside the kernels."""
 
 import ast
 import os
-import subprocess
-import sys
 
 import numba
 import pytest
@@ -57,7 +55,7 @@ def test_only_the_kernels_shared_module_imports_the_rules():
 
 
 @COMPILED
-def test_a_batch_run_compiles_the_kernels_copies_not_the_rules(tmp_path):
+def test_a_batch_run_compiles_the_kernels_copies_not_the_rules(tmp_path, new_process):
     """In a new process with an empty cache: a batch run compiles the copy of a rule the
     kernels call, and not the rule itself (which only the object engine calls)."""
     code = (
@@ -68,7 +66,4 @@ def test_a_batch_run_compiles_the_kernels_copies_not_the_rules(tmp_path):
         "from fastdeploy.rules import server\n"
         "PRESETS['rolling'](0).run_batch(1, threads=1)\n"
         "print(len(shared.server.arrive.signatures), len(server.arrive.signatures))\n")
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout.split()
-    assert out == ["1", "0"]
+    assert new_process(code, tmp_path).split() == ["1", "0"]
