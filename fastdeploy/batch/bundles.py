@@ -93,9 +93,9 @@ class Workspace(NamedTuple):
     marks: np.ndarray
     servers: np.ndarray  # SV: (servers, SV_FIELDS)
     server_dist: np.ndarray  # SF: (servers, SF_FIELDS) float64
-    nodes: np.ndarray  # ND: (pool, ND_FIELDS)
-    # (servers, most concurrency or the pool's size): each server's nodes in service,
-    # a binary heap by completion (kernels/servers.py)
+    nodes: np.ndarray  # ND: (pool, ND_FIELDS), the queued requests and probes
+    # (servers, most concurrency or the pool's size, SL_FIELDS): each server's requests
+    # and probes in service (kernels/servers.py)
     slots: np.ndarray
     heap: np.ndarray  # H: 3 words per entry (batch/heap.py)
     hist: np.ndarray  # latency histogram
@@ -206,8 +206,9 @@ def make_workspace(scenario: Scenario, servers: int, pool: int, mark_slots: int,
         servers=np.zeros((servers, sc.SV_FIELDS), np.int64),
         server_dist=np.zeros((servers, sc.SF_FIELDS), np.float64),
         nodes=np.zeros((pool, sc.ND_FIELDS), np.int64),
-        # (a server holds no more in service than the pool has nodes)
-        slots=np.zeros((servers, max(1, min(max_concurrency, pool))), np.int64),
+        # (a server holds no more in service than the pool has nodes: a concurrency above
+        # the pool's size grows both)
+        slots=np.zeros((servers, max(1, min(max_concurrency, pool)), sc.SL_FIELDS), np.int64),
         heap=np.zeros(3 * heap, np.int64),
         hist=np.zeros(histogram.N_BUCKETS, np.int64),
         scratch=np.zeros((3, servers), np.int64),

@@ -109,25 +109,31 @@ SV_QHEAD = _sv.FIELDS + 1  # queue: first and last pool node, -1 when empty
 SV_QTAIL = _sv.FIELDS + 2
 SV_LB = _sv.FIELDS + 3  # the load balancer it is a backend of, -1 if none
 SV_MEASURE = _sv.FIELDS + 4  # the measured group's row in Workspace.measures, -1 if none
-SV_FIELDS = _sv.FIELDS + 5
+# the row of its slots whose completion starts its queue, while that is a request's
+# (kernels/servers.py arm), -1 if none
+SV_ARMED = _sv.FIELDS + 5
+# no completion in its slots is earlier than this (ns; a bound, made exact by catch_up)
+SV_FLOOR = _sv.FIELDS + 6
+SV_FIELDS = _sv.FIELDS + 7
 # server float bank: distribution a, b, failure rate
 SF_A, SF_B, SF_FAIL = range(3)
 SF_FIELDS = 3
 
-# pool of request/probe nodes (int64). A request reaches its server the instant it is
-# created (routing is synchronous) and a probe the instant it is sent, so ND_CREATED is
-# also the arrival at the server.
-# In service, a node sits in its server's slot heap (Workspace.slots) keyed by the
-# (time, seq) its completion event would have: ND_DONE and ND_SEQ (ND_SEQ shares
-# ND_NEXT's column: a node in service is in no queue or free list). ND_STATE packs, from
-# bit 0: whether it fails, whether its completion is a heap event (a probe's, or the one
-# that starts the server's queue; the others are completed when something next looks at
-# the server, kernels/servers.py catch_up), and its server's drop count when it started
-# service (a later drop voids it).
-ND_ITEM, ND_CREATED, ND_SERVICE, ND_STATE, ND_NEXT, ND_DONE = range(6)
-ND_SEQ = ND_NEXT
-ND_FIELDS = 6
-ND_FAILED_BIT, ND_EVENTED_BIT, ND_DROPS_SHIFT = 1, 2, 2
+# pool of nodes (int64): the requests and probes waiting in servers' queues. A request
+# reaches its server the instant it is created (routing is synchronous) and a probe the
+# instant it is sent, so ND_CREATED is also the arrival at the server. ND_STATE: 1 when it
+# fails.
+ND_ITEM, ND_CREATED, ND_SERVICE, ND_STATE, ND_NEXT = range(5)
+ND_FIELDS = 5
+
+# a server's slots (Workspace.slots[s], int64): what is in service, unordered, in rows 0
+# to BUSY - 1, each with the (time, seq) its completion event would have (SL_DONE,
+# SL_SEQ). SL_STATE packs, from bit 0: whether it fails, and whether its completion is a
+# heap event (a probe's, or the one that starts the server's queue; the others are
+# completed when something next looks at the server, kernels/servers.py).
+SL_DONE, SL_SEQ, SL_ITEM, SL_CREATED, SL_SERVICE, SL_STATE = range(6)
+SL_FIELDS = 6
+SL_FAILED_BIT, SL_EVENTED_BIT = 1, 2
 
 # replica counters (int64): first the shared record of its requests (rules/requests.py),
 # then the kernels' own

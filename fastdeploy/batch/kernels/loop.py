@@ -123,13 +123,14 @@ def run_replicas(sn, P_ROWS, p_index, replicas, seed, span, ts_step, j0, j1, out
                 continue
             t, seq, kind, target, payload = heap.peek(H, G)
             if kind == COMPLETE:
-                item, failed = handle_complete(w, target, payload, t, seq, parts.measured)
+                item, failed, created = handle_complete(w, target, payload, t, seq,
+                                                        parts.measured)
                 if item < 0 and item != VOID:
                     # The deployer may act on the whole replica: it sees it at this instant.
                     catch_up_all(w, t, seq, parts.measured)
                     calls.probe(w, sn, P, item, failed, t, parts.rolling)
                 elif item >= 0:
-                    measured_completion(w, target, payload, failed, t, parts.measured)
+                    measured_completion(w, target, created, failed, t, parts.measured)
             else:
                 # A control event sees every server as it is at this instant.
                 catch_up_all(w, t, seq, parts.measured)

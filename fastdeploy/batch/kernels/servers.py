@@ -1,18 +1,21 @@
-"""Servers in the kernels: creation from a template, the request pool, and the shared
-server state machine (rules/server.py) applied to pool nodes.
+"""Servers in the kernels: creation from a template, the queue's pool of nodes, the
+slots, and the shared server state machine (rules/server.py) applied to them.
 
-A request's completion is not a heap event. The nodes in service at a server sit in its
-slot heap (Workspace.slots[s], ordered by the (time, seq) their completion event would
-have: seq is taken when service starts, as the object engine's event takes it), and
-``catch_up`` completes those before an instant when something is about to look at the
-server: a request routed to it, a strategy comparing loads, a control event or a sample
-(they catch up every server). Such a completion changes only its server, counters that
-add up in any order, and the instances count, which only control events read. Two kinds
-of completion stay events, because something happens at them in the replica's order:
-a probe's (its deployer acts on it), and, while the server's queue is not empty, the
-earliest one in its slots (the queue's head starts then and takes the seq of that
-instant; ``arm``). Ties at equal times therefore follow (time, seq) exactly, as in the
-object engine. See docs/batch-engine.md.
+A request's completion is not a heap event. What is in service at a server sits in its
+slots (Workspace.slots[s]: rows 0 to BUSY - 1, unordered, each with the (time, seq) its
+completion event would have: seq is taken when service starts, as the object engine's
+event takes it). What finished is completed when something is about to look at the
+server: a strategy comparing loads, a control event or a sample, and an arrival that
+finds every slot taken (``catch_up``: everything that finished before the instant, in
+one pass over the rows). Such a completion changes only its server, counters that add up
+in any order, and the instances count, which only control events read; so until then a
+server's BUSY count may include requests that finished. A bound on its earliest
+completion (SV_FLOOR, made exact by each pass) lets most of those looks end at once.
+Two kinds of completion stay events, because something happens at them in the replica's
+order: a probe's (its deployer acts on it), and, while the server's queue is not empty,
+the earliest one in its slots (the queue's head starts then, in the row it leaves, and
+takes the seq of that instant; ``arm``). Ties at equal times therefore follow (time,
+seq) exactly, as in the object engine. See docs/batch-engine.md.
 """
 
 import numpy as np
@@ -22,10 +25,11 @@ from .shared import server as srv
 from .. import heap
 from ..compile import kernel, kernel_inline, out_of_line
 from ..schema import (AHEAD, COMPLETE, G_EVENTS, G_FREE, G_INSTANCES, G_NSERVERS, G_OVERFLOW,
-                      GRACE_END, LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_DONE, ND_DROPS_SHIFT,
-                      ND_EVENTED_BIT, ND_FAILED_BIT, ND_ITEM, ND_NEXT, ND_SEQ, ND_SERVICE, ND_STATE,
-                      OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART, RB_NRO, SERVER_READY,
-                      SF_A, SF_B, SF_FAIL, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD, SV_QTAIL,
+                      GRACE_END, LB_PICK_STALE, NO_PAYLOAD, ND_CREATED, ND_ITEM, ND_NEXT,
+                      ND_SERVICE, ND_STATE, OVERFLOW_POOL, OVERFLOW_SERVERS, RB_KRO, RB_KSTART,
+                      RB_NRO, SERVER_READY, SF_A, SF_B, SF_FAIL, SL_CREATED, SL_DONE,
+                      SL_EVENTED_BIT, SL_FAILED_BIT, SL_FIELDS, SL_ITEM, SL_SEQ, SL_SERVICE, SL_STATE,
+                      SV_ARMED, SV_FLOOR, SV_KIND, SV_LB, SV_MEASURE, SV_QHEAD, SV_QTAIL,
                       TP_CONCURRENCY, TP_DIST_A, TP_DIST_B, TP_FAILURE_RATE, TP_GRACE,
                       TP_QUEUE_CAPACITY, TP_STARTUP_A, TP_STARTUP_B, TPL_KIND, TPL_POFF,
                       TPL_STARTUP_KIND)
@@ -34,6 +38,8 @@ from .shared import measure, requests
 
 REJECTED = np.int64(-2)  # what accept returns for a request or probe the queue refused
 NOT_FOUND = np.int64(-1)
+ZERO = np.int64(0)
+NEVER = np.int64(2**63 - 1)
 # What handle_complete returns for an item dropped at the end of its server's grace: no
 # probe number (item -1 - probe code) comes near it.
 VOID = np.int64(-(2**62))
@@ -65,6 +71,8 @@ def place_server(w, concurrency, capacity, grace_ns, kind, dist_a, dist_b, failu
     SV[s, SV_QTAIL] = -1
     SV[s, SV_LB] = -1
     SV[s, SV_MEASURE] = -1
+    SV[s, SV_ARMED] = -1
+    SV[s, SV_FLOOR] = NEVER
     SF = w.server_dist
     SF[s, SF_A] = dist_a
     SF[s, SF_B] = dist_b
@@ -125,16 +133,11 @@ def handle_ready(w, s, now):
 def handle_grace_end(w, s, removal, now):
     """The termination grace of removal number ``removal`` of server s ends."""
     SV = w.servers
-    busy = SV[s, srv.BUSY]
     if not srv.grace_ended(SV[s], w.fleet, removal, now):
         return
-    # The queued nodes and those in service go back to the pool, except those whose
-    # completion is an event: it sees a new drop count and frees them.
+    # Its slots are empty now (BUSY is 0): a completion event of what was in service finds
+    # its item gone (handle_complete). The queued nodes go back to the pool.
     ND = w.nodes
-    for i in range(busy):
-        node = w.slots[s, i]
-        if not evented(ND, node):
-            free_node(w, node)
     node = SV[s, SV_QHEAD]
     while node >= 0:
         nxt = ND[node, ND_NEXT]
@@ -142,6 +145,7 @@ def handle_grace_end(w, s, removal, now):
         node = nxt
     SV[s, SV_QHEAD] = -1
     SV[s, SV_QTAIL] = -1
+    SV[s, SV_ARMED] = -1
     w.counters[G_INSTANCES] -= 1
 
 
@@ -158,83 +162,57 @@ def item_uniform(w, item, draw):
 
 
 @kernel_inline
-def evented(ND, node):
-    """Whether node's completion is a heap event."""
-    return (ND[node, ND_STATE] & ND_EVENTED_BIT) != 0
+def evented(row):
+    """Whether the completion of the slot ``row`` is a heap event."""
+    return (row[SL_STATE] & SL_EVENTED_BIT) != 0
 
 
 @kernel_inline
-def set_evented(ND, node):
-    ND[node, ND_STATE] |= ND_EVENTED_BIT
+def finished_before(row, t, seq):
+    """The slot ``row``'s completion (time, seq) precedes the instant (t, seq)."""
+    return row[SL_DONE] < t or (row[SL_DONE] == t and row[SL_SEQ] < seq)
 
 
 @kernel_inline
-def node_failed(ND, node):
-    """1 when the node's request or probe fails, else 0."""
-    return ND[node, ND_STATE] & ND_FAILED_BIT
+def earliest(SL, busy):
+    """The row of the first completion, in (time, seq) order, among the busy rows of a
+    server's slots SL (busy > 0); without branches on the times."""
+    m = 0
+    md = SL[0, SL_DONE]
+    ms = SL[0, SL_SEQ]
+    for i in range(1, busy):
+        d = SL[i, SL_DONE]
+        q = SL[i, SL_SEQ]
+        first = (d < md) | ((d == md) & (q < ms))
+        m = i if first else m
+        md = d if first else md
+        ms = q if first else ms
+    return m
 
 
 @kernel_inline
-def completes_before(ND, a, b):
-    """Node a's completion (time, seq) precedes node b's."""
-    return ND[a, ND_DONE] < ND[b, ND_DONE] or (ND[a, ND_DONE] == ND[b, ND_DONE]
-                                              and ND[a, ND_SEQ] < ND[b, ND_SEQ])
-
-
-@kernel_inline
-def slot_push(w, s, node):
-    """Node joins server s's slot heap (its BUSY count already includes it)."""
-    row = w.slots[s]
-    ND = w.nodes
-    i = w.servers[s, srv.BUSY] - 1
-    while i > 0:
-        p = (i - 1) >> 1
-        if not completes_before(ND, node, row[p]):
-            break
-        row[i] = row[p]
-        i = p
-    row[i] = node
-
-
-@kernel_inline
-def slot_pop(w, s):
-    """Remove the first completion from server s's slot heap (before its BUSY count
-    drops)."""
-    row = w.slots[s]
-    ND = w.nodes
-    n = w.servers[s, srv.BUSY] - 1
-    last = row[n]
-    i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= n:
-            break
-        if c + 1 < n and completes_before(ND, row[c + 1], row[c]):
-            c += 1
-        if not completes_before(ND, row[c], last):
-            break
-        row[i] = row[c]
-        i = c
-    row[i] = last
-
-
-@kernel_inline
-def start_service(w, s, node, now):
-    """Node starts service at server s (its slot already taken; its work and outcome
-    drawn when it arrived): the key its completion is ordered by. A probe's completion
-    is an event; a request's waits in the slot heap."""
-    ND = w.nodes
-    item = ND[node, ND_ITEM]
-    service = ND[node, ND_SERVICE]
-    ND[node, ND_STATE] = ((w.servers[s, srv.DROPS] << ND_DROPS_SHIFT)
-                          | (ND[node, ND_STATE] & ND_FAILED_BIT))
+def start_service(w, s, i, item, created, service, failed, now):
+    """A request or probe starts service at server s in row i of its slots (counted in
+    BUSY already; its work and outcome drawn when it arrived): the key its completion is
+    ordered by. A probe's completion is an event; a request's waits in the slots."""
+    SL = w.slots[s]
+    if i >= SL.shape[0]:
+        # a concurrency above the pool's size: the run grows both
+        w.counters[G_OVERFLOW] = OVERFLOW_POOL
+        return
     seq = heap.take_seq(w.counters)
-    ND[node, ND_DONE] = now + service
-    ND[node, ND_SEQ] = seq
-    slot_push(w, s, node)
+    row = SL[i]
+    SV = w.servers
+    SV[s, SV_FLOOR] = min(SV[s, SV_FLOOR], now + service)
+    row[SL_DONE] = now + service
+    row[SL_SEQ] = seq
+    row[SL_ITEM] = item
+    row[SL_CREATED] = created
+    row[SL_SERVICE] = service
+    row[SL_STATE] = failed
     if item < 0:
-        set_evented(ND, node)
-        heap.push_keyed_call(w.heap, w.counters, now + service, seq, COMPLETE, s, node)
+        row[SL_STATE] = failed | SL_EVENTED_BIT
+        heap.push_keyed_call(w.heap, w.counters, now + service, seq, COMPLETE, s, item)
 
 
 @kernel
@@ -256,9 +234,10 @@ def fill_work(w, sn, k0):
 
 
 @kernel_inline
-def draw_work(w, s, node, item):
-    """Node's work and outcome at server s, where it arrives, from its item's uniforms:
-    a request's from w.work_ahead (fill_work), a probe's drawn here."""
+def draw_work(w, s, item):
+    """The (service ns, failed 0 or 1) of a request or probe arriving at server s, from
+    its item's uniforms: a request's from w.work_ahead (fill_work), a probe's drawn
+    here."""
     SF = w.server_dist
     if item >= 0:
         u = w.work_ahead[0, item & (AHEAD - 1)]
@@ -266,13 +245,11 @@ def draw_work(w, s, node, item):
     else:
         u = item_uniform(w, item, WORK_DRAW)
         core = distributions.exponential_core(u)
-    ND = w.nodes
-    ND[node, ND_SERVICE] = srv.service_ns_at(w.servers[s, SV_KIND], SF[s, SF_A], SF[s, SF_B],
-                                             u, core)
+    service = srv.service_ns_at(w.servers[s, SV_KIND], SF[s, SF_A], SF[s, SF_B], u, core)
     # With a zero failure rate the draw is skipped: it cannot change the outcome.
     fail = SF[s, SF_FAIL]
     failed = fail > 0.0 and srv.fails(fail, item_uniform(w, item, FAIL_DRAW))
-    ND[node, ND_STATE] = ND_FAILED_BIT if failed else 0
+    return service, SL_FAILED_BIT if failed else ZERO
 
 
 @kernel_inline
@@ -280,13 +257,16 @@ def arm(w, s):
     """While server s's queue is not empty, its first completion is an event: the head
     of the queue starts at it, with the seq of that instant in the replica's order."""
     SV = w.servers
-    if SV[s, SV_QHEAD] >= 0 and SV[s, srv.BUSY] > 0:
-        first = w.slots[s, 0]
-        ND = w.nodes
-        if not evented(ND, first):
-            set_evented(ND, first)
-            heap.push_keyed_call(w.heap, w.counters, ND[first, ND_DONE], ND[first, ND_SEQ],
-                                 COMPLETE, s, first)
+    busy = SV[s, srv.BUSY]
+    if SV[s, SV_QHEAD] >= 0 and busy > 0:
+        SL = w.slots[s]
+        i = earliest(SL, busy)
+        row = SL[i]
+        if not evented(row):
+            row[SL_STATE] |= SL_EVENTED_BIT
+            SV[s, SV_ARMED] = i
+            heap.push_keyed_call(w.heap, w.counters, row[SL_DONE], row[SL_SEQ], COMPLETE, s,
+                                 row[SL_ITEM])
 
 
 @kernel_inline
@@ -314,13 +294,13 @@ def measure_rejected(SV, measures, s):
 
 
 @kernel_inline
-def measure_completed(w, m, node, failed, now):
-    """Request ``node`` just completed at a server of measured group m (rules/measure.py
-    completed, in two parts: the counters here, the histogram out of line). The event
-    loop calls this after handle_complete, which freed the node but left its creation
-    time, so that it is not compiled into the hot handler: inside it, the check alone
-    cost 15% of the throughput of a scenario without deployers."""
-    latency = now - w.nodes[node, ND_CREATED]
+def measure_completed(w, m, created, failed, now):
+    """A request created at ``created`` just completed at a server of measured group m
+    (rules/measure.py completed, in two parts: the counters here, the histogram out of
+    line). The event loop calls this after handle_complete, so that it is not compiled
+    into the hot handler: inside it, the check alone cost 15% of the throughput of a
+    scenario without deployers."""
+    latency = now - created
     rec = w.measures[m]
     measure.counted(rec, latency, failed)
     if rec[measure.HISTOGRAM] != 0:
@@ -338,20 +318,24 @@ def accept(w, s, item, now):
             requests.rejected(w.counters)
             measure_rejected(SV, w.measures, s)
         return REJECTED
+    service, failed = draw_work(w, s, item)
+    if action == srv.START:
+        start_service(w, s, SV[s, srv.BUSY] - 1, item, now, service, failed, now)
+        return 0
     node = alloc_node(w, item, now)
     if node < 0:
         return 0
-    draw_work(w, s, node, item)
-    if action == srv.START:
-        start_service(w, s, node, now)
-        return 0
     ND = w.nodes
+    ND[node, ND_SERVICE] = service
+    ND[node, ND_STATE] = failed
     if SV[s, SV_QTAIL] >= 0:
         ND[SV[s, SV_QTAIL], ND_NEXT] = node
+        SV[s, SV_QTAIL] = node
     else:
+        # The queue was empty: its head starts at the first completion, now an event.
         SV[s, SV_QHEAD] = node
-    SV[s, SV_QTAIL] = node
-    arm(w, s)
+        SV[s, SV_QTAIL] = node
+        arm(w, s)
     return 0
 
 
@@ -359,8 +343,10 @@ accept_call = out_of_line(accept)
 
 
 @kernel_inline
-def start_queued(w, s, now):
-    """Free slots are used at once: the head of the queue starts now."""
+def start_queued(w, s, row, now):
+    """Free slots are used at once: the head of the queue starts now, in the slots' row
+    ``row`` if it is >= 0 (the row a completion just left: with no head to start, the
+    last busy row moves into it), the next ones in the rows after the busy ones."""
     SV = w.servers
     ND = w.nodes
     while SV[s, SV_QHEAD] >= 0 and srv.start_next(SV[s], w.fleet,
@@ -369,46 +355,83 @@ def start_queued(w, s, now):
         SV[s, SV_QHEAD] = ND[head, ND_NEXT]
         if SV[s, SV_QHEAD] < 0:
             SV[s, SV_QTAIL] = -1
-        start_service(w, s, head, now)
+        start_service(w, s, row if row >= 0 else SV[s, srv.BUSY] - 1, ND[head, ND_ITEM],
+                      ND[head, ND_CREATED], ND[head, ND_SERVICE], ND[head, ND_STATE], now)
+        free_node(w, head)
+        row = NOT_FOUND
+    if row >= 0:
+        compact(w.slots[s], row, SV[s, srv.BUSY])
     arm(w, s)
 
 
 @kernel_inline
-def complete(w, s, node, now):
-    """The first node of server s's slot heap finishes at now: the server's and the
-    replica's counts; returns its (item, failed). The node goes back to the pool with
-    its creation time left for measure_completed."""
-    G = w.counters
+def complete(w, s, i, now):
+    """Row i of server s's slots finishes at now: the server's and the replica's counts;
+    returns its (item, failed, creation time). Row i is left to the caller (compact, or a
+    start in it)."""
     SV = w.servers
-    ND = w.nodes
-    item = ND[node, ND_ITEM]
-    failed = node_failed(ND, node)
-    slot_pop(w, s)
-    lat = now - ND[node, ND_CREATED]
-    srv.finished(SV[s], item >= 0, ND[node, ND_SERVICE], lat, failed, now)
+    SL = w.slots[s]
+    row = SL[i]
+    item = row[SL_ITEM]
+    failed = row[SL_STATE] & SL_FAILED_BIT
+    created = row[SL_CREATED]
+    lat = now - created
+    srv.finished(SV[s], item >= 0, row[SL_SERVICE], lat, failed, now)
     if item >= 0:
-        requests.completed(G, w.hist, lat, failed)
-    free_node(w, node)
-    return item, failed
+        requests.completed(w.counters, w.hist, lat, failed)
+    return item, failed, created
+
+
+@kernel_inline
+def compact(SL, i, busy):
+    """Row i of the slots SL is empty: the last busy row (row ``busy``, BUSY already
+    counting one less) moves into it."""
+    if i != busy:
+        for f in range(SL_FIELDS):
+            SL[i, f] = SL[busy, f]
+
+
+@kernel_inline
+def make_room(w, s, t, seq, part):
+    """A request arrives at server s at the instant (t, seq): when every slot is taken
+    and some may have finished, what finished before is completed (catch_up); otherwise
+    what finished waits for a reader (what it changes adds up in any order)."""
+    SV = w.servers
+    busy = SV[s, srv.BUSY]
+    # (With a queue, the first completion is an event after this instant: none finished.)
+    if busy == SV[s, srv.CONCURRENCY] and SV[s, SV_QHEAD] < 0 and SV[s, SV_FLOOR] <= t:
+        catch_up(w, s, t, seq, part)
 
 
 @kernel_inline
 def catch_up(w, s, t, seq, part):
-    """Complete what server s finishes before the instant (t, seq), in that order: the
-    requests whose completions are not events (``part``: bundles.Parts.measured). Its
-    queue is empty meanwhile (else its first completion is an event), so nothing
-    starts."""
+    """Complete what server s finishes before the instant (t, seq): the requests whose
+    completions are not events (``part``: bundles.Parts.measured). Its queue is empty
+    meanwhile (else its first completion is an event and the others finish after it), so
+    nothing starts."""
     SV = w.servers
-    ND = w.nodes
-    while SV[s, srv.BUSY] > 0:
-        node = w.slots[s, 0]
-        done = ND[node, ND_DONE]
-        if done > t or (done == t and ND[node, ND_SEQ] >= seq) or evented(ND, node):
-            return
-        item, failed = complete(w, s, node, done)
+    if SV[s, SV_FLOOR] > t:
+        return
+    SL = w.slots[s]
+    last = NOT_FOUND
+    floor = NEVER
+    i = 0
+    while i < SV[s, srv.BUSY]:
+        row = SL[i]
+        if evented(row) or not finished_before(row, t, seq):
+            floor = min(floor, row[SL_DONE])
+            i += 1
+            continue
+        done = row[SL_DONE]
+        item, failed, created = complete(w, s, i, done)
+        compact(SL, i, SV[s, srv.BUSY])
         w.counters[G_EVENTS] += 1
-        measured_completion(w, s, node, failed, done, part)
-        retire_if_drained(w, s, done)
+        measured_completion(w, s, created, failed, done, part)
+        last = max(last, done)
+    SV[s, SV_FLOOR] = floor
+    if last >= 0:
+        # Drained, if at all, when the last of them finished.
+        retire_if_drained(w, s, last)
 
 
 # For the strategies that compare servers' loads: a call, so that the completion
@@ -425,35 +448,53 @@ def catch_up_all(w, t, seq, part):
 
 
 @kernel_inline
-def measured_completion(w, s, node, failed, t, part):
-    """A request completed at server s: counted in its deployer's measured group when s
-    is measured (only scenarios with a deployer measure: otherwise this is empty)."""
+def measured_completion(w, s, created, failed, t, part):
+    """A request created at ``created`` completed at server s at t: counted in its
+    deployer's measured group when s is measured (only scenarios with a deployer
+    measure: otherwise this is empty)."""
     if part is not None:
         m = w.servers[s, SV_MEASURE]
         if m >= 0:
-            measure_completed(w, m, node, failed, t)
+            measure_completed(w, m, created, failed, t)
 
 
 @kernel_inline
-def handle_complete(w, s, node, now, seq, part):
+def handle_complete(w, s, item, now, seq, part):
     """A completion event: a probe's, or the first in the slots of a server with a
-    queue. Returns its (item, failed), or item VOID when it was dropped at the end of its
-    server's termination grace."""
-    ND = w.nodes
-    if ND[node, ND_STATE] >> ND_DROPS_SHIFT != w.servers[s, srv.DROPS]:
-        free_node(w, node)
-        return VOID, node_failed(ND, node)
-    # (A call: the completions' code is compiled once more only where it is hot, in the
-    # arrival's handler.)
-    catch_up_call(w, s, now, seq, part)
-    item, failed = complete(w, s, node, now)
-    start_queued(w, s, now)
+    queue. Returns its (item, failed, creation time), or item VOID when it was dropped at
+    the end of its server's termination grace (its slot emptied then)."""
+    SV = w.servers
+    SL = w.slots[s]
+    if item >= 0:
+        # The request armed to start the queue (arm): its row stays put meanwhile.
+        i = SV[s, SV_ARMED]
+        if i < 0 or SL[i, SL_ITEM] != item:
+            return VOID, ZERO, ZERO
+        SV[s, SV_ARMED] = NOT_FOUND
+    else:
+        # While the queue is not empty its first completion is an event, at or after
+        # this one, and the others finish after it: nothing else finished before (now,
+        # seq). (A call: the completions' code is compiled once more only where it is
+        # hot, in the arrival's handler.)
+        if SV[s, SV_QHEAD] < 0:
+            catch_up_call(w, s, now, seq, part)
+        busy = SV[s, srv.BUSY]
+        i = 0
+        while i < busy and SL[i, SL_ITEM] != item:
+            i += 1
+        if i == busy:
+            return VOID, ZERO, ZERO
+    item, failed, created = complete(w, s, i, now)
+    start_queued(w, s, i, now)
     retire_if_drained(w, s, now)
     # A finished probe is the rolling deployer's business, a request's at a measured
     # server its deployer's: the event loop hands them on.
-    return item, failed
+    return item, failed, created
 
 
 # For handle_ready: a call, so that the queue's start (and the service-time distributions
 # it samples) is compiled into it once, not inlined a third time.
-start_queued_call = out_of_line(start_queued)
+@kernel
+def start_queued_call(w, s, now):
+    """start_queued for handle_ready, out of line."""
+    start_queued(w, s, NOT_FOUND, now)

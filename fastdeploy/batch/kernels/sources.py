@@ -13,7 +13,7 @@ from ..schema import (AHEAD, RB_KSRC, SD_DRAWS, SD_HINT, SD_NEXT_NS, SD_NEXT_SEQ
                       SEG_RATE, SEG_SLOPE, SEG_T0, SRC_POFF, SRC_POINTS, SRC_POISSON,
                       SRC_PROFILE, SRC_TARGET, SRC_TARGET_KIND, TO_LB)
 from .balancer import lb_choose
-from .servers import accept, catch_up, fill_work
+from .servers import accept, fill_work, make_room
 
 
 @kernel
@@ -98,6 +98,6 @@ def handle_arrival(w, sn, src, now, seq, part):
             requests.rejected(G)
     # One call site: accept (and what it inlines) is compiled once here.
     if s >= 0:
-        catch_up(w, s, now, seq, part)
+        make_room(w, s, now, seq, part)
         accept(w, s, k, now)
     schedule_arrival(w, sn, src, now)
